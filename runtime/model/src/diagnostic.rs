@@ -42,7 +42,12 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     /// An error.
-    pub fn error(code: &'static str, pos: Pos, element_id: Option<&str>, message: impl Into<String>) -> Self {
+    pub fn error(
+        code: &'static str,
+        pos: Pos,
+        element_id: Option<&str>,
+        message: impl Into<String>,
+    ) -> Self {
         Diagnostic {
             severity: Severity::Error,
             code,
@@ -53,7 +58,12 @@ impl Diagnostic {
     }
 
     /// A warning.
-    pub fn warning(code: &'static str, pos: Pos, element_id: Option<&str>, message: impl Into<String>) -> Self {
+    pub fn warning(
+        code: &'static str,
+        pos: Pos,
+        element_id: Option<&str>,
+        message: impl Into<String>,
+    ) -> Self {
         Diagnostic {
             severity: Severity::Warning,
             ..Diagnostic::error(code, pos, element_id, message)

@@ -57,8 +57,12 @@ impl<'a> FlowGraph<'a> {
 
     fn add_edges(&mut self, scope: &'a Scope) {
         for f in &scope.flows {
-            if let (Some(&a), Some(&b)) = (self.index.get(f.source.as_str()), self.index.get(f.target.as_str())) {
-                self.graph.add_edge(a, b, EdgeKind::SequenceFlow(f.id.clone()));
+            if let (Some(&a), Some(&b)) = (
+                self.index.get(f.source.as_str()),
+                self.index.get(f.target.as_str()),
+            ) {
+                self.graph
+                    .add_edge(a, b, EdgeKind::SequenceFlow(f.id.clone()));
             }
         }
         let mut link_catch: HashMap<&str, NodeIndex> = HashMap::new();
@@ -74,7 +78,9 @@ impl<'a> FlowGraph<'a> {
             }
         }
         for n in &scope.nodes {
-            let Some(&ix) = self.index.get(n.id.as_str()) else { continue };
+            let Some(&ix) = self.index.get(n.id.as_str()) else {
+                continue;
+            };
             match &n.kind {
                 FlowNodeKind::BoundaryEvent { attached_to, .. } => {
                     if let Some(&host) = self.index.get(attached_to.as_str()) {
@@ -93,7 +99,11 @@ impl<'a> FlowGraph<'a> {
                 _ => {}
             }
             if let Some(inner) = n.kind.scope() {
-                for start in inner.nodes.iter().filter(|s| matches!(s.kind, FlowNodeKind::StartEvent { .. })) {
+                for start in inner
+                    .nodes
+                    .iter()
+                    .filter(|s| matches!(s.kind, FlowNodeKind::StartEvent { .. }))
+                {
                     if let Some(&s) = self.index.get(start.id.as_str()) {
                         self.graph.add_edge(ix, s, EdgeKind::Enter);
                     }

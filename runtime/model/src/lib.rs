@@ -62,13 +62,12 @@ impl Model {
             .into_iter()
             .map(|w| Diagnostic::warning("W001", w.pos, None, w.reason))
             .collect();
-        let definitions = read::read_definitions(&document.root, &mut import_diagnostics).ok_or_else(|| {
-            ImportError::NotBpmn {
+        let definitions = read::read_definitions(&document.root, &mut import_diagnostics)
+            .ok_or_else(|| ImportError::NotBpmn {
                 found: document.root.qname.clone(),
                 line: document.root.pos.line,
                 column: document.root.pos.column,
-            }
-        })?;
+            })?;
         let ids = read::index_ids(&document.root);
         Ok(Model {
             document,

@@ -31,10 +31,12 @@ pub(crate) fn read_definitions(root: &Element, out: &mut Vec<Diagnostic>) -> Opt
     let mut defs = Definitions {
         id: root.attr("id").map(str::to_string),
         expression_language: root.attr("expressionLanguage").map(str::to_string),
-        exporter: root.attr("exporter").map(|e| match root.attr("exporterVersion") {
-            Some(v) => format!("{e} {v}"),
-            None => e.to_string(),
-        }),
+        exporter: root
+            .attr("exporter")
+            .map(|e| match root.attr("exporterVersion") {
+                Some(v) => format!("{e} {v}"),
+                None => e.to_string(),
+            }),
         ..Definitions::default()
     };
     for child in root.elements() {
@@ -70,20 +72,45 @@ pub(crate) fn read_definitions(root: &Element, out: &mut Vec<Diagnostic>) -> Opt
                 namespace: attr(child, "namespace"),
             }),
             // Root elements Millrace keeps but does not read.
-            "category" | "correlationProperty" | "endPoint" | "eventDefinition"
-            | "messageEventDefinition" | "timerEventDefinition" | "signalEventDefinition"
-            | "errorEventDefinition" | "escalationEventDefinition" | "conditionalEventDefinition"
-            | "linkEventDefinition" | "terminateEventDefinition" | "cancelEventDefinition"
-            | "compensateEventDefinition" | "globalBusinessRuleTask" | "globalManualTask"
-            | "globalScriptTask" | "globalTask" | "globalUserTask" | "interface" | "itemDefinition"
-            | "partnerEntity" | "partnerRole" | "resource" | "choreography" | "conversation"
-            | "globalConversation" | "relationship" | "extension" | "extensionElements"
-            | "documentation" | "dataStoreReference" => {}
+            "category"
+            | "correlationProperty"
+            | "endPoint"
+            | "eventDefinition"
+            | "messageEventDefinition"
+            | "timerEventDefinition"
+            | "signalEventDefinition"
+            | "errorEventDefinition"
+            | "escalationEventDefinition"
+            | "conditionalEventDefinition"
+            | "linkEventDefinition"
+            | "terminateEventDefinition"
+            | "cancelEventDefinition"
+            | "compensateEventDefinition"
+            | "globalBusinessRuleTask"
+            | "globalManualTask"
+            | "globalScriptTask"
+            | "globalTask"
+            | "globalUserTask"
+            | "interface"
+            | "itemDefinition"
+            | "partnerEntity"
+            | "partnerRole"
+            | "resource"
+            | "choreography"
+            | "conversation"
+            | "globalConversation"
+            | "relationship"
+            | "extension"
+            | "extensionElements"
+            | "documentation"
+            | "dataStoreReference" => {}
             other => out.push(Diagnostic::warning(
                 "W002",
                 child.pos,
                 child.attr("id"),
-                format!("<{other}> is not allowed directly in <definitions>; it is kept but not read"),
+                format!(
+                    "<{other}> is not allowed directly in <definitions>; it is kept but not read"
+                ),
             )),
         }
     }
@@ -152,7 +179,9 @@ fn bpmn_child<'a>(e: &'a Element, local: &str) -> Option<&'a Element> {
 }
 
 fn text_refs(e: &Element, local: &str) -> Vec<String> {
-    bpmn_children(e, local).map(|c| c.text().trim().to_string()).collect()
+    bpmn_children(e, local)
+        .map(|c| c.text().trim().to_string())
+        .collect()
 }
 
 fn expression(e: &Element) -> Expression {
@@ -277,7 +306,10 @@ fn read_scope(container: &Element, out: &mut Vec<Diagnostic>) -> Scope {
         }
     }
     if let Some(io) = bpmn_child(container, "ioSpecification") {
-        for d in io.elements().filter(|d| d.local == "dataInput" || d.local == "dataOutput") {
+        for d in io
+            .elements()
+            .filter(|d| d.local == "dataInput" || d.local == "dataOutput")
+        {
             scope.data.push(DataElement {
                 kind: d.local.clone(),
                 id: id_of(d),
@@ -332,7 +364,12 @@ fn read_event_definitions(e: &Element) -> Vec<EventDefinition> {
     defs
 }
 
-fn read_script(script_el: Option<&Element>, format: Option<String>, resource: Option<String>, at: Pos) -> Script {
+fn read_script(
+    script_el: Option<&Element>,
+    format: Option<String>,
+    resource: Option<String>,
+    at: Pos,
+) -> Script {
     Script {
         format,
         text: script_el.map(|s| s.text()).filter(|t| !t.trim().is_empty()),
@@ -463,7 +500,11 @@ fn read_camunda(e: &Element) -> Camunda {
         expression: c("expression"),
         java_delegate: c("class").or_else(|| c("delegateExpression")),
         result_variable: c("resultVariable"),
-        resource: if e.local == "scriptTask" { None } else { c("resource") },
+        resource: if e.local == "scriptTask" {
+            None
+        } else {
+            c("resource")
+        },
         called_element_version: c("calledElementVersion"),
         called_element_binding: c("calledElementBinding"),
         initiator: c("initiator"),
@@ -574,7 +615,12 @@ fn read_value_definition(c: &Element) -> ParameterValue {
         ),
         "map" => ParameterValue::Map(
             camunda_children(c, "entry")
-                .map(|entry| (attr(entry, "key").unwrap_or_default(), read_parameter_value(entry)))
+                .map(|entry| {
+                    (
+                        attr(entry, "key").unwrap_or_default(),
+                        read_parameter_value(entry),
+                    )
+                })
                 .collect(),
         ),
         _ => ParameterValue::Text(c.text()),
@@ -608,7 +654,9 @@ fn read_collaboration(e: &Element, out: &mut Vec<Diagnostic>) -> Collaboration {
 }
 
 fn number(e: &Element, name: &str) -> f64 {
-    e.attr(name).and_then(|v| v.trim().parse().ok()).unwrap_or(0.0)
+    e.attr(name)
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0.0)
 }
 
 fn bounds(e: &Element) -> Option<Bounds> {

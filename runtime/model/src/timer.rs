@@ -39,7 +39,8 @@ impl IsoDuration {
             + Duration::minutes(self.minutes as i64)
             + Duration::seconds(self.seconds as i64)
             + Duration::milliseconds(self.millis as i64);
-        base.checked_add_signed(exact).unwrap_or(DateTime::<Utc>::MAX_UTC)
+        base.checked_add_signed(exact)
+            .unwrap_or(DateTime::<Utc>::MAX_UTC)
     }
 
     /// Whether the duration is zero.
@@ -72,7 +73,9 @@ impl TimerValue {
         match self {
             TimerValue::Date(d) => *d,
             TimerValue::Duration(d) => d.after(now),
-            TimerValue::Cycle { start, interval, .. } => match start {
+            TimerValue::Cycle {
+                start, interval, ..
+            } => match start {
                 Some(s) => *s,
                 None => interval.after(now),
             },
@@ -83,9 +86,9 @@ impl TimerValue {
 /// Parses `PnYnMnWnDTnHnMnS`.
 pub fn parse_duration(text: &str) -> Result<IsoDuration, String> {
     let t = text.trim();
-    let body = t
-        .strip_prefix('P')
-        .ok_or_else(|| format!("{t:?} is not an ISO 8601 duration: it must start with P (as in PT48H or P10D)"))?;
+    let body = t.strip_prefix('P').ok_or_else(|| {
+        format!("{t:?} is not an ISO 8601 duration: it must start with P (as in PT48H or P10D)")
+    })?;
     if body.is_empty() || body == "T" {
         return Err(format!("{t:?} is an empty duration"));
     }
@@ -165,9 +168,9 @@ pub fn parse_cycle(text: &str) -> Result<TimerValue, String> {
     let t = text.trim();
     let mut parts = t.split('/');
     let head = parts.next().unwrap_or("");
-    let reps = head
-        .strip_prefix('R')
-        .ok_or_else(|| format!("{t:?} is not an ISO 8601 cycle: it must start with R (as in R3/PT1H or R/P1D)"))?;
+    let reps = head.strip_prefix('R').ok_or_else(|| {
+        format!("{t:?} is not an ISO 8601 cycle: it must start with R (as in R3/PT1H or R/P1D)")
+    })?;
     let repetitions = if reps.is_empty() {
         None
     } else {
@@ -182,7 +185,9 @@ pub fn parse_cycle(text: &str) -> Result<TimerValue, String> {
         [s, d] if s.starts_with('P') => {
             // `R/duration/end` is valid ISO 8601 but has no meaning for a timer start.
             let _ = s;
-            return Err(format!("{t:?}: a cycle ending at a date is not supported; use R[n]/start/duration"));
+            return Err(format!(
+                "{t:?}: a cycle ending at a date is not supported; use R[n]/start/duration"
+            ));
         }
         [s, d] => (Some(parse_date(s)?), parse_duration(d)?),
         _ => return Err(format!("{t:?} is not an ISO 8601 cycle (as in R3/PT1H)")),
@@ -225,7 +230,9 @@ mod tests {
 
     #[test]
     fn bad_durations_say_why() {
-        assert!(parse_duration("48H").unwrap_err().contains("must start with P"));
+        assert!(parse_duration("48H")
+            .unwrap_err()
+            .contains("must start with P"));
         assert!(parse_duration("PT").unwrap_err().contains("empty"));
         assert!(parse_duration("P1H").unwrap_err().contains("'H'"));
         assert!(parse_duration("PT5").unwrap_err().contains("no unit"));
@@ -234,15 +241,33 @@ mod tests {
     #[test]
     fn month_arithmetic_clamps_to_the_month_end() {
         let d = parse_duration("P1M").expect("parses");
-        assert_eq!(d.after(at("2024-01-31T10:00:00Z")), at("2024-02-29T10:00:00Z"));
+        assert_eq!(
+            d.after(at("2024-01-31T10:00:00Z")),
+            at("2024-02-29T10:00:00Z")
+        );
     }
 
     #[test]
     fn cycles_fire_first_one_interval_after_start() {
         let c = parse_cycle("R2/PT1H").expect("parses");
-        assert_eq!(c.first_due(at("2024-01-01T00:00:00Z")), at("2024-01-01T01:00:00Z"));
-        assert!(matches!(c, TimerValue::Cycle { repetitions: Some(2), .. }));
-        assert!(matches!(parse_cycle("R/P1D"), Ok(TimerValue::Cycle { repetitions: None, .. })));
+        assert_eq!(
+            c.first_due(at("2024-01-01T00:00:00Z")),
+            at("2024-01-01T01:00:00Z")
+        );
+        assert!(matches!(
+            c,
+            TimerValue::Cycle {
+                repetitions: Some(2),
+                ..
+            }
+        ));
+        assert!(matches!(
+            parse_cycle("R/P1D"),
+            Ok(TimerValue::Cycle {
+                repetitions: None,
+                ..
+            })
+        ));
         assert!(parse_cycle("PT1H").is_err());
     }
 

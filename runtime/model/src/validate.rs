@@ -170,7 +170,12 @@ impl<'a> Validator<'a> {
     fn artifacts(&mut self, artifacts: &[Artifact]) {
         for a in artifacts {
             match a {
-                Artifact::Association { id, source, target, loc } => {
+                Artifact::Association {
+                    id,
+                    source,
+                    target,
+                    loc,
+                } => {
                     self.dangling(loc.0, id, "sourceRef", source);
                     self.dangling(loc.0, id, "targetRef", target);
                 }
@@ -200,7 +205,9 @@ impl<'a> Validator<'a> {
                     "W016",
                     plane.loc.0,
                     &plane_id,
-                    format!("the diagram plane draws {e:?}, which no element in this file has as id"),
+                    format!(
+                        "the diagram plane draws {e:?}, which no element in this file has as id"
+                    ),
                 ),
                 _ => {}
             }
@@ -235,7 +242,11 @@ impl<'a> Validator<'a> {
                 }
             }
             for (pos, id, msg) in findings {
-                let code = if msg.contains("twice") { "W017" } else { "W016" };
+                let code = if msg.contains("twice") {
+                    "W017"
+                } else {
+                    "W016"
+                };
                 self.warning(code, pos, &id, msg);
             }
         }
@@ -257,7 +268,13 @@ impl<'a> Validator<'a> {
                 self.dangling(lane.loc.0, &lane.id, "flowNodeRef", r);
             }
         }
-        self.scope(&p.scope, ScopeContext { executable, owner: None });
+        self.scope(
+            &p.scope,
+            ScopeContext {
+                executable,
+                owner: None,
+            },
+        );
         self.reachability(p);
         if executable && self.options.execution {
             for l in &p.camunda.execution_listeners {
@@ -287,7 +304,9 @@ impl<'a> Validator<'a> {
                     continue;
                 }
                 if self.ids.contains(target.as_str()) {
-                    let container = cx.owner.map_or("process".to_string(), |o| format!("sub-process {:?}", o.id));
+                    let container = cx
+                        .owner
+                        .map_or("process".to_string(), |o| format!("sub-process {:?}", o.id));
                     self.error(
                         "E004",
                         f.loc.0,
@@ -320,10 +339,19 @@ impl<'a> Validator<'a> {
         let scope_id = cx.owner.map_or("", |o| o.id.as_str());
         let scope_pos = cx.owner.map_or(Pos::default(), |o| o.loc.0);
         if let Some(owner) = cx.owner {
-            let event_sub = matches!(owner.kind, FlowNodeKind::SubProcess { triggered_by_event: true, .. });
+            let event_sub = matches!(
+                owner.kind,
+                FlowNodeKind::SubProcess {
+                    triggered_by_event: true,
+                    ..
+                }
+            );
             if cx.executable && self.options.execution {
                 if event_sub {
-                    let triggered = starts.iter().filter(|s| !s.kind.event_definitions().is_empty()).count();
+                    let triggered = starts
+                        .iter()
+                        .filter(|s| !s.kind.event_definitions().is_empty())
+                        .count();
                     if starts.len() != 1 || triggered != 1 {
                         self.error(
                             "E006",
@@ -332,8 +360,11 @@ impl<'a> Validator<'a> {
                             "an event sub-process needs exactly one start event, and it must have a trigger (message, timer, signal, error, escalation or conditional)",
                         );
                     }
-                } else if !scope.nodes.is_empty() {
-                    let none_starts = starts.iter().filter(|s| s.kind.event_definitions().is_empty()).count();
+                } else if !scope.nodes.is_empty() && !(starts.is_empty() && ends > 0) {
+                    let none_starts = starts
+                        .iter()
+                        .filter(|s| s.kind.event_definitions().is_empty())
+                        .count();
                     if starts.len() != 1 || none_starts != 1 {
                         self.error(
                             "E006",
@@ -357,7 +388,11 @@ impl<'a> Validator<'a> {
             );
         }
         if !starts.is_empty() && ends == 0 && !scope.nodes.is_empty() {
-            let (pos, id) = cx.owner.map_or((starts[0].loc.0, starts[0].id.as_str()), |o| (o.loc.0, o.id.as_str()));
+            let (pos, id) = cx
+                .owner
+                .map_or((starts[0].loc.0, starts[0].id.as_str()), |o| {
+                    (o.loc.0, o.id.as_str())
+                });
             self.warning(
                 "W007",
                 pos,
@@ -368,7 +403,13 @@ impl<'a> Validator<'a> {
         for n in &scope.nodes {
             self.node(n, scope, cx);
             if let Some(inner) = n.kind.scope() {
-                self.scope(inner, ScopeContext { executable: cx.executable, owner: Some(n) });
+                self.scope(
+                    inner,
+                    ScopeContext {
+                        executable: cx.executable,
+                        owner: Some(n),
+                    },
+                );
             }
         }
     }
@@ -415,9 +456,15 @@ impl<'a> Validator<'a> {
         for d in n.kind.event_definitions() {
             let dpos = d.loc.0;
             match &d.kind {
-                EventDefinitionKind::Message { message_ref } => self.dangling_opt(dpos, id, "messageRef", message_ref.as_deref()),
-                EventDefinitionKind::Signal { signal_ref } => self.dangling_opt(dpos, id, "signalRef", signal_ref.as_deref()),
-                EventDefinitionKind::Error { error_ref } => self.dangling_opt(dpos, id, "errorRef", error_ref.as_deref()),
+                EventDefinitionKind::Message { message_ref } => {
+                    self.dangling_opt(dpos, id, "messageRef", message_ref.as_deref())
+                }
+                EventDefinitionKind::Signal { signal_ref } => {
+                    self.dangling_opt(dpos, id, "signalRef", signal_ref.as_deref())
+                }
+                EventDefinitionKind::Error { error_ref } => {
+                    self.dangling_opt(dpos, id, "errorRef", error_ref.as_deref())
+                }
                 EventDefinitionKind::Escalation { escalation_ref } => {
                     self.dangling_opt(dpos, id, "escalationRef", escalation_ref.as_deref())
                 }
@@ -425,7 +472,8 @@ impl<'a> Validator<'a> {
             }
         }
         match &n.kind {
-            FlowNodeKind::SendTask { message_ref } | FlowNodeKind::ReceiveTask { message_ref, .. } => {
+            FlowNodeKind::SendTask { message_ref }
+            | FlowNodeKind::ReceiveTask { message_ref, .. } => {
                 self.dangling_opt(pos, id, "messageRef", message_ref.as_deref())
             }
             _ => {}
@@ -455,19 +503,29 @@ impl<'a> Validator<'a> {
             FlowNodeKind::EventBasedGateway { instantiate: true } => {
                 self.unsupported(n, "an instantiating event-based gateway")
             }
-            FlowNodeKind::ReceiveTask { instantiate: true, .. } => self.unsupported(n, "an instantiating receive task"),
+            FlowNodeKind::ReceiveTask {
+                instantiate: true, ..
+            } => self.unsupported(n, "an instantiating receive task"),
             _ => {}
         }
         if n.is_for_compensation {
             self.unsupported(n, "a compensation activity (isForCompensation)");
         }
         if defs.len() > 1 {
-            self.unsupported(n, &format!("a <{name}> with several event definitions (a multiple event)"));
+            self.unsupported(
+                n,
+                &format!("a <{name}> with several event definitions (a multiple event)"),
+            );
         }
         for d in defs {
             let allowed = match (&n.kind, &d.kind) {
-                (_, EventDefinitionKind::Compensate { .. }) | (_, EventDefinitionKind::Cancel) => false,
-                (FlowNodeKind::StartEvent { .. }, k) => !matches!(k, EventDefinitionKind::Terminate | EventDefinitionKind::Link { .. }),
+                (_, EventDefinitionKind::Compensate { .. }) | (_, EventDefinitionKind::Cancel) => {
+                    false
+                }
+                (FlowNodeKind::StartEvent { .. }, k) => !matches!(
+                    k,
+                    EventDefinitionKind::Terminate | EventDefinitionKind::Link { .. }
+                ),
                 (FlowNodeKind::EndEvent { .. }, k) => matches!(
                     k,
                     EventDefinitionKind::Terminate
@@ -527,15 +585,27 @@ impl<'a> Validator<'a> {
             }
         }
         match &n.kind {
-            FlowNodeKind::BoundaryEvent { .. } | FlowNodeKind::IntermediateCatchEvent { .. } if defs.is_empty() => {
-                self.error("E013", n.loc.0, id, format!("a <{name}> needs an event definition (what it waits for)"))
+            FlowNodeKind::BoundaryEvent { .. } | FlowNodeKind::IntermediateCatchEvent { .. }
+                if defs.is_empty() =>
+            {
+                self.error(
+                    "E013",
+                    n.loc.0,
+                    id,
+                    format!("a <{name}> needs an event definition (what it waits for)"),
+                )
             }
             FlowNodeKind::ScriptTask { script } => self.script(id, script, n.loc.0, "script"),
             FlowNodeKind::ServiceTask | FlowNodeKind::BusinessRuleTask => {
                 let c = &n.camunda;
                 if c.task_type.as_deref() == Some("external") {
                     if c.topic.as_deref().is_none_or(|t| t.trim().is_empty()) {
-                        self.error("E017", n.loc.0, id, "an external task needs camunda:topic, the topic workers fetch it by");
+                        self.error(
+                            "E017",
+                            n.loc.0,
+                            id,
+                            "an external task needs camunda:topic, the topic workers fetch it by",
+                        );
                     }
                 } else if let Some(expr) = &c.expression {
                     let e = Expression {
@@ -553,7 +623,10 @@ impl<'a> Validator<'a> {
                     };
                     self.script(id, &s, n.loc.0, "camunda:resource");
                 } else if c.java_delegate.is_some() {
-                    self.unsupported(n, "a Java delegate (camunda:class or camunda:delegateExpression)");
+                    self.unsupported(
+                        n,
+                        "a Java delegate (camunda:class or camunda:delegateExpression)",
+                    );
                 } else {
                     self.error(
                         "E017",
@@ -563,8 +636,17 @@ impl<'a> Validator<'a> {
                     );
                 }
             }
-            FlowNodeKind::CallActivity { called_element } if called_element.as_deref().is_none_or(|c| c.trim().is_empty()) => {
-                self.error("E015", n.loc.0, id, "the call activity names no process to call (calledElement)")
+            FlowNodeKind::CallActivity { called_element }
+                if called_element
+                    .as_deref()
+                    .is_none_or(|c| c.trim().is_empty()) =>
+            {
+                self.error(
+                    "E015",
+                    n.loc.0,
+                    id,
+                    "the call activity names no process to call (calledElement)",
+                )
             }
             _ => {}
         }
@@ -591,7 +673,11 @@ impl<'a> Validator<'a> {
                 self.expression(id, c, ScriptKind::Condition, "completionCondition");
             }
         }
-        if let Some(LoopCharacteristics::Standard { loop_condition: Some(c), .. }) = &n.loop_characteristics {
+        if let Some(LoopCharacteristics::Standard {
+            loop_condition: Some(c),
+            ..
+        }) = &n.loop_characteristics
+        {
             self.expression(id, c, ScriptKind::Condition, "loopCondition");
         }
         for l in &n.camunda.execution_listeners {
@@ -643,7 +729,15 @@ impl<'a> Validator<'a> {
 
     fn listener(&mut self, id: &str, l: &Listener) {
         if !matches!(l.event.as_str(), "start" | "end" | "take") {
-            self.error("E013", l.loc.0, id, format!("the execution listener event {:?} is not start, end or take", l.event));
+            self.error(
+                "E013",
+                l.loc.0,
+                id,
+                format!(
+                    "the execution listener event {:?} is not start, end or take",
+                    l.event
+                ),
+            );
         }
         match (&l.script, &l.other) {
             (Some(s), _) => self.script(id, s, l.loc.0, "the execution listener"),
@@ -669,12 +763,14 @@ impl<'a> Validator<'a> {
             Some(l) if !l.is_empty() && !RHAI.contains(&l) => Some(format!(
                 "the language {l:?} is not supported; Millrace runs Rhai (language=\"rhai\")"
             )),
-            _ if text.trim_start().starts_with("${") || text.trim_start().starts_with("#{") => {
-                Some("this looks like a JUEL expression (${…}); JUEL is not supported, write it in Rhai".into())
-            }
-            _ if text.trim_start().starts_with('=') => {
-                Some("this looks like a FEEL expression (=…); FEEL is not supported, write it in Rhai".into())
-            }
+            _ if text.trim_start().starts_with("${") || text.trim_start().starts_with("#{") => Some(
+                "this looks like a JUEL expression (${…}); JUEL is not supported, write it in Rhai"
+                    .into(),
+            ),
+            _ if text.trim_start().starts_with('=') => Some(
+                "this looks like a FEEL expression (=…); FEEL is not supported, write it in Rhai"
+                    .into(),
+            ),
             _ => None,
         }
     }
@@ -685,11 +781,21 @@ impl<'a> Validator<'a> {
             return;
         }
         if let Err(f) = self.checker.check(kind, &e.text) {
+            let hint = if e.language.is_none()
+                && self.model.definitions.expression_language.as_deref() == Some(XPATH)
+            {
+                " (the file names XPath as its expression language, which Millrace ignores: an expression without a language is Rhai)"
+            } else {
+                ""
+            };
             self.error(
                 "E010",
                 e.loc.0,
                 id,
-                format!("{what} does not compile as Rhai (line {}, column {} of the expression): {}", f.line, f.column, f.message),
+                format!(
+                    "{what} does not compile as Rhai (line {}, column {} of the expression): {}{hint}",
+                    f.line, f.column, f.message
+                ),
             );
         }
     }
@@ -704,12 +810,22 @@ impl<'a> Validator<'a> {
             (None, Some(r)) => match self.checker.resource(r) {
                 Ok(t) => t,
                 Err(why) => {
-                    self.error("E019", pos, id, format!("{what}: the script resource {r:?} cannot be read: {why}"));
+                    self.error(
+                        "E019",
+                        pos,
+                        id,
+                        format!("{what}: the script resource {r:?} cannot be read: {why}"),
+                    );
                     return;
                 }
             },
             (None, None) => {
-                self.error("E010", pos, id, format!("{what} has no script text and no camunda:resource"));
+                self.error(
+                    "E010",
+                    pos,
+                    id,
+                    format!("{what} has no script text and no camunda:resource"),
+                );
                 return;
             }
         };
@@ -719,7 +835,10 @@ impl<'a> Validator<'a> {
                 "E010",
                 if at.line > 0 { at } else { pos },
                 id,
-                format!("{what} does not compile as Rhai (line {}, column {} of the script): {}", f.line, f.column, f.message),
+                format!(
+                    "{what} does not compile as Rhai (line {}, column {} of the script): {}",
+                    f.line, f.column, f.message
+                ),
             );
         }
     }
@@ -730,10 +849,14 @@ impl<'a> Validator<'a> {
             ("timeDuration", &t.time_duration),
             ("timeCycle", &t.time_cycle),
         ];
-        let given: Vec<_> = parts.iter().filter_map(|(n, e)| e.as_ref().map(|e| (*n, e))).collect();
+        let given: Vec<_> = parts
+            .iter()
+            .filter_map(|(n, e)| e.as_ref().map(|e| (*n, e)))
+            .collect();
         let [(which, e)] = given.as_slice() else {
             let msg = if given.is_empty() {
-                "the timer has no definition: give one of timeDate, timeDuration or timeCycle".to_string()
+                "the timer has no definition: give one of timeDate, timeDuration or timeCycle"
+                    .to_string()
             } else {
                 "the timer has more than one of timeDate, timeDuration and timeCycle; give exactly one".to_string()
             };
@@ -758,10 +881,19 @@ impl<'a> Validator<'a> {
         let graph = FlowGraph::of(p);
         let mut roots: Vec<&str> = Vec::new();
         fn collect_roots<'s>(scope: &'s Scope, top: bool, roots: &mut Vec<&'s str>) {
-            let has_start = scope.nodes.iter().any(|n| matches!(n.kind, FlowNodeKind::StartEvent { .. }));
+            let has_start = scope
+                .nodes
+                .iter()
+                .any(|n| matches!(n.kind, FlowNodeKind::StartEvent { .. }));
             let targets: HashSet<&str> = scope.flows.iter().map(|f| f.target.as_str()).collect();
             for n in &scope.nodes {
-                let event_sub = matches!(n.kind, FlowNodeKind::SubProcess { triggered_by_event: true, .. });
+                let event_sub = matches!(
+                    n.kind,
+                    FlowNodeKind::SubProcess {
+                        triggered_by_event: true,
+                        ..
+                    }
+                );
                 let boundary = matches!(n.kind, FlowNodeKind::BoundaryEvent { .. });
                 let start = matches!(n.kind, FlowNodeKind::StartEvent { .. });
                 let link_catch = matches!(&n.kind, FlowNodeKind::IntermediateCatchEvent { definitions }
@@ -786,7 +918,10 @@ impl<'a> Validator<'a> {
                     "W005",
                     n.loc.0,
                     &n.id,
-                    format!("the <{}> cannot be reached from any start event", n.kind.element_name()),
+                    format!(
+                        "the <{}> cannot be reached from any start event",
+                        n.kind.element_name()
+                    ),
                 );
             }
         }

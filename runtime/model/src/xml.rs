@@ -193,7 +193,9 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<String, XmlError> {
     }
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     if bytes.starts_with(b"\xFF\xFE") || bytes.starts_with(b"\xFE\xFF") {
-        return Err(fail("UTF-16 files are not supported; save the file as UTF-8".into()));
+        return Err(fail(
+            "UTF-16 files are not supported; save the file as UTF-8".into(),
+        ));
     }
     let head = &bytes[..bytes.len().min(200)];
     let head = String::from_utf8_lossy(head).to_ascii_lowercase();
@@ -307,9 +309,7 @@ impl<'a> Parser<'a> {
                         "a DOCTYPE declaration is not accepted (DTDs and entity declarations are refused)",
                     ));
                 }
-                Event::Start(start) | Event::Empty(start)
-                    if root.is_some() && open.is_empty() =>
-                {
+                Event::Start(start) | Event::Empty(start) if root.is_some() && open.is_empty() => {
                     let _ = start;
                     return Err(self.err(offset, "a second root element is not allowed"));
                 }
@@ -371,7 +371,9 @@ impl<'a> Parser<'a> {
                                 })?
                                 .to_string()
                         }
-                        Err(e) => return Err(self.err(offset, format!("bad character reference: {e}"))),
+                        Err(e) => {
+                            return Err(self.err(offset, format!("bad character reference: {e}")))
+                        }
                     };
                     self.push_text(&mut open, &ch, offset)?;
                 }
@@ -412,7 +414,8 @@ impl<'a> Parser<'a> {
                 reason: format!("the element <{}> is never closed", unclosed.qname),
             });
         }
-        let root = root.ok_or_else(|| self.err(self.src.len(), "the document has no root element"))?;
+        let root =
+            root.ok_or_else(|| self.err(self.src.len(), "the document has no root element"))?;
         Ok((
             Document {
                 declaration,
@@ -455,7 +458,12 @@ impl<'a> Parser<'a> {
         Ok(())
     }
 
-    fn resolve(&mut self, prefix: Option<&str>, offset: usize, for_attribute: bool) -> Option<String> {
+    fn resolve(
+        &mut self,
+        prefix: Option<&str>,
+        offset: usize,
+        for_attribute: bool,
+    ) -> Option<String> {
         let key = prefix.unwrap_or("");
         if key == "xml" {
             return Some(XML_NS.to_string());
@@ -465,7 +473,11 @@ impl<'a> Parser<'a> {
         }
         for frame in self.scopes.iter().rev() {
             if let Some((_, uri)) = frame.iter().rev().find(|(p, _)| p == key) {
-                return if uri.is_empty() { None } else { Some(uri.clone()) };
+                return if uri.is_empty() {
+                    None
+                } else {
+                    Some(uri.clone())
+                };
             }
         }
         let prefix = prefix?;
@@ -488,13 +500,17 @@ impl<'a> Parser<'a> {
         if self.elements > self.limits.max_elements {
             return Err(self.err(
                 offset,
-                format!("the document has more than {} elements", self.limits.max_elements),
+                format!(
+                    "the document has more than {} elements",
+                    self.limits.max_elements
+                ),
             ));
         }
         let qname = start.name().into_inner().to_string();
         let mut raw_attrs = Vec::new();
         for attr in start.attributes().with_checks(true) {
-            let attr = attr.map_err(|e| self.err(offset, format!("malformed attribute in <{qname}>: {e}")))?;
+            let attr = attr
+                .map_err(|e| self.err(offset, format!("malformed attribute in <{qname}>: {e}")))?;
             let name = attr.key.into_inner().to_string();
             if attr.value.len() > self.limits.max_attribute_len {
                 return Err(self.err(
@@ -508,7 +524,12 @@ impl<'a> Parser<'a> {
             }
             let value = attr
                 .normalized_value(XmlVersion::Explicit1_0)
-                .map_err(|e| self.err(offset, format!("bad value of the attribute {name} of <{qname}>: {e}")))?
+                .map_err(|e| {
+                    self.err(
+                        offset,
+                        format!("bad value of the attribute {name} of <{qname}>: {e}"),
+                    )
+                })?
                 .into_owned();
             raw_attrs.push((name, value));
         }
@@ -518,7 +539,8 @@ impl<'a> Parser<'a> {
                 if name == "xmlns" {
                     Some((String::new(), value.clone()))
                 } else {
-                    name.strip_prefix("xmlns:").map(|p| (p.to_string(), value.clone()))
+                    name.strip_prefix("xmlns:")
+                        .map(|p| (p.to_string(), value.clone()))
                 }
             })
             .collect();
@@ -600,7 +622,11 @@ impl Element {
     }
 
     /// The child elements named `local` in namespace `ns`.
-    pub fn children_named<'s>(&'s self, ns: &'s str, local: &'s str) -> impl Iterator<Item = &'s Element> + 's {
+    pub fn children_named<'s>(
+        &'s self,
+        ns: &'s str,
+        local: &'s str,
+    ) -> impl Iterator<Item = &'s Element> + 's {
         self.elements().filter(move |e| e.is(ns, local))
     }
 
@@ -762,8 +788,18 @@ fn diff_element(a: &Element, b: &Element, path: &mut String) -> Option<String> {
             ));
         }
         let key = |x: &Attr| (x.ns.clone(), x.local.clone(), x.value.clone());
-        let mut aa: Vec<_> = a.attrs.iter().filter(|x| !x.is_namespace_declaration()).map(key).collect();
-        let mut ba: Vec<_> = b.attrs.iter().filter(|x| !x.is_namespace_declaration()).map(key).collect();
+        let mut aa: Vec<_> = a
+            .attrs
+            .iter()
+            .filter(|x| !x.is_namespace_declaration())
+            .map(key)
+            .collect();
+        let mut ba: Vec<_> = b
+            .attrs
+            .iter()
+            .filter(|x| !x.is_namespace_declaration())
+            .map(key)
+            .collect();
         aa.sort();
         ba.sort();
         if aa != ba {
@@ -772,7 +808,11 @@ fn diff_element(a: &Element, b: &Element, path: &mut String) -> Option<String> {
         let at = a.text();
         let bt = b.text();
         if at.trim() != bt.trim() {
-            return Some(format!("{path}: text differs: {:?} vs {:?}", at.trim(), bt.trim()));
+            return Some(format!(
+                "{path}: text differs: {:?} vs {:?}",
+                at.trim(),
+                bt.trim()
+            ));
         }
         let ac: Vec<_> = a.elements().collect();
         let bc: Vec<_> = b.elements().collect();

@@ -47,16 +47,27 @@ fn round_trip(path: &Path) -> Model {
     let bytes = std::fs::read(path).expect("readable");
     let model = Model::import(&bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let out = model.export();
-    let again = Model::import(out.as_bytes()).unwrap_or_else(|e| panic!("{} re-import: {e}", path.display()));
-    assert_eq!(model.definitions, again.definitions, "{}: model changed by round trip", path.display());
-    if let Some(diff) = millrace_model::xml::semantic_diff(&model.document.root, &again.document.root) {
+    let again = Model::import(out.as_bytes())
+        .unwrap_or_else(|e| panic!("{} re-import: {e}", path.display()));
+    assert_eq!(
+        model.definitions,
+        again.definitions,
+        "{}: model changed by round trip",
+        path.display()
+    );
+    if let Some(diff) =
+        millrace_model::xml::semantic_diff(&model.document.root, &again.document.root)
+    {
         panic!("{}: round trip changed the XML: {diff}", path.display());
     }
     model
 }
 
 fn errors(diags: &[Diagnostic]) -> Vec<&Diagnostic> {
-    diags.iter().filter(|d| d.severity == Severity::Error).collect()
+    diags
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .collect()
 }
 
 #[test]
@@ -68,7 +79,11 @@ fn every_miwg_reference_model_imports_validates_and_round_trips() {
         let diags = structure(&model);
         let errs = errors(&diags);
         assert!(errs.is_empty(), "{}: {:#?}", path.display(), errs);
-        assert!(!model.definitions.diagrams.is_empty(), "{}: diagrams kept", path.display());
+        assert!(
+            !model.definitions.diagrams.is_empty(),
+            "{}: diagrams kept",
+            path.display()
+        );
     }
 }
 
@@ -78,16 +93,26 @@ fn every_bpmn_js_fixture_imports_except_the_two_fatal_ones() {
     let files = bpmn_files(&dir);
     assert_eq!(files.len(), 44, "the bpmn-js set has 44 files");
     for path in files {
-        let name = path.strip_prefix(&dir).expect("below dir").to_string_lossy().replace('\\', "/");
+        let name = path
+            .strip_prefix(&dir)
+            .expect("below dir")
+            .to_string_lossy()
+            .replace('\\', "/");
         let bytes = std::fs::read(&path).expect("readable");
         if name.ends_with("error/missing-namespace.bpmn") {
             let err = Model::import(&bytes).expect_err("no-namespace root is fatal");
-            assert!(err.to_string().contains("not a BPMN 2.0 <definitions>"), "{err}");
+            assert!(
+                err.to_string().contains("not a BPMN 2.0 <definitions>"),
+                "{err}"
+            );
             continue;
         }
         let model = round_trip(&path);
         if name.ends_with("empty-definitions.bpmn") {
-            assert!(model.definitions.diagrams.is_empty(), "empty-definitions has no diagram");
+            assert!(
+                model.definitions.diagrams.is_empty(),
+                "empty-definitions has no diagram"
+            );
         }
     }
 }
@@ -105,20 +130,38 @@ fn findings(file: &str) -> Vec<String> {
 #[test]
 fn bpmn_js_defects_are_reported_naming_the_element() {
     let cases: &[(&str, &[&str])] = &[
-        ("fixtures/bpmn/error/duplicate-ids.bpmn", &["test: error[E002]"]),
+        (
+            "fixtures/bpmn/error/duplicate-ids.bpmn",
+            &["test: error[E002]"],
+        ),
         (
             "fixtures/bpmn/import/error/boundaryEvent-invalidAttachToRef.bpmn",
             &["BoundaryEvent_1: error[E003]: attachedToRef points to \"NON_EXISTING_TASK\""],
         ),
-        ("fixtures/bpmn/error/di-plane-no-bpmn-element.bpmn", &["BPMNPlane_1: warning[W016]"]),
-        ("fixtures/bpmn/import/error/multiple-dis.bpmn", &["warning[W017]: \"InclusiveGateway_1\" is drawn twice"]),
-        ("fixtures/bpmn/error/categoryValue.bpmn", &["warning[W002]: <categoryValue>"]),
-        ("fixtures/bpmn/draw/events.bpmn", &["warning[W001]: the prefix \"bpmn\" is used but never declared"]),
+        (
+            "fixtures/bpmn/error/di-plane-no-bpmn-element.bpmn",
+            &["BPMNPlane_1: warning[W016]"],
+        ),
+        (
+            "fixtures/bpmn/import/error/multiple-dis.bpmn",
+            &["warning[W017]: \"InclusiveGateway_1\" is drawn twice"],
+        ),
+        (
+            "fixtures/bpmn/error/categoryValue.bpmn",
+            &["warning[W002]: <categoryValue>"],
+        ),
+        (
+            "fixtures/bpmn/draw/events.bpmn",
+            &["warning[W001]: the prefix \"bpmn\" is used but never declared"],
+        ),
     ];
     for (file, expected) in cases {
         let got = findings(file);
         for e in *expected {
-            assert!(got.iter().any(|g| g.contains(e)), "{file}: expected {e:?} in {got:#?}");
+            assert!(
+                got.iter().any(|g| g.contains(e)),
+                "{file}: expected {e:?} in {got:#?}"
+            );
         }
     }
 }
@@ -137,7 +180,10 @@ fn clean_bpmn_js_fixtures_import_without_warnings() {
         let path = conformance_dir().join("bpmn-js").join(file);
         let model = Model::import(&std::fs::read(&path).expect("readable")).expect("imports");
         assert_eq!(model.import_diagnostics, Vec::new(), "{file}");
-        let errs: Vec<_> = structure(&model).into_iter().filter(|d| d.severity == Severity::Error).collect();
+        let errs: Vec<_> = structure(&model)
+            .into_iter()
+            .filter(|d| d.severity == Severity::Error)
+            .collect();
         assert_eq!(errs, Vec::new(), "{file}");
     }
 }

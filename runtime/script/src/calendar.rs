@@ -1,0 +1,202 @@
+//! Date-times and the business calendar, as Rhai functions: the seeds' rules
+//! ("10 business days", "48 hours", SLA due dates) are written with these.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Timelike, Utc};
+use rhai::{Engine, EvalAltResult, INT};
+use rust_decimal::Decimal;
+
+/// Working days, working hours and holidays. Times are UTC.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BusinessCalendar {
+    /// The working days of the week, Monday first.
+    pub workdays: [bool; 7],
+    /// When a working day starts.
+    pub day_start: NaiveTime,
+    /// When a working day ends.
+    pub day_end: NaiveTime,
+    /// Days off that would otherwise be working days.
+    pub holidays: BTreeSet<NaiveDate>,
+}
+
+impl Default for BusinessCalendar {
+    /// Monday to Friday, 08:00 to 17:00, no holidays.
+    fn default() -> Self {
+        BusinessCalendar {
+            workdays: [true, true, true, true, true, false, false],
+            day_start: NaiveTime::from_hms_opt(8, 0, 0).unwrap_or_default(),
+            day_end: NaiveTime::from_hms_opt(17, 0, 0).unwrap_or_default(),
+            holidays: BTreeSet::new(),
+        }
+    }
+}
+
+impl BusinessCalendar {
+    /// Whether this date is a working day.
+    pub fn is_business_day(&self, d: NaiveDate) -> bool {
+        self.workdays[d.weekday().num_days_from_monday() as usize] && !self.holidays.contains(&d)
+    }
+
+    /// The instant `n` business days after `t`, at the same time of day
+    /// (`n` may be negative). The day of `t` itself does not count.
+    pub fn add_business_days(&self, t: DateTime<Utc>, n: i64) -> DateTime<Utc> {
+        let step = if n >= 0 { 1 } else { -1 };
+        let mut left = n.abs();
+        let mut d = t;
+        // A calendar with no working day would never finish; 366 × n days is a hard stop.
+        let mut guard = 366 * (left + 1);
+        while left > 0 && guard > 0 {
+            d += Duration::days(step);
+            if self.is_business_day(d.date_naive()) {
+                left -= 1;
+            }
+            guard -= 1;
+        }
+        d
+    }
+
+    /// Business days from `a` to `b`: working days after `a`'s date up to and including `b`'s.
+    pub fn business_days_between(&self, a: DateTime<Utc>, b: DateTime<Utc>) -> i64 {
+        let (from, to, sign) = if a <= b { (a, b, 1) } else { (b, a, -1) };
+        let mut d = from.date_naive();
+        let end = to.date_naive();
+        let mut count = 0;
+        while d < end {
+            d = d.succ_opt().unwrap_or(end);
+            if self.is_business_day(d) {
+                count += 1;
+            }
+        }
+        count * sign
+    }
+
+    /// The instant `hours` working hours after `t`, counting only working time.
+    pub fn add_business_hours(&self, t: DateTime<Utc>, hours: i64) -> DateTime<Utc> {
+        let mut left = Duration::hours(hours.max(0));
+        let mut now = t;
+        let mut guard = 366 * 10 + hours.max(0) * 2;
+        while left > Duration::zero() && guard > 0 {
+            guard -= 1;
+            let day = now.date_naive();
+            let start = Utc.from_utc_datetime(&day.and_time(self.day_start));
+            let end = Utc.from_utc_datetime(&day.and_time(self.day_end));
+            if !self.is_business_day(day) || now >= end {
+                now = Utc.from_utc_datetime(&(day + Duration::days(1)).and_time(self.day_start));
+                continue;
+            }
+            if now < start {
+                now = start;
+            }
+            let available = end - now;
+            if available >= left {
+                return now + left;
+            }
+            left -= available;
+            now = end;
+        }
+        now
+    }
+}
+
+fn parse_datetime(s: &str) -> Result<DateTime<Utc>, Box<EvalAltResult>> {
+    millrace_model::timer::parse_date(s).map_err(|e| e.into())
+}
+
+/// Registers the date-time type and the calendar functions.
+pub fn register(engine: &mut Engine, calendar: BusinessCalendar) {
+    let cal = Arc::new(calendar);
+    engine
+        .register_type_with_name::<DateTime<Utc>>("datetime")
+        .register_fn("parse_datetime", |s: &str| parse_datetime(s))
+        .register_fn("to_string", |t: &mut DateTime<Utc>| t.to_rfc3339())
+        .register_fn("to_debug", |t: &mut DateTime<Utc>| t.to_rfc3339())
+        .register_fn("==", |a: DateTime<Utc>, b: DateTime<Utc>| a == b)
+        .register_fn("!=", |a: DateTime<Utc>, b: DateTime<Utc>| a != b)
+        .register_fn("<", |a: DateTime<Utc>, b: DateTime<Utc>| a < b)
+        .register_fn("<=", |a: DateTime<Utc>, b: DateTime<Utc>| a <= b)
+        .register_fn(">", |a: DateTime<Utc>, b: DateTime<Utc>| a > b)
+        .register_fn(">=", |a: DateTime<Utc>, b: DateTime<Utc>| a >= b)
+        .register_fn("add_days", |t: DateTime<Utc>, n: INT| t + Duration::days(n))
+        .register_fn("add_hours", |t: DateTime<Utc>, n: INT| {
+            t + Duration::hours(n)
+        })
+        .register_fn("add_minutes", |t: DateTime<Utc>, n: INT| {
+            t + Duration::minutes(n)
+        })
+        .register_fn("add_seconds", |t: DateTime<Utc>, n: INT| {
+            t + Duration::seconds(n)
+        })
+        .register_fn("hours_between", |a: DateTime<Utc>, b: DateTime<Utc>| {
+            Decimal::from((b - a).num_seconds()) / Decimal::from(3600)
+        })
+        .register_fn("days_between", |a: DateTime<Utc>, b: DateTime<Utc>| {
+            (b - a).num_days()
+        })
+        .register_get("year", |t: &mut DateTime<Utc>| t.year() as INT)
+        .register_get("month", |t: &mut DateTime<Utc>| t.month() as INT)
+        .register_get("day", |t: &mut DateTime<Utc>| t.day() as INT)
+        .register_get("hour", |t: &mut DateTime<Utc>| t.hour() as INT)
+        .register_get("minute", |t: &mut DateTime<Utc>| t.minute() as INT)
+        .register_get("weekday", |t: &mut DateTime<Utc>| {
+            t.weekday().number_from_monday() as INT
+        });
+    let c = cal.clone();
+    engine.register_fn("is_business_day", move |t: DateTime<Utc>| {
+        c.is_business_day(t.date_naive())
+    });
+    let c = cal.clone();
+    engine.register_fn("add_business_days", move |t: DateTime<Utc>, n: INT| {
+        c.add_business_days(t, n)
+    });
+    let c = cal.clone();
+    engine.register_fn(
+        "business_days_between",
+        move |a: DateTime<Utc>, b: DateTime<Utc>| c.business_days_between(a, b),
+    );
+    let c = cal;
+    engine.register_fn("add_business_hours", move |t: DateTime<Utc>, n: INT| {
+        c.add_business_hours(t, n)
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        millrace_model::timer::parse_date(s).expect("date")
+    }
+
+    #[test]
+    fn ten_business_days_skip_weekends_and_holidays() {
+        let mut cal = BusinessCalendar::default();
+        // Friday 2024-12-06 + 10 business days = Friday 2024-12-20 ...
+        assert_eq!(
+            cal.add_business_days(at("2024-12-06T10:00:00Z"), 10),
+            at("2024-12-20T10:00:00Z")
+        );
+        // ... one later with a holiday on Wednesday 2024-12-25 in the way.
+        cal.holidays
+            .insert(NaiveDate::from_ymd_opt(2024, 12, 25).expect("date"));
+        assert_eq!(
+            cal.add_business_days(at("2024-12-20T10:00:00Z"), 3),
+            at("2024-12-26T10:00:00Z")
+        );
+        assert_eq!(
+            cal.business_days_between(at("2024-12-06T10:00:00Z"), at("2024-12-20T09:00:00Z")),
+            10
+        );
+    }
+
+    #[test]
+    fn business_hours_carry_over_nights_and_weekends() {
+        let cal = BusinessCalendar::default();
+        // Friday 15:00 + 4 working hours = Monday 10:00.
+        assert_eq!(
+            cal.add_business_hours(at("2024-12-06T15:00:00Z"), 4),
+            at("2024-12-09T10:00:00Z")
+        );
+    }
+}

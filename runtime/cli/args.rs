@@ -18,6 +18,46 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Print a BPMN file as the model writes it back (lossless).
     Export(ExportArgs),
+    /// Run scenario tests (*.scenario.json); exit 1 on failure.
+    Test(TestArgs),
+    /// Run N instances of a BPMN file to their end and print one JSON line.
+    Bench(BenchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    /// Scenario files, or folders to search for *.scenario.json.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Print each scenario's final state as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// The BPMN file.
+    pub file: PathBuf,
+    /// How many instances.
+    pub n: u64,
+    /// Start variables, as a JSON object.
+    #[arg(long)]
+    pub vars: Option<String>,
+    /// Set this variable to the instance's index 0..N-1.
+    #[arg(long)]
+    pub index_var: Option<String>,
+    /// Variables every instance must end with, as a JSON object.
+    #[arg(long)]
+    pub expect: Option<String>,
+    /// Measure the executor alone, without the store.
+    #[arg(long)]
+    pub in_memory: bool,
+    /// Instances per transaction on the durable store (group commit).
+    #[arg(long, default_value_t = 500)]
+    pub batch: u64,
+    /// Where `camunda:resource` scripts are found.
+    #[arg(long, default_value = "scripts")]
+    pub scripts: PathBuf,
 }
 
 #[derive(Debug, Args)]

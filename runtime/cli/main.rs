@@ -1,7 +1,9 @@
 //! The `millrace` binary: one subcommand per file in this folder.
 
 mod args;
+mod bench;
 mod files;
+mod test;
 mod validate;
 
 use clap::Parser;
@@ -11,6 +13,8 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         args::Command::Validate(a) => validate::run(&a),
         args::Command::Export(a) => validate::export(&a),
+        args::Command::Test(a) => test::run(&a),
+        args::Command::Bench(a) => bench::run(&a),
     };
     match result {
         Ok(code) => code,

@@ -1,8 +1,19 @@
 //! The executor: BPMN token semantics as a pure state machine.
 //!
-//! `step(definition, instance, command, now)` → the changed instance plus the
-//! effects to carry out (tasks, jobs, messages, history). No I/O, no clock:
-//! time is an argument, so a step replays the same way every time.
+//! `step(definition, instance, command, now)` moves the instance on to its
+//! next wait states and returns the effects to carry out (tasks, jobs,
+//! messages, history). No I/O, no clock: time is an argument, so a step
+//! replays the same way every time.
 
+pub mod definition;
+pub mod effect;
+pub mod executor;
+pub mod instance;
 pub mod script;
 pub mod value;
+
+pub use definition::{DeployError, ProcessDefinition};
+pub use effect::{Command, CommandError, Effect, HistoryEvent, JobKind, TaskInfo};
+pub use executor::{start, step};
+pub use instance::{Instance, InstanceState};
+pub use value::{Value, Variables};

@@ -8,8 +8,9 @@ use std::str::FromStr;
 use chrono::{DateTime, SecondsFormat, Utc};
 use rust_decimal::Decimal;
 
-/// A variable's value.
-#[derive(Debug, Clone, PartialEq, Default)]
+/// A variable's value. Its serde form is tagged (`{"Decimal":"1.50"}`) so a
+/// stored value reads back with its exact type; the API uses [`Value::to_json`].
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub enum Value {
     /// No value.
     #[default]
@@ -19,7 +20,7 @@ pub enum Value {
     /// A whole number.
     Int(i64),
     /// An exact decimal number (money, rates).
-    Decimal(Decimal),
+    Decimal(#[serde(with = "rust_decimal::serde::str")] Decimal),
     /// Text.
     String(String),
     /// An instant, in UTC.

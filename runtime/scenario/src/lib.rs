@@ -1,1 +1,466 @@
+//! Scenario tests: drive one process instance through a story in virtual
+//! time and check it, on a temporary durable store and the same code path as
+//! production (DESIGN.md, "Scenario tests").
 
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use millrace_engine::{InstanceState, Value, Variables};
+use millrace_store::{DeploymentFile, Store, StoreError};
+use serde_json::Value as Json;
+
+/// Why a scenario could not run or did not hold.
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    /// The scenario file itself is wrong.
+    #[error("{0}")]
+    Invalid(String),
+    /// A file could not be read.
+    #[error("{path}: {error}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        error: std::io::Error,
+    },
+    /// The store refused something.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A step's expectation failed.
+    #[error("step {step} ({what}): {reason}")]
+    Failed {
+        /// 1-based step number.
+        step: usize,
+        /// The step's kind.
+        what: String,
+        /// What differed.
+        reason: String,
+    },
+}
+
+/// The final state of a scenario's instance, as `millrace test --json` prints it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    /// `active`, `completed`, `terminated` or `incident`.
+    pub state: String,
+    /// Completed flow nodes, in order.
+    pub completed: Vec<String>,
+    /// Waiting nodes.
+    pub waiting: Vec<String>,
+    /// The root instance's variables.
+    pub variables: Variables,
+    /// Nodes with open incidents.
+    pub incidents: Vec<String>,
+}
+
+impl Outcome {
+    /// As JSON.
+    pub fn to_json(&self) -> Json {
+        serde_json::json!({
+            "state": self.state,
+            "completed": self.completed,
+            "waiting": self.waiting,
+            "variables": millrace_engine::value::variables_to_json(&self.variables),
+            "incidents": self.incidents,
+        })
+    }
+}
+
+fn field<'a>(step: &'a Json, name: &str) -> Option<&'a Json> {
+    step.get(name)
+}
+
+fn vars(json: Option<&Json>, at: &str) -> Result<Variables, ScenarioError> {
+    match json {
+        None => Ok(Variables::new()),
+        Some(j) => millrace_engine::value::variables_from_json(j)
+            .map_err(|e| ScenarioError::Invalid(format!("{at}: variables: {e}"))),
+    }
+}
+
+fn strings(json: &Json, at: &str) -> Result<Vec<String>, ScenarioError> {
+    json.as_array()
+        .ok_or_else(|| ScenarioError::Invalid(format!("{at}: expected a list of element ids")))?
+        .iter()
+        .map(|v| {
+            v.as_str()
+                .map(str::to_string)
+                .ok_or_else(|| ScenarioError::Invalid(format!("{at}: element ids are strings")))
+        })
+        .collect()
+}
+
+fn multiset(items: &[String]) -> BTreeMap<&str, usize> {
+    let mut m = BTreeMap::new();
+    for i in items {
+        *m.entry(i.as_str()).or_insert(0) += 1;
+    }
+    m
+}
+
+/// Runs the scenario file at `path`; on success returns the final outcome.
+pub async fn run_file(path: &Path) -> Result<Outcome, ScenarioError> {
+    let text = std::fs::read_to_string(path).map_err(|error| ScenarioError::Io {
+        path: path.to_path_buf(),
+        error,
+    })?;
+    let json: Json = serde_json::from_str(&text)
+        .map_err(|e| ScenarioError::Invalid(format!("{}: not JSON: {e}", path.display())))?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let tmp = tempfile::tempdir().map_err(|error| ScenarioError::Io {
+        path: std::env::temp_dir(),
+        error,
+    })?;
+    let store = Store::open(&tmp.path().join("scenario.db").to_string_lossy()).await?;
+    Runner::new(&store, dir, &json)?.run().await
+}
+
+struct Runner<'a> {
+    store: &'a Store,
+    dir: &'a Path,
+    json: &'a Json,
+    now: DateTime<Utc>,
+    root: String,
+}
+
+fn read(path: &Path) -> Result<String, ScenarioError> {
+    std::fs::read_to_string(path).map_err(|error| ScenarioError::Io {
+        path: path.to_path_buf(),
+        error,
+    })
+}
+
+/// The `scripts/` folder the processes' `camunda:resource` names refer to:
+/// the nearest one above the scenario's folder.
+fn scripts_dir(from: &Path) -> Option<PathBuf> {
+    let mut dir = std::fs::canonicalize(from).ok()?;
+    loop {
+        let candidate = dir.join("scripts");
+        if candidate.is_dir() {
+            return Some(candidate);
+        }
+        dir = dir.parent()?.to_path_buf();
+    }
+}
+
+impl<'a> Runner<'a> {
+    fn new(store: &'a Store, dir: &'a Path, json: &'a Json) -> Result<Self, ScenarioError> {
+        let now = match json.get("clock").and_then(Json::as_str) {
+            Some(c) => millrace_model::timer::parse_date(c)
+                .map_err(|e| ScenarioError::Invalid(format!("clock: {e}")))?,
+            None => DateTime::UNIX_EPOCH,
+        };
+        Ok(Runner {
+            store,
+            dir,
+            json,
+            now,
+            root: String::new(),
+        })
+    }
+
+    async fn deploy(&self) -> Result<String, ScenarioError> {
+        let process = self
+            .json
+            .get("process")
+            .and_then(Json::as_str)
+            .ok_or_else(|| {
+                ScenarioError::Invalid("\"process\" (the BPMN file) is missing".into())
+            })?;
+        let mut names = vec![process.to_string()];
+        if let Some(more) = self.json.get("deploy") {
+            names.extend(strings(more, "deploy")?);
+        }
+        let mut files = Vec::new();
+        for name in &names {
+            files.push(DeploymentFile {
+                name: name.clone(),
+                content: read(&self.dir.join(name))?,
+            });
+        }
+        if let Some(scripts) = scripts_dir(self.dir) {
+            let entries = std::fs::read_dir(&scripts).map_err(|error| ScenarioError::Io {
+                path: scripts.clone(),
+                error,
+            })?;
+            for e in entries.flatten() {
+                let p = e.path();
+                if p.extension().is_some_and(|x| x == "rhai") {
+                    let name = format!(
+                        "scripts/{}",
+                        p.file_name().unwrap_or_default().to_string_lossy()
+                    );
+                    files.push(DeploymentFile {
+                        name,
+                        content: read(&p)?,
+                    });
+                }
+            }
+        }
+        let deployed = self
+            .store
+            .deploy("scenario", &files, Some("scenario"), self.now)
+            .await?;
+        let key = match self.json.get("processId").and_then(Json::as_str) {
+            Some(id) => id.to_string(),
+            // The scenario's own file is deployed first, so its first process leads.
+            None => deployed.first().map(|d| d.key.clone()).ok_or_else(|| {
+                ScenarioError::Invalid(format!("{process} has no executable process"))
+            })?,
+        };
+        Ok(key)
+    }
+
+    async fn run(mut self) -> Result<Outcome, ScenarioError> {
+        let key = self.deploy().await?;
+        let start = self.json.get("start").cloned().unwrap_or(Json::Null);
+        let variables = vars(start.get("variables"), "start")?;
+        let business_key = start
+            .get("businessKey")
+            .and_then(Json::as_str)
+            .map(str::to_string);
+        let mut unit = self.store.begin(self.now, Some("scenario")).await?;
+        self.root = match start.get("message").and_then(Json::as_str) {
+            Some(m) => {
+                unit.start_by_message(&key, m, variables, business_key)
+                    .await?
+            }
+            None => unit.start(&key, variables, business_key, None).await?,
+        };
+        unit.commit().await?;
+        self.run_due().await?;
+        let steps = self
+            .json
+            .get("steps")
+            .and_then(Json::as_array)
+            .cloned()
+            .unwrap_or_default();
+        for (i, step) in steps.iter().enumerate() {
+            self.step(i + 1, step).await?;
+        }
+        self.outcome().await
+    }
+
+    /// Runs every job due by now, in due order, each at its own due time.
+    async fn run_due(&mut self) -> Result<(), ScenarioError> {
+        self.advance_to(self.now).await
+    }
+
+    async fn advance_to(&mut self, target: DateTime<Utc>) -> Result<(), ScenarioError> {
+        // A bound on firings keeps an endless timer cycle from hanging the run.
+        for _ in 0..10_000 {
+            let next = self.store.next_due().await?;
+            let due = next
+                .as_deref()
+                .and_then(|d| millrace_model::timer::parse_date(d).ok());
+            match due {
+                Some(d) if d <= target => {
+                    self.now = self.now.max(d);
+                    let mut unit = self.store.begin(self.now, Some("timer")).await?;
+                    unit.run_due_jobs(1).await?;
+                    unit.commit().await?;
+                }
+                _ => break,
+            }
+        }
+        self.now = target;
+        Ok(())
+    }
+
+    async fn tree(&self) -> Result<Vec<String>, ScenarioError> {
+        Ok(self.store.instance_tree(&self.root).await?)
+    }
+
+    async fn step(&mut self, n: usize, step: &Json) -> Result<(), ScenarioError> {
+        let fail = |what: &str, reason: String| ScenarioError::Failed {
+            step: n,
+            what: what.to_string(),
+            reason,
+        };
+        let expect_error = step
+            .get("expectError")
+            .and_then(Json::as_bool)
+            .unwrap_or(false);
+        if let Some(w) = field(step, "expectWaiting") {
+            let want = strings(w, &format!("step {n}"))?;
+            let got = self.outcome().await?.waiting;
+            if multiset(&want) != multiset(&got) {
+                return Err(fail(
+                    "expectWaiting",
+                    format!("expected {want:?}, waiting are {got:?}"),
+                ));
+            }
+        } else if let Some(c) = field(step, "complete") {
+            let node = c.as_str().ok_or_else(|| {
+                ScenarioError::Invalid(format!("step {n}: complete names an element id"))
+            })?;
+            let variables = vars(step.get("variables"), &format!("step {n}"))?;
+            let user = step.get("user").and_then(Json::as_str);
+            let mut task = None;
+            for id in self.tree().await? {
+                if let Some(t) = self
+                    .store
+                    .tasks_of(&id)
+                    .await?
+                    .into_iter()
+                    .find(|t| t.node_id == node)
+                {
+                    task = Some(t.id);
+                    break;
+                }
+            }
+            let task = task.ok_or_else(|| fail("complete", format!("no open task {node:?}")))?;
+            let mut unit = self
+                .store
+                .begin(self.now, user.or(Some("scenario")))
+                .await?;
+            unit.complete_task(&task, variables).await?;
+            unit.commit().await?;
+            self.run_due().await?;
+        } else if let Some(a) = field(step, "advance") {
+            let text = a.as_str().ok_or_else(|| {
+                ScenarioError::Invalid(format!("step {n}: advance is a duration"))
+            })?;
+            let d = millrace_model::timer::parse_duration(text)
+                .map_err(|e| ScenarioError::Invalid(format!("step {n}: advance: {e}")))?;
+            let target = d.after(self.now);
+            self.advance_to(target).await?;
+        } else if let Some(name) = field(step, "message").or_else(|| field(step, "signal")) {
+            let is_message = step.get("message").is_some();
+            let what = if is_message { "message" } else { "signal" };
+            let name = name.as_str().ok_or_else(|| {
+                ScenarioError::Invalid(format!("step {n}: {what} names a {what}"))
+            })?;
+            let variables = vars(step.get("variables"), &format!("step {n}"))?;
+            let tree = self.tree().await?;
+            let mut unit = self.store.begin(self.now, Some("scenario")).await?;
+            let delivered = if is_message {
+                unit.correlate_message(name, Some(&tree), variables).await?
+            } else {
+                unit.signal(name, Some(&tree), variables).await?
+            };
+            match (delivered, expect_error) {
+                (0, true) => drop(unit),
+                (0, false) => {
+                    return Err(fail(what, format!("nothing waits for the {what} {name:?}")))
+                }
+                (_, true) => {
+                    return Err(fail(
+                        what,
+                        format!("the {what} {name:?} was expected to fail but was delivered"),
+                    ))
+                }
+                (_, false) => {
+                    unit.commit().await?;
+                    self.run_due().await?;
+                }
+            }
+        } else if let Some(c) = field(step, "expectCompleted") {
+            let want = strings(c, &format!("step {n}"))?;
+            let got = self.outcome().await?.completed;
+            let ordered = step.get("ordered").and_then(Json::as_bool).unwrap_or(false);
+            let same = if ordered {
+                want == got
+            } else {
+                multiset(&want) == multiset(&got)
+            };
+            if !same {
+                return Err(fail(
+                    "expectCompleted",
+                    format!("expected {want:?}, completed are {got:?}"),
+                ));
+            }
+        } else if let Some(v) = field(step, "expectVariables") {
+            let want = vars(Some(v), &format!("step {n}"))?;
+            let got = self.outcome().await?.variables;
+            for (name, value) in &want {
+                let actual = got.get(name).unwrap_or(&Value::Null);
+                if !value.same_value(actual) {
+                    return Err(fail(
+                        "expectVariables",
+                        format!(
+                            "{name} is {}, expected {}",
+                            actual.to_json(),
+                            value.to_json()
+                        ),
+                    ));
+                }
+            }
+        } else if let Some(i) = field(step, "expectIncident") {
+            let node = i.as_str().ok_or_else(|| {
+                ScenarioError::Invalid(format!("step {n}: expectIncident names an element id"))
+            })?;
+            let got = self.outcome().await?.incidents;
+            if !got.iter().any(|g| g == node) {
+                return Err(fail(
+                    "expectIncident",
+                    format!("no incident at {node:?}; incidents are at {got:?}"),
+                ));
+            }
+        } else if let Some(s) = field(step, "expectState") {
+            let want = s.as_str().unwrap_or_default();
+            let got = self.outcome().await?.state;
+            if want != got {
+                return Err(fail(
+                    "expectState",
+                    format!("expected {want:?}, the instance is {got:?}"),
+                ));
+            }
+        } else {
+            let keys: Vec<&String> = step
+                .as_object()
+                .map(|o| o.keys().collect())
+                .unwrap_or_default();
+            return Err(ScenarioError::Invalid(format!(
+                "step {n}: unknown step {keys:?}"
+            )));
+        }
+        Ok(())
+    }
+
+    async fn outcome(&self) -> Result<Outcome, ScenarioError> {
+        let tree = self.tree().await?;
+        let mut waiting = Vec::new();
+        let mut completed = Vec::new();
+        let mut incidents = Vec::new();
+        let mut root_state = InstanceState::Active;
+        let mut variables = Variables::new();
+        let mut history: Vec<(i64, String)> = Vec::new();
+        for id in &tree {
+            let inst = self.store.instance(id).await?;
+            if let Some(def) = self.store.definition(&inst.key, inst.version) {
+                waiting.extend(millrace_store::waiting_nodes(&def, &inst));
+            }
+            if *id == self.root {
+                root_state = inst.state;
+                variables = inst.root_variables();
+            }
+            for h in self.store.history(id).await? {
+                if h.event == "activityCompleted" {
+                    history.push((h.seq, h.node_id.unwrap_or_default()));
+                }
+            }
+            incidents.extend(
+                self.store
+                    .incidents_of(id)
+                    .await?
+                    .into_iter()
+                    .map(|i| i.node_id),
+            );
+        }
+        history.sort();
+        completed.extend(history.into_iter().map(|(_, n)| n));
+        let state = match root_state {
+            InstanceState::Active if !incidents.is_empty() => "incident".to_string(),
+            s => s.as_str().to_string(),
+        };
+        Ok(Outcome {
+            state,
+            completed,
+            waiting,
+            variables,
+            incidents,
+        })
+    }
+}

@@ -1,0 +1,51 @@
+//! `millrace test SCENARIO.json…`: run scenario tests.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+
+use crate::args::TestArgs;
+use crate::files;
+
+/// Runs every scenario; exit status 1 when any fails.
+pub fn run(args: &TestArgs) -> anyhow::Result<ExitCode> {
+    let scenarios =
+        files::expand(&args.files, ".scenario.json").context("listing the scenarios")?;
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let (mut passed, mut failed) = (0, 0);
+    for file in &scenarios {
+        let shown = file.display();
+        match runtime.block_on(millrace_scenario::run_file(file)) {
+            Ok(outcome) => {
+                passed += 1;
+                if args.json {
+                    println!(
+                        "{}",
+                        serde_json::json!({ "scenario": shown.to_string(), "ok": true, "outcome": outcome.to_json() })
+                    );
+                } else {
+                    println!("ok      {shown}");
+                }
+            }
+            Err(e) => {
+                failed += 1;
+                if args.json {
+                    println!(
+                        "{}",
+                        serde_json::json!({ "scenario": shown.to_string(), "ok": false, "error": e.to_string() })
+                    );
+                } else {
+                    println!("FAILED  {shown}: {e}");
+                }
+            }
+        }
+    }
+    if !args.json {
+        println!("{passed} passed, {failed} failed");
+    }
+    Ok(if failed > 0 || scenarios.is_empty() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}

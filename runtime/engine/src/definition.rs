@@ -1,0 +1,962 @@
+//! A deployable process compiled for execution: flat node and flow tables
+//! with integer indices, scripts compiled once, timers parsed once.
+//!
+//! Invariant: a `ProcessDefinition` only exists for a process that passed
+//! validation; the executor may index its tables without checking.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use millrace_model::bpmn::{
+    self, EventDefinitionKind, FlowNode, FlowNodeKind, LoopCharacteristics, Parameter,
+    ParameterValue, Scope,
+};
+use millrace_model::timer::{self, TimerValue};
+use millrace_model::validate::{self, ScriptChecker};
+use millrace_model::{Diagnostic, Model, Severity};
+
+use crate::script::{CompiledScript, ScriptHost, ScriptKind};
+
+/// Index of a node in [`ProcessDefinition::nodes`].
+pub type NodeIx = u32;
+/// Index of a flow in [`ProcessDefinition::flows`].
+pub type FlowIx = u32;
+/// Index of a scope in [`ProcessDefinition::scopes`]; 0 is the process.
+pub type ScopeIx = u32;
+
+/// A compiled script with the text it came from.
+#[derive(Debug, Clone)]
+pub struct Code {
+    /// The compiled form.
+    pub compiled: Arc<dyn CompiledScript>,
+    /// The source text, for messages.
+    pub text: String,
+}
+
+/// A timer as written and as parsed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimerSpec {
+    /// The parsed value.
+    pub value: TimerValue,
+    /// The text as written.
+    pub text: String,
+}
+
+/// What starts or triggers a catching event.
+#[derive(Debug, Clone)]
+pub enum Trigger {
+    /// No trigger (a none start event).
+    None,
+    /// A timer.
+    Timer(TimerSpec),
+    /// A message, by name.
+    Message(String),
+    /// A signal, by name.
+    Signal(String),
+    /// An error, by code; `None` catches every error.
+    Error(Option<String>),
+    /// An escalation, by code; `None` catches every escalation.
+    Escalation(Option<String>),
+    /// A condition over the variables.
+    Conditional(Code),
+    /// A link catch, by link name.
+    Link(String),
+}
+
+/// What a throwing event or end event does.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Throw {
+    /// Nothing (a none event).
+    None,
+    /// Ends every token of the scope (terminate end event).
+    Terminate,
+    /// Throws an error with this code.
+    Error(Option<String>),
+    /// Throws an escalation with this code.
+    Escalation(Option<String>),
+    /// Sends a message by name.
+    Message(String),
+    /// Broadcasts a signal by name.
+    Signal(String),
+    /// Jumps to the link catch event of this name.
+    Link(String),
+}
+
+/// How a call activity picks the called definition's version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VersionBinding {
+    /// The latest deployed version when the call happens.
+    Latest,
+    /// A fixed version number.
+    Version(i64),
+}
+
+/// What a node does.
+#[derive(Debug, Clone)]
+pub enum NodeKind {
+    /// A start event.
+    StartEvent {
+        /// What starts it.
+        trigger: Trigger,
+        /// For event sub-process starts: whether it interrupts its parent scope.
+        interrupting: bool,
+    },
+    /// An end event.
+    EndEvent(Throw),
+    /// An intermediate catch event.
+    CatchEvent(Trigger),
+    /// An intermediate throw event.
+    ThrowEvent(Throw),
+    /// A boundary event.
+    BoundaryEvent {
+        /// What triggers it.
+        trigger: Trigger,
+        /// The activity it is attached to.
+        attached_to: NodeIx,
+        /// Whether it cancels the activity.
+        interrupting: bool,
+    },
+    /// A task that completes at once (task, manual task).
+    PassThrough,
+    /// A user task: waits for a person.
+    UserTask(UserTaskSpec),
+    /// A script (script task, or a service or business-rule task with a Rhai script).
+    Script {
+        /// The script.
+        code: Code,
+        /// `camunda:resultVariable`.
+        result_variable: Option<String>,
+    },
+    /// A service task worked by an external worker.
+    ExternalTask {
+        /// The topic workers fetch it by.
+        topic: String,
+    },
+    /// A send task: sends a message and moves on.
+    SendTask {
+        /// The message's name, if it names one.
+        message: Option<String>,
+    },
+    /// A receive task: waits for a message.
+    ReceiveTask {
+        /// The message's name.
+        message: String,
+    },
+    /// An exclusive gateway.
+    ExclusiveGateway,
+    /// A parallel gateway.
+    ParallelGateway,
+    /// An inclusive gateway.
+    InclusiveGateway,
+    /// An event-based gateway.
+    EventBasedGateway,
+    /// An embedded sub-process.
+    SubProcess,
+    /// An event sub-process.
+    EventSubProcess,
+    /// A call activity.
+    CallActivity {
+        /// The called process key.
+        called: String,
+        /// Which version.
+        binding: VersionBinding,
+    },
+}
+
+/// A user task's assignment, dates and form.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UserTaskSpec {
+    /// `camunda:assignee`.
+    pub assignee: Option<String>,
+    /// `camunda:candidateGroups`.
+    pub candidate_groups: Vec<String>,
+    /// `camunda:candidateUsers`.
+    pub candidate_users: Vec<String>,
+    /// `camunda:dueDate` (an ISO date or duration from creation).
+    pub due_date: Option<String>,
+    /// `camunda:priority`.
+    pub priority: Option<i64>,
+    /// `camunda:formRef` or `camunda:formKey`.
+    pub form: Option<String>,
+    /// `camunda:formData` fields.
+    pub form_fields: Vec<bpmn::FormField>,
+}
+
+/// A compiled input or output mapping value.
+#[derive(Debug, Clone)]
+pub enum MappingValue {
+    /// A constant.
+    Constant(crate::value::Value),
+    /// A script's value.
+    Script(Code),
+    /// A list of values.
+    List(Vec<MappingValue>),
+    /// A map of values.
+    Map(Vec<(String, MappingValue)>),
+}
+
+/// A compiled `camunda:in`/`camunda:out` mapping.
+#[derive(Debug, Clone)]
+pub enum CallMapping {
+    /// Every variable.
+    All,
+    /// One variable, renamed.
+    Variable {
+        /// The source variable.
+        source: String,
+        /// The target variable.
+        target: String,
+    },
+    /// An expression's value into a variable.
+    Expression {
+        /// The expression.
+        code: Code,
+        /// The target variable.
+        target: String,
+    },
+    /// The business key of the called instance.
+    BusinessKey(Code),
+}
+
+/// Multi-instance characteristics.
+#[derive(Debug, Clone)]
+pub struct MultiInstance {
+    /// One instance after another.
+    pub sequential: bool,
+    /// `loopCardinality`.
+    pub cardinality: Option<Code>,
+    /// `camunda:collection`: a variable name or an expression giving a list.
+    pub collection: Option<Code>,
+    /// `camunda:elementVariable`.
+    pub element_variable: Option<String>,
+    /// `completionCondition`.
+    pub completion_condition: Option<Code>,
+}
+
+/// Standard loop characteristics.
+#[derive(Debug, Clone)]
+pub struct StandardLoop {
+    /// `loopCondition`: run again while true.
+    pub condition: Option<Code>,
+    /// `loopMaximum`.
+    pub maximum: Option<u64>,
+    /// `testBefore`.
+    pub test_before: bool,
+}
+
+/// Execution listeners of one event.
+#[derive(Debug, Clone, Default)]
+pub struct Listeners {
+    /// On start.
+    pub start: Vec<Code>,
+    /// On end.
+    pub end: Vec<Code>,
+    /// On take (sequence flows).
+    pub take: Vec<Code>,
+}
+
+/// A compiled flow node.
+#[derive(Debug, Clone)]
+pub struct Node {
+    /// The BPMN id.
+    pub id: String,
+    /// The name.
+    pub name: Option<String>,
+    /// What it does.
+    pub kind: NodeKind,
+    /// The scope it stands in.
+    pub scope: ScopeIx,
+    /// For sub-processes: the scope it opens.
+    pub inner_scope: Option<ScopeIx>,
+    /// Incoming sequence flows.
+    pub incoming: Vec<FlowIx>,
+    /// Outgoing sequence flows.
+    pub outgoing: Vec<FlowIx>,
+    /// The default flow.
+    pub default_flow: Option<FlowIx>,
+    /// Boundary events attached to it.
+    pub boundaries: Vec<NodeIx>,
+    /// `camunda:asyncBefore`.
+    pub async_before: bool,
+    /// `camunda:asyncAfter`.
+    pub async_after: bool,
+    /// Input mappings.
+    pub inputs: Vec<(String, MappingValue)>,
+    /// Output mappings.
+    pub outputs: Vec<(String, MappingValue)>,
+    /// `camunda:in` mappings (call activities).
+    pub call_in: Vec<CallMapping>,
+    /// `camunda:out` mappings (call activities).
+    pub call_out: Vec<CallMapping>,
+    /// Execution listeners.
+    pub listeners: Listeners,
+    /// Multi-instance characteristics.
+    pub multi_instance: Option<MultiInstance>,
+    /// Standard loop characteristics.
+    pub standard_loop: Option<StandardLoop>,
+}
+
+/// A compiled sequence flow.
+#[derive(Debug, Clone)]
+pub struct Flow {
+    /// The BPMN id.
+    pub id: String,
+    /// Source node.
+    pub source: NodeIx,
+    /// Target node.
+    pub target: NodeIx,
+    /// Condition, if any.
+    pub condition: Option<Code>,
+    /// Take listeners.
+    pub take_listeners: Vec<Code>,
+}
+
+/// A scope: the process or a sub-process's inside.
+#[derive(Debug, Clone, Default)]
+pub struct ScopeDef {
+    /// The sub-process that opens it; `None` for the process.
+    pub owner: Option<NodeIx>,
+    /// The none start event.
+    pub none_start: Option<NodeIx>,
+    /// Event sub-processes directly in it.
+    pub event_subprocesses: Vec<NodeIx>,
+    /// Nodes directly in it.
+    pub nodes: Vec<NodeIx>,
+}
+
+/// A process compiled for execution.
+#[derive(Debug, Clone)]
+pub struct ProcessDefinition {
+    /// The process id: the key it is started by.
+    pub key: String,
+    /// The deployed version.
+    pub version: i64,
+    /// The name.
+    pub name: Option<String>,
+    /// Nodes.
+    pub nodes: Vec<Node>,
+    /// Flows.
+    pub flows: Vec<Flow>,
+    /// Scopes; 0 is the process.
+    pub scopes: Vec<ScopeDef>,
+    /// Node index by BPMN id.
+    pub node_by_id: HashMap<String, NodeIx>,
+    /// For each inclusive gateway: the nodes of its scope from which it can be reached.
+    pub inclusive_upstream: HashMap<NodeIx, HashSet<NodeIx>>,
+    /// Process-level listeners.
+    pub listeners: Listeners,
+}
+
+/// Why a process cannot be deployed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum DeployError {
+    /// Validation found errors.
+    #[error("the model has {} error(s); the first: {}", .0.len(), .0.first().map(|d| d.render("")).unwrap_or_default())]
+    Invalid(Vec<Diagnostic>),
+    /// No executable process with that id.
+    #[error("the file has no executable process {0:?}")]
+    NoSuchProcess(String),
+}
+
+impl ProcessDefinition {
+    /// The node with this BPMN id.
+    pub fn node_ix(&self, id: &str) -> Option<NodeIx> {
+        self.node_by_id.get(id).copied()
+    }
+
+    /// The node at this index.
+    pub fn node(&self, ix: NodeIx) -> &Node {
+        &self.nodes[ix as usize]
+    }
+
+    /// The flow at this index.
+    pub fn flow(&self, ix: FlowIx) -> &Flow {
+        &self.flows[ix as usize]
+    }
+
+    /// Validates the model and compiles every executable process in it.
+    pub fn compile_all<H: ScriptHost + ScriptChecker>(
+        model: &Model,
+        host: &H,
+        version: i64,
+    ) -> Result<Vec<ProcessDefinition>, DeployError> {
+        let diagnostics = validate::validate(model, host, validate::Options::default());
+        let errors: Vec<_> = diagnostics
+            .into_iter()
+            .filter(|d| d.severity == Severity::Error)
+            .collect();
+        if !errors.is_empty() {
+            return Err(DeployError::Invalid(errors));
+        }
+        model
+            .definitions
+            .executable_processes()
+            .map(|p| Compiler::new(model, host).compile(p, version))
+            .collect()
+    }
+}
+
+struct Compiler<'a, H> {
+    model: &'a Model,
+    host: &'a H,
+    def: ProcessDefinition,
+    /// Boundary events waiting for their host's index.
+    pending_boundaries: Vec<(NodeIx, String)>,
+}
+
+fn invalid(msg: String) -> DeployError {
+    DeployError::Invalid(vec![Diagnostic::error(
+        "E100",
+        Default::default(),
+        None,
+        msg,
+    )])
+}
+
+impl<'a, H: ScriptHost + ScriptChecker> Compiler<'a, H> {
+    fn new(model: &'a Model, host: &'a H) -> Self {
+        Compiler {
+            model,
+            host,
+            def: ProcessDefinition {
+                key: String::new(),
+                version: 0,
+                name: None,
+                nodes: Vec::new(),
+                flows: Vec::new(),
+                scopes: Vec::new(),
+                node_by_id: HashMap::new(),
+                inclusive_upstream: HashMap::new(),
+                listeners: Listeners::default(),
+            },
+            pending_boundaries: Vec::new(),
+        }
+    }
+
+    fn code(&self, kind: ScriptKind, text: &str, at: &str) -> Result<Code, DeployError> {
+        self.host
+            .compile(kind, text)
+            .map(|compiled| Code {
+                compiled,
+                text: text.to_string(),
+            })
+            .map_err(|f| {
+                invalid(format!(
+                    "{at}: the script does not compile (line {}): {}",
+                    f.line, f.message
+                ))
+            })
+    }
+
+    fn script_text(&self, s: &bpmn::Script, at: &str) -> Result<String, DeployError> {
+        match (&s.text, &s.resource) {
+            (Some(t), _) => Ok(t.clone()),
+            (None, Some(r)) => self
+                .host
+                .resource(r)
+                .map_err(|e| invalid(format!("{at}: {e}"))),
+            (None, None) => Err(invalid(format!("{at}: no script"))),
+        }
+    }
+
+    fn compile(
+        mut self,
+        p: &bpmn::Process,
+        version: i64,
+    ) -> Result<ProcessDefinition, DeployError> {
+        self.def.key = p.id.clone();
+        self.def.name = p.name.clone();
+        self.def.version = version;
+        self.def.listeners = self.listeners(&p.camunda, &p.id)?;
+        self.scope(&p.scope, None)?;
+        for (ix, host) in std::mem::take(&mut self.pending_boundaries) {
+            let host_ix = self
+                .def
+                .node_ix(&host)
+                .ok_or_else(|| invalid(format!("boundary event attached to unknown {host:?}")))?;
+            if let NodeKind::BoundaryEvent { attached_to, .. } =
+                &mut self.def.nodes[ix as usize].kind
+            {
+                *attached_to = host_ix;
+            }
+            self.def.nodes[host_ix as usize].boundaries.push(ix);
+        }
+        self.inclusive_upstream();
+        Ok(self.def)
+    }
+
+    fn scope(&mut self, scope: &Scope, owner: Option<NodeIx>) -> Result<ScopeIx, DeployError> {
+        let six = self.def.scopes.len() as ScopeIx;
+        self.def.scopes.push(ScopeDef {
+            owner,
+            ..ScopeDef::default()
+        });
+        // Nodes first, so flows can refer to them.
+        let mut inner = Vec::new();
+        for n in &scope.nodes {
+            let ix = self.node(n, six)?;
+            self.def.scopes[six as usize].nodes.push(ix);
+            if let Some(s) = n.kind.scope() {
+                inner.push((ix, s));
+            }
+        }
+        for f in &scope.flows {
+            let (Some(source), Some(target)) =
+                (self.def.node_ix(&f.source), self.def.node_ix(&f.target))
+            else {
+                return Err(invalid(format!(
+                    "sequence flow {:?} has unknown ends",
+                    f.id
+                )));
+            };
+            let condition = match &f.condition {
+                Some(c) if !c.text.is_empty() => {
+                    Some(self.code(ScriptKind::Condition, &c.text, &f.id)?)
+                }
+                _ => None,
+            };
+            let take_listeners = self.listeners(&f.camunda, &f.id)?.take;
+            let fix = self.def.flows.len() as FlowIx;
+            self.def.flows.push(Flow {
+                id: f.id.clone(),
+                source,
+                target,
+                condition,
+                take_listeners,
+            });
+            self.def.nodes[source as usize].outgoing.push(fix);
+            self.def.nodes[target as usize].incoming.push(fix);
+        }
+        for n in &scope.nodes {
+            if let Some(d) = &n.default_flow {
+                let fix = self
+                    .def
+                    .flows
+                    .iter()
+                    .position(|f| &f.id == d)
+                    .map(|i| i as FlowIx);
+                if let Some(ix) = self.def.node_ix(&n.id) {
+                    self.def.nodes[ix as usize].default_flow = fix;
+                }
+            }
+        }
+        for (ix, s) in inner {
+            let inner_ix = self.scope(s, Some(ix))?;
+            self.def.nodes[ix as usize].inner_scope = Some(inner_ix);
+        }
+        Ok(six)
+    }
+
+    fn trigger(&self, n: &FlowNode) -> Result<Trigger, DeployError> {
+        let Some(d) = n.kind.event_definitions().first() else {
+            return Ok(Trigger::None);
+        };
+        Ok(match &d.kind {
+            EventDefinitionKind::Timer(t) => Trigger::Timer(self.timer(t, &n.id)?),
+            EventDefinitionKind::Message { message_ref } => {
+                Trigger::Message(self.message_name(message_ref.as_deref()))
+            }
+            EventDefinitionKind::Signal { signal_ref } => {
+                Trigger::Signal(self.signal_name(signal_ref.as_deref()))
+            }
+            EventDefinitionKind::Error { error_ref } => {
+                Trigger::Error(self.error_code(error_ref.as_deref()))
+            }
+            EventDefinitionKind::Escalation { escalation_ref } => {
+                Trigger::Escalation(self.escalation_code(escalation_ref.as_deref()))
+            }
+            EventDefinitionKind::Conditional { condition } => {
+                let text = condition
+                    .as_ref()
+                    .map(|c| c.text.as_str())
+                    .unwrap_or("false");
+                Trigger::Conditional(self.code(ScriptKind::Condition, text, &n.id)?)
+            }
+            EventDefinitionKind::Link { name } => Trigger::Link(name.clone().unwrap_or_default()),
+            other => {
+                return Err(invalid(format!(
+                    "{}: {} is not supported",
+                    n.id,
+                    other.element_name()
+                )))
+            }
+        })
+    }
+
+    fn throw(&self, n: &FlowNode) -> Result<Throw, DeployError> {
+        let Some(d) = n.kind.event_definitions().first() else {
+            return Ok(Throw::None);
+        };
+        Ok(match &d.kind {
+            EventDefinitionKind::Terminate => Throw::Terminate,
+            EventDefinitionKind::Error { error_ref } => {
+                Throw::Error(self.error_code(error_ref.as_deref()))
+            }
+            EventDefinitionKind::Escalation { escalation_ref } => {
+                Throw::Escalation(self.escalation_code(escalation_ref.as_deref()))
+            }
+            EventDefinitionKind::Message { message_ref } => {
+                Throw::Message(self.message_name(message_ref.as_deref()))
+            }
+            EventDefinitionKind::Signal { signal_ref } => {
+                Throw::Signal(self.signal_name(signal_ref.as_deref()))
+            }
+            EventDefinitionKind::Link { name } => Throw::Link(name.clone().unwrap_or_default()),
+            other => {
+                return Err(invalid(format!(
+                    "{}: {} is not supported",
+                    n.id,
+                    other.element_name()
+                )))
+            }
+        })
+    }
+
+    /// Messages are correlated by name; an unnamed message by its id.
+    fn message_name(&self, r: Option<&str>) -> String {
+        let r = r.unwrap_or_default();
+        self.model
+            .definitions
+            .message(r)
+            .and_then(|m| m.name.clone())
+            .unwrap_or_else(|| r.to_string())
+    }
+
+    fn signal_name(&self, r: Option<&str>) -> String {
+        let r = r.unwrap_or_default();
+        self.model
+            .definitions
+            .signal(r)
+            .and_then(|m| m.name.clone())
+            .unwrap_or_else(|| r.to_string())
+    }
+
+    fn error_code(&self, r: Option<&str>) -> Option<String> {
+        let r = r?;
+        Some(
+            self.model
+                .definitions
+                .error(r)
+                .and_then(|e| e.error_code.clone().or_else(|| e.name.clone()))
+                .unwrap_or_else(|| r.to_string()),
+        )
+    }
+
+    fn escalation_code(&self, r: Option<&str>) -> Option<String> {
+        let r = r?;
+        Some(
+            self.model
+                .definitions
+                .escalation(r)
+                .and_then(|e| e.escalation_code.clone().or_else(|| e.name.clone()))
+                .unwrap_or_else(|| r.to_string()),
+        )
+    }
+
+    fn timer(&self, t: &bpmn::Timer, at: &str) -> Result<TimerSpec, DeployError> {
+        let (value, text) = if let Some(e) = &t.time_date {
+            (
+                timer::parse_date(&e.text).map(TimerValue::Date),
+                e.text.clone(),
+            )
+        } else if let Some(e) = &t.time_duration {
+            (
+                timer::parse_duration(&e.text).map(TimerValue::Duration),
+                e.text.clone(),
+            )
+        } else if let Some(e) = &t.time_cycle {
+            (timer::parse_cycle(&e.text), e.text.clone())
+        } else {
+            return Err(invalid(format!("{at}: timer without definition")));
+        };
+        Ok(TimerSpec {
+            value: value.map_err(|e| invalid(format!("{at}: {e}")))?,
+            text,
+        })
+    }
+
+    fn listeners(&self, c: &bpmn::Camunda, at: &str) -> Result<Listeners, DeployError> {
+        let mut out = Listeners::default();
+        for l in &c.execution_listeners {
+            let Some(s) = &l.script else { continue };
+            let code = self.code(ScriptKind::Script, &self.script_text(s, at)?, at)?;
+            match l.event.as_str() {
+                "start" => out.start.push(code),
+                "end" => out.end.push(code),
+                _ => out.take.push(code),
+            }
+        }
+        Ok(out)
+    }
+
+    fn mapping_value(&self, v: &ParameterValue, at: &str) -> Result<MappingValue, DeployError> {
+        Ok(match v {
+            ParameterValue::Null => MappingValue::Constant(crate::value::Value::Null),
+            ParameterValue::Text(t) => {
+                MappingValue::Constant(crate::value::Value::String(t.clone()))
+            }
+            ParameterValue::Script(s) => MappingValue::Script(self.code(
+                ScriptKind::Script,
+                &self.script_text(s, at)?,
+                at,
+            )?),
+            ParameterValue::List(items) => MappingValue::List(
+                items
+                    .iter()
+                    .map(|i| self.mapping_value(i, at))
+                    .collect::<Result<_, _>>()?,
+            ),
+            ParameterValue::Map(entries) => MappingValue::Map(
+                entries
+                    .iter()
+                    .map(|(k, i)| Ok((k.clone(), self.mapping_value(i, at)?)))
+                    .collect::<Result<_, DeployError>>()?,
+            ),
+        })
+    }
+
+    fn mappings(
+        &self,
+        ps: &[Parameter],
+        at: &str,
+    ) -> Result<Vec<(String, MappingValue)>, DeployError> {
+        ps.iter()
+            .map(|p| Ok((p.name.clone(), self.mapping_value(&p.value, at)?)))
+            .collect()
+    }
+
+    fn call_mappings(
+        &self,
+        ms: &[bpmn::VariableMapping],
+        at: &str,
+    ) -> Result<Vec<CallMapping>, DeployError> {
+        let mut out = Vec::new();
+        for m in ms {
+            if m.all {
+                out.push(CallMapping::All);
+            } else if let Some(bk) = &m.business_key {
+                out.push(CallMapping::BusinessKey(self.code(
+                    ScriptKind::Expression,
+                    bk,
+                    at,
+                )?));
+            } else if let Some(src) = &m.source {
+                out.push(CallMapping::Variable {
+                    source: src.clone(),
+                    target: m.target.clone().unwrap_or_else(|| src.clone()),
+                });
+            } else if let Some(e) = &m.source_expression {
+                out.push(CallMapping::Expression {
+                    code: self.code(ScriptKind::Expression, e, at)?,
+                    target: m.target.clone().unwrap_or_default(),
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    fn node(&mut self, n: &FlowNode, scope: ScopeIx) -> Result<NodeIx, DeployError> {
+        let ix = self.def.nodes.len() as NodeIx;
+        let c = &n.camunda;
+        let kind = match &n.kind {
+            FlowNodeKind::StartEvent {
+                is_interrupting, ..
+            } => {
+                let trigger = self.trigger(n)?;
+                if matches!(trigger, Trigger::None) {
+                    self.def.scopes[scope as usize].none_start.get_or_insert(ix);
+                }
+                NodeKind::StartEvent {
+                    trigger,
+                    interrupting: *is_interrupting,
+                }
+            }
+            FlowNodeKind::EndEvent { .. } => NodeKind::EndEvent(self.throw(n)?),
+            FlowNodeKind::IntermediateCatchEvent { .. } => NodeKind::CatchEvent(self.trigger(n)?),
+            FlowNodeKind::IntermediateThrowEvent { .. } => NodeKind::ThrowEvent(self.throw(n)?),
+            FlowNodeKind::BoundaryEvent {
+                attached_to,
+                cancel_activity,
+                ..
+            } => {
+                self.pending_boundaries.push((ix, attached_to.clone()));
+                NodeKind::BoundaryEvent {
+                    trigger: self.trigger(n)?,
+                    attached_to: 0,
+                    interrupting: *cancel_activity,
+                }
+            }
+            FlowNodeKind::Task | FlowNodeKind::ManualTask => NodeKind::PassThrough,
+            FlowNodeKind::UserTask => NodeKind::UserTask(UserTaskSpec {
+                assignee: c.assignee.clone(),
+                candidate_groups: c.candidate_groups.clone(),
+                candidate_users: c.candidate_users.clone(),
+                due_date: c.due_date.clone(),
+                priority: c.priority.as_deref().and_then(|p| p.trim().parse().ok()),
+                form: c.form_ref.clone().or_else(|| c.form_key.clone()),
+                form_fields: c.form_fields.clone(),
+            }),
+            FlowNodeKind::ScriptTask { script } => NodeKind::Script {
+                code: self.code(ScriptKind::Script, &self.script_text(script, &n.id)?, &n.id)?,
+                result_variable: c.result_variable.clone(),
+            },
+            FlowNodeKind::ServiceTask | FlowNodeKind::BusinessRuleTask => {
+                if c.task_type.as_deref() == Some("external") {
+                    NodeKind::ExternalTask {
+                        topic: c.topic.clone().unwrap_or_default(),
+                    }
+                } else {
+                    let text = match (&c.expression, &c.resource) {
+                        (Some(e), _) => e.clone(),
+                        (None, Some(r)) => self
+                            .host
+                            .resource(r)
+                            .map_err(|e| invalid(format!("{}: {e}", n.id)))?,
+                        (None, None) => {
+                            return Err(invalid(format!("{}: no implementation", n.id)))
+                        }
+                    };
+                    NodeKind::Script {
+                        code: self.code(ScriptKind::Script, &text, &n.id)?,
+                        result_variable: c.result_variable.clone(),
+                    }
+                }
+            }
+            FlowNodeKind::SendTask { message_ref } => NodeKind::SendTask {
+                message: message_ref.as_deref().map(|m| self.message_name(Some(m))),
+            },
+            FlowNodeKind::ReceiveTask { message_ref, .. } => NodeKind::ReceiveTask {
+                message: self.message_name(message_ref.as_deref()),
+            },
+            FlowNodeKind::ExclusiveGateway => NodeKind::ExclusiveGateway,
+            FlowNodeKind::ParallelGateway => NodeKind::ParallelGateway,
+            FlowNodeKind::InclusiveGateway => NodeKind::InclusiveGateway,
+            FlowNodeKind::EventBasedGateway { .. } => NodeKind::EventBasedGateway,
+            FlowNodeKind::SubProcess {
+                triggered_by_event: true,
+                ..
+            } => {
+                self.def.scopes[scope as usize].event_subprocesses.push(ix);
+                NodeKind::EventSubProcess
+            }
+            FlowNodeKind::SubProcess { .. } => NodeKind::SubProcess,
+            FlowNodeKind::CallActivity { called_element } => NodeKind::CallActivity {
+                called: called_element.clone().unwrap_or_default(),
+                binding: match (
+                    c.called_element_binding.as_deref(),
+                    &c.called_element_version,
+                ) {
+                    (Some("version"), Some(v)) => {
+                        VersionBinding::Version(v.trim().parse().unwrap_or(1))
+                    }
+                    _ => VersionBinding::Latest,
+                },
+            },
+            FlowNodeKind::ComplexGateway
+            | FlowNodeKind::Transaction { .. }
+            | FlowNodeKind::AdHocSubProcess { .. } => {
+                return Err(invalid(format!(
+                    "{}: {} is not supported",
+                    n.id,
+                    n.kind.element_name()
+                )))
+            }
+        };
+        let (multi_instance, standard_loop) = match &n.loop_characteristics {
+            Some(LoopCharacteristics::MultiInstance {
+                is_sequential,
+                loop_cardinality,
+                completion_condition,
+                collection,
+                element_variable,
+                ..
+            }) => (
+                Some(MultiInstance {
+                    sequential: *is_sequential,
+                    cardinality: loop_cardinality
+                        .as_ref()
+                        .map(|e| self.code(ScriptKind::Expression, &e.text, &n.id))
+                        .transpose()?,
+                    collection: collection
+                        .as_ref()
+                        .map(|e| self.code(ScriptKind::Expression, e, &n.id))
+                        .transpose()?,
+                    element_variable: element_variable.clone(),
+                    completion_condition: completion_condition
+                        .as_ref()
+                        .map(|e| self.code(ScriptKind::Condition, &e.text, &n.id))
+                        .transpose()?,
+                }),
+                None,
+            ),
+            Some(LoopCharacteristics::Standard {
+                loop_condition,
+                loop_maximum,
+                test_before,
+            }) => (
+                None,
+                Some(StandardLoop {
+                    condition: loop_condition
+                        .as_ref()
+                        .map(|e| self.code(ScriptKind::Condition, &e.text, &n.id))
+                        .transpose()?,
+                    maximum: *loop_maximum,
+                    test_before: *test_before,
+                }),
+            ),
+            None => (None, None),
+        };
+        let node = Node {
+            id: n.id.clone(),
+            name: n.name.clone(),
+            kind,
+            scope,
+            inner_scope: None,
+            incoming: Vec::new(),
+            outgoing: Vec::new(),
+            default_flow: None,
+            boundaries: Vec::new(),
+            async_before: c.async_before,
+            async_after: c.async_after,
+            inputs: self.mappings(&c.inputs, &n.id)?,
+            outputs: self.mappings(&c.outputs, &n.id)?,
+            call_in: self.call_mappings(&c.in_mappings, &n.id)?,
+            call_out: self.call_mappings(&c.out_mappings, &n.id)?,
+            listeners: self.listeners(c, &n.id)?,
+            multi_instance,
+            standard_loop,
+        };
+        self.def.node_by_id.insert(n.id.clone(), ix);
+        self.def.nodes.push(node);
+        Ok(ix)
+    }
+
+    /// For each inclusive gateway, every node of its scope with a path to it.
+    fn inclusive_upstream(&mut self) {
+        let gateways: Vec<NodeIx> = (0..self.def.nodes.len() as NodeIx)
+            .filter(|&i| matches!(self.def.node(i).kind, NodeKind::InclusiveGateway))
+            .collect();
+        for g in gateways {
+            let mut seen = HashSet::new();
+            let mut stack: Vec<NodeIx> = self
+                .def
+                .node(g)
+                .incoming
+                .iter()
+                .map(|&f| self.def.flow(f).source)
+                .collect();
+            while let Some(n) = stack.pop() {
+                if !seen.insert(n) {
+                    continue;
+                }
+                let node = self.def.node(n);
+                stack.extend(node.incoming.iter().map(|&f| self.def.flow(f).source));
+                // A token at a boundary event came from its host's path.
+                if let NodeKind::BoundaryEvent { attached_to, .. } = node.kind {
+                    stack.push(attached_to);
+                }
+            }
+            self.def.inclusive_upstream.insert(g, seen);
+        }
+    }
+}

@@ -1,0 +1,303 @@
+//! What goes into a step (commands) and what comes out besides the new
+//! instance state (effects): the store and the drivers apply effects after
+//! the step, in the same transaction.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::definition::VersionBinding;
+use crate::instance::{InstanceState, LocalId};
+use crate::value::{Value, Variables};
+
+/// A request to move an instance on.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// Start the instance at a start event (`None`: the none start event).
+    Start {
+        /// Variables to start with.
+        variables: Variables,
+        /// The start event's BPMN id, for message, signal or timer starts.
+        start_node: Option<String>,
+    },
+    /// Complete a user task.
+    CompleteTask {
+        /// The task.
+        task: LocalId,
+        /// Variables submitted with it.
+        variables: Variables,
+    },
+    /// Deliver a message, signal, timer or condition to a subscription.
+    Trigger {
+        /// The subscription.
+        subscription: LocalId,
+        /// Variables delivered with it.
+        variables: Variables,
+    },
+    /// Run an asynchronous continuation job.
+    RunJob {
+        /// The job.
+        job: LocalId,
+    },
+    /// An external worker completed its task.
+    CompleteExternalTask {
+        /// The job.
+        job: LocalId,
+        /// Variables it sends back.
+        variables: Variables,
+    },
+    /// An external worker failed for good (no retries left): raise an incident.
+    FailExternalTask {
+        /// The job.
+        job: LocalId,
+        /// Why.
+        message: String,
+    },
+    /// A called instance ended; its output goes back through the out mappings.
+    CalledInstanceCompleted {
+        /// The token waiting at the call activity.
+        token: LocalId,
+        /// The called instance's variables.
+        variables: Variables,
+    },
+    /// A called instance threw an error it did not catch.
+    CalledInstanceError {
+        /// The token waiting at the call activity.
+        token: LocalId,
+        /// The error code.
+        code: Option<String>,
+    },
+    /// Set variables on the process scope (re-evaluates conditional events).
+    SetVariables {
+        /// The variables.
+        variables: Variables,
+    },
+    /// Retry the work stopped by an incident.
+    RetryIncident {
+        /// The incident.
+        incident: LocalId,
+    },
+    /// Cancel the instance (a person ends it).
+    Cancel,
+}
+
+/// Why a command is refused. A refused command changes nothing.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CommandError {
+    /// The instance has ended.
+    #[error("the instance has ended ({0})")]
+    Ended(&'static str),
+    /// No such task, job, subscription, token or incident in this instance.
+    #[error("{0} {1} is not open in this instance")]
+    NotFound(&'static str, LocalId),
+    /// No such start event.
+    #[error("the process has no start event {0:?}")]
+    NoStartEvent(String),
+    /// Already started.
+    #[error("the instance is already started")]
+    AlreadyStarted,
+}
+
+/// How a job runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum JobKind {
+    /// A timer: delivers `Command::Trigger` for its subscription.
+    Timer,
+    /// An asynchronous continuation: `Command::RunJob`.
+    Async,
+    /// An external task for workers of this topic.
+    External {
+        /// The topic.
+        topic: String,
+    },
+}
+
+/// A user task as created.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskInfo {
+    /// Instance-local id.
+    pub id: LocalId,
+    /// The user task's BPMN id.
+    pub node_id: String,
+    /// Its name.
+    pub name: Option<String>,
+    /// Assignee.
+    pub assignee: Option<String>,
+    /// Candidate groups.
+    pub candidate_groups: Vec<String>,
+    /// Candidate users.
+    pub candidate_users: Vec<String>,
+    /// Due date.
+    pub due: Option<DateTime<Utc>>,
+    /// Priority (default 50).
+    pub priority: i64,
+    /// Form reference.
+    pub form: Option<String>,
+}
+
+/// One entry of the audit trail.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum HistoryEvent {
+    /// The instance started.
+    InstanceStarted,
+    /// The instance ended.
+    InstanceEnded {
+        /// How.
+        state: InstanceState,
+    },
+    /// A node was entered.
+    ActivityStarted {
+        /// BPMN id.
+        node: String,
+    },
+    /// A node completed.
+    ActivityCompleted {
+        /// BPMN id.
+        node: String,
+    },
+    /// A node was cancelled or interrupted.
+    ActivityCancelled {
+        /// BPMN id.
+        node: String,
+    },
+    /// A variable was set.
+    VariableSet {
+        /// Name.
+        name: String,
+        /// New value, as JSON.
+        value: serde_json::Value,
+    },
+    /// A sequence flow was taken.
+    FlowTaken {
+        /// BPMN id.
+        flow: String,
+    },
+    /// An incident was raised.
+    IncidentRaised {
+        /// BPMN id of the node.
+        node: String,
+        /// Why.
+        message: String,
+    },
+    /// An incident was resolved by a retry.
+    IncidentResolved {
+        /// BPMN id of the node.
+        node: String,
+    },
+}
+
+/// Something to carry out after a step.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// A user task was created.
+    TaskCreated(TaskInfo),
+    /// A user task ended; `completed` false when it was cancelled.
+    TaskEnded {
+        /// The task.
+        task: LocalId,
+        /// Completed (true) or cancelled (false).
+        completed: bool,
+    },
+    /// A job to run at `due`.
+    JobScheduled {
+        /// The job (for timers: the subscription id).
+        job: LocalId,
+        /// What it does.
+        kind: JobKind,
+        /// When.
+        due: DateTime<Utc>,
+    },
+    /// A job no longer to run.
+    JobCancelled {
+        /// The job.
+        job: LocalId,
+    },
+    /// A message or signal subscription opened (timers are jobs).
+    SubscriptionOpened {
+        /// The subscription.
+        subscription: LocalId,
+        /// `message` or `signal`.
+        event: &'static str,
+        /// The message or signal name.
+        name: String,
+    },
+    /// A subscription closed.
+    SubscriptionClosed {
+        /// The subscription.
+        subscription: LocalId,
+    },
+    /// A message was sent (throw event, end event, send task).
+    MessageSent {
+        /// Name.
+        name: String,
+        /// The sender's process variables.
+        variables: Variables,
+        /// The sender's business key.
+        business_key: Option<String>,
+    },
+    /// A signal was broadcast.
+    SignalSent {
+        /// Name.
+        name: String,
+        /// The sender's process variables.
+        variables: Variables,
+    },
+    /// A call activity calls another process.
+    CallStarted {
+        /// The token waiting at the call activity.
+        token: LocalId,
+        /// The id the called instance must have.
+        instance: String,
+        /// The called process key.
+        key: String,
+        /// Which version.
+        binding: VersionBinding,
+        /// Variables passed in.
+        variables: Variables,
+        /// The business key passed in.
+        business_key: Option<String>,
+    },
+    /// A called instance is to be cancelled (its call activity was interrupted).
+    CallCancelled {
+        /// The called instance.
+        instance: String,
+    },
+    /// The instance threw an error no one in it caught (goes to the caller, if any).
+    ErrorEscaped {
+        /// The error code.
+        code: Option<String>,
+    },
+    /// An incident was raised.
+    IncidentRaised {
+        /// The incident.
+        incident: LocalId,
+        /// BPMN id of the node.
+        node: String,
+        /// Why.
+        message: String,
+    },
+    /// An incident was resolved.
+    IncidentResolved {
+        /// The incident.
+        incident: LocalId,
+    },
+    /// The instance ended.
+    InstanceEnded {
+        /// How.
+        state: InstanceState,
+        /// Its final process variables.
+        variables: Variables,
+    },
+    /// An audit-trail entry.
+    History(HistoryEvent),
+}
+
+impl Effect {
+    /// A history entry for a variable.
+    pub fn variable_set(name: &str, value: &Value) -> Effect {
+        Effect::History(HistoryEvent::VariableSet {
+            name: name.to_string(),
+            value: value.to_json(),
+        })
+    }
+}

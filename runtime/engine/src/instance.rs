@@ -1,0 +1,280 @@
+//! The state of one running process instance: its scopes with their
+//! variables, its tokens and where they wait, and what it is subscribed to.
+//! Serialisable, so the store can keep it as one document per instance.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::definition::{FlowIx, NodeIx};
+use crate::value::{Value, Variables};
+
+/// Instance-local id of a token, scope, subscription, task, job or incident.
+pub type LocalId = u64;
+
+/// Whether an instance runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InstanceState {
+    /// Running or waiting.
+    Active,
+    /// Reached its end (a terminate end event included).
+    Completed,
+    /// Cancelled by a person.
+    Terminated,
+}
+
+impl InstanceState {
+    /// The state's name as the API and scenarios show it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InstanceState::Active => "active",
+            InstanceState::Completed => "completed",
+            InstanceState::Terminated => "terminated",
+        }
+    }
+}
+
+/// The call activity that started this instance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParentLink {
+    /// The calling instance.
+    pub instance: String,
+    /// The token waiting at the call activity.
+    pub token: LocalId,
+}
+
+/// One process instance.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Instance {
+    /// The instance id, given by the caller.
+    pub id: String,
+    /// The definition key.
+    pub key: String,
+    /// The definition version it runs on.
+    pub version: i64,
+    /// The business key.
+    pub business_key: Option<String>,
+    /// Active, completed or terminated.
+    pub state: InstanceState,
+    /// Scope instances; [`ROOT_SCOPE`] is the process.
+    pub scopes: BTreeMap<LocalId, ScopeInstance>,
+    /// Tokens.
+    pub tokens: BTreeMap<LocalId, Token>,
+    /// Open subscriptions (messages, signals, timers, conditions).
+    pub subscriptions: BTreeMap<LocalId, Subscription>,
+    /// The next free local id.
+    pub next_id: LocalId,
+    /// The calling instance, for instances a call activity started.
+    pub parent: Option<ParentLink>,
+    /// When it started.
+    pub started_at: DateTime<Utc>,
+    /// When it ended.
+    pub ended_at: Option<DateTime<Utc>>,
+}
+
+/// The id of the process-level scope.
+pub const ROOT_SCOPE: LocalId = 0;
+
+/// What kind of scope an instance scope is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum ScopeKind {
+    /// The process.
+    Process,
+    /// An embedded sub-process.
+    SubProcess,
+    /// An event sub-process; interrupting or not.
+    EventSubProcess {
+        /// Whether it interrupted its parent.
+        interrupting: bool,
+    },
+    /// The body of a multi-instance activity: counts its instances.
+    MultiInstanceBody {
+        /// How many instances in all.
+        total: i64,
+        /// How many completed.
+        completed: i64,
+        /// The next instance's index (sequential).
+        next_index: i64,
+        /// The collection's items, when iterating a collection.
+        items: Option<Vec<Value>>,
+    },
+    /// One instance of a multi-instance activity.
+    MultiInstanceInner,
+    /// Variables local to one activity (input/output mappings).
+    ActivityLocal,
+}
+
+/// A scope instance with its variables.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScopeInstance {
+    /// The enclosing scope instance.
+    pub parent: Option<LocalId>,
+    /// The token (in the parent scope) this scope runs for.
+    pub owner_token: Option<LocalId>,
+    /// What kind.
+    pub kind: ScopeKind,
+    /// Its variables.
+    pub variables: Variables,
+}
+
+/// Where a token is in its life at a node.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum TokenState {
+    /// Being moved on within the current step; never at rest after a step.
+    Ready,
+    /// Waiting for something outside.
+    Waiting(Wait),
+    /// At a parallel or inclusive join, waiting for the other branches.
+    Joining,
+    /// Its node runs in a child scope (sub-process, event sub-process, multi-instance body).
+    InScope(LocalId),
+    /// Its call activity runs another instance.
+    Called(String),
+    /// Stopped by a runtime error at its node.
+    Incident {
+        /// The incident's id.
+        id: LocalId,
+        /// The error.
+        message: String,
+        /// Where to pick up on retry.
+        retry: Phase,
+    },
+}
+
+/// The phases of a token at a node, where a retry resumes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Phase {
+    /// Start listeners, input mappings, multi-instance set-up.
+    Enter,
+    /// The node's own work (a script).
+    Execute,
+    /// Output mappings, end listeners, loops.
+    Complete,
+    /// Choosing and taking outgoing flows.
+    Leave,
+}
+
+/// What a waiting token waits for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Wait {
+    /// A person to complete a user task.
+    UserTask {
+        /// The task.
+        task: LocalId,
+    },
+    /// An event (message, signal, timer, condition) through its subscription.
+    Event,
+    /// One of the events after an event-based gateway.
+    EventGateway,
+    /// An asynchronous continuation job.
+    Async {
+        /// The job.
+        job: LocalId,
+        /// Before or after the node's work.
+        after: bool,
+    },
+    /// An external worker.
+    External {
+        /// The job.
+        job: LocalId,
+    },
+}
+
+/// A token: one thread of control.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Token {
+    /// The scope instance it runs in.
+    pub scope: LocalId,
+    /// The node it is at.
+    pub node: NodeIx,
+    /// What it is doing there.
+    pub state: TokenState,
+    /// The flow it arrived by (joins count these).
+    pub via: Option<FlowIx>,
+    /// Activity-local variables (input mappings, a multi-instance instance).
+    pub local_scope: Option<LocalId>,
+    /// One instance of a multi-instance activity (not the body).
+    pub inner: bool,
+    /// The asynchronous-before job has run.
+    pub async_done: bool,
+    /// Standard-loop iterations done.
+    pub loops: u64,
+}
+
+/// What a subscription listens for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum SubscriptionKind {
+    /// A message by name.
+    Message(String),
+    /// A signal by name.
+    Signal(String),
+    /// A timer job due at this time; `remaining` firings for cycles (`None`: no end).
+    Timer {
+        /// When it is due.
+        due: DateTime<Utc>,
+        /// Firings left after this one, for cycles.
+        remaining: Option<u32>,
+        /// Whether it repeats at all.
+        cycle: bool,
+    },
+    /// A condition over the variables.
+    Conditional,
+}
+
+/// Who a subscription delivers to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum SubscriptionTarget {
+    /// A token waiting at a catch event or receive task.
+    Token(LocalId),
+    /// A boundary event of the activity this token runs.
+    Boundary {
+        /// The token at the host activity.
+        host: LocalId,
+    },
+    /// A catch event after an event-based gateway where this token waits.
+    EventGateway {
+        /// The token at the gateway.
+        token: LocalId,
+    },
+    /// An event sub-process start in this scope instance.
+    EventSubProcess {
+        /// The scope instance whose event sub-process it starts.
+        scope: LocalId,
+    },
+}
+
+/// An open subscription.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Subscription {
+    /// What it listens for.
+    pub kind: SubscriptionKind,
+    /// Who it delivers to.
+    pub target: SubscriptionTarget,
+    /// The catching node (catch event, receive task, boundary event, start event).
+    pub node: NodeIx,
+}
+
+impl Instance {
+    /// A fresh local id.
+    pub fn fresh_id(&mut self) -> LocalId {
+        self.next_id += 1;
+        self.next_id
+    }
+
+    /// The variables of the process scope.
+    pub fn root_variables(&self) -> Variables {
+        self.scopes
+            .get(&ROOT_SCOPE)
+            .map(|s| s.variables.clone())
+            .unwrap_or_default()
+    }
+
+    /// Whether any token is stopped by an incident.
+    pub fn has_incident(&self) -> bool {
+        self.tokens
+            .values()
+            .any(|t| matches!(t.state, TokenState::Incident { .. }))
+    }
+}

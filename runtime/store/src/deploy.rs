@@ -1,0 +1,220 @@
+//! Deployments: BPMN files and the scripts and forms they use, deployed
+//! together; a process key gets version n+1 only when its content changed.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+use millrace_engine::ProcessDefinition;
+use millrace_model::Model;
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+
+use crate::{timestamp, Result, Store, StoreError};
+use millrace_script::Rhai;
+
+/// One file of a deployment.
+#[derive(Debug, Clone)]
+pub struct DeploymentFile {
+    /// Its name (`disconnection.bpmn`, `scripts/fee.rhai`).
+    pub name: String,
+    /// Its text.
+    pub content: String,
+}
+
+/// What a deployment did for one process key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeployedDefinition {
+    /// The process key.
+    pub key: String,
+    /// Its version after the deployment.
+    pub version: i64,
+    /// Whether the deployment made this version (false: content unchanged).
+    pub created: bool,
+}
+
+impl Store {
+    pub(crate) async fn load_definitions(&self) -> Result<()> {
+        let rows = sqlx::query(
+            "SELECT d.key, d.version, d.resource_name, d.deployment_id FROM definitions d ORDER BY d.deployment_id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut by_deployment: HashMap<i64, Arc<HashMap<String, String>>> = HashMap::new();
+        for row in rows {
+            let key: String = row.get(0);
+            let version: i64 = row.get(1);
+            let resource: String = row.get(2);
+            let deployment: i64 = row.get(3);
+            let files = match by_deployment.get(&deployment) {
+                Some(f) => f.clone(),
+                None => {
+                    let files: HashMap<String, String> =
+                        sqlx::query("SELECT name, content FROM resources WHERE deployment_id = $1")
+                            .bind(deployment)
+                            .fetch_all(&self.pool)
+                            .await?
+                            .into_iter()
+                            .map(|r| (r.get(0), r.get(1)))
+                            .collect();
+                    let files = Arc::new(files);
+                    by_deployment.insert(deployment, files.clone());
+                    files
+                }
+            };
+            let xml = files.get(&resource).cloned().unwrap_or_default();
+            let defs = compile(&resource, &xml, files.clone(), version)?.0;
+            for def in defs.into_iter().filter(|d| d.key == key) {
+                self.remember(def);
+            }
+        }
+        Ok(())
+    }
+
+    /// Deploys files: every BPMN file's executable processes, with the scripts
+    /// and forms among the files. All or nothing: one bad file refuses all.
+    pub async fn deploy(
+        &self,
+        name: &str,
+        files: &[DeploymentFile],
+        by: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<DeployedDefinition>> {
+        let all: Arc<HashMap<String, String>> = Arc::new(
+            files
+                .iter()
+                .map(|f| (f.name.clone(), f.content.clone()))
+                .collect(),
+        );
+        // Compile everything before touching the database.
+        let mut compiled = Vec::new();
+        for f in files
+            .iter()
+            .filter(|f| f.name.ends_with(".bpmn") || f.name.ends_with(".bpmn20.xml"))
+        {
+            let (defs, used) = compile(&f.name, &f.content, all.clone(), 0)?;
+            let mut hasher = Sha256::new();
+            hasher.update(f.content.as_bytes());
+            for (res, content) in &used {
+                hasher.update(res.as_bytes());
+                hasher.update(content.as_bytes());
+            }
+            let fingerprint: String = hasher
+                .finalize()
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            compiled.push((f.name.clone(), defs, fingerprint));
+        }
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut out = Vec::new();
+        let mut deployment: Option<i64> = None;
+        let mut fresh = Vec::new();
+        for (file, defs, fingerprint) in compiled {
+            for def in defs {
+                let latest = sqlx::query("SELECT version, fingerprint FROM definitions WHERE key = $1 ORDER BY version DESC LIMIT 1")
+                    .bind(&def.key)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let (latest_version, same) = match &latest {
+                    Some(r) => (r.get::<i64, _>(0), r.get::<String, _>(1) == fingerprint),
+                    None => (0, false),
+                };
+                if same {
+                    out.push(DeployedDefinition {
+                        key: def.key.clone(),
+                        version: latest_version,
+                        created: false,
+                    });
+                    continue;
+                }
+                let dep = match deployment {
+                    Some(d) => d,
+                    None => {
+                        let d: i64 = sqlx::query_scalar(
+                            "INSERT INTO deployments (name, deployed_by, deployed_at) VALUES ($1, $2, $3) RETURNING id",
+                        )
+                        .bind(name)
+                        .bind(by)
+                        .bind(timestamp(now))
+                        .fetch_one(&mut *tx)
+                        .await?;
+                        for f in files {
+                            sqlx::query("INSERT INTO resources (deployment_id, name, content) VALUES ($1, $2, $3)")
+                                .bind(d)
+                                .bind(&f.name)
+                                .bind(&f.content)
+                                .execute(&mut *tx)
+                                .await?;
+                        }
+                        deployment = Some(d);
+                        d
+                    }
+                };
+                let version = latest_version + 1;
+                sqlx::query(
+                    "INSERT INTO definitions (key, version, name, deployment_id, resource_name, deployed_at, fingerprint) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(&def.key)
+                .bind(version)
+                .bind(&def.name)
+                .bind(dep)
+                .bind(&file)
+                .bind(timestamp(now))
+                .bind(&fingerprint)
+                .execute(&mut *tx)
+                .await?;
+                let mut def = def;
+                def.version = version;
+                out.push(DeployedDefinition {
+                    key: def.key.clone(),
+                    version,
+                    created: true,
+                });
+                fresh.push(def);
+            }
+        }
+        tx.commit().await?;
+        for def in fresh {
+            self.remember(def);
+        }
+        Ok(out)
+    }
+}
+
+/// Compiles one BPMN file; returns its executable processes and the script
+/// resources it read (for the fingerprint).
+fn compile(
+    file: &str,
+    xml: &str,
+    files: Arc<HashMap<String, String>>,
+    version: i64,
+) -> Result<(Vec<ProcessDefinition>, Vec<(String, String)>)> {
+    let model = Model::import(xml.as_bytes()).map_err(|e| StoreError::BadFile {
+        file: file.to_string(),
+        reason: e.to_string(),
+    })?;
+    let used: Arc<Mutex<Vec<(String, String)>>> = Arc::new(Mutex::new(Vec::new()));
+    let recorder = used.clone();
+    let host = Rhai::new().with_resources(move |name| {
+        let stripped = name.strip_prefix("scripts/").unwrap_or(name);
+        let found = files
+            .get(name)
+            .or_else(|| files.get(stripped))
+            .or_else(|| files.get(&format!("scripts/{stripped}")))
+            .cloned()
+            .ok_or_else(|| format!("the deployment has no file {name:?}"));
+        if let (Ok(text), Ok(mut used)) = (&found, recorder.lock()) {
+            used.push((name.to_string(), text.clone()));
+        }
+        found
+    });
+    let defs = ProcessDefinition::compile_all(&model, &host, version).map_err(|error| {
+        StoreError::Deploy {
+            file: file.to_string(),
+            error,
+        }
+    })?;
+    let used = used.lock().map(|u| u.clone()).unwrap_or_default();
+    Ok((defs, used))
+}

@@ -1,0 +1,194 @@
+//! Queries: what the scenario runner, the API and the inbox read.
+
+use millrace_engine::Instance;
+use sqlx::Row;
+
+use crate::{Result, Store, StoreError};
+
+/// An open user task.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskRow {
+    /// Global id (`instance:local`).
+    pub id: String,
+    /// The instance.
+    pub instance_id: String,
+    /// The process key.
+    pub key: String,
+    /// The user task's BPMN id.
+    pub node_id: String,
+    /// Its name.
+    pub name: Option<String>,
+    /// Assignee.
+    pub assignee: Option<String>,
+    /// Priority.
+    pub priority: i64,
+}
+
+/// One audit-trail row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryRow {
+    /// Order.
+    pub seq: i64,
+    /// The instance.
+    pub instance_id: String,
+    /// When.
+    pub at: String,
+    /// Who.
+    pub actor: Option<String>,
+    /// What (`activityCompleted`, …).
+    pub event: String,
+    /// The node, if any.
+    pub node_id: Option<String>,
+    /// Detail as JSON text.
+    pub detail: Option<String>,
+}
+
+/// An open incident.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncidentRow {
+    /// Global id.
+    pub id: String,
+    /// The instance.
+    pub instance_id: String,
+    /// The node.
+    pub node_id: String,
+    /// Why.
+    pub message: String,
+}
+
+/// An instance as listed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstanceSummary {
+    /// Id.
+    pub id: String,
+    /// Process key.
+    pub key: String,
+    /// Version.
+    pub version: i64,
+    /// State.
+    pub state: String,
+    /// Has an open incident.
+    pub has_incident: bool,
+}
+
+impl Store {
+    /// An instance's state.
+    pub async fn instance(&self, id: &str) -> Result<Instance> {
+        let body: String = sqlx::query_scalar("SELECT body FROM instances WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::NotFound("instance", id.to_string()))?;
+        serde_json::from_str(&body).map_err(|e| StoreError::Corrupt(id.to_string(), e.to_string()))
+    }
+
+    /// The instance and every instance its call activities started, recursively (root first).
+    pub async fn instance_tree(&self, root: &str) -> Result<Vec<String>> {
+        let mut out = vec![root.to_string()];
+        let mut i = 0;
+        while i < out.len() {
+            let children: Vec<String> = sqlx::query_scalar(
+                "SELECT id FROM instances WHERE parent_id = $1 ORDER BY started_at, id",
+            )
+            .bind(&out[i])
+            .fetch_all(&self.pool)
+            .await?;
+            out.extend(children);
+            i += 1;
+        }
+        Ok(out)
+    }
+
+    /// Open tasks of one instance.
+    pub async fn tasks_of(&self, instance: &str) -> Result<Vec<TaskRow>> {
+        let rows = sqlx::query(
+            "SELECT id, instance_id, key, node_id, name, assignee, priority FROM tasks WHERE instance_id = $1 ORDER BY local_id",
+        )
+        .bind(instance)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| TaskRow {
+                id: r.get(0),
+                instance_id: r.get(1),
+                key: r.get(2),
+                node_id: r.get(3),
+                name: r.get(4),
+                assignee: r.get(5),
+                priority: r.get(6),
+            })
+            .collect())
+    }
+
+    /// The audit trail of one instance, in order.
+    pub async fn history(&self, instance: &str) -> Result<Vec<HistoryRow>> {
+        let rows = sqlx::query(
+            "SELECT seq, instance_id, at, actor, event, node_id, detail FROM history WHERE instance_id = $1 ORDER BY seq",
+        )
+        .bind(instance)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| HistoryRow {
+                seq: r.get(0),
+                instance_id: r.get(1),
+                at: r.get(2),
+                actor: r.get(3),
+                event: r.get(4),
+                node_id: r.get(5),
+                detail: r.get(6),
+            })
+            .collect())
+    }
+
+    /// Open incidents of one instance.
+    pub async fn incidents_of(&self, instance: &str) -> Result<Vec<IncidentRow>> {
+        let rows = sqlx::query(
+            "SELECT id, instance_id, node_id, message FROM incidents WHERE instance_id = $1 AND resolved_at IS NULL ORDER BY created_at, id",
+        )
+        .bind(instance)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| IncidentRow {
+                id: r.get(0),
+                instance_id: r.get(1),
+                node_id: r.get(2),
+                message: r.get(3),
+            })
+            .collect())
+    }
+
+    /// The earliest due time of a timer or async job, if any.
+    pub async fn next_due(&self) -> Result<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT MIN(due) FROM jobs WHERE kind != 'external'")
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
+    /// Instances, newest first.
+    pub async fn instances(&self, key: Option<&str>, limit: i64) -> Result<Vec<InstanceSummary>> {
+        let rows = sqlx::query(
+            "SELECT id, key, version, state, has_incident FROM instances WHERE ($1 IS NULL OR key = $1) ORDER BY started_at DESC, id DESC LIMIT $2",
+        )
+        .bind(key)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| InstanceSummary {
+                id: r.get(0),
+                key: r.get(1),
+                version: r.get(2),
+                state: r.get(3),
+                has_incident: r.get(4),
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,667 @@
+//! A unit of work: one database transaction in which commands run against
+//! instances, their cascades are followed (called instances, messages and
+//! signals between instances), and every effect is written. Commit writes the
+//! changed instances with a revision check; dropping the unit rolls back.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use millrace_engine::definition::VersionBinding;
+use millrace_engine::instance::{LocalId, ParentLink, TokenState, Wait};
+use millrace_engine::{
+    executor, Command, Effect, HistoryEvent, Instance, InstanceState, JobKind, ProcessDefinition,
+    Variables,
+};
+use sqlx::{Row, Sqlite, Transaction};
+
+use crate::{timestamp, Result, Store, StoreError};
+
+struct Loaded {
+    instance: Instance,
+    /// `None` for an instance created in this unit.
+    rev: Option<i64>,
+    dirty: bool,
+}
+
+/// One transaction's worth of commands. See the module doc.
+pub struct Unit<'s> {
+    store: &'s Store,
+    tx: Transaction<'static, Sqlite>,
+    now: DateTime<Utc>,
+    actor: Option<String>,
+    loaded: HashMap<String, Loaded>,
+    cascade: VecDeque<(String, Command)>,
+}
+
+/// `instance:local` — the global id of a task, job, subscription or incident.
+pub fn global_id(instance: &str, local: LocalId) -> String {
+    format!("{instance}:{local}")
+}
+
+/// Splits a global id into instance id and local id.
+pub fn split_id(id: &str) -> Option<(&str, LocalId)> {
+    let (instance, local) = id.rsplit_once(':')?;
+    Some((instance, local.parse().ok()?))
+}
+
+impl<'s> Unit<'s> {
+    pub(crate) async fn begin(
+        store: &'s Store,
+        now: DateTime<Utc>,
+        actor: Option<&str>,
+    ) -> Result<Unit<'s>> {
+        let tx = store.pool.begin_with("BEGIN IMMEDIATE").await?;
+        Ok(Unit {
+            store,
+            tx,
+            now,
+            actor: actor.map(str::to_string),
+            loaded: HashMap::new(),
+            cascade: VecDeque::new(),
+        })
+    }
+
+    /// The unit's time.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.now
+    }
+
+    /// Starts an instance of the latest version of `key`.
+    pub async fn start(
+        &mut self,
+        key: &str,
+        variables: Variables,
+        business_key: Option<String>,
+        start_node: Option<String>,
+    ) -> Result<String> {
+        let def = self
+            .store
+            .latest_definition(key)
+            .ok_or_else(|| StoreError::NotFound("process definition", key.to_string()))?;
+        let id = uuid::Uuid::now_v7().to_string();
+        let (instance, effects) = executor::start(
+            &def,
+            id.clone(),
+            business_key,
+            None,
+            Command::Start {
+                variables,
+                start_node,
+            },
+            self.now,
+        )?;
+        self.adopt(instance);
+        self.apply(&id, effects).await?;
+        self.drain().await?;
+        Ok(id)
+    }
+
+    /// Starts an instance through its message start event named `message`.
+    pub async fn start_by_message(
+        &mut self,
+        key: &str,
+        message: &str,
+        variables: Variables,
+        business_key: Option<String>,
+    ) -> Result<String> {
+        let def = self
+            .store
+            .latest_definition(key)
+            .ok_or_else(|| StoreError::NotFound("process definition", key.to_string()))?;
+        let node = message_start(&def, message)
+            .ok_or_else(|| StoreError::NoMatch("message start", message.to_string()))?;
+        self.start(key, variables, business_key, Some(node)).await
+    }
+
+    /// Completes a user task by its global id.
+    pub async fn complete_task(&mut self, task: &str, variables: Variables) -> Result<()> {
+        let (instance, local) =
+            split_id(task).ok_or_else(|| StoreError::NotFound("task", task.to_string()))?;
+        let instance = instance.to_string();
+        self.command(
+            &instance,
+            Command::CompleteTask {
+                task: local,
+                variables,
+            },
+        )
+        .await
+    }
+
+    /// Runs one command against an instance, then everything it cascades into.
+    pub async fn command(&mut self, instance: &str, command: Command) -> Result<()> {
+        self.run(instance, command).await?;
+        self.drain().await
+    }
+
+    /// Delivers a message to subscriptions named `name` of the given instances
+    /// (or of any instance when `instances` is `None`). Returns how many caught it.
+    pub async fn correlate_message(
+        &mut self,
+        name: &str,
+        instances: Option<&[String]>,
+        variables: Variables,
+    ) -> Result<usize> {
+        let subs = self.subscriptions("message", name).await?;
+        let mut delivered = 0;
+        for (instance, local) in subs {
+            if instances.is_some_and(|ids| !ids.contains(&instance)) {
+                continue;
+            }
+            self.command(
+                &instance,
+                Command::Trigger {
+                    subscription: local,
+                    variables: variables.clone(),
+                },
+            )
+            .await?;
+            delivered += 1;
+            break; // a message is consumed by one subscription
+        }
+        Ok(delivered)
+    }
+
+    /// Broadcasts a signal to the subscriptions named `name` (of the given
+    /// instances, or of all). Returns how many caught it.
+    pub async fn signal(
+        &mut self,
+        name: &str,
+        instances: Option<&[String]>,
+        variables: Variables,
+    ) -> Result<usize> {
+        let subs = self.subscriptions("signal", name).await?;
+        let mut delivered = 0;
+        for (instance, local) in subs {
+            if instances.is_some_and(|ids| !ids.contains(&instance)) {
+                continue;
+            }
+            // An earlier delivery in this broadcast may have closed this one.
+            let open = self
+                .load(&instance)
+                .await?
+                .instance
+                .subscriptions
+                .contains_key(&local);
+            if open {
+                self.command(
+                    &instance,
+                    Command::Trigger {
+                        subscription: local,
+                        variables: variables.clone(),
+                    },
+                )
+                .await?;
+                delivered += 1;
+            }
+        }
+        Ok(delivered)
+    }
+
+    async fn subscriptions(&mut self, event: &str, name: &str) -> Result<Vec<(String, LocalId)>> {
+        let rows = sqlx::query("SELECT instance_id, local_id FROM subscriptions WHERE event = $1 AND name = $2 ORDER BY id")
+            .bind(event)
+            .bind(name)
+            .fetch_all(&mut *self.tx)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| (r.get::<String, _>(0), r.get::<i64, _>(1) as LocalId))
+            .collect())
+    }
+
+    /// Runs jobs due at the unit's time (timers, async continuations), at most `limit`.
+    /// Returns how many ran.
+    pub async fn run_due_jobs(&mut self, limit: i64) -> Result<usize> {
+        let rows = sqlx::query(
+            "SELECT id, instance_id, local_id, kind FROM jobs WHERE kind != 'external' AND due <= $1 ORDER BY due, id LIMIT $2",
+        )
+        .bind(timestamp(self.now))
+        .bind(limit)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        let mut ran = 0;
+        for row in rows {
+            let id: String = row.get(0);
+            let instance: String = row.get(1);
+            let local = row.get::<i64, _>(2) as LocalId;
+            let kind: String = row.get(3);
+            let command = if kind == "timer" {
+                Command::Trigger {
+                    subscription: local,
+                    variables: Variables::new(),
+                }
+            } else {
+                Command::RunJob { job: local }
+            };
+            sqlx::query("DELETE FROM jobs WHERE id = $1")
+                .bind(&id)
+                .execute(&mut *self.tx)
+                .await?;
+            self.command(&instance, command).await?;
+            ran += 1;
+        }
+        Ok(ran)
+    }
+
+    /// An instance as this unit sees it (with the unit's changes).
+    pub async fn instance(&mut self, id: &str) -> Result<Instance> {
+        Ok(self.load(id).await?.instance.clone())
+    }
+
+    async fn run(&mut self, instance: &str, command: Command) -> Result<()> {
+        let (key, version) = {
+            let loaded = self.load(instance).await?;
+            (loaded.instance.key.clone(), loaded.instance.version)
+        };
+        let store = self.store;
+        let def = store.definition(&key, version).ok_or_else(|| {
+            StoreError::NotFound("process definition", format!("{key} v{version}"))
+        })?;
+        let loaded = self
+            .loaded
+            .get_mut(instance)
+            .ok_or_else(|| StoreError::NotFound("instance", instance.to_string()))?;
+        let effects = executor::step(&def, &mut loaded.instance, command, self.now)?;
+        loaded.dirty = true;
+        self.apply(instance, effects).await
+    }
+
+    async fn drain(&mut self) -> Result<()> {
+        while let Some((instance, command)) = self.cascade.pop_front() {
+            self.run(&instance, command).await?;
+        }
+        Ok(())
+    }
+
+    fn adopt(&mut self, instance: Instance) {
+        self.loaded.insert(
+            instance.id.clone(),
+            Loaded {
+                instance,
+                rev: None,
+                dirty: true,
+            },
+        );
+    }
+
+    async fn load(&mut self, id: &str) -> Result<&Loaded> {
+        if !self.loaded.contains_key(id) {
+            let row = sqlx::query("SELECT body, rev FROM instances WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *self.tx)
+                .await?
+                .ok_or_else(|| StoreError::NotFound("instance", id.to_string()))?;
+            let body: String = row.get(0);
+            let instance: Instance = serde_json::from_str(&body)
+                .map_err(|e| StoreError::Corrupt(id.to_string(), e.to_string()))?;
+            self.loaded.insert(
+                id.to_string(),
+                Loaded {
+                    instance,
+                    rev: Some(row.get(1)),
+                    dirty: false,
+                },
+            );
+        }
+        self.loaded
+            .get(id)
+            .ok_or_else(|| StoreError::NotFound("instance", id.to_string()))
+    }
+
+    async fn history(&mut self, instance: &str, event: &HistoryEvent) -> Result<()> {
+        let (name, node) = match event {
+            HistoryEvent::InstanceStarted => ("instanceStarted", None),
+            HistoryEvent::InstanceEnded { .. } => ("instanceEnded", None),
+            HistoryEvent::ActivityStarted { node } => ("activityStarted", Some(node)),
+            HistoryEvent::ActivityCompleted { node } => ("activityCompleted", Some(node)),
+            HistoryEvent::ActivityCancelled { node } => ("activityCancelled", Some(node)),
+            HistoryEvent::VariableSet { .. } => ("variableSet", None),
+            HistoryEvent::FlowTaken { .. } => ("flowTaken", None),
+            HistoryEvent::IncidentRaised { node, .. } => ("incidentRaised", Some(node)),
+            HistoryEvent::IncidentResolved { node } => ("incidentResolved", Some(node)),
+        };
+        let detail = match event {
+            HistoryEvent::VariableSet { .. }
+            | HistoryEvent::InstanceEnded { .. }
+            | HistoryEvent::IncidentRaised { .. } => serde_json::to_string(event).ok(),
+            _ => None,
+        };
+        sqlx::query("INSERT INTO history (instance_id, at, actor, event, node_id, detail) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(instance)
+            .bind(timestamp(self.now))
+            .bind(&self.actor)
+            .bind(name)
+            .bind(node)
+            .bind(detail)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Writes one step's effects and queues what they cascade into.
+    async fn apply(&mut self, instance: &str, effects: Vec<Effect>) -> Result<()> {
+        let key = self
+            .loaded
+            .get(instance)
+            .map(|l| l.instance.key.clone())
+            .unwrap_or_default();
+        for effect in effects {
+            match effect {
+                Effect::History(event) => self.history(instance, &event).await?,
+                Effect::TaskCreated(task) => {
+                    let id = global_id(instance, task.id);
+                    sqlx::query(
+                        "INSERT INTO tasks (id, instance_id, local_id, key, node_id, name, assignee, due, priority, form, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                    )
+                    .bind(&id)
+                    .bind(instance)
+                    .bind(task.id as i64)
+                    .bind(&key)
+                    .bind(&task.node_id)
+                    .bind(&task.name)
+                    .bind(&task.assignee)
+                    .bind(task.due.map(timestamp))
+                    .bind(task.priority)
+                    .bind(&task.form)
+                    .bind(timestamp(self.now))
+                    .execute(&mut *self.tx)
+                    .await?;
+                    for (kind, names) in [
+                        ("group", &task.candidate_groups),
+                        ("user", &task.candidate_users),
+                    ] {
+                        for name in names {
+                            sqlx::query("INSERT OR IGNORE INTO task_candidates (task_id, kind, name) VALUES ($1, $2, $3)")
+                                .bind(&id)
+                                .bind(kind)
+                                .bind(name)
+                                .execute(&mut *self.tx)
+                                .await?;
+                        }
+                    }
+                }
+                Effect::TaskEnded { task, .. } => {
+                    let id = global_id(instance, task);
+                    sqlx::query("DELETE FROM task_candidates WHERE task_id = $1")
+                        .bind(&id)
+                        .execute(&mut *self.tx)
+                        .await?;
+                    sqlx::query("DELETE FROM tasks WHERE id = $1")
+                        .bind(&id)
+                        .execute(&mut *self.tx)
+                        .await?;
+                }
+                Effect::JobScheduled { job, kind, due } => {
+                    let (kind, topic) = match kind {
+                        JobKind::Timer => ("timer", None),
+                        JobKind::Async => ("async", None),
+                        JobKind::External { topic } => ("external", Some(topic)),
+                    };
+                    sqlx::query("INSERT INTO jobs (id, instance_id, local_id, kind, topic, due) VALUES ($1, $2, $3, $4, $5, $6)")
+                        .bind(global_id(instance, job))
+                        .bind(instance)
+                        .bind(job as i64)
+                        .bind(kind)
+                        .bind(topic)
+                        .bind(timestamp(due))
+                        .execute(&mut *self.tx)
+                        .await?;
+                }
+                Effect::JobCancelled { job } => {
+                    sqlx::query("DELETE FROM jobs WHERE id = $1")
+                        .bind(global_id(instance, job))
+                        .execute(&mut *self.tx)
+                        .await?;
+                }
+                Effect::SubscriptionOpened {
+                    subscription,
+                    event,
+                    name,
+                } => {
+                    sqlx::query("INSERT INTO subscriptions (id, instance_id, local_id, event, name) VALUES ($1, $2, $3, $4, $5)")
+                        .bind(global_id(instance, subscription))
+                        .bind(instance)
+                        .bind(subscription as i64)
+                        .bind(event)
+                        .bind(name)
+                        .execute(&mut *self.tx)
+                        .await?;
+                }
+                Effect::SubscriptionClosed { subscription } => {
+                    sqlx::query("DELETE FROM subscriptions WHERE id = $1")
+                        .bind(global_id(instance, subscription))
+                        .execute(&mut *self.tx)
+                        .await?;
+                }
+                Effect::IncidentRaised {
+                    incident,
+                    node,
+                    message,
+                } => {
+                    sqlx::query("INSERT INTO incidents (id, instance_id, local_id, node_id, message, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+                        .bind(global_id(instance, incident))
+                        .bind(instance)
+                        .bind(incident as i64)
+                        .bind(node)
+                        .bind(message)
+                        .bind(timestamp(self.now))
+                        .execute(&mut *self.tx)
+                        .await?;
+                }
+                Effect::IncidentResolved { incident } => {
+                    sqlx::query("UPDATE incidents SET resolved_at = $1 WHERE id = $2")
+                        .bind(timestamp(self.now))
+                        .bind(global_id(instance, incident))
+                        .execute(&mut *self.tx)
+                        .await?;
+                }
+                Effect::MessageSent {
+                    name, variables, ..
+                } => {
+                    let subs = self.subscriptions("message", &name).await?;
+                    if let Some((target, local)) = subs.into_iter().next() {
+                        self.cascade.push_back((
+                            target,
+                            Command::Trigger {
+                                subscription: local,
+                                variables,
+                            },
+                        ));
+                    }
+                }
+                Effect::SignalSent { name, variables } => {
+                    for (target, local) in self.subscriptions("signal", &name).await? {
+                        self.cascade.push_back((
+                            target,
+                            Command::Trigger {
+                                subscription: local,
+                                variables: variables.clone(),
+                            },
+                        ));
+                    }
+                }
+                Effect::CallStarted {
+                    token,
+                    instance: child,
+                    key: called,
+                    binding,
+                    variables,
+                    business_key,
+                } => {
+                    let def: Option<Arc<ProcessDefinition>> = match binding {
+                        VersionBinding::Latest => self.store.latest_definition(&called),
+                        VersionBinding::Version(v) => self.store.definition(&called, v),
+                    };
+                    let Some(def) = def else {
+                        let message = format!("the called process {called:?} is not deployed");
+                        self.cascade.push_back((
+                            instance.to_string(),
+                            Command::CalledInstanceError {
+                                token,
+                                code: Some(format!("not-deployed:{called}")),
+                            },
+                        ));
+                        self.history(
+                            instance,
+                            &HistoryEvent::IncidentRaised {
+                                node: called.clone(),
+                                message,
+                            },
+                        )
+                        .await?;
+                        continue;
+                    };
+                    let parent = ParentLink {
+                        instance: instance.to_string(),
+                        token,
+                    };
+                    let (child_instance, effects) = executor::start(
+                        &def,
+                        child.clone(),
+                        business_key,
+                        Some(parent),
+                        Command::Start {
+                            variables,
+                            start_node: None,
+                        },
+                        self.now,
+                    )?;
+                    self.adopt(child_instance);
+                    Box::pin(self.apply(&child, effects)).await?;
+                }
+                Effect::CallCancelled { instance: child } => {
+                    self.cascade.push_back((child, Command::Cancel));
+                }
+                Effect::ErrorEscaped { code } => {
+                    if let Some(parent) = self
+                        .loaded
+                        .get(instance)
+                        .and_then(|l| l.instance.parent.clone())
+                    {
+                        self.cascade.push_back((
+                            parent.instance,
+                            Command::CalledInstanceError {
+                                token: parent.token,
+                                code,
+                            },
+                        ));
+                    }
+                }
+                Effect::InstanceEnded { state, variables } => {
+                    let parent = self
+                        .loaded
+                        .get(instance)
+                        .and_then(|l| l.instance.parent.clone());
+                    if let (Some(parent), InstanceState::Completed) = (parent, state) {
+                        let waiting = self
+                            .load(&parent.instance)
+                            .await?
+                            .instance
+                            .tokens
+                            .get(&parent.token)
+                            .is_some_and(|t| matches!(t.state, TokenState::Called(_)));
+                        if waiting {
+                            self.cascade.push_back((
+                                parent.instance,
+                                Command::CalledInstanceCompleted {
+                                    token: parent.token,
+                                    variables,
+                                },
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes every changed instance (checking revisions) and commits.
+    pub async fn commit(mut self) -> Result<()> {
+        for (id, loaded) in &self.loaded {
+            if !loaded.dirty {
+                continue;
+            }
+            let i = &loaded.instance;
+            let body = serde_json::to_string(i)
+                .map_err(|e| StoreError::Corrupt(id.clone(), e.to_string()))?;
+            let incident = i.has_incident();
+            match loaded.rev {
+                None => {
+                    sqlx::query(
+                        "INSERT INTO instances (id, key, version, business_key, state, has_incident, parent_id, started_at, ended_at, rev, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, $10)",
+                    )
+                    .bind(id)
+                    .bind(&i.key)
+                    .bind(i.version)
+                    .bind(&i.business_key)
+                    .bind(i.state.as_str())
+                    .bind(incident)
+                    .bind(i.parent.as_ref().map(|p| p.instance.clone()))
+                    .bind(timestamp(i.started_at))
+                    .bind(i.ended_at.map(timestamp))
+                    .bind(&body)
+                    .execute(&mut *self.tx)
+                    .await?;
+                }
+                Some(rev) => {
+                    let done = sqlx::query(
+                        "UPDATE instances SET state = $1, has_incident = $2, ended_at = $3, rev = rev + 1, body = $4 WHERE id = $5 AND rev = $6",
+                    )
+                    .bind(i.state.as_str())
+                    .bind(incident)
+                    .bind(i.ended_at.map(timestamp))
+                    .bind(&body)
+                    .bind(id)
+                    .bind(rev)
+                    .execute(&mut *self.tx)
+                    .await?;
+                    if done.rows_affected() != 1 {
+                        return Err(StoreError::Conflict(id.clone()));
+                    }
+                }
+            }
+        }
+        self.tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// The message start event of `def` for message `name`.
+fn message_start(def: &ProcessDefinition, name: &str) -> Option<String> {
+    def.scopes[0].nodes.iter().find_map(|&n| {
+        let node = def.node(n);
+        match &node.kind {
+            millrace_engine::definition::NodeKind::StartEvent {
+                trigger: millrace_engine::definition::Trigger::Message(m),
+                ..
+            } if m == name => Some(node.id.clone()),
+            _ => None,
+        }
+    })
+}
+
+/// The nodes an instance waits at, as scenarios list them.
+pub fn waiting_nodes(def: &ProcessDefinition, instance: &Instance) -> Vec<String> {
+    let mut out = Vec::new();
+    for (id, t) in &instance.tokens {
+        match &t.state {
+            TokenState::Waiting(Wait::EventGateway) => {
+                for s in instance.subscriptions.values() {
+                    if s.target
+                        == (millrace_engine::instance::SubscriptionTarget::EventGateway {
+                            token: *id,
+                        })
+                    {
+                        out.push(def.node(s.node).id.clone());
+                    }
+                }
+            }
+            TokenState::Waiting(_) => out.push(def.node(t.node).id.clone()),
+            _ => {}
+        }
+    }
+    out
+}

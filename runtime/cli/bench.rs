@@ -24,7 +24,7 @@ fn json_vars(text: &Option<String>, what: &str) -> anyhow::Result<Variables> {
         Some(t) => {
             let json: serde_json::Value =
                 serde_json::from_str(t).with_context(|| format!("{what} is not JSON"))?;
-            variables_from_json(&json).with_context(|| format!("{what}"))
+            variables_from_json(&json).with_context(|| what.to_string())
         }
     }
 }

@@ -360,7 +360,7 @@ impl<'a> Validator<'a> {
                             "an event sub-process needs exactly one start event, and it must have a trigger (message, timer, signal, error, escalation or conditional)",
                         );
                     }
-                } else if !scope.nodes.is_empty() && !(starts.is_empty() && ends > 0) {
+                } else if !(scope.nodes.is_empty() || starts.is_empty() && ends > 0) {
                     let none_starts = starts
                         .iter()
                         .filter(|s| s.kind.event_definitions().is_empty())

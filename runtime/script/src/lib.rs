@@ -59,12 +59,15 @@ thread_local! {
     static DEADLINE: Cell<Option<Instant>> = const { Cell::new(None) };
 }
 
+/// Finds the text of a `camunda:resource` script by name.
+pub type ResourceLoader = dyn Fn(&str) -> Result<String, String> + Send + Sync;
+
 /// The Rhai script host: one configured engine, shared by every compiled script.
 #[derive(Clone)]
 pub struct Rhai {
     engine: Arc<Engine>,
     max_time: StdDuration,
-    resources: Arc<dyn Fn(&str) -> Result<String, String> + Send + Sync>,
+    resources: Arc<ResourceLoader>,
 }
 
 impl std::fmt::Debug for Rhai {

@@ -182,6 +182,9 @@ impl Store {
     }
 }
 
+/// The script resources a compilation read, as (name, text).
+type UsedResources = Vec<(String, String)>;
+
 /// Compiles one BPMN file; returns its executable processes and the script
 /// resources it read (for the fingerprint).
 fn compile(
@@ -189,7 +192,7 @@ fn compile(
     xml: &str,
     files: Arc<HashMap<String, String>>,
     version: i64,
-) -> Result<(Vec<ProcessDefinition>, Vec<(String, String)>)> {
+) -> Result<(Vec<ProcessDefinition>, UsedResources)> {
     let model = Model::import(xml.as_bytes()).map_err(|e| StoreError::BadFile {
         file: file.to_string(),
         reason: e.to_string(),

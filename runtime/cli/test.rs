@@ -30,9 +30,15 @@ pub fn run(args: &TestArgs) -> anyhow::Result<ExitCode> {
             Err(e) => {
                 failed += 1;
                 if args.json {
+                    let outcome = match &e {
+                        millrace_scenario::ScenarioError::Failed {
+                            outcome: Some(o), ..
+                        } => o.to_json(),
+                        _ => serde_json::Value::Null,
+                    };
                     println!(
                         "{}",
-                        serde_json::json!({ "scenario": shown.to_string(), "ok": false, "error": e.to_string() })
+                        serde_json::json!({ "scenario": shown.to_string(), "ok": false, "error": e.to_string(), "outcome": outcome })
                     );
                 } else {
                     println!("FAILED  {shown}: {e}");

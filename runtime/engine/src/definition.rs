@@ -33,13 +33,50 @@ pub struct Code {
     pub text: String,
 }
 
-/// A timer as written and as parsed.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TimerSpec {
-    /// The parsed value.
-    pub value: TimerValue,
-    /// The text as written.
-    pub text: String,
+/// Which of a timer's three forms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimerKind {
+    /// `timeDate`.
+    Date,
+    /// `timeDuration`.
+    Duration,
+    /// `timeCycle`.
+    Cycle,
+}
+
+/// A timer: fixed ISO 8601 text parsed once, or a Rhai expression
+/// (`language="rhai"`) evaluated when the timer starts, giving a date-time
+/// or ISO 8601 text.
+#[derive(Debug, Clone)]
+pub enum TimerSpec {
+    /// Parsed at deploy.
+    Fixed(TimerValue),
+    /// Evaluated when the timer starts.
+    Computed {
+        /// Which form the value takes.
+        kind: TimerKind,
+        /// The expression.
+        code: Code,
+    },
+}
+
+impl TimerSpec {
+    /// Reads a computed timer's value.
+    pub fn read(kind: TimerKind, value: &crate::value::Value) -> Result<TimerValue, String> {
+        use crate::value::Value;
+        match (kind, value) {
+            (TimerKind::Date, Value::DateTime(d)) => Ok(TimerValue::Date(*d)),
+            (TimerKind::Date, Value::String(s)) => timer::parse_date(s).map(TimerValue::Date),
+            (TimerKind::Duration, Value::String(s)) => {
+                timer::parse_duration(s).map(TimerValue::Duration)
+            }
+            (TimerKind::Cycle, Value::String(s)) => timer::parse_cycle(s),
+            (_, other) => Err(format!(
+                "the timer expression gave a {}, not a date-time or ISO 8601 text",
+                other.type_name()
+            )),
+        }
+    }
 }
 
 /// What starts or triggers a catching event.
@@ -654,25 +691,26 @@ impl<'a, H: ScriptHost + ScriptChecker> Compiler<'a, H> {
     }
 
     fn timer(&self, t: &bpmn::Timer, at: &str) -> Result<TimerSpec, DeployError> {
-        let (value, text) = if let Some(e) = &t.time_date {
-            (
-                timer::parse_date(&e.text).map(TimerValue::Date),
-                e.text.clone(),
-            )
-        } else if let Some(e) = &t.time_duration {
-            (
-                timer::parse_duration(&e.text).map(TimerValue::Duration),
-                e.text.clone(),
-            )
-        } else if let Some(e) = &t.time_cycle {
-            (timer::parse_cycle(&e.text), e.text.clone())
-        } else {
-            return Err(invalid(format!("{at}: timer without definition")));
+        let (kind, e) = match (&t.time_date, &t.time_duration, &t.time_cycle) {
+            (Some(e), _, _) => (TimerKind::Date, e),
+            (_, Some(e), _) => (TimerKind::Duration, e),
+            (_, _, Some(e)) => (TimerKind::Cycle, e),
+            _ => return Err(invalid(format!("{at}: timer without definition"))),
         };
-        Ok(TimerSpec {
-            value: value.map_err(|e| invalid(format!("{at}: {e}")))?,
-            text,
-        })
+        if e.language.is_some() {
+            return Ok(TimerSpec::Computed {
+                kind,
+                code: self.code(ScriptKind::Expression, &e.text, at)?,
+            });
+        }
+        let value = match kind {
+            TimerKind::Date => timer::parse_date(&e.text).map(TimerValue::Date),
+            TimerKind::Duration => timer::parse_duration(&e.text).map(TimerValue::Duration),
+            TimerKind::Cycle => timer::parse_cycle(&e.text),
+        };
+        value
+            .map(TimerSpec::Fixed)
+            .map_err(|e| invalid(format!("{at}: {e}")))
     }
 
     fn listeners(&self, c: &bpmn::Camunda, at: &str) -> Result<Listeners, DeployError> {

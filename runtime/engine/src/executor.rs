@@ -9,6 +9,7 @@ use std::collections::VecDeque;
 
 use chrono::{DateTime, Utc};
 
+use crate::definition::TimerSpec;
 use crate::definition::{
     CallMapping, Code, FlowIx, MappingValue, NodeIx, NodeKind, ProcessDefinition, ScopeIx, Throw,
     Trigger,
@@ -17,6 +18,7 @@ use crate::effect::{Command, CommandError, Effect, HistoryEvent, JobKind, TaskIn
 use crate::instance::*;
 use crate::script::ScriptOutcome;
 use crate::value::{Value, Variables};
+use millrace_model::timer::TimerValue;
 
 /// Most node phases one step may run before the instance is declared looping.
 pub const STEP_BUDGET: u32 = 200_000;
@@ -136,6 +138,12 @@ impl<'a> Exec<'a> {
                 }
                 self.open_event_subprocesses(ROOT_SCOPE, 0);
                 let t = self.new_token(ROOT_SCOPE, start, None);
+                for code in &self.def.listeners.start {
+                    if let Err(e) = self.run_script(t, code) {
+                        self.incident(t, Phase::Enter, format!("process start listener: {e}"));
+                        return Ok(());
+                    }
+                }
                 self.queue.push_back(Work::Enter(t));
             }
             Command::CompleteTask { task, variables } => {
@@ -250,7 +258,6 @@ impl<'a> Exec<'a> {
                 ) {
                     return Err(CommandError::NotFound("call activity token", token));
                 }
-                self.ready(token);
                 if !self.catch_error_at(token, &code) {
                     let scope = self.inst.tokens[&token].scope;
                     self.cancel_token(token, false);
@@ -504,6 +511,11 @@ impl<'a> Exec<'a> {
         match &node.kind {
             NodeKind::EndEvent(throw) => {
                 let throw = throw.clone();
+                for code in &node.listeners.end {
+                    if let Err(e) = self.run_script(t, code) {
+                        return self.incident(t, Phase::Execute, format!("end listener: {e}"));
+                    }
+                }
                 self.history(HistoryEvent::ActivityCompleted {
                     node: node.id.clone(),
                 });
@@ -515,8 +527,12 @@ impl<'a> Exec<'a> {
                     }
                     Throw::Error(code) => {
                         self.inst.tokens.remove(&t);
-                        self.throw_error(scope, &code);
-                        self.scope_maybe_complete(scope);
+                        let caught = self.throw_error(scope, &code);
+                        // An error that escapes a called instance is the caller's to
+                        // handle (it cancels this instance); otherwise it ends like a none end.
+                        if caught || self.inst.parent.is_none() {
+                            self.scope_maybe_complete(scope);
+                        }
                     }
                     other => {
                         self.throw(scope, &other);
@@ -562,14 +578,18 @@ impl<'a> Exec<'a> {
                     match self.eval(t, &code) {
                         Ok(Value::Bool(true)) => self.queue.push_back(Work::Complete(t)),
                         Ok(_) => {
-                            self.subscribe(nix, SubscriptionTarget::Token(t));
+                            if let Err(e) = self.subscribe(nix, SubscriptionTarget::Token(t)) {
+                                return self.incident(t, Phase::Execute, e);
+                            }
                             self.set_state(t, TokenState::Waiting(Wait::Event));
                         }
                         Err(e) => self.incident(t, Phase::Execute, format!("condition: {e}")),
                     }
                 }
                 _ => {
-                    self.subscribe(nix, SubscriptionTarget::Token(t));
+                    if let Err(e) = self.subscribe(nix, SubscriptionTarget::Token(t)) {
+                        return self.incident(t, Phase::Execute, e);
+                    }
                     self.set_state(t, TokenState::Waiting(Wait::Event));
                 }
             },
@@ -580,7 +600,9 @@ impl<'a> Exec<'a> {
                 self.queue.push_back(Work::Complete(t))
             }
             NodeKind::UserTask(spec) => {
-                self.open_boundaries(t);
+                if !self.open_boundaries(t) {
+                    return;
+                }
                 let task = self.inst.fresh_id();
                 let due = spec.due_date.as_deref().and_then(|d| {
                     millrace_model::timer::parse_date(d).ok().or_else(|| {
@@ -620,7 +642,9 @@ impl<'a> Exec<'a> {
             }
             NodeKind::ExternalTask { topic } => {
                 let topic = topic.clone();
-                self.open_boundaries(t);
+                if !self.open_boundaries(t) {
+                    return;
+                }
                 let job = self.inst.fresh_id();
                 self.effects.push(Effect::JobScheduled {
                     job,
@@ -637,8 +661,12 @@ impl<'a> Exec<'a> {
                 self.queue.push_back(Work::Complete(t));
             }
             NodeKind::ReceiveTask { .. } => {
-                self.open_boundaries(t);
-                self.subscribe(nix, SubscriptionTarget::Token(t));
+                if !self.open_boundaries(t) {
+                    return;
+                }
+                if let Err(e) = self.subscribe(nix, SubscriptionTarget::Token(t)) {
+                    return self.incident(t, Phase::Execute, e);
+                }
                 self.set_state(t, TokenState::Waiting(Wait::Event));
             }
             NodeKind::EventBasedGateway => {
@@ -648,12 +676,19 @@ impl<'a> Exec<'a> {
                     .map(|&f| self.def.flow(f).target)
                     .collect();
                 for target in targets {
-                    self.subscribe(target, SubscriptionTarget::EventGateway { token: t });
+                    if let Err(e) =
+                        self.subscribe(target, SubscriptionTarget::EventGateway { token: t })
+                    {
+                        self.close_subscriptions(|x| matches!(x, SubscriptionTarget::EventGateway { token } if *token == t));
+                        return self.incident(t, Phase::Execute, e);
+                    }
                 }
                 self.set_state(t, TokenState::Waiting(Wait::EventGateway));
             }
             NodeKind::SubProcess => {
-                self.open_boundaries(t);
+                if !self.open_boundaries(t) {
+                    return;
+                }
                 let parent = tok.local_scope.unwrap_or(tok.scope);
                 let inner = node.inner_scope.unwrap_or_default();
                 let s = self.new_scope(Some(parent), Some(t), ScopeKind::SubProcess);
@@ -712,7 +747,9 @@ impl<'a> Exec<'a> {
                         },
                     }
                 }
-                self.open_boundaries(t);
+                if !self.open_boundaries(t) {
+                    return;
+                }
                 let n = self.inst.fresh_id();
                 let child = format!("{}.{}", self.inst.id, n);
                 self.set_state(t, TokenState::Called(child.clone()));
@@ -775,7 +812,10 @@ impl<'a> Exec<'a> {
                 tok.local_scope = None;
             }
         }
-        if !is_body {
+        // A node completes when its token leaves it (so a gateway stopped by an
+        // incident has not completed); inner multi-instance tokens never leave,
+        // and an async-after node completes before its job runs.
+        if !is_body && (self.inst.tokens[&t].inner || node.async_after) {
             self.history(HistoryEvent::ActivityCompleted {
                 node: node.id.clone(),
             });
@@ -841,13 +881,20 @@ impl<'a> Exec<'a> {
         if taken.is_empty() {
             if let Some(d) = node.default_flow {
                 taken.push(d);
-            } else if !node.outgoing.is_empty() && node.kind_is_gateway() {
+            } else if !node.outgoing.is_empty() {
+                // Only conditional flows (or a gateway's) can all be closed.
                 return self.incident(
                     t,
                     Phase::Leave,
                     format!("no outgoing flow of {:?} can be taken: no condition holds and there is no default flow", node.id),
                 );
             }
+        }
+        let is_body = node.multi_instance.is_some() && !self.inst.tokens[&t].inner;
+        if !node.async_after && !is_body {
+            self.history(HistoryEvent::ActivityCompleted {
+                node: node.id.clone(),
+            });
         }
         if taken.is_empty() {
             self.consume(t);
@@ -949,6 +996,22 @@ impl<'a> Exec<'a> {
     }
 
     fn end_instance(&mut self, state: InstanceState) {
+        if state == InstanceState::Completed {
+            for code in &self.def.listeners.end {
+                match self.run_in(ROOT_SCOPE, code) {
+                    Ok(out) => {
+                        for (name, value) in out.writes {
+                            self.set_var(ROOT_SCOPE, &name, value);
+                        }
+                    }
+                    // No token is left to hold an incident: the failure goes to the audit trail.
+                    Err(e) => self.history(HistoryEvent::IncidentRaised {
+                        node: self.def.key.clone(),
+                        message: format!("process end listener: {e}"),
+                    }),
+                }
+            }
+        }
         let subs: Vec<LocalId> = self.inst.subscriptions.keys().copied().collect();
         for s in subs {
             self.close_subscription(s);
@@ -1094,7 +1157,9 @@ impl<'a> Exec<'a> {
         self.set_local(body, "nrOfActiveInstances", Value::Int(0));
         self.set_local(body, "nrOfCompletedInstances", Value::Int(0));
         self.set_state(t, TokenState::InScope(body));
-        self.open_boundaries(t);
+        if !self.open_boundaries(t) {
+            return;
+        }
         if total == 0 {
             self.finish_multi_instance(body);
             return;
@@ -1451,8 +1516,10 @@ impl<'a> Exec<'a> {
         };
         let repeat = match &s.kind {
             SubscriptionKind::Timer {
-                remaining, cycle, ..
-            } => *cycle && remaining.is_none_or(|r| r > 0),
+                remaining,
+                interval,
+                ..
+            } => interval.is_some() && remaining.is_none_or(|r| r > 0),
             _ => true,
         };
         let node = self.def.node(s.node);
@@ -1463,19 +1530,23 @@ impl<'a> Exec<'a> {
         };
         self.close_subscription(sub);
         if non_interrupting && repeat {
-            if let SubscriptionKind::Timer { due, remaining, .. } = &s.kind {
-                if let Trigger::Timer(spec) = self.trigger_of(s.node) {
-                    if let millrace_model::timer::TimerValue::Cycle { interval, .. } = &spec.value {
-                        let next = SubscriptionKind::Timer {
-                            due: interval.after(*due),
-                            remaining: remaining.map(|r| r.saturating_sub(1)),
-                            cycle: true,
-                        };
-                        self.open_subscription(s.node, s.target.clone(), next);
-                    }
+            match &s.kind {
+                SubscriptionKind::Timer {
+                    due,
+                    remaining,
+                    interval: Some(interval),
+                } => {
+                    let next = SubscriptionKind::Timer {
+                        due: interval.after(*due),
+                        remaining: remaining.map(|r| r.saturating_sub(1)),
+                        interval: Some(*interval),
+                    };
+                    self.open_subscription(s.node, s.target.clone(), next);
                 }
-            } else {
-                self.subscribe(s.node, s.target.clone());
+                // Message, signal and condition subscriptions never fail to open.
+                _ => {
+                    let _ = self.subscribe(s.node, s.target.clone());
+                }
             }
         }
         match s.target {
@@ -1512,7 +1583,9 @@ impl<'a> Exec<'a> {
         }
     }
 
-    fn open_boundaries(&mut self, t: LocalId) {
+    /// Opens the boundary subscriptions of the activity token `t` runs; on a
+    /// timer that does not evaluate, raises an incident at `t` and says false.
+    fn open_boundaries(&mut self, t: LocalId) -> bool {
         let node = self.def.node(self.inst.tokens[&t].node);
         for &b in &node.boundaries {
             if matches!(
@@ -1522,9 +1595,14 @@ impl<'a> Exec<'a> {
                     | Trigger::Signal(_)
                     | Trigger::Conditional(_)
             ) {
-                self.subscribe(b, SubscriptionTarget::Boundary { host: t });
+                if let Err(e) = self.subscribe(b, SubscriptionTarget::Boundary { host: t }) {
+                    self.close_boundaries(t);
+                    self.incident(t, Phase::Execute, e);
+                    return false;
+                }
             }
         }
+        true
     }
 
     fn close_boundaries(&mut self, t: LocalId) {
@@ -1548,37 +1626,61 @@ impl<'a> Exec<'a> {
                             | Trigger::Conditional(_)
                     )
                 {
-                    self.subscribe(n, SubscriptionTarget::EventSubProcess { scope: s });
+                    if let Err(e) =
+                        self.subscribe(n, SubscriptionTarget::EventSubProcess { scope: s })
+                    {
+                        let node = self.def.node(n).id.clone();
+                        self.history(HistoryEvent::IncidentRaised { node, message: e });
+                    }
                 }
             }
         }
     }
 
-    /// Opens the subscription for the catching node `node`'s trigger.
-    fn subscribe(&mut self, node: NodeIx, target: SubscriptionTarget) {
+    /// Opens the subscription for the catching node `node`'s trigger. Fails
+    /// only when a computed timer does not evaluate.
+    fn subscribe(&mut self, node: NodeIx, target: SubscriptionTarget) -> Result<(), String> {
         let kind = match self.trigger_of(node) {
             Trigger::Message(name) => SubscriptionKind::Message(name.clone()),
             Trigger::Signal(name) => SubscriptionKind::Signal(name.clone()),
             Trigger::Conditional(_) => SubscriptionKind::Conditional,
             Trigger::Timer(spec) => {
-                let (remaining, cycle) = match &spec.value {
-                    millrace_model::timer::TimerValue::Cycle { repetitions, .. } => {
-                        (repetitions.map(|r| r.saturating_sub(1)), true)
+                let value = match spec {
+                    TimerSpec::Fixed(v) => v.clone(),
+                    TimerSpec::Computed { kind, code } => {
+                        let scope = match &target {
+                            SubscriptionTarget::Token(t)
+                            | SubscriptionTarget::Boundary { host: t }
+                            | SubscriptionTarget::EventGateway { token: t } => self.token_scope(*t),
+                            SubscriptionTarget::EventSubProcess { scope } => *scope,
+                        };
+                        let v = self
+                            .eval_in(scope, code)
+                            .map_err(|e| format!("timer: {e}"))?;
+                        TimerSpec::read(*kind, &v).map_err(|e| format!("timer: {e}"))?
                     }
-                    _ => (None, false),
+                };
+                let (remaining, interval) = match &value {
+                    TimerValue::Cycle {
+                        repetitions,
+                        interval,
+                        ..
+                    } => (repetitions.map(|r| r.saturating_sub(1)), Some(*interval)),
+                    _ => (None, None),
                 };
                 SubscriptionKind::Timer {
-                    due: spec.value.first_due(self.now),
+                    due: value.first_due(self.now),
                     remaining,
-                    cycle,
+                    interval,
                 }
             }
             _ => match &self.def.node(node).kind {
                 NodeKind::ReceiveTask { message } => SubscriptionKind::Message(message.clone()),
-                _ => return,
+                _ => return Ok(()),
             },
         };
         self.open_subscription(node, target, kind);
+        Ok(())
     }
 
     fn open_subscription(
@@ -1715,7 +1817,8 @@ impl<'a> Exec<'a> {
     }
 
     /// Sets a variable where it lives in `from`'s chain; a new one goes to the
-    /// nearest activity-local scope, or else the process.
+    /// process instance (local variables are made only by input mappings and
+    /// multi-instance, through `set_local`), as in Camunda.
     fn set_var(&mut self, from: LocalId, name: &str, value: Value) {
         let chain = self.chain_of(from);
         let target = chain
@@ -1726,14 +1829,6 @@ impl<'a> Exec<'a> {
                     .scopes
                     .get(s)
                     .is_some_and(|sc| sc.variables.contains_key(name))
-            })
-            .or_else(|| {
-                chain.iter().copied().find(|s| {
-                    matches!(
-                        self.inst.scopes.get(s).map(|sc| &sc.kind),
-                        Some(ScopeKind::ActivityLocal)
-                    )
-                })
             })
             .unwrap_or(ROOT_SCOPE);
         self.set_local(target, name, value);
@@ -1839,17 +1934,5 @@ impl<'a> Exec<'a> {
             node,
             message,
         });
-    }
-}
-
-impl crate::definition::Node {
-    fn kind_is_gateway(&self) -> bool {
-        matches!(
-            self.kind,
-            NodeKind::ExclusiveGateway
-                | NodeKind::InclusiveGateway
-                | NodeKind::ParallelGateway
-                | NodeKind::EventBasedGateway
-        )
     }
 }

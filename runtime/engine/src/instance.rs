@@ -216,8 +216,8 @@ pub enum SubscriptionKind {
         due: DateTime<Utc>,
         /// Firings left after this one, for cycles.
         remaining: Option<u32>,
-        /// Whether it repeats at all.
-        cycle: bool,
+        /// The time between firings, for cycles.
+        interval: Option<millrace_model::timer::IsoDuration>,
     },
     /// A condition over the variables.
     Conditional,

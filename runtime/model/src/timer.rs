@@ -6,7 +6,7 @@ use chrono::{DateTime, Duration, FixedOffset, Months, NaiveDate, NaiveDateTime, 
 
 /// An ISO 8601 duration (`P1Y2M3DT4H5M6S`, `P2W`). Years and months are
 /// calendar units, applied to a start date; the rest are exact.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct IsoDuration {
     /// Years.
     pub years: u32,

@@ -867,6 +867,11 @@ impl<'a> Validator<'a> {
             self.error("E014", e.loc.0, id, format!("{which}: {problem}"));
             return;
         }
+        // With language="rhai" the timer is an expression, evaluated when the timer starts.
+        if e.language.is_some() {
+            self.expression(id, e, ScriptKind::Expression, which);
+            return;
+        }
         let parsed = match *which {
             "timeDate" => timer::parse_date(&e.text).map(|_| ()),
             "timeDuration" => timer::parse_duration(&e.text).map(|_| ()),

@@ -507,11 +507,20 @@ impl<'a> Parser<'a> {
             ));
         }
         let qname = start.name().into_inner().to_string();
+        if !is_qname(&qname) {
+            return Err(self.err(offset, format!("{qname:?} is not a valid element name")));
+        }
         let mut raw_attrs = Vec::new();
         for attr in start.attributes().with_checks(true) {
             let attr = attr
                 .map_err(|e| self.err(offset, format!("malformed attribute in <{qname}>: {e}")))?;
             let name = attr.key.into_inner().to_string();
+            if !is_qname(&name) {
+                return Err(self.err(
+                    offset,
+                    format!("{name:?} is not a valid attribute name in <{qname}>"),
+                ));
+            }
             if attr.value.len() > self.limits.max_attribute_len {
                 return Err(self.err(
                     offset,
@@ -570,6 +579,21 @@ impl<'a> Parser<'a> {
             children: Vec::new(),
             pos: self.lines.pos(offset),
         })
+    }
+}
+
+/// Whether `s` is a namespace-well-formed XML name: `NCName` or `NCName:NCName`.
+fn is_qname(s: &str) -> bool {
+    let ncname = |part: &str| {
+        let mut chars = part.chars();
+        chars
+            .next()
+            .is_some_and(|c| c.is_alphabetic() || c == '_' || !c.is_ascii())
+            && chars.all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.') || !c.is_ascii())
+    };
+    match s.split_once(':') {
+        Some((p, l)) => ncname(p) && ncname(l),
+        None => ncname(s),
     }
 }
 
@@ -891,6 +915,14 @@ mod tests {
         let task = doc.root.elements().next().expect("child");
         assert_eq!(task.ns.as_deref(), Some(crate::ns::BPMN_MODEL));
         assert_eq!(warnings.len(), 1);
+    }
+
+    /// Found by cargo-fuzz: `< />` was read as an element with no name, and written back as `</>`.
+    #[test]
+    fn nameless_elements_are_refused() {
+        let err = parse("<a>< /></a>", &Limits::default()).unwrap_err();
+        assert!(err.reason.contains("not a valid element name"), "{err}");
+        assert!(parse("<a:b:c/>", &Limits::default()).is_err());
     }
 
     #[test]

@@ -36,6 +36,8 @@ pub enum ScenarioError {
         what: String,
         /// What differed.
         reason: String,
+        /// The instance's state when the step failed.
+        outcome: Option<Box<Outcome>>,
     },
 }
 
@@ -237,7 +239,12 @@ impl<'a> Runner<'a> {
             .cloned()
             .unwrap_or_default();
         for (i, step) in steps.iter().enumerate() {
-            self.step(i + 1, step).await?;
+            if let Err(mut e) = self.step(i + 1, step).await {
+                if let ScenarioError::Failed { outcome, .. } = &mut e {
+                    *outcome = self.outcome().await.ok().map(Box::new);
+                }
+                return Err(e);
+            }
         }
         self.outcome().await
     }
@@ -277,6 +284,7 @@ impl<'a> Runner<'a> {
             step: n,
             what: what.to_string(),
             reason,
+            outcome: None,
         };
         let expect_error = step
             .get("expectError")

@@ -10,8 +10,8 @@ use chrono::{DateTime, Utc};
 use millrace_engine::definition::VersionBinding;
 use millrace_engine::instance::{LocalId, ParentLink, TokenState, Wait};
 use millrace_engine::{
-    executor, Command, Effect, HistoryEvent, Instance, InstanceState, JobKind, ProcessDefinition,
-    Variables,
+    executor, Command, CommandError, Effect, HistoryEvent, Instance, InstanceState, JobKind,
+    ProcessDefinition, Variables,
 };
 use sqlx::{Row, Sqlite, Transaction};
 
@@ -268,9 +268,15 @@ impl<'s> Unit<'s> {
         self.apply(instance, effects).await
     }
 
+    /// Runs the commands the last steps cascaded into. A cascaded command can
+    /// go stale within the unit (an earlier one cancelled the token or ended
+    /// the instance it was for); such a command is dropped, not an error.
     async fn drain(&mut self) -> Result<()> {
         while let Some((instance, command)) = self.cascade.pop_front() {
-            self.run(&instance, command).await?;
+            match self.run(&instance, command).await {
+                Err(StoreError::Command(CommandError::NotFound(..) | CommandError::Ended(_))) => {}
+                other => other?,
+            }
         }
         Ok(())
     }
@@ -555,22 +561,13 @@ impl<'s> Unit<'s> {
                         .get(instance)
                         .and_then(|l| l.instance.parent.clone());
                     if let (Some(parent), InstanceState::Completed) = (parent, state) {
-                        let waiting = self
-                            .load(&parent.instance)
-                            .await?
-                            .instance
-                            .tokens
-                            .get(&parent.token)
-                            .is_some_and(|t| matches!(t.state, TokenState::Called(_)));
-                        if waiting {
-                            self.cascade.push_back((
-                                parent.instance,
-                                Command::CalledInstanceCompleted {
-                                    token: parent.token,
-                                    variables,
-                                },
-                            ));
-                        }
+                        self.cascade.push_back((
+                            parent.instance,
+                            Command::CalledInstanceCompleted {
+                                token: parent.token,
+                                variables,
+                            },
+                        ));
                     }
                 }
             }

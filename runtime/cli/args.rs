@@ -22,6 +22,39 @@ pub enum Command {
     Test(TestArgs),
     /// Run N instances of a BPMN file to their end and print one JSON line.
     Bench(BenchArgs),
+    /// Deploy BPMN files (with the scripts folder) to a database.
+    Deploy(DeployArgs),
+    /// Run the job worker against a database; optionally start instances as it goes.
+    Worker(WorkerArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    /// BPMN files, or folders to search for *.bpmn.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// The database (a SQLite file path or sqlite:// URL).
+    #[arg(long, env = "DATABASE_URL", default_value = "data/millrace.db")]
+    pub database: String,
+    /// Where `camunda:resource` scripts are found.
+    #[arg(long, default_value = "scripts")]
+    pub scripts: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    /// The database (a SQLite file path or sqlite:// URL).
+    #[arg(long, env = "DATABASE_URL", default_value = "data/millrace.db")]
+    pub database: String,
+    /// Start instances of this process key while working (load generation).
+    #[arg(long)]
+    pub start: Option<String>,
+    /// How many instances to start.
+    #[arg(long, default_value_t = 0)]
+    pub count: u64,
+    /// Exit once nothing is left to start and no job is pending.
+    #[arg(long)]
+    pub until_idle: bool,
 }
 
 #[derive(Debug, Args)]

@@ -3,6 +3,7 @@
 mod args;
 mod bench;
 mod files;
+mod ops;
 mod test;
 mod validate;
 
@@ -15,6 +16,8 @@ fn main() -> std::process::ExitCode {
         args::Command::Export(a) => validate::export(&a),
         args::Command::Test(a) => test::run(&a),
         args::Command::Bench(a) => bench::run(&a),
+        args::Command::Deploy(a) => ops::deploy(&a),
+        args::Command::Worker(a) => ops::worker(&a),
     };
     match result {
         Ok(code) => code,

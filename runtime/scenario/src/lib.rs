@@ -264,9 +264,8 @@ impl<'a> Runner<'a> {
             match due {
                 Some(d) if d <= target => {
                     self.now = self.now.max(d);
-                    let mut unit = self.store.begin(self.now, Some("timer")).await?;
-                    unit.run_due_jobs(1).await?;
-                    unit.commit().await?;
+                    // The same claim-and-run path as the server's worker, on the virtual clock.
+                    self.store.run_due_jobs("scenario", self.now, 1).await?;
                 }
                 _ => break,
             }

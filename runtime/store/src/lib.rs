@@ -7,8 +7,10 @@
 //! leaves nothing behind.
 
 mod deploy;
+mod jobs;
 mod read;
 mod unit;
+mod worker;
 
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -22,8 +24,10 @@ use sqlx::sqlite::{
 };
 
 pub use deploy::{DeployedDefinition, DeploymentFile};
+pub use jobs::{backoff, ClaimedJob, JobOutcome};
 pub use read::{HistoryRow, IncidentRow, InstanceSummary, TaskRow};
 pub use unit::{global_id, split_id, waiting_nodes, Unit};
+pub use worker::Worker;
 
 /// Why a store operation was refused or failed.
 #[derive(Debug, thiserror::Error)]

@@ -165,9 +165,11 @@ impl Store {
     /// The earliest due time of a timer or async job, if any.
     pub async fn next_due(&self) -> Result<Option<String>> {
         Ok(
-            sqlx::query_scalar("SELECT MIN(due) FROM jobs WHERE kind != 'external'")
-                .fetch_one(&self.pool)
-                .await?,
+            sqlx::query_scalar(
+                "SELECT MIN(due) FROM jobs WHERE kind != 'external' AND retries > 0",
+            )
+            .fetch_one(&self.pool)
+            .await?,
         )
     }
 
@@ -190,5 +192,16 @@ impl Store {
                 has_incident: r.get(4),
             })
             .collect())
+    }
+
+    /// How many timer and async jobs are waiting (retryable ones).
+    pub async fn pending_jobs(&self) -> Result<i64> {
+        Ok(
+            sqlx::query_scalar(
+                "SELECT COUNT(*) FROM jobs WHERE kind != 'external' AND retries > 0",
+            )
+            .fetch_one(&self.pool)
+            .await?,
+        )
     }
 }

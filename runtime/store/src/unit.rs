@@ -211,38 +211,14 @@ impl<'s> Unit<'s> {
             .collect())
     }
 
-    /// Runs jobs due at the unit's time (timers, async continuations), at most `limit`.
-    /// Returns how many ran.
-    pub async fn run_due_jobs(&mut self, limit: i64) -> Result<usize> {
-        let rows = sqlx::query(
-            "SELECT id, instance_id, local_id, kind FROM jobs WHERE kind != 'external' AND due <= $1 ORDER BY due, id LIMIT $2",
-        )
-        .bind(timestamp(self.now))
-        .bind(limit)
-        .fetch_all(&mut *self.tx)
-        .await?;
-        let mut ran = 0;
-        for row in rows {
-            let id: String = row.get(0);
-            let instance: String = row.get(1);
-            let local = row.get::<i64, _>(2) as LocalId;
-            let kind: String = row.get(3);
-            let command = if kind == "timer" {
-                Command::Trigger {
-                    subscription: local,
-                    variables: Variables::new(),
-                }
-            } else {
-                Command::RunJob { job: local }
-            };
-            sqlx::query("DELETE FROM jobs WHERE id = $1")
-                .bind(&id)
-                .execute(&mut *self.tx)
-                .await?;
-            self.command(&instance, command).await?;
-            ran += 1;
-        }
-        Ok(ran)
+    /// Removes a job row if `owner` holds its lease; false when the lease was lost.
+    pub(crate) async fn take_job(&mut self, id: &str, owner: &str) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM jobs WHERE id = $1 AND lease_owner = $2")
+            .bind(id)
+            .bind(owner)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     /// An instance as this unit sees it (with the unit's changes).

@@ -1,0 +1,106 @@
+//! `millrace deploy` and `millrace worker`: operating on a database directly.
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use millrace_engine::Variables;
+use millrace_store::{DeploymentFile, Store, Worker};
+
+use crate::args::{DeployArgs, WorkerArgs};
+use crate::files;
+
+async fn open(database: &str) -> anyhow::Result<Store> {
+    if let Some(dir) = std::path::Path::new(database.trim_start_matches("sqlite://")).parent() {
+        if !dir.as_os_str().is_empty() {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+    }
+    Store::open(database)
+        .await
+        .with_context(|| format!("opening {database}"))
+}
+
+/// The deployment files: the BPMN files named and every script in the scripts folder.
+pub fn deployment_files(
+    bpmn: &[std::path::PathBuf],
+    scripts: &std::path::Path,
+) -> anyhow::Result<Vec<DeploymentFile>> {
+    let mut out = Vec::new();
+    for f in files::expand(bpmn, ".bpmn")? {
+        let content =
+            std::fs::read_to_string(&f).with_context(|| format!("reading {}", f.display()))?;
+        let name = f
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        out.push(DeploymentFile { name, content });
+    }
+    if scripts.is_dir() {
+        for p in files::expand(&[scripts.to_path_buf()], ".rhai")? {
+            let name = format!(
+                "scripts/{}",
+                p.strip_prefix(scripts).unwrap_or(&p).display()
+            );
+            out.push(DeploymentFile {
+                name,
+                content: std::fs::read_to_string(&p)?,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Deploys files to the database; prints each key's version.
+pub fn deploy(args: &DeployArgs) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async {
+        let store = open(&args.database).await?;
+        let files = deployment_files(&args.files, &args.scripts)?;
+        let deployed = store
+            .deploy("cli", &files, None, chrono::Utc::now())
+            .await?;
+        for d in deployed {
+            let what = if d.created { "deployed" } else { "unchanged" };
+            println!("{} v{} {what}", d.key, d.version);
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// Runs the job worker on the real clock. With `--start`, starts `--count`
+/// instances as it goes and prints `ack ID` once each start has committed.
+pub fn worker(args: &WorkerArgs) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async {
+        let store = Arc::new(open(&args.database).await?);
+        let owner = format!("worker-{}", std::process::id());
+        let worker = Worker::new(store.clone(), owner);
+        let mut started = 0;
+        let stdout = std::io::stdout();
+        loop {
+            if let (Some(key), true) = (&args.start, started < args.count) {
+                let mut unit = store.begin(chrono::Utc::now(), Some("worker")).await?;
+                let id = unit.start(key, Variables::new(), None, None).await?;
+                unit.commit().await?;
+                started += 1;
+                let mut out = stdout.lock();
+                writeln!(out, "ack {id}")?;
+                out.flush()?;
+            }
+            let applied = worker.run_once(chrono::Utc::now()).await?;
+            let starting = args.start.is_some() && started < args.count;
+            if applied == 0 && !starting {
+                if args.until_idle && store.pending_jobs().await? == 0 {
+                    break;
+                }
+                tokio::time::sleep(worker.idle).await;
+            }
+        }
+        store
+            .release_leases(&format!("worker-{}", std::process::id()))
+            .await?;
+        Ok(ExitCode::SUCCESS)
+    })
+}

@@ -1,0 +1,162 @@
+//! Jobs (timers, asynchronous continuations) run under a lease: a worker
+//! claims due jobs for a while, runs each in its own unit, and the unit
+//! only applies the job if the lease is still the worker's (fencing). A job
+//! whose unit fails is retried with back-off; one that keeps failing stops
+//! at zero retries and waits for an administrator.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use millrace_engine::instance::LocalId;
+use millrace_engine::{Command, Variables};
+use sqlx::Row;
+
+use crate::{timestamp, Result, Store};
+
+/// A job claimed by a worker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimedJob {
+    /// Global id.
+    pub id: String,
+    /// Its instance.
+    pub instance_id: String,
+    /// Instance-local id (the subscription for timers, the job for async continuations).
+    pub local_id: LocalId,
+    /// `timer` or `async`.
+    pub kind: String,
+    /// Retries left.
+    pub retries: i64,
+}
+
+/// What running a claimed job did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobOutcome {
+    /// The job's command was applied and committed.
+    Done,
+    /// The lease was lost (expired and taken by another worker): nothing applied.
+    LeaseLost,
+    /// The unit failed; the job will be retried after `Duration` (or not, at zero retries).
+    Failed(String),
+}
+
+/// How long to wait before retry `n` (1-based): 2, 4, 8 … seconds, at most 5 minutes.
+pub fn backoff(attempt: u32) -> Duration {
+    Duration::from_secs(2u64.saturating_pow(attempt.min(8)).min(300))
+}
+
+impl Store {
+    /// Claims up to `limit` timer and async jobs due at `now` for `owner`, until `now + lease`.
+    pub async fn claim_jobs(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: i64,
+    ) -> Result<Vec<ClaimedJob>> {
+        let until =
+            now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(60));
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let rows = sqlx::query(
+            "SELECT id, instance_id, local_id, kind, retries FROM jobs \
+             WHERE kind != 'external' AND due <= $1 AND retries > 0 \
+             AND (lease_owner IS NULL OR lease_expires < $1) ORDER BY due, id LIMIT $2",
+        )
+        .bind(timestamp(now))
+        .bind(limit)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut claimed = Vec::with_capacity(rows.len());
+        for r in rows {
+            let job = ClaimedJob {
+                id: r.get(0),
+                instance_id: r.get(1),
+                local_id: r.get::<i64, _>(2) as LocalId,
+                kind: r.get(3),
+                retries: r.get(4),
+            };
+            sqlx::query("UPDATE jobs SET lease_owner = $1, lease_expires = $2 WHERE id = $3")
+                .bind(owner)
+                .bind(timestamp(until))
+                .bind(&job.id)
+                .execute(&mut *tx)
+                .await?;
+            claimed.push(job);
+        }
+        tx.commit().await?;
+        Ok(claimed)
+    }
+
+    /// Runs a claimed job in its own unit at `now`, if `owner` still holds its lease.
+    pub async fn run_job(
+        &self,
+        job: &ClaimedJob,
+        owner: &str,
+        now: DateTime<Utc>,
+    ) -> Result<JobOutcome> {
+        let result = self.try_run_job(job, owner, now).await;
+        match result {
+            Ok(true) => Ok(JobOutcome::Done),
+            Ok(false) => Ok(JobOutcome::LeaseLost),
+            Err(e) => {
+                let attempt = (4 - job.retries).max(1) as u32;
+                let retry_at =
+                    now + chrono::Duration::from_std(backoff(attempt)).unwrap_or_default();
+                sqlx::query(
+                    "UPDATE jobs SET retries = retries - 1, due = $1, last_error = $2, lease_owner = NULL, lease_expires = NULL \
+                     WHERE id = $3 AND lease_owner = $4",
+                )
+                .bind(timestamp(retry_at))
+                .bind(e.to_string())
+                .bind(&job.id)
+                .bind(owner)
+                .execute(&self.pool)
+                .await?;
+                Ok(JobOutcome::Failed(e.to_string()))
+            }
+        }
+    }
+
+    async fn try_run_job(&self, job: &ClaimedJob, owner: &str, now: DateTime<Utc>) -> Result<bool> {
+        let mut unit = self.begin(now, Some("job-worker")).await?;
+        // Fencing: the job is applied only by the worker that still holds its lease.
+        if !unit.take_job(&job.id, owner).await? {
+            return Ok(false);
+        }
+        let command = if job.kind == "timer" {
+            Command::Trigger {
+                subscription: job.local_id,
+                variables: Variables::new(),
+            }
+        } else {
+            Command::RunJob { job: job.local_id }
+        };
+        unit.command(&job.instance_id, command).await?;
+        unit.commit().await?;
+        Ok(true)
+    }
+
+    /// Gives up `owner`'s leases (on shutdown), so others need not wait for them to expire.
+    pub async fn release_leases(&self, owner: &str) -> Result<u64> {
+        Ok(sqlx::query(
+            "UPDATE jobs SET lease_owner = NULL, lease_expires = NULL WHERE lease_owner = $1",
+        )
+        .bind(owner)
+        .execute(&self.pool)
+        .await?
+        .rows_affected())
+    }
+
+    /// Claims and runs every job due at `now`, in due order; returns how many were applied.
+    pub async fn run_due_jobs(&self, owner: &str, now: DateTime<Utc>, limit: i64) -> Result<usize> {
+        let mut done = 0;
+        for job in self
+            .claim_jobs(owner, now, Duration::from_secs(60), limit)
+            .await?
+        {
+            if self.run_job(&job, owner, now).await? == JobOutcome::Done {
+                done += 1;
+            }
+        }
+        Ok(done)
+    }
+}

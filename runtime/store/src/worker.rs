@@ -1,0 +1,69 @@
+//! The job worker: claims due jobs under a lease and runs them, on whatever
+//! clock it is given (the real one in the server, a virtual one in tests).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::watch;
+
+use crate::{JobOutcome, Result, Store};
+
+/// A job worker.
+pub struct Worker {
+    store: Arc<Store>,
+    owner: String,
+    /// How long a claim holds.
+    pub lease: Duration,
+    /// Most jobs claimed at once.
+    pub batch: i64,
+    /// How long to wait when nothing is due.
+    pub idle: Duration,
+}
+
+impl Worker {
+    /// A worker named `owner` (unique per process: it is the lease owner).
+    pub fn new(store: Arc<Store>, owner: impl Into<String>) -> Self {
+        Worker {
+            store,
+            owner: owner.into(),
+            lease: Duration::from_secs(30),
+            batch: 64,
+            idle: Duration::from_millis(200),
+        }
+    }
+
+    /// Claims and runs what is due at `now`; returns how many jobs were applied.
+    pub async fn run_once(&self, now: DateTime<Utc>) -> Result<usize> {
+        let mut applied = 0;
+        for job in self
+            .store
+            .claim_jobs(&self.owner, now, self.lease, self.batch)
+            .await?
+        {
+            if self.store.run_job(&job, &self.owner, now).await? == JobOutcome::Done {
+                applied += 1;
+            }
+        }
+        Ok(applied)
+    }
+
+    /// Runs until `stop` turns true, then gives its leases back.
+    pub async fn run(
+        &self,
+        clock: impl Fn() -> DateTime<Utc>,
+        mut stop: watch::Receiver<bool>,
+    ) -> Result<()> {
+        while !*stop.borrow() {
+            let applied = self.run_once(clock()).await?;
+            if applied == 0 {
+                tokio::select! {
+                    _ = tokio::time::sleep(self.idle) => {}
+                    _ = stop.changed() => {}
+                }
+            }
+        }
+        self.store.release_leases(&self.owner).await?;
+        Ok(())
+    }
+}

@@ -199,8 +199,10 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<String, XmlError> {
     }
     let head = &bytes[..bytes.len().min(200)];
     let head = String::from_utf8_lossy(head).to_ascii_lowercase();
+    // Only a well-formed declaration (`<?xml` and white space) names an encoding.
     let declared = head
         .strip_prefix("<?xml")
+        .filter(|rest| rest.starts_with(|c: char| c.is_ascii_whitespace()))
         .and_then(|rest| rest.split("?>").next())
         .and_then(|decl| decl.split("encoding").nth(1))
         .map(|rest| {
@@ -223,8 +225,9 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<String, XmlError> {
                 reason: "the file is not valid UTF-8".into(),
             }
         }),
-        Some("iso-8859-1") | Some("latin1") | Some("us-ascii") | Some("ascii")
-        | Some("windows-1252") => Ok(bytes.iter().map(|&b| b as char).collect()),
+        Some("iso-8859-1") | Some("latin1") | Some("us-ascii") | Some("ascii") => {
+            Ok(bytes.iter().map(|&b| b as char).collect())
+        }
         Some(other) => Err(fail(format!(
             "the declared encoding {other:?} is not supported (UTF-8 and ISO-8859-1 are)"
         ))),
@@ -243,6 +246,15 @@ pub fn parse(src: &str, limits: &Limits) -> Result<(Document, Vec<XmlWarning>), 
                 src.len(),
                 limits.max_bytes
             ),
+        });
+    }
+    if let Some(offset) = src.find(|c: char| !is_xml_char(c)) {
+        let pos = LineIndex::new(src).pos(offset);
+        let c = src[offset..].chars().next().unwrap_or_default();
+        return Err(XmlError {
+            pos_line: pos.line,
+            pos_column: pos.column,
+            reason: format!("the character U+{:04X} is not allowed in XML", c as u32),
         });
     }
     Parser {
@@ -300,8 +312,13 @@ impl<'a> Parser<'a> {
             match event {
                 Event::Eof => break,
                 Event::Decl(d) => {
-                    let text = d.as_ref().to_string();
-                    declaration = Some(text);
+                    if offset != 0 {
+                        return Err(self.err(
+                            offset,
+                            "an XML declaration may only stand at the very start of the file",
+                        ));
+                    }
+                    declaration = Some(d.as_ref().to_string());
                 }
                 Event::DocType(_) => {
                     return Err(self.err(
@@ -359,7 +376,16 @@ impl<'a> Parser<'a> {
                 }
                 Event::GeneralRef(r) => {
                     let ch = match r.resolve_char_ref() {
-                        Ok(Some(c)) => c.to_string(),
+                        Ok(Some(c)) if is_xml_char(c) => c.to_string(),
+                        Ok(Some(c)) => {
+                            return Err(self.err(
+                                offset,
+                                format!(
+                                    "the character reference to U+{:04X} is not allowed in XML",
+                                    c as u32
+                                ),
+                            ))
+                        }
                         Ok(None) => {
                             let name = r.as_ref().to_string();
                             predefined_entity(&name)
@@ -397,6 +423,13 @@ impl<'a> Parser<'a> {
                 }
                 Event::PI(p) => {
                     let text = p.as_ref().to_string();
+                    let target = text.split(|c: char| c.is_whitespace()).next().unwrap_or("");
+                    if target.eq_ignore_ascii_case("xml") {
+                        return Err(self.err(
+                            offset,
+                            "an XML declaration may only stand at the very start of the file",
+                        ));
+                    }
                     let node = Node::ProcessingInstruction(text);
                     match (open.last_mut(), root.is_some()) {
                         (Some(parent), _) => parent.children.push(node),
@@ -540,6 +573,14 @@ impl<'a> Parser<'a> {
                     )
                 })?
                 .into_owned();
+            if value.contains(|c: char| !is_xml_char(c)) {
+                return Err(self.err(
+                    offset,
+                    format!(
+                        "the attribute {name} of <{qname}> holds a character not allowed in XML"
+                    ),
+                ));
+            }
             raw_attrs.push((name, value));
         }
         let frame: Vec<(String, String)> = raw_attrs
@@ -580,6 +621,11 @@ impl<'a> Parser<'a> {
             pos: self.lines.pos(offset),
         })
     }
+}
+
+/// The characters XML 1.0 allows (section 2.2).
+fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
 }
 
 /// Whether `s` is a namespace-well-formed XML name: `NCName` or `NCName:NCName`.
@@ -915,6 +961,22 @@ mod tests {
         let task = doc.root.elements().next().expect("child");
         assert_eq!(task.ns.as_deref(), Some(crate::ns::BPMN_MODEL));
         assert_eq!(warnings.len(), 1);
+    }
+
+    /// Found by cargo-fuzz: a NUL byte in an id, and a mangled declaration
+    /// that still named ISO-8859-1 after export wrote UTF-8.
+    #[test]
+    fn forbidden_characters_and_stray_declarations_are_refused() {
+        let err = parse("<a id=\"x\u{0}y\"/>", &Limits::default()).unwrap_err();
+        assert!(err.reason.contains("U+0000"), "{err}");
+        assert!(parse("<a>&#0;</a>", &Limits::default()).is_err());
+        let err = parse("<a><?xml version=\"1.0\"?></a>", &Limits::default()).unwrap_err();
+        assert!(err.reason.contains("declaration"), "{err}");
+        let mangled = b"<?xml\xFF1ersion=\"1.0\" encoding=\"ISO-8859-1\"?><a/>";
+        assert!(
+            decode(mangled, &Limits::default()).is_err(),
+            "not a declaration: read as UTF-8, which it is not"
+        );
     }
 
     /// Found by cargo-fuzz: `< />` was read as an element with no name, and written back as `</>`.

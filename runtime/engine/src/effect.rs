@@ -66,6 +66,13 @@ pub enum Command {
         /// The error code.
         code: Option<String>,
     },
+    /// A call activity could not start its called instance: raise an incident there.
+    CallFailed {
+        /// The token at the call activity.
+        token: LocalId,
+        /// Why.
+        message: String,
+    },
     /// Set variables on the process scope (re-evaluates conditional events).
     SetVariables {
         /// The variables.

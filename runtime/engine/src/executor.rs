@@ -264,6 +264,16 @@ impl<'a> Exec<'a> {
                     self.throw_error(scope, &code);
                 }
             }
+            Command::CallFailed { token, message } => {
+                if !matches!(
+                    self.inst.tokens.get(&token).map(|t| &t.state),
+                    Some(TokenState::Called(_))
+                ) {
+                    return Err(CommandError::NotFound("call activity token", token));
+                }
+                self.close_boundaries(token);
+                self.incident(token, Phase::Execute, message);
+            }
             Command::SetVariables { variables } => {
                 for (name, value) in variables {
                     self.set_var(ROOT_SCOPE, &name, value);

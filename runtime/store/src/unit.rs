@@ -32,7 +32,20 @@ pub struct Unit<'s> {
     actor: Option<String>,
     loaded: HashMap<String, Loaded>,
     cascade: VecDeque<(String, Command)>,
+    /// History rows, written in multi-row inserts at commit (in order).
+    history: Vec<HistoryRowOut>,
 }
+
+/// A history row waiting to be written.
+struct HistoryRowOut {
+    instance: String,
+    event: &'static str,
+    node: Option<String>,
+    detail: Option<String>,
+}
+
+/// Rows per multi-row history insert (6 parameters each, far below SQLite's limit).
+const HISTORY_CHUNK: usize = 200;
 
 /// `instance:local` — the global id of a task, job, subscription or incident.
 pub fn global_id(instance: &str, local: LocalId) -> String {
@@ -59,6 +72,7 @@ impl<'s> Unit<'s> {
             actor: actor.map(str::to_string),
             loaded: HashMap::new(),
             cascade: VecDeque::new(),
+            history: Vec::new(),
         })
     }
 
@@ -292,7 +306,8 @@ impl<'s> Unit<'s> {
             .ok_or_else(|| StoreError::NotFound("instance", id.to_string()))
     }
 
-    async fn history(&mut self, instance: &str, event: &HistoryEvent) -> Result<()> {
+    /// Queues an audit-trail row; all are written, in order, at commit.
+    fn history(&mut self, instance: &str, event: &HistoryEvent) {
         let (name, node) = match event {
             HistoryEvent::InstanceStarted => ("instanceStarted", None),
             HistoryEvent::InstanceEnded { .. } => ("instanceEnded", None),
@@ -310,15 +325,31 @@ impl<'s> Unit<'s> {
             | HistoryEvent::IncidentRaised { .. } => serde_json::to_string(event).ok(),
             _ => None,
         };
-        sqlx::query("INSERT INTO history (instance_id, at, actor, event, node_id, detail) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(instance)
-            .bind(timestamp(self.now))
-            .bind(&self.actor)
-            .bind(name)
-            .bind(node)
-            .bind(detail)
-            .execute(&mut *self.tx)
-            .await?;
+        self.history.push(HistoryRowOut {
+            instance: instance.to_string(),
+            event: name,
+            node: node.cloned(),
+            detail,
+        });
+    }
+
+    async fn flush_history(&mut self) -> Result<()> {
+        let at = timestamp(self.now);
+        for chunk in self.history.chunks(HISTORY_CHUNK) {
+            let mut builder: sqlx::QueryBuilder<Sqlite> = sqlx::QueryBuilder::new(
+                "INSERT INTO history (instance_id, at, actor, event, node_id, detail) ",
+            );
+            builder.push_values(chunk, |mut row, h| {
+                row.push_bind(&h.instance)
+                    .push_bind(&at)
+                    .push_bind(&self.actor)
+                    .push_bind(h.event)
+                    .push_bind(&h.node)
+                    .push_bind(&h.detail);
+            });
+            builder.build().execute(&mut *self.tx).await?;
+        }
+        self.history.clear();
         Ok(())
     }
 
@@ -331,7 +362,7 @@ impl<'s> Unit<'s> {
             .unwrap_or_default();
         for effect in effects {
             match effect {
-                Effect::History(event) => self.history(instance, &event).await?,
+                Effect::History(event) => self.history(instance, &event),
                 Effect::TaskCreated(task) => {
                     let id = global_id(instance, task.id);
                     sqlx::query(
@@ -477,22 +508,14 @@ impl<'s> Unit<'s> {
                         VersionBinding::Version(v) => self.store.definition(&called, v),
                     };
                     let Some(def) = def else {
-                        let message = format!("the called process {called:?} is not deployed");
+                        // Retrying the incident calls again, once the process is deployed.
                         self.cascade.push_back((
                             instance.to_string(),
-                            Command::CalledInstanceError {
+                            Command::CallFailed {
                                 token,
-                                code: Some(format!("not-deployed:{called}")),
+                                message: format!("the called process {called:?} is not deployed"),
                             },
                         ));
-                        self.history(
-                            instance,
-                            &HistoryEvent::IncidentRaised {
-                                node: called.clone(),
-                                message,
-                            },
-                        )
-                        .await?;
                         continue;
                     };
                     let parent = ParentLink {
@@ -553,6 +576,7 @@ impl<'s> Unit<'s> {
 
     /// Writes every changed instance (checking revisions) and commits.
     pub async fn commit(mut self) -> Result<()> {
+        self.flush_history().await?;
         for (id, loaded) in &self.loaded {
             if !loaded.dirty {
                 continue;

@@ -22,6 +22,10 @@ pub enum Command {
     Test(TestArgs),
     /// Run N instances of a BPMN file to their end and print one JSON line.
     Bench(BenchArgs),
+    /// Run the server: HTTP API, job worker, web app; SQLite under ./data by default.
+    Serve(ServeArgs),
+    /// Manage API tokens.
+    Token(TokenArgs),
     /// Deploy BPMN files (with the scripts folder) to a database.
     Deploy(DeployArgs),
     /// Run the job worker against a database; optionally start instances as it goes.
@@ -110,4 +114,54 @@ pub struct ValidateArgs {
 pub struct ExportArgs {
     /// The BPMN file.
     pub file: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The database (a SQLite file path or sqlite:// URL).
+    #[arg(long, env = "DATABASE_URL", default_value = "data/millrace.db")]
+    pub database: String,
+    /// Where to listen.
+    #[arg(long, env = "MILLRACE_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: std::net::SocketAddr,
+    /// BPMN and form files deployed at start.
+    #[arg(long, env = "MILLRACE_PROCESSES", default_value = "processes")]
+    pub processes: PathBuf,
+    /// Rhai scripts deployed with them.
+    #[arg(long, env = "MILLRACE_SCRIPTS", default_value = "scripts")]
+    pub scripts: PathBuf,
+    /// This node's id in logs, metrics and job leases (default: host and process id).
+    #[arg(long, env = "MILLRACE_NODE_ID")]
+    pub node_id: Option<String>,
+    /// The first administrator's name.
+    #[arg(long, env = "MILLRACE_ADMIN_USER", default_value = "admin")]
+    pub admin_user: String,
+    /// The first administrator's password (generated and printed once when absent).
+    #[arg(long, env = "MILLRACE_ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: Option<String>,
+    /// Logs as JSON lines.
+    #[arg(long, env = "MILLRACE_LOG_JSON")]
+    pub log_json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    #[command(subcommand)]
+    pub command: TokenCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create an API token for a user; the token is printed once.
+    Create {
+        /// The user the token acts as.
+        #[arg(long)]
+        user: String,
+        /// A label to recognise it by.
+        #[arg(long)]
+        label: Option<String>,
+        /// The database (a SQLite file path or sqlite:// URL).
+        #[arg(long, env = "DATABASE_URL", default_value = "data/millrace.db")]
+        database: String,
+    },
 }

@@ -16,6 +16,8 @@ fn main() -> std::process::ExitCode {
         args::Command::Export(a) => validate::export(&a),
         args::Command::Test(a) => test::run(&a),
         args::Command::Bench(a) => bench::run(&a),
+        args::Command::Serve(a) => ops::serve(&a),
+        args::Command::Token(a) => ops::token(&a),
         args::Command::Deploy(a) => ops::deploy(&a),
         args::Command::Worker(a) => ops::worker(&a),
     };

@@ -8,7 +8,7 @@ use anyhow::Context;
 use millrace_engine::Variables;
 use millrace_store::{DeploymentFile, Store, Worker};
 
-use crate::args::{DeployArgs, WorkerArgs};
+use crate::args::{DeployArgs, ServeArgs, TokenArgs, TokenCommand, WorkerArgs};
 use crate::files;
 
 async fn open(database: &str) -> anyhow::Result<Store> {
@@ -101,6 +101,63 @@ pub fn worker(args: &WorkerArgs) -> anyhow::Result<ExitCode> {
         store
             .release_leases(&format!("worker-{}", std::process::id()))
             .await?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// Runs the server until Ctrl-C or SIGTERM.
+pub fn serve(args: &ServeArgs) -> anyhow::Result<ExitCode> {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    if args.log_json {
+        tracing_subscriber::fmt()
+            .json()
+            .with_env_filter(filter)
+            .init();
+    } else {
+        tracing_subscriber::fmt().with_env_filter(filter).init();
+    }
+    let node_id = args.node_id.clone().unwrap_or_else(|| {
+        let host = std::fs::read_to_string("/etc/hostname").unwrap_or_else(|_| "node".into());
+        format!("{}-{}", host.trim(), std::process::id())
+    });
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async {
+        open(&args.database).await?;
+        millrace_server::serve(millrace_server::ServeConfig {
+            database: args.database.clone(),
+            bind: args.bind,
+            processes: args.processes.clone(),
+            scripts: args.scripts.clone(),
+            node_id,
+            admin_user: args.admin_user.clone(),
+            admin_password: args.admin_password.clone(),
+        })
+        .await?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// `millrace token create`: prints a new API token once; only its hash is stored.
+pub fn token(args: &TokenArgs) -> anyhow::Result<ExitCode> {
+    let TokenCommand::Create {
+        user,
+        label,
+        database,
+    } = &args.command;
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async {
+        let store = open(database).await?;
+        let token = millrace_server::auth::random_token(32);
+        store
+            .create_api_token(
+                &millrace_server::auth::token_hash(&token),
+                user,
+                label.as_deref(),
+                chrono::Utc::now(),
+            )
+            .await?;
+        println!("{token}");
         Ok(ExitCode::SUCCESS)
     })
 }

@@ -6,6 +6,8 @@
 //! together with its history rows and its jobs ([`Unit`]); a unit that fails
 //! leaves nothing behind.
 
+mod accounts;
+mod catalog;
 mod deploy;
 mod jobs;
 mod read;
@@ -23,6 +25,8 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+pub use accounts::{AuditEntry, Comment, SessionRow, User};
+pub use catalog::{DefinitionRow, TaskFilter, TaskView};
 pub use deploy::{DeployedDefinition, DeploymentFile};
 pub use jobs::{backoff, ClaimedJob, JobOutcome};
 pub use read::{HistoryRow, IncidentRow, InstanceSummary, TaskRow};
@@ -138,6 +142,17 @@ impl Store {
     pub fn latest_definition(&self, key: &str) -> Option<Arc<ProcessDefinition>> {
         let version = *self.latest.read().ok()?.get(key)?;
         self.definition(key, version)
+    }
+
+    /// The latest definition (key, start event id) with a message start event for `name`.
+    pub fn message_start(&self, name: &str) -> Option<(String, String)> {
+        let latest = self.latest.read().ok()?;
+        let mut keys: Vec<&String> = latest.keys().collect();
+        keys.sort();
+        keys.into_iter().find_map(|key| {
+            let def = self.definition(key, latest[key])?;
+            unit::message_start(&def, name).map(|node| (key.clone(), node))
+        })
     }
 
     fn remember(&self, def: ProcessDefinition) {

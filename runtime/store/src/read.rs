@@ -204,4 +204,18 @@ impl Store {
             .await?,
         )
     }
+
+    /// How many seconds the most overdue timer or async job is late at `now` (0 when none is).
+    pub async fn job_lag_seconds(&self, now: chrono::DateTime<chrono::Utc>) -> Result<f64> {
+        let due = self.next_due().await?;
+        Ok(due
+            .and_then(|d| chrono::DateTime::parse_from_rfc3339(&d).ok())
+            .map(|d| {
+                (now - d.with_timezone(&chrono::Utc))
+                    .num_milliseconds()
+                    .max(0) as f64
+                    / 1000.0
+            })
+            .unwrap_or(0.0))
+    }
 }

@@ -177,6 +177,56 @@ impl<'s> Unit<'s> {
         Ok(delivered)
     }
 
+    /// Delivers a message the way the API does: to the first waiting
+    /// subscription named `name` whose instance has `business_key` (when
+    /// given) and whose process variables equal `keys`; failing that, to a
+    /// message start event of that name (a new instance). Returns the
+    /// instance that received it.
+    pub async fn correlate(
+        &mut self,
+        name: &str,
+        business_key: Option<&str>,
+        keys: &Variables,
+        variables: Variables,
+    ) -> Result<Option<String>> {
+        for (instance, local) in self.subscriptions("message", name).await? {
+            let inst = &self.load(&instance).await?.instance;
+            if business_key.is_some_and(|bk| inst.business_key.as_deref() != Some(bk)) {
+                continue;
+            }
+            let root = inst.root_variables();
+            if !keys
+                .iter()
+                .all(|(k, v)| root.get(k).is_some_and(|have| have.same_value(v)))
+            {
+                continue;
+            }
+            self.command(
+                &instance,
+                Command::Trigger {
+                    subscription: local,
+                    variables,
+                },
+            )
+            .await?;
+            return Ok(Some(instance));
+        }
+        if keys.is_empty() {
+            if let Some((key, node)) = self.store.message_start(name) {
+                let id = self
+                    .start(
+                        &key,
+                        variables,
+                        business_key.map(str::to_string),
+                        Some(node),
+                    )
+                    .await?;
+                return Ok(Some(id));
+            }
+        }
+        Ok(None)
+    }
+
     /// Broadcasts a signal to the subscriptions named `name` (of the given
     /// instances, or of all). Returns how many caught it.
     pub async fn signal(
@@ -627,7 +677,7 @@ impl<'s> Unit<'s> {
 }
 
 /// The message start event of `def` for message `name`.
-fn message_start(def: &ProcessDefinition, name: &str) -> Option<String> {
+pub(crate) fn message_start(def: &ProcessDefinition, name: &str) -> Option<String> {
     def.scopes[0].nodes.iter().find_map(|&n| {
         let node = def.node(n);
         match &node.kind {

@@ -1,0 +1,1292 @@
+//! The HTTP API handlers: JSON in, JSON out, every request authenticated
+//! (but sign-in and health), permissions checked, actions and denials audited.
+
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use chrono::Utc;
+use millrace_engine::instance::TokenState;
+use millrace_engine::value::{variables_from_json, variables_to_json};
+use millrace_engine::{Command, Variables};
+use millrace_store::{split_id, waiting_nodes, DeploymentFile, TaskFilter, TaskView};
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json_;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::{self, Principal, Role};
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::{ApiJson, ApiPath, ApiQuery, AppState};
+
+fn variables(json: &Option<Json_>, field: &str) -> ApiResult<Variables> {
+    match json {
+        None => Ok(Variables::new()),
+        Some(j) => variables_from_json(j).map_err(|e| ApiError::field(field, e.to_string())),
+    }
+}
+
+// ----- sign-in ---------------------------------------------------------------
+
+/// Sign-in request.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    /// User name.
+    pub username: String,
+    /// Password.
+    pub password: String,
+}
+
+/// Who is signed in.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Me {
+    /// User name.
+    pub user: String,
+    /// Role.
+    pub role: String,
+    /// Groups.
+    pub groups: Vec<String>,
+    /// The CSRF token to send as `X-CSRF-Token` with state-changing requests (sign-in only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub csrf_token: Option<String>,
+}
+
+/// Signs in: sets a fresh session cookie and returns the CSRF token.
+#[utoipa::path(post, path = "/api/login", request_body = LoginRequest,
+    responses((status = 200, body = Me), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn login(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<LoginRequest>,
+) -> ApiResult<Response> {
+    if !state.limiter.allowed(&req.username) {
+        state
+            .audit(Some(&req.username), "login", None, "rate-limited")
+            .await;
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "too many failed sign-ins; wait 15 minutes",
+        ));
+    }
+    let found = state.store.user_with_hash(&req.username).await?;
+    // An unknown name costs one Argon2 verification too, so timing does not tell which names exist.
+    let valid = match &found {
+        Some((_, hash)) => auth::verify_password(&req.password, hash),
+        None => {
+            let _ = auth::verify_password(&req.password, auth::dummy_hash());
+            false
+        }
+    };
+    let Some((user, _)) = found.filter(|_| valid) else {
+        state.limiter.failed(&req.username);
+        state
+            .audit(Some(&req.username), "login", None, "denied")
+            .await;
+        return Err(ApiError::unauthenticated("wrong user name or password"));
+    };
+    state.limiter.succeeded(&req.username);
+    let token = auth::random_token(32);
+    let csrf = auth::random_token(16);
+    state
+        .store
+        .create_session(&auth::token_hash(&token), &user.name, &csrf, Utc::now())
+        .await?;
+    state.audit(Some(&user.name), "login", None, "ok").await;
+    let cookie = format!(
+        "{}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",
+        auth::SESSION_COOKIE,
+        auth::ABSOLUTE_EXPIRY.num_seconds()
+    );
+    let body = Me {
+        user: user.name,
+        role: user.role,
+        groups: user.groups,
+        csrf_token: Some(csrf),
+    };
+    Ok(([(header::SET_COOKIE, cookie)], Json(body)).into_response())
+}
+
+/// Signs out: ends the session.
+#[utoipa::path(post, path = "/api/logout", responses((status = 204)))]
+pub async fn logout(
+    State(state): State<AppState>,
+    principal: Principal,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let token = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == auth::SESSION_COOKIE)
+        .map(|(_, v)| v.to_string());
+    if let Some(t) = token {
+        state.store.delete_session(&auth::token_hash(&t)).await?;
+    }
+    state
+        .audit(Some(&principal.user), "logout", None, "ok")
+        .await;
+    let clear = format!(
+        "{}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0",
+        auth::SESSION_COOKIE
+    );
+    Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, clear)]).into_response())
+}
+
+/// Who is signed in.
+#[utoipa::path(get, path = "/api/me", responses((status = 200, body = Me), (status = 401, body = ErrorBody)))]
+pub async fn me(principal: Principal) -> Json<Me> {
+    Json(Me {
+        user: principal.user,
+        role: format!("{:?}", principal.role).to_lowercase(),
+        groups: principal.groups,
+        csrf_token: None,
+    })
+}
+
+// ----- deployments and definitions ----------------------------------------------
+
+/// A file of a deployment.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FileIn {
+    /// Its name (`support-case.bpmn`, `scripts/fee.rhai`, `forms/x.form`).
+    pub name: String,
+    /// Its text.
+    pub content: String,
+}
+
+/// A deployment request: BPMN files with their scripts and forms.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeploymentRequest {
+    /// A name for the deployment.
+    pub name: String,
+    /// The files.
+    pub files: Vec<FileIn>,
+}
+
+/// What a deployment did for one process.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeployedOut {
+    /// Process key.
+    pub key: String,
+    /// Version after the deployment.
+    pub version: i64,
+    /// Whether this deployment made the version (false: unchanged).
+    pub created: bool,
+}
+
+/// Deploys BPMN files with their scripts and forms (administrators).
+#[utoipa::path(post, path = "/api/deployments", request_body = DeploymentRequest,
+    responses((status = 201, body = [DeployedOut]), (status = 422, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn deploy(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiJson(req): ApiJson<DeploymentRequest>,
+) -> ApiResult<Response> {
+    principal.require(&state, "deploy", &[Role::Admin]).await?;
+    if req.files.is_empty() {
+        return Err(ApiError::field(
+            "files",
+            "a deployment needs at least one file",
+        ));
+    }
+    let files: Vec<DeploymentFile> = req
+        .files
+        .into_iter()
+        .map(|f| DeploymentFile {
+            name: f.name,
+            content: f.content,
+        })
+        .collect();
+    let deployed = match state
+        .store
+        .deploy(&req.name, &files, Some(&principal.user), Utc::now())
+        .await
+    {
+        Ok(d) => d,
+        Err(e) => {
+            state
+                .audit(Some(&principal.user), "deploy", Some(&req.name), "refused")
+                .await;
+            return Err(e.into());
+        }
+    };
+    state
+        .audit(Some(&principal.user), "deploy", Some(&req.name), "ok")
+        .await;
+    let out: Vec<DeployedOut> = deployed
+        .into_iter()
+        .map(|d| DeployedOut {
+            key: d.key,
+            version: d.version,
+            created: d.created,
+        })
+        .collect();
+    Ok((StatusCode::CREATED, Json(out)).into_response())
+}
+
+/// A definition version.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DefinitionOut {
+    /// Process key.
+    pub key: String,
+    /// Version.
+    pub version: i64,
+    /// Name.
+    pub name: Option<String>,
+    /// The BPMN file.
+    pub resource_name: String,
+    /// When deployed.
+    pub deployed_at: String,
+    /// By whom.
+    pub deployed_by: Option<String>,
+    /// Retired: no new instances.
+    pub retired: bool,
+}
+
+/// Filter for definitions.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct DefinitionQuery {
+    /// All versions of this key (otherwise the latest of every key).
+    pub key: Option<String>,
+}
+
+/// Latest versions of every process, or every version of one key.
+#[utoipa::path(get, path = "/api/process-definitions", params(DefinitionQuery), responses((status = 200, body = [DefinitionOut])))]
+pub async fn definitions(
+    State(state): State<AppState>,
+    _p: Principal,
+    ApiQuery(q): ApiQuery<DefinitionQuery>,
+) -> ApiResult<Json<Vec<DefinitionOut>>> {
+    let rows = state.store.definitions(q.key.as_deref()).await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|d| DefinitionOut {
+                key: d.key,
+                version: d.version,
+                name: d.name,
+                resource_name: d.resource_name,
+                deployed_at: d.deployed_at,
+                deployed_by: d.deployed_by,
+                retired: d.retired,
+            })
+            .collect(),
+    ))
+}
+
+/// The BPMN XML of a version.
+#[utoipa::path(get, path = "/api/process-definitions/{key}/versions/{version}/xml",
+    params(("key" = String, Path), ("version" = i64, Path)), responses((status = 200, content_type = "application/xml", body = String)))]
+pub async fn definition_xml(
+    State(state): State<AppState>,
+    _p: Principal,
+    ApiPath((key, version)): ApiPath<(String, i64)>,
+) -> ApiResult<Response> {
+    let xml = state.store.definition_xml(&key, version).await?;
+    Ok((
+        [(header::CONTENT_TYPE, "application/xml; charset=utf-8")],
+        xml,
+    )
+        .into_response())
+}
+
+/// Retire or reinstate a version.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RetireRequest {
+    /// True to retire, false to reinstate.
+    pub retired: bool,
+}
+
+/// Retires a version: it starts no new instance; running ones go on (administrators).
+#[utoipa::path(post, path = "/api/process-definitions/{key}/versions/{version}/retire", request_body = RetireRequest,
+    params(("key" = String, Path), ("version" = i64, Path)), responses((status = 204), (status = 403, body = ErrorBody)))]
+pub async fn retire(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath((key, version)): ApiPath<(String, i64)>,
+    ApiJson(req): ApiJson<RetireRequest>,
+) -> ApiResult<StatusCode> {
+    principal.require(&state, "retire", &[Role::Admin]).await?;
+    state.store.set_retired(&key, version, req.retired).await?;
+    state
+        .audit(
+            Some(&principal.user),
+            if req.retired { "retire" } else { "reinstate" },
+            Some(&format!("{key} v{version}")),
+            "ok",
+        )
+        .await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Versions to compare.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct DiffQuery {
+    /// The older version.
+    pub from: i64,
+    /// The newer version.
+    pub to: i64,
+}
+
+/// What changed between two versions, by element id.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DiffOut {
+    /// Elements only in the newer version.
+    pub added: Vec<String>,
+    /// Elements only in the older version.
+    pub removed: Vec<String>,
+    /// Elements in both whose definition differs.
+    pub changed: Vec<String>,
+}
+
+/// A semantic diff between two versions: flow nodes and sequence flows added, removed or changed.
+#[utoipa::path(get, path = "/api/process-definitions/{key}/diff", params(("key" = String, Path), DiffQuery), responses((status = 200, body = DiffOut)))]
+pub async fn diff(
+    State(state): State<AppState>,
+    _p: Principal,
+    ApiPath(key): ApiPath<String>,
+    ApiQuery(q): ApiQuery<DiffQuery>,
+) -> ApiResult<Json<DiffOut>> {
+    let elements = |xml: String| -> ApiResult<std::collections::BTreeMap<String, String>> {
+        let model = millrace_model::Model::import(xml.as_bytes())
+            .map_err(|e| ApiError::conflict(e.to_string()))?;
+        let mut out = std::collections::BTreeMap::new();
+        if let Some(p) = model.definitions.process(&key) {
+            for n in p.scope.all_nodes() {
+                // Positions are not meaning: `Loc` is left out of the comparison by design.
+                let mut n = n.clone();
+                if let Some(_inner) = n.kind.scope() {
+                    n.kind = millrace_model::bpmn::FlowNodeKind::SubProcess {
+                        triggered_by_event: false,
+                        scope: Box::default(),
+                    };
+                }
+                out.insert(
+                    n.id.clone(),
+                    format!("{n:?}").replace(|c: char| c.is_ascii_digit(), ""),
+                );
+            }
+            fn flows(
+                s: &millrace_model::bpmn::Scope,
+                out: &mut std::collections::BTreeMap<String, String>,
+            ) {
+                for f in &s.flows {
+                    out.insert(
+                        f.id.clone(),
+                        format!(
+                            "{}→{} {:?}",
+                            f.source,
+                            f.target,
+                            f.condition.as_ref().map(|c| &c.text)
+                        ),
+                    );
+                }
+                for n in &s.nodes {
+                    if let Some(inner) = n.kind.scope() {
+                        flows(inner, out);
+                    }
+                }
+            }
+            flows(&p.scope, &mut out);
+        }
+        Ok(out)
+    };
+    let a = elements(state.store.definition_xml(&key, q.from).await?)?;
+    let b = elements(state.store.definition_xml(&key, q.to).await?)?;
+    Ok(Json(DiffOut {
+        added: b.keys().filter(|k| !a.contains_key(*k)).cloned().collect(),
+        removed: a.keys().filter(|k| !b.contains_key(*k)).cloned().collect(),
+        changed: a
+            .iter()
+            .filter(|(k, v)| b.get(*k).is_some_and(|w| w != *v))
+            .map(|(k, _)| k.clone())
+            .collect(),
+    }))
+}
+
+// ----- instances ---------------------------------------------------------------------
+
+/// Start request.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct StartRequest {
+    /// Variables to start with (a JSON object; numbers with fractions are exact decimals).
+    #[schema(value_type = Object)]
+    pub variables: Option<Json_>,
+    /// The business key.
+    pub business_key: Option<String>,
+}
+
+/// A started instance.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Started {
+    /// The instance id.
+    pub id: String,
+}
+
+/// Starts an instance of the latest version of `key` that is not retired.
+#[utoipa::path(post, path = "/api/process-definitions/{key}/start", request_body = StartRequest,
+    params(("key" = String, Path)), responses((status = 201, body = Started), (status = 404, body = ErrorBody)))]
+pub async fn start(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(key): ApiPath<String>,
+    ApiJson(req): ApiJson<StartRequest>,
+) -> ApiResult<Response> {
+    principal
+        .require(
+            &state,
+            "start",
+            &[Role::Admin, Role::Analyst, Role::Staff, Role::System],
+        )
+        .await?;
+    let vars = variables(&req.variables, "variables")?;
+    let startable = state.store.startable_version(&key).await?;
+    let latest = state.store.latest_definition(&key).map(|d| d.version);
+    match (startable, latest) {
+        (None, None) => {
+            return Err(ApiError::not_found(format!(
+                "no process {key:?} is deployed"
+            )))
+        }
+        (None, Some(_)) => {
+            return Err(ApiError::conflict(format!(
+                "every version of {key:?} is retired"
+            )))
+        }
+        (Some(v), Some(l)) if v != l => {
+            return Err(ApiError::conflict(format!(
+                "the latest version of {key:?} is retired; reinstate it or deploy a new one"
+            )))
+        }
+        _ => {}
+    }
+    let mut unit = state.store.begin(Utc::now(), Some(&principal.user)).await?;
+    let id = unit.start(&key, vars, req.business_key, None).await?;
+    unit.commit().await?;
+    state
+        .metrics
+        .instances_started
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    state
+        .audit(Some(&principal.user), "start", Some(&id), "ok")
+        .await;
+    Ok((StatusCode::CREATED, Json(Started { id })).into_response())
+}
+
+/// Instance filters and paging.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+pub struct InstanceQuery {
+    /// Process key.
+    pub key: Option<String>,
+    /// `active`, `completed` or `terminated`.
+    pub state: Option<String>,
+    /// Business key.
+    pub business_key: Option<String>,
+    /// Page size (default 50, at most 500).
+    pub limit: Option<i64>,
+    /// Rows to skip.
+    pub offset: Option<i64>,
+}
+
+/// An instance as listed.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InstanceListItem {
+    /// Id.
+    pub id: String,
+    /// Process key.
+    pub key: String,
+    /// Version.
+    pub version: i64,
+    /// State.
+    pub state: String,
+    /// Has an open incident.
+    pub has_incident: bool,
+}
+
+fn page(limit: Option<i64>, offset: Option<i64>) -> ApiResult<(i64, i64)> {
+    let limit = limit.unwrap_or(50);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::field("limit", "must be between 1 and 500"));
+    }
+    let offset = offset.unwrap_or(0);
+    if offset < 0 {
+        return Err(ApiError::field("offset", "must not be negative"));
+    }
+    Ok((limit, offset))
+}
+
+/// Instances, newest first, with filters and paging.
+#[utoipa::path(get, path = "/api/process-instances", params(InstanceQuery), responses((status = 200, body = [InstanceListItem])))]
+pub async fn instances(
+    State(state): State<AppState>,
+    _p: Principal,
+    ApiQuery(q): ApiQuery<InstanceQuery>,
+) -> ApiResult<Json<Vec<InstanceListItem>>> {
+    let (limit, offset) = page(q.limit, q.offset)?;
+    if let Some(s) = &q.state {
+        if !matches!(s.as_str(), "active" | "completed" | "terminated") {
+            return Err(ApiError::field(
+                "state",
+                "must be active, completed or terminated",
+            ));
+        }
+    }
+    let rows = state
+        .store
+        .list_instances(
+            q.key.as_deref(),
+            q.state.as_deref(),
+            q.business_key.as_deref(),
+            limit,
+            offset,
+        )
+        .await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|r| InstanceListItem {
+                id: r.id,
+                key: r.key,
+                version: r.version,
+                state: r.state,
+                has_incident: r.has_incident,
+            })
+            .collect(),
+    ))
+}
+
+/// One instance: state, where it waits, its variables and incidents.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InstanceOut {
+    /// Id.
+    pub id: String,
+    /// Process key.
+    pub key: String,
+    /// Version.
+    pub version: i64,
+    /// Business key.
+    pub business_key: Option<String>,
+    /// `active`, `completed` or `terminated`.
+    pub state: String,
+    /// Elements that hold a waiting token.
+    pub active_activities: Vec<String>,
+    /// Elements stopped by an incident.
+    pub incidents: Vec<String>,
+    /// Process variables.
+    #[schema(value_type = Object)]
+    pub variables: Json_,
+    /// When it started.
+    pub started_at: String,
+    /// When it ended.
+    pub ended_at: Option<String>,
+}
+
+/// One instance.
+#[utoipa::path(get, path = "/api/process-instances/{id}", params(("id" = String, Path)), responses((status = 200, body = InstanceOut), (status = 404, body = ErrorBody)))]
+pub async fn instance(
+    State(state): State<AppState>,
+    _p: Principal,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<InstanceOut>> {
+    let inst = state.store.instance(&id).await?;
+    let def = state.store.definition(&inst.key, inst.version);
+    let waiting = def
+        .as_ref()
+        .map(|d| waiting_nodes(d, &inst))
+        .unwrap_or_default();
+    let incidents = inst
+        .tokens
+        .values()
+        .filter(|t| matches!(t.state, TokenState::Incident { .. }))
+        .filter_map(|t| def.as_ref().map(|d| d.node(t.node).id.clone()))
+        .collect();
+    Ok(Json(InstanceOut {
+        variables: variables_to_json(&inst.root_variables()),
+        id: inst.id,
+        key: inst.key,
+        version: inst.version,
+        business_key: inst.business_key,
+        state: inst.state.as_str().to_string(),
+        active_activities: waiting,
+        incidents,
+        started_at: millrace_store::timestamp(inst.started_at),
+        ended_at: inst.ended_at.map(millrace_store::timestamp),
+    }))
+}
+
+/// One audit-trail entry of an instance.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HistoryOut {
+    /// Order.
+    pub seq: i64,
+    /// When.
+    pub at: String,
+    /// Who.
+    pub actor: Option<String>,
+    /// What.
+    pub event: String,
+    /// Which element.
+    pub node: Option<String>,
+    /// Detail.
+    #[schema(value_type = Object)]
+    pub detail: Option<Json_>,
+}
+
+/// The audit trail of an instance.
+#[utoipa::path(get, path = "/api/process-instances/{id}/history", params(("id" = String, Path)), responses((status = 200, body = [HistoryOut])))]
+pub async fn history(
+    State(state): State<AppState>,
+    _p: Principal,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<Vec<HistoryOut>>> {
+    state.store.instance(&id).await?;
+    Ok(Json(
+        state
+            .store
+            .history(&id)
+            .await?
+            .into_iter()
+            .map(|h| HistoryOut {
+                seq: h.seq,
+                at: h.at,
+                actor: h.actor,
+                event: h.event,
+                node: h.node_id,
+                detail: h.detail.and_then(|d| serde_json::from_str(&d).ok()),
+            })
+            .collect(),
+    ))
+}
+
+/// Cancels an instance (administrators).
+#[utoipa::path(post, path = "/api/process-instances/{id}/cancel", params(("id" = String, Path)), responses((status = 204), (status = 409, body = ErrorBody)))]
+pub async fn cancel(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<StatusCode> {
+    principal.require(&state, "cancel", &[Role::Admin]).await?;
+    let mut unit = state.store.begin(Utc::now(), Some(&principal.user)).await?;
+    unit.command(&id, Command::Cancel).await?;
+    unit.commit().await?;
+    state
+        .audit(Some(&principal.user), "cancel", Some(&id), "ok")
+        .await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A comment.
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CommentIn {
+    /// The text.
+    pub text: String,
+}
+
+/// A stored comment.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CommentOut {
+    /// When.
+    pub at: String,
+    /// Who.
+    pub user: String,
+    /// What.
+    pub text: String,
+}
+
+/// Comments on an instance.
+#[utoipa::path(get, path = "/api/process-instances/{id}/comments", params(("id" = String, Path)), responses((status = 200, body = [CommentOut])))]
+pub async fn comments(
+    State(state): State<AppState>,
+    _p: Principal,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<Vec<CommentOut>>> {
+    state.store.instance(&id).await?;
+    Ok(Json(
+        state
+            .store
+            .comments(&id)
+            .await?
+            .into_iter()
+            .map(|c| CommentOut {
+                at: c.at,
+                user: c.user_name,
+                text: c.text,
+            })
+            .collect(),
+    ))
+}
+
+/// Adds a comment to an instance.
+#[utoipa::path(post, path = "/api/process-instances/{id}/comments", request_body = CommentIn, params(("id" = String, Path)), responses((status = 201), (status = 400, body = ErrorBody)))]
+pub async fn add_comment(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(c): ApiJson<CommentIn>,
+) -> ApiResult<StatusCode> {
+    let text = c.text.trim();
+    if text.is_empty() || text.len() > 10_000 {
+        return Err(ApiError::field(
+            "text",
+            "a comment has 1 to 10000 characters",
+        ));
+    }
+    state.store.instance(&id).await?;
+    state
+        .store
+        .add_comment(&id, &principal.user, text, Utc::now())
+        .await?;
+    state
+        .audit(Some(&principal.user), "comment", Some(&id), "ok")
+        .await;
+    Ok(StatusCode::CREATED)
+}
+
+// ----- tasks ---------------------------------------------------------------------------
+
+/// Task filters and paging.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskQuery {
+    /// Only tasks assigned to this user.
+    pub assignee: Option<String>,
+    /// Only tasks offered to this group.
+    pub candidate_group: Option<String>,
+    /// Only tasks of this process.
+    pub process_key: Option<String>,
+    /// Only tasks of this instance.
+    pub instance_id: Option<String>,
+    /// Page size (default 50, at most 500).
+    pub limit: Option<i64>,
+    /// Rows to skip.
+    pub offset: Option<i64>,
+}
+
+/// A task.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskOut {
+    /// Id.
+    pub id: String,
+    /// Instance.
+    pub instance_id: String,
+    /// Process key.
+    pub process_key: String,
+    /// The user task's element id.
+    pub element_id: String,
+    /// Name.
+    pub name: Option<String>,
+    /// Assignee.
+    pub assignee: Option<String>,
+    /// Candidate groups.
+    pub candidate_groups: Vec<String>,
+    /// Candidate users.
+    pub candidate_users: Vec<String>,
+    /// Due date.
+    pub due: Option<String>,
+    /// Priority.
+    pub priority: i64,
+    /// Form reference.
+    pub form: Option<String>,
+    /// Created.
+    pub created_at: String,
+}
+
+impl From<TaskView> for TaskOut {
+    fn from(t: TaskView) -> Self {
+        TaskOut {
+            id: t.id,
+            instance_id: t.instance_id,
+            process_key: t.key,
+            element_id: t.node_id,
+            name: t.name,
+            assignee: t.assignee,
+            candidate_groups: t.candidate_groups,
+            candidate_users: t.candidate_users,
+            due: t.due,
+            priority: t.priority,
+            form: t.form,
+            created_at: t.created_at,
+        }
+    }
+}
+
+/// The tasks the caller may see: assigned to them, or offered to them or their groups.
+#[utoipa::path(get, path = "/api/tasks", params(TaskQuery), responses((status = 200, body = [TaskOut])))]
+pub async fn tasks(
+    State(state): State<AppState>,
+    p: Principal,
+    ApiQuery(q): ApiQuery<TaskQuery>,
+) -> ApiResult<Json<Vec<TaskOut>>> {
+    let (limit, offset) = page(q.limit, q.offset)?;
+    let filter = TaskFilter {
+        assignee: q.assignee,
+        candidate_group: q.candidate_group,
+        process_key: q.process_key,
+        instance_id: q.instance_id,
+    };
+    let rows = state
+        .store
+        .inbox(&p.user, &p.groups, &filter, limit, offset)
+        .await?;
+    Ok(Json(rows.into_iter().map(TaskOut::from).collect()))
+}
+
+async fn visible_task(
+    state: &AppState,
+    p: &Principal,
+    id: &str,
+    action: &str,
+) -> ApiResult<TaskView> {
+    let task = state.store.task(id).await?;
+    if !task.visible_to(&p.user, &p.groups) {
+        state.audit(Some(&p.user), action, Some(id), "denied").await;
+        return Err(ApiError::forbidden(
+            "the task is neither assigned nor offered to you or your groups",
+        ));
+    }
+    Ok(task)
+}
+
+/// One task.
+#[utoipa::path(get, path = "/api/tasks/{id}", params(("id" = String, Path)), responses((status = 200, body = TaskOut), (status = 403, body = ErrorBody)))]
+pub async fn task(
+    State(state): State<AppState>,
+    p: Principal,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<TaskOut>> {
+    Ok(Json(
+        visible_task(&state, &p, &id, "task.read").await?.into(),
+    ))
+}
+
+/// Claims a task.
+#[utoipa::path(post, path = "/api/tasks/{id}/claim", params(("id" = String, Path)), responses((status = 204), (status = 409, body = ErrorBody)))]
+pub async fn claim(
+    State(state): State<AppState>,
+    p: Principal,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<StatusCode> {
+    visible_task(&state, &p, &id, "task.claim").await?;
+    if !state.store.claim(&id, &p.user).await? {
+        state
+            .audit(Some(&p.user), "task.claim", Some(&id), "refused")
+            .await;
+        return Err(ApiError::conflict("someone else has claimed the task"));
+    }
+    state
+        .audit(Some(&p.user), "task.claim", Some(&id), "ok")
+        .await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Gives a claimed task back.
+#[utoipa::path(post, path = "/api/tasks/{id}/unclaim", params(("id" = String, Path)), responses((status = 204), (status = 403, body = ErrorBody)))]
+pub async fn unclaim(
+    State(state): State<AppState>,
+    p: Principal,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<StatusCode> {
+    let task = visible_task(&state, &p, &id, "task.unclaim").await?;
+    if task.assignee.as_deref() != Some(&p.user) && p.role != Role::Admin {
+        state
+            .audit(Some(&p.user), "task.unclaim", Some(&id), "denied")
+            .await;
+        return Err(ApiError::forbidden(
+            "only the assignee may give the task back",
+        ));
+    }
+    state.store.assign(&id, None).await?;
+    state
+        .audit(Some(&p.user), "task.unclaim", Some(&id), "ok")
+        .await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Assignment request.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssignRequest {
+    /// The user to assign, or null to clear.
+    pub user: Option<String>,
+}
+
+/// Assigns a task to a user (administrators, or the current assignee handing it on).
+#[utoipa::path(post, path = "/api/tasks/{id}/assign", request_body = AssignRequest, params(("id" = String, Path)), responses((status = 204), (status = 403, body = ErrorBody)))]
+pub async fn assign(
+    State(state): State<AppState>,
+    p: Principal,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(req): ApiJson<AssignRequest>,
+) -> ApiResult<StatusCode> {
+    let task = state.store.task(&id).await?;
+    if p.role != Role::Admin && task.assignee.as_deref() != Some(&p.user) {
+        state
+            .audit(Some(&p.user), "task.assign", Some(&id), "denied")
+            .await;
+        return Err(ApiError::forbidden(
+            "only an administrator or the assignee may assign the task",
+        ));
+    }
+    if let Some(u) = &req.user {
+        if state.store.user(u).await?.is_none() {
+            return Err(ApiError::field("user", format!("no user {u:?}")));
+        }
+    }
+    state.store.assign(&id, req.user.as_deref()).await?;
+    state
+        .audit(Some(&p.user), "task.assign", Some(&id), "ok")
+        .await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Completion request.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CompleteRequest {
+    /// The submitted variables (checked against the task's form).
+    #[schema(value_type = Object)]
+    pub variables: Option<Json_>,
+}
+
+/// What completing a task led to.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Completed {
+    /// The caller's next task in the same instance, if the flow gave them one
+    /// (the next step of a wizard).
+    pub next_task: Option<TaskOut>,
+}
+
+/// Completes a task with the submitted variables, validated against its form on the server.
+#[utoipa::path(post, path = "/api/tasks/{id}/complete", request_body = CompleteRequest, params(("id" = String, Path)),
+    responses((status = 200, body = Completed), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn complete(
+    State(state): State<AppState>,
+    p: Principal,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(req): ApiJson<CompleteRequest>,
+) -> ApiResult<Json<Completed>> {
+    let task = visible_task(&state, &p, &id, "task.complete").await?;
+    if task.assignee.as_deref().is_some_and(|a| a != p.user) {
+        state
+            .audit(Some(&p.user), "task.complete", Some(&id), "denied")
+            .await;
+        return Err(ApiError::forbidden("the task is assigned to someone else"));
+    }
+    let vars = variables(&req.variables, "variables")?;
+    let instance = state.store.instance(&task.instance_id).await?;
+    if let Some(def) = state.store.definition(&instance.key, instance.version) {
+        if let Some(ix) = def.node_ix(&task.node_id) {
+            if let millrace_engine::definition::NodeKind::UserTask(spec) = &def.node(ix).kind {
+                crate::forms::validate(&spec.form_fields, &vars)?;
+            }
+        }
+    }
+    let mut unit = state.store.begin(Utc::now(), Some(&p.user)).await?;
+    unit.complete_task(&id, vars).await?;
+    unit.commit().await?;
+    state
+        .metrics
+        .tasks_completed
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    state
+        .audit(Some(&p.user), "task.complete", Some(&id), "ok")
+        .await;
+    let filter = TaskFilter {
+        instance_id: Some(task.instance_id.clone()),
+        ..TaskFilter::default()
+    };
+    let next = state
+        .store
+        .inbox(&p.user, &p.groups, &filter, 1, 0)
+        .await?
+        .into_iter()
+        .next()
+        .map(TaskOut::from);
+    Ok(Json(Completed { next_task: next }))
+}
+
+// ----- messages, signals, incidents -----------------------------------------------------
+
+/// A message to correlate.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct MessageRequest {
+    /// The message name.
+    pub name: String,
+    /// Only an instance with this business key.
+    pub business_key: Option<String>,
+    /// Only an instance whose process variables have these values.
+    #[schema(value_type = Object)]
+    pub correlation_keys: Option<Json_>,
+    /// Variables delivered with it (set on the receiving instance).
+    #[schema(value_type = Object)]
+    pub variables: Option<Json_>,
+    /// Answer 200 rather than 422 when nothing waits for the message.
+    #[serde(default)]
+    pub accept_no_match: bool,
+}
+
+/// Where a message went.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Correlated {
+    /// The instance that received it (none when unmatched and accepted).
+    pub instance_id: Option<String>,
+}
+
+/// Correlates a message by business key or variable values; a message start event starts a new instance.
+#[utoipa::path(post, path = "/api/messages", request_body = MessageRequest, responses((status = 200, body = Correlated), (status = 422, body = ErrorBody)))]
+pub async fn message(
+    State(state): State<AppState>,
+    p: Principal,
+    ApiJson(req): ApiJson<MessageRequest>,
+) -> ApiResult<Json<Correlated>> {
+    p.require(&state, "message", &[Role::Admin, Role::System, Role::Staff])
+        .await?;
+    let keys = variables(&req.correlation_keys, "correlationKeys")?;
+    let vars = variables(&req.variables, "variables")?;
+    let mut unit = state.store.begin(Utc::now(), Some(&p.user)).await?;
+    let got = unit
+        .correlate(&req.name, req.business_key.as_deref(), &keys, vars)
+        .await?;
+    match got {
+        Some(id) => {
+            unit.commit().await?;
+            state
+                .audit(Some(&p.user), "message", Some(&req.name), "ok")
+                .await;
+            Ok(Json(Correlated {
+                instance_id: Some(id),
+            }))
+        }
+        None if req.accept_no_match => Ok(Json(Correlated { instance_id: None })),
+        None => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "no_match",
+            format!(
+                "nothing waits for the message {:?} with these keys",
+                req.name
+            ),
+        )),
+    }
+}
+
+/// A signal to broadcast.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignalRequest {
+    /// The signal name.
+    pub name: String,
+    /// Variables delivered with it.
+    #[schema(value_type = Object)]
+    pub variables: Option<Json_>,
+}
+
+/// How many subscriptions caught a signal.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Signalled {
+    /// The count.
+    pub delivered: usize,
+}
+
+/// Broadcasts a signal to every subscription of that name.
+#[utoipa::path(post, path = "/api/signals", request_body = SignalRequest, responses((status = 200, body = Signalled)))]
+pub async fn signal(
+    State(state): State<AppState>,
+    p: Principal,
+    ApiJson(req): ApiJson<SignalRequest>,
+) -> ApiResult<Json<Signalled>> {
+    p.require(&state, "signal", &[Role::Admin, Role::System])
+        .await?;
+    let vars = variables(&req.variables, "variables")?;
+    let mut unit = state.store.begin(Utc::now(), Some(&p.user)).await?;
+    let delivered = unit.signal(&req.name, None, vars).await?;
+    unit.commit().await?;
+    state
+        .audit(Some(&p.user), "signal", Some(&req.name), "ok")
+        .await;
+    Ok(Json(Signalled { delivered }))
+}
+
+/// An open incident.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct IncidentOut {
+    /// Id.
+    pub id: String,
+    /// Instance.
+    pub instance_id: String,
+    /// Element.
+    pub element_id: String,
+    /// Error.
+    pub message: String,
+}
+
+/// Open incidents.
+#[utoipa::path(get, path = "/api/incidents", responses((status = 200, body = [IncidentOut])))]
+pub async fn incidents(
+    State(state): State<AppState>,
+    _p: Principal,
+) -> ApiResult<Json<Vec<IncidentOut>>> {
+    Ok(Json(
+        state
+            .store
+            .open_incidents(500)
+            .await?
+            .into_iter()
+            .map(|i| IncidentOut {
+                id: i.id,
+                instance_id: i.instance_id,
+                element_id: i.node_id,
+                message: i.message,
+            })
+            .collect(),
+    ))
+}
+
+/// Retries the work an incident stopped (administrators).
+#[utoipa::path(post, path = "/api/incidents/{id}/retry", params(("id" = String, Path)), responses((status = 204), (status = 404, body = ErrorBody)))]
+pub async fn retry(
+    State(state): State<AppState>,
+    p: Principal,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<StatusCode> {
+    p.require(&state, "retry", &[Role::Admin]).await?;
+    let (instance, local) =
+        split_id(&id).ok_or_else(|| ApiError::not_found(format!("no incident {id:?}")))?;
+    let mut unit = state.store.begin(Utc::now(), Some(&p.user)).await?;
+    unit.command(instance, Command::RetryIncident { incident: local })
+        .await?;
+    unit.commit().await?;
+    state.audit(Some(&p.user), "retry", Some(&id), "ok").await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// ----- users and audit ---------------------------------------------------------------------
+
+/// A user as listed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserOut {
+    /// Name.
+    pub name: String,
+    /// Role.
+    pub role: String,
+    /// Groups.
+    pub groups: Vec<String>,
+}
+
+/// Users (administrators).
+#[utoipa::path(get, path = "/api/users", responses((status = 200, body = [UserOut])))]
+pub async fn users(State(state): State<AppState>, p: Principal) -> ApiResult<Json<Vec<UserOut>>> {
+    p.require(&state, "list users", &[Role::Admin]).await?;
+    Ok(Json(
+        state
+            .store
+            .users()
+            .await?
+            .into_iter()
+            .map(|u| UserOut {
+                name: u.name,
+                role: u.role,
+                groups: u.groups,
+            })
+            .collect(),
+    ))
+}
+
+/// A user to create or update.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserIn {
+    /// Name.
+    pub name: String,
+    /// Password (at least 10 characters).
+    pub password: String,
+    /// `admin`, `analyst`, `staff` or `system`.
+    pub role: String,
+    /// Groups.
+    #[serde(default)]
+    pub groups: Vec<String>,
+}
+
+/// Creates or updates a user (administrators).
+#[utoipa::path(post, path = "/api/users", request_body = UserIn, responses((status = 204), (status = 400, body = ErrorBody)))]
+pub async fn put_user(
+    State(state): State<AppState>,
+    p: Principal,
+    ApiJson(u): ApiJson<UserIn>,
+) -> ApiResult<StatusCode> {
+    p.require(&state, "manage users", &[Role::Admin]).await?;
+    if u.name.trim().is_empty() || u.name.len() > 100 || u.name.contains(char::is_whitespace) {
+        return Err(ApiError::field(
+            "name",
+            "1 to 100 characters without spaces",
+        ));
+    }
+    if Role::parse(&u.role).is_none() {
+        return Err(ApiError::field(
+            "role",
+            "must be admin, analyst, staff or system",
+        ));
+    }
+    if u.password.chars().count() < 10 {
+        return Err(ApiError::field("password", "at least 10 characters"));
+    }
+    let hash = auth::hash_password(&u.password)?;
+    state
+        .store
+        .put_user(&u.name, &hash, &u.role, &u.groups, Utc::now())
+        .await?;
+    state
+        .audit(Some(&p.user), "user.put", Some(&u.name), "ok")
+        .await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// An audit entry.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditOut {
+    /// When.
+    pub at: String,
+    /// Who.
+    pub actor: Option<String>,
+    /// What.
+    pub action: String,
+    /// On what.
+    pub target: Option<String>,
+    /// `ok`, `denied`, `refused`, `rate-limited`.
+    pub outcome: String,
+}
+
+/// The newest 500 audit entries: every action and every denial (administrators).
+#[utoipa::path(get, path = "/api/audit", responses((status = 200, body = [AuditOut])))]
+pub async fn audit(State(state): State<AppState>, p: Principal) -> ApiResult<Json<Vec<AuditOut>>> {
+    p.require(&state, "read the audit", &[Role::Admin]).await?;
+    Ok(Json(
+        state
+            .store
+            .audit_log(500)
+            .await?
+            .into_iter()
+            .map(|a| AuditOut {
+                at: a.at,
+                actor: a.actor,
+                action: a.action,
+                target: a.target,
+                outcome: a.outcome,
+            })
+            .collect(),
+    ))
+}

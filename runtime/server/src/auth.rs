@@ -1,0 +1,286 @@
+//! Sign-in and who is asking: Argon2id passwords, server-side sessions in an
+//! HttpOnly SameSite=Strict cookie (new token on every login, idle and
+//! absolute expiry), a CSRF token for every state-changing request made with
+//! the cookie, bearer API tokens for systems, and a login rate limit.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use argon2::password_hash::phc::PasswordHash;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use argon2::Argon2;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{header, Method};
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+
+use crate::error::ApiError;
+use crate::AppState;
+
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "millrace_session";
+/// The header that carries the CSRF token.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+/// A session unused this long ends.
+pub const IDLE_EXPIRY: chrono::Duration = chrono::Duration::minutes(30);
+/// A session ends this long after sign-in, used or not.
+pub const ABSOLUTE_EXPIRY: chrono::Duration = chrono::Duration::hours(12);
+
+/// What a role may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Deploys, retires, manages users; sees the audit.
+    Admin,
+    /// Validates and tests models, starts test instances.
+    Analyst,
+    /// Works tasks, starts instances.
+    Staff,
+    /// A system integration: sends messages and signals, starts instances.
+    System,
+}
+
+impl Role {
+    /// Reads a role name.
+    pub fn parse(s: &str) -> Option<Role> {
+        Some(match s {
+            "admin" => Role::Admin,
+            "analyst" => Role::Analyst,
+            "staff" => Role::Staff,
+            "system" => Role::System,
+            _ => return None,
+        })
+    }
+}
+
+/// Who is asking, established for every request.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    /// Sign-in name.
+    pub user: String,
+    /// Role.
+    pub role: Role,
+    /// Groups.
+    pub groups: Vec<String>,
+}
+
+impl Principal {
+    /// Refuses (and audits) unless the principal has one of `roles`.
+    pub async fn require(
+        &self,
+        state: &AppState,
+        action: &str,
+        roles: &[Role],
+    ) -> Result<(), ApiError> {
+        if roles.contains(&self.role) {
+            return Ok(());
+        }
+        state.audit(Some(&self.user), action, None, "denied").await;
+        Err(ApiError::forbidden(format!("your role may not {action}")))
+    }
+}
+
+/// Random bytes as hex: session tokens, CSRF tokens, API tokens, passwords.
+pub fn random_token(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    // Invariant: the OS random source is available on every supported platform;
+    // without it no secret can be made, so failing loudly is the only safe answer.
+    getrandom::fill(&mut buf).expect("the operating system's random source works");
+    buf.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// SHA-256 of a random token, as stored.
+pub fn token_hash(token: &str) -> String {
+    Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Argon2id hash of a password (PHC string).
+pub fn hash_password(password: &str) -> Result<String, ApiError> {
+    // A fresh random salt per hash (from the OS source).
+    Argon2::default()
+        .hash_password(password.as_bytes())
+        .map(|h| h.to_string())
+        .map_err(|e| ApiError::field("password", format!("cannot hash: {e}")))
+}
+
+/// A hash no password was ever given for, to verify against when a user name is unknown.
+pub fn dummy_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| hash_password(&random_token(16)).unwrap_or_default())
+}
+
+/// Whether `password` matches the stored hash.
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|h| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
+    })
+}
+
+/// Failed sign-ins per user name: at most `MAX_FAILURES` in `WINDOW`.
+#[derive(Default)]
+pub struct LoginLimiter {
+    failures: Mutex<HashMap<String, (u32, Instant)>>,
+}
+
+const MAX_FAILURES: u32 = 5;
+const WINDOW: Duration = Duration::from_secs(15 * 60);
+
+impl LoginLimiter {
+    /// Whether `user` may try to sign in now.
+    pub fn allowed(&self, user: &str) -> bool {
+        let Ok(map) = self.failures.lock() else {
+            return true;
+        };
+        map.get(user)
+            .is_none_or(|(n, since)| *n < MAX_FAILURES || since.elapsed() > WINDOW)
+    }
+
+    /// Counts a failed attempt.
+    pub fn failed(&self, user: &str) {
+        if let Ok(mut map) = self.failures.lock() {
+            let entry = map.entry(user.to_string()).or_insert((0, Instant::now()));
+            if entry.1.elapsed() > WINDOW {
+                *entry = (0, Instant::now());
+            }
+            entry.0 += 1;
+        }
+    }
+
+    /// Forgets failures after a successful sign-in.
+    pub fn succeeded(&self, user: &str) {
+        if let Ok(mut map) = self.failures.lock() {
+            map.remove(user);
+        }
+    }
+}
+
+fn cookie(parts: &Parts, name: &str) -> Option<String> {
+    parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+}
+
+fn parse_time(s: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|d| d.with_timezone(&Utc))
+}
+
+impl FromRequestParts<AppState> for Principal {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let now = Utc::now();
+        let bearer = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim);
+        let user_name = if let Some(token) = bearer {
+            state
+                .store
+                .api_token_user(&token_hash(token))
+                .await?
+                .ok_or_else(|| ApiError::unauthenticated("the API token is not valid"))?
+        } else if let Some(token) = cookie(parts, SESSION_COOKIE) {
+            let hash = token_hash(&token);
+            let session =
+                state.store.session(&hash).await?.ok_or_else(|| {
+                    ApiError::unauthenticated("the session has ended; sign in again")
+                })?;
+            let idle = parse_time(&session.last_seen).is_none_or(|t| now - t > IDLE_EXPIRY);
+            let old = parse_time(&session.created_at).is_none_or(|t| now - t > ABSOLUTE_EXPIRY);
+            if idle || old {
+                state.store.delete_session(&hash).await?;
+                return Err(ApiError::unauthenticated(
+                    "the session has expired; sign in again",
+                ));
+            }
+            let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+            if !safe {
+                let sent = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
+                if sent != Some(session.csrf.as_str()) {
+                    state
+                        .audit(
+                            Some(&session.user_name),
+                            "csrf.check",
+                            Some(parts.uri.path()),
+                            "denied",
+                        )
+                        .await;
+                    return Err(ApiError::forbidden(format!(
+                        "a state-changing request made with the session cookie needs the {CSRF_HEADER} header from sign-in"
+                    )));
+                }
+            }
+            state.store.touch_session(&hash, now).await?;
+            session.user_name
+        } else {
+            return Err(ApiError::unauthenticated(
+                "sign in (POST /api/login) or send an API token (Authorization: Bearer …)",
+            ));
+        };
+        let user = state
+            .store
+            .user(&user_name)
+            .await?
+            .ok_or_else(|| ApiError::unauthenticated("the user no longer exists"))?;
+        let role = Role::parse(&user.role)
+            .ok_or_else(|| ApiError::forbidden("the user has no valid role"))?;
+        Ok(Principal {
+            user: user.name,
+            role,
+            groups: user.groups,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_verify_only_against_their_own_hash() {
+        let hash = hash_password("correct horse").expect("hashes");
+        assert!(hash.starts_with("$argon2id$"), "{hash}");
+        assert!(verify_password("correct horse", &hash));
+        assert!(!verify_password("battery staple", &hash));
+    }
+
+    #[test]
+    fn the_limiter_stops_the_sixth_failure() {
+        let l = LoginLimiter::default();
+        for _ in 0..5 {
+            assert!(l.allowed("ana"));
+            l.failed("ana");
+        }
+        assert!(!l.allowed("ana"));
+        assert!(l.allowed("bob"));
+        l.succeeded("ana");
+        assert!(l.allowed("ana"));
+    }
+
+    #[test]
+    fn tokens_are_random_and_hashed_deterministically() {
+        let a = random_token(32);
+        assert_eq!(a.len(), 64);
+        assert_ne!(a, random_token(32));
+        assert_eq!(token_hash(&a), token_hash(&a));
+    }
+}

@@ -1,0 +1,119 @@
+//! One error type for every handler, mapped to HTTP: a 4xx says what and
+//! which field; a 5xx is logged and says nothing of the inside.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use millrace_engine::CommandError;
+use millrace_store::StoreError;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// The JSON body of every error response.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// A short machine-readable kind (`not_found`, `forbidden`, …).
+    pub error: String,
+    /// The offending field, when one is to blame.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// Why, in words.
+    pub reason: String,
+}
+
+/// A refused or failed request.
+#[derive(Debug)]
+pub struct ApiError {
+    /// The status.
+    pub status: StatusCode,
+    /// The body.
+    pub body: ErrorBody,
+}
+
+impl ApiError {
+    /// An error with a status, kind and reason.
+    pub fn new(status: StatusCode, error: &str, reason: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            body: ErrorBody {
+                error: error.to_string(),
+                field: None,
+                reason: reason.into(),
+            },
+        }
+    }
+
+    /// 400 naming a field.
+    pub fn field(field: &str, reason: impl Into<String>) -> Self {
+        let mut e = ApiError::new(StatusCode::BAD_REQUEST, "invalid", reason);
+        e.body.field = Some(field.to_string());
+        e
+    }
+
+    /// 401.
+    pub fn unauthenticated(reason: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", reason)
+    }
+
+    /// 403.
+    pub fn forbidden(reason: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::FORBIDDEN, "forbidden", reason)
+    }
+
+    /// 404.
+    pub fn not_found(reason: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", reason)
+    }
+
+    /// 409.
+    pub fn conflict(reason: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::CONFLICT, "conflict", reason)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, Json(self.body)).into_response()
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match &e {
+            StoreError::NotFound(..) => ApiError::not_found(e.to_string()),
+            StoreError::Conflict(_) => ApiError::conflict(e.to_string()),
+            StoreError::NoMatch(..) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "no_match", e.to_string())
+            }
+            StoreError::Deploy { file, .. } | StoreError::BadFile { file, .. } => {
+                let mut err = ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid_model",
+                    e.to_string(),
+                );
+                err.body.field = Some(format!("files[{file}]"));
+                err
+            }
+            StoreError::Command(c) => match c {
+                // The thing was there a moment ago: someone else completed or ended it.
+                CommandError::NotFound(..) | CommandError::Ended(_) => {
+                    ApiError::conflict(c.to_string())
+                }
+                CommandError::NoStartEvent(_) | CommandError::AlreadyStarted => {
+                    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "refused", c.to_string())
+                }
+            },
+            StoreError::Database(_) | StoreError::Migrate(_) | StoreError::Corrupt(..) => {
+                tracing::error!(error = %e, "store failure");
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "the server failed; the failure is logged",
+                )
+            }
+        }
+    }
+}
+
+/// Handler result.
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,275 @@
+//! The composition root: the HTTP API (axum), sign-in and permissions, the
+//! OpenAPI document, metrics and health, and the job worker, over one store.
+//! `router(state)` is what tests call in-process; `serve` is `millrace serve`.
+
+pub mod api;
+pub mod auth;
+pub mod error;
+pub mod forms;
+mod openapi;
+mod serve;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::Utc;
+use millrace_store::Store;
+use serde::de::DeserializeOwned;
+
+pub use serve::{serve, ServeConfig, ServeError};
+
+use crate::error::ApiError;
+
+/// Counters for `/metrics`.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    /// Instances started through the API.
+    pub instances_started: AtomicU64,
+    /// Tasks completed through the API.
+    pub tasks_completed: AtomicU64,
+    /// HTTP requests served.
+    pub requests: AtomicU64,
+    /// Their total latency, in microseconds.
+    pub request_micros: AtomicU64,
+    /// Responses with a 5xx status.
+    pub server_errors: AtomicU64,
+}
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    /// The store.
+    pub store: Arc<Store>,
+    /// Failed sign-ins.
+    pub limiter: Arc<auth::LoginLimiter>,
+    /// Counters.
+    pub metrics: Arc<Metrics>,
+    /// This node's id (logs, metrics, job leases).
+    pub node_id: Arc<str>,
+}
+
+impl AppState {
+    /// State over a store.
+    pub fn new(store: Arc<Store>, node_id: &str) -> Self {
+        AppState {
+            store,
+            limiter: Arc::new(auth::LoginLimiter::default()),
+            metrics: Arc::new(Metrics::default()),
+            node_id: node_id.into(),
+        }
+    }
+
+    /// Records an action or denial; a failure to record is logged, never hidden.
+    pub async fn audit(
+        &self,
+        actor: Option<&str>,
+        action: &str,
+        target: Option<&str>,
+        outcome: &str,
+    ) {
+        if let Err(e) = self
+            .store
+            .audit(actor, action, target, outcome, None, Utc::now())
+            .await
+        {
+            tracing::error!(error = %e, action, "the audit entry could not be written");
+        }
+    }
+}
+
+/// JSON body extractor whose rejections are JSON errors naming the problem.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(ApiJson(v)),
+            Err(rejection) => Err(json_rejection(rejection)),
+        }
+    }
+}
+
+fn json_rejection(r: JsonRejection) -> ApiError {
+    let status = r.status();
+    let text = r.body_text();
+    // serde names the field in its message (`unknown field `x``, `missing field `y``).
+    let field = text
+        .split('`')
+        .nth(1)
+        .filter(|_| text.contains("field"))
+        .unwrap_or("body")
+        .to_string();
+    let mut e = ApiError::new(status, "invalid", text);
+    e.body.field = Some(field);
+    e
+}
+
+/// Query-string extractor with JSON errors.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| ApiQuery(q.0))
+            .map_err(|r: QueryRejection| {
+                let mut e = ApiError::new(StatusCode::BAD_REQUEST, "invalid", r.body_text());
+                e.body.field = Some("query".into());
+                e
+            })
+    }
+}
+
+/// Path extractor with JSON errors.
+pub struct ApiPath<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|p| ApiPath(p.0))
+            .map_err(|r: PathRejection| {
+                let mut e = ApiError::new(StatusCode::BAD_REQUEST, "invalid", r.body_text());
+                e.body.field = Some("path".into());
+                e
+            })
+    }
+}
+
+async fn measure(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let response = next.run(req).await;
+    let micros = started.elapsed().as_micros() as u64;
+    state.metrics.requests.fetch_add(1, Ordering::Relaxed);
+    state
+        .metrics
+        .request_micros
+        .fetch_add(micros, Ordering::Relaxed);
+    if response.status().is_server_error() {
+        state.metrics.server_errors.fetch_add(1, Ordering::Relaxed);
+    }
+    tracing::info!(node = %state.node_id, %method, %path, status = response.status().as_u16(), micros, "request");
+    response
+}
+
+async fn health(State(state): State<AppState>) -> Response {
+    match state.store.pending_jobs().await {
+        Ok(_) => {
+            Json(serde_json::json!({ "status": "ok", "node": &*state.node_id })).into_response()
+        }
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(serde_json::json!({ "status": "unavailable", "reason": e.to_string() })),
+        )
+            .into_response(),
+    }
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    let m = &state.metrics;
+    let incidents = state
+        .store
+        .open_incidents(100_000)
+        .await
+        .map(|v| v.len())
+        .unwrap_or(0);
+    let lag = state.store.job_lag_seconds(Utc::now()).await.unwrap_or(0.0);
+    let node = &state.node_id;
+    let text = format!(
+        "# HELP millrace_instances_started_total Instances started through the API.\n\
+         # TYPE millrace_instances_started_total counter\nmillrace_instances_started_total{{node=\"{node}\"}} {}\n\
+         # HELP millrace_tasks_completed_total Tasks completed through the API.\n\
+         # TYPE millrace_tasks_completed_total counter\nmillrace_tasks_completed_total{{node=\"{node}\"}} {}\n\
+         # HELP millrace_http_requests_total HTTP requests served.\n\
+         # TYPE millrace_http_requests_total counter\nmillrace_http_requests_total{{node=\"{node}\"}} {}\n\
+         # HELP millrace_http_request_seconds Request latency.\n\
+         # TYPE millrace_http_request_seconds summary\nmillrace_http_request_seconds_sum{{node=\"{node}\"}} {}\nmillrace_http_request_seconds_count{{node=\"{node}\"}} {}\n\
+         # HELP millrace_http_server_errors_total Responses with a 5xx status.\n\
+         # TYPE millrace_http_server_errors_total counter\nmillrace_http_server_errors_total{{node=\"{node}\"}} {}\n\
+         # HELP millrace_incidents_open Open incidents.\n\
+         # TYPE millrace_incidents_open gauge\nmillrace_incidents_open {incidents}\n\
+         # HELP millrace_job_lag_seconds How late the most overdue timer or async job is.\n\
+         # TYPE millrace_job_lag_seconds gauge\nmillrace_job_lag_seconds {lag}\n",
+        m.instances_started.load(Ordering::Relaxed),
+        m.tasks_completed.load(Ordering::Relaxed),
+        m.requests.load(Ordering::Relaxed),
+        m.request_micros.load(Ordering::Relaxed) as f64 / 1e6,
+        m.requests.load(Ordering::Relaxed),
+        m.server_errors.load(Ordering::Relaxed),
+    );
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
+}
+
+async fn openapi_json() -> Response {
+    Json(openapi::document()).into_response()
+}
+
+async fn api_docs() -> Html<&'static str> {
+    Html(include_str!("api-docs.html"))
+}
+
+/// The whole HTTP application.
+pub fn router(state: AppState) -> Router {
+    use api::*;
+    Router::new()
+        .route("/health", get(health))
+        .route("/metrics", get(metrics))
+        .route("/api/openapi.json", get(openapi_json))
+        .route("/api/docs", get(api_docs))
+        .route("/api/login", post(login))
+        .route("/api/logout", post(logout))
+        .route("/api/me", get(me))
+        .route("/api/deployments", post(deploy))
+        .route("/api/process-definitions", get(definitions))
+        .route("/api/process-definitions/{key}/start", post(start))
+        .route("/api/process-definitions/{key}/diff", get(diff))
+        .route(
+            "/api/process-definitions/{key}/versions/{version}/xml",
+            get(definition_xml),
+        )
+        .route(
+            "/api/process-definitions/{key}/versions/{version}/retire",
+            post(retire),
+        )
+        .route("/api/process-instances", get(instances))
+        .route("/api/process-instances/{id}", get(instance))
+        .route("/api/process-instances/{id}/history", get(history))
+        .route("/api/process-instances/{id}/cancel", post(cancel))
+        .route(
+            "/api/process-instances/{id}/comments",
+            get(comments).post(add_comment),
+        )
+        .route("/api/tasks", get(tasks))
+        .route("/api/tasks/{id}", get(task))
+        .route("/api/tasks/{id}/claim", post(claim))
+        .route("/api/tasks/{id}/unclaim", post(unclaim))
+        .route("/api/tasks/{id}/assign", post(assign))
+        .route("/api/tasks/{id}/complete", post(complete))
+        .route("/api/messages", post(message))
+        .route("/api/signals", post(signal))
+        .route("/api/incidents", get(incidents))
+        .route("/api/incidents/{id}/retry", post(retry))
+        .route("/api/users", get(users).post(put_user))
+        .route("/api/audit", get(audit))
+        .fallback(|| async { ApiError::not_found("no such path") })
+        .layer(axum::extract::DefaultBodyLimit::max(4 * 1024 * 1024))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), measure))
+        .with_state(state)
+}

@@ -1,0 +1,51 @@
+//! The OpenAPI document, generated from the handlers' annotations.
+
+use utoipa::OpenApi;
+
+use crate::api;
+use crate::error::ErrorBody;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Millrace API",
+        description = "BPMN 2.0 process runtime: deployments, instances, tasks, messages. Sign in with POST /api/login (session cookie + X-CSRF-Token) or send Authorization: Bearer <token>."
+    ),
+    paths(
+        api::login,
+        api::logout,
+        api::me,
+        api::deploy,
+        api::definitions,
+        api::definition_xml,
+        api::retire,
+        api::diff,
+        api::start,
+        api::instances,
+        api::instance,
+        api::history,
+        api::cancel,
+        api::comments,
+        api::add_comment,
+        api::tasks,
+        api::task,
+        api::claim,
+        api::unclaim,
+        api::assign,
+        api::complete,
+        api::message,
+        api::signal,
+        api::incidents,
+        api::retry,
+        api::users,
+        api::put_user,
+        api::audit,
+    ),
+    components(schemas(ErrorBody))
+)]
+struct ApiDoc;
+
+/// The document served at `/api/openapi.json`.
+pub fn document() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}

@@ -1,0 +1,166 @@
+//! `millrace serve`: open the store, make sure an administrator exists,
+//! deploy the processes folder, run the worker and the HTTP server, and shut
+//! down gracefully (in-flight requests finish, leases are given back).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use chrono::Utc;
+use millrace_store::{DeploymentFile, Store, StoreError, Worker};
+use tokio::sync::watch;
+
+use crate::auth;
+use crate::{router, AppState};
+
+/// How `serve` runs.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    /// The database (SQLite path or `sqlite://` URL).
+    pub database: String,
+    /// Where to listen.
+    pub bind: SocketAddr,
+    /// BPMN, form and script files deployed at start (unchanged files make no new version).
+    pub processes: PathBuf,
+    /// The Rhai scripts folder deployed with them.
+    pub scripts: PathBuf,
+    /// This node's id.
+    pub node_id: String,
+    /// The first administrator's name.
+    pub admin_user: String,
+    /// The first administrator's password; generated and printed once when absent.
+    pub admin_password: Option<String>,
+}
+
+/// Why the server could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A file could not be read, or the address bound.
+    #[error("{0}")]
+    Io(String),
+    /// The administrator could not be created.
+    #[error("creating the administrator: {0}")]
+    Admin(String),
+}
+
+fn files_below(
+    dir: &std::path::Path,
+    ends: &[&str],
+    prefix: &str,
+    out: &mut Vec<DeploymentFile>,
+) -> Result<(), ServeError> {
+    if !dir.is_dir() {
+        return Ok(());
+    }
+    let mut stack = vec![dir.to_path_buf()];
+    let mut found = Vec::new();
+    while let Some(d) = stack.pop() {
+        let entries =
+            std::fs::read_dir(&d).map_err(|e| ServeError::Io(format!("{}: {e}", d.display())))?;
+        for entry in entries.flatten() {
+            let p = entry.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if ends.iter().any(|e| p.to_string_lossy().ends_with(e)) {
+                found.push(p);
+            }
+        }
+    }
+    found.sort();
+    for p in found {
+        let content = std::fs::read_to_string(&p)
+            .map_err(|e| ServeError::Io(format!("{}: {e}", p.display())))?;
+        let rel = p
+            .strip_prefix(dir)
+            .unwrap_or(&p)
+            .to_string_lossy()
+            .replace('\\', "/");
+        let name = if prefix.is_empty() {
+            rel
+        } else {
+            format!("{prefix}/{rel}")
+        };
+        out.push(DeploymentFile { name, content });
+    }
+    Ok(())
+}
+
+/// Runs the server until Ctrl-C or SIGTERM.
+pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
+    let store = Arc::new(Store::open(&config.database).await?);
+    if store.user_count().await? == 0 {
+        let (password, generated) = match &config.admin_password {
+            Some(p) => (p.clone(), false),
+            None => (auth::random_token(12), true),
+        };
+        let hash = auth::hash_password(&password).map_err(|e| ServeError::Admin(e.body.reason))?;
+        store
+            .put_user(&config.admin_user, &hash, "admin", &[], Utc::now())
+            .await?;
+        if generated {
+            // Said once: only the hash is kept.
+            println!(
+                "created administrator {:?} with password {password}",
+                config.admin_user
+            );
+        }
+    }
+    let mut files = Vec::new();
+    files_below(&config.processes, &[".bpmn", ".form"], "", &mut files)?;
+    files_below(&config.scripts, &[".rhai"], "scripts", &mut files)?;
+    if files.iter().any(|f| f.name.ends_with(".bpmn")) {
+        for d in store
+            .deploy("processes", &files, Some("startup"), Utc::now())
+            .await?
+        {
+            tracing::info!(key = %d.key, version = d.version, created = d.created, "process deployed at start");
+        }
+    }
+    let state = AppState::new(store.clone(), &config.node_id);
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let worker = {
+        let w = Worker::new(store.clone(), format!("{}-worker", config.node_id));
+        tokio::spawn(async move { w.run(Utc::now, stop_rx).await })
+    };
+    let listener = tokio::net::TcpListener::bind(config.bind)
+        .await
+        .map_err(|e| ServeError::Io(format!("binding {}: {e}", config.bind)))?;
+    let bound = listener
+        .local_addr()
+        .map_err(|e| ServeError::Io(e.to_string()))?;
+    println!(
+        "millrace listening on http://{bound} (node {})",
+        config.node_id
+    );
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(async {
+            let ctrl_c = tokio::signal::ctrl_c();
+            #[cfg(unix)]
+            {
+                let mut term =
+                    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                    {
+                        Ok(s) => s,
+                        Err(_) => {
+                            let _ = ctrl_c.await;
+                            return;
+                        }
+                    };
+                tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
+            }
+            #[cfg(not(unix))]
+            let _ = ctrl_c.await;
+        })
+        .await
+        .map_err(|e| ServeError::Io(e.to_string()))?;
+    let _ = stop_tx.send(true);
+    match worker.await {
+        Ok(result) => result?,
+        Err(e) => tracing::error!(error = %e, "the worker task ended abnormally"),
+    }
+    tracing::info!("stopped; leases released");
+    Ok(())
+}

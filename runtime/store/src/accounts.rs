@@ -1,0 +1,321 @@
+//! People and access: users with roles and groups, sessions, API tokens, the
+//! audit of actions and denials, and comments on instances. Secrets are
+//! stored only as hashes (Argon2id for passwords, SHA-256 for random tokens).
+
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+
+use crate::{timestamp, Result, Store, StoreError};
+
+/// A user as the server sees one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// Sign-in name.
+    pub name: String,
+    /// Display name.
+    pub display_name: Option<String>,
+    /// `admin`, `analyst` or `staff`.
+    pub role: String,
+    /// Group memberships.
+    pub groups: Vec<String>,
+}
+
+/// A stored session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRow {
+    /// The user.
+    pub user_name: String,
+    /// The session's CSRF token.
+    pub csrf: String,
+    /// When it was created.
+    pub created_at: String,
+    /// When it was last used.
+    pub last_seen: String,
+}
+
+/// One audit entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    /// When.
+    pub at: String,
+    /// Who (none before sign-in).
+    pub actor: Option<String>,
+    /// What (`task.complete`, `login`, …).
+    pub action: String,
+    /// On what.
+    pub target: Option<String>,
+    /// `ok`, `denied` or `refused`.
+    pub outcome: String,
+}
+
+/// A comment on an instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Comment {
+    /// When.
+    pub at: String,
+    /// Who.
+    pub user_name: String,
+    /// What they wrote.
+    pub text: String,
+}
+
+impl Store {
+    /// Creates a user (or replaces their password, role and groups).
+    pub async fn put_user(
+        &self,
+        name: &str,
+        password_hash: &str,
+        role: &str,
+        groups: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        sqlx::query(
+            "INSERT INTO users (name, password_hash, role, created_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (name) DO UPDATE SET password_hash = excluded.password_hash, role = excluded.role",
+        )
+        .bind(name)
+        .bind(password_hash)
+        .bind(role)
+        .bind(timestamp(now))
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM user_groups WHERE user_name = $1")
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+        for g in groups {
+            sqlx::query(
+                "INSERT OR IGNORE INTO user_groups (user_name, group_name) VALUES ($1, $2)",
+            )
+            .bind(name)
+            .bind(g)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// How many users exist.
+    pub async fn user_count(&self) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    /// A user with their password hash.
+    pub async fn user_with_hash(&self, name: &str) -> Result<Option<(User, String)>> {
+        let Some(row) = sqlx::query(
+            "SELECT name, display_name, role, password_hash FROM users WHERE name = $1",
+        )
+        .bind(name)
+        .fetch_optional(&self.pool)
+        .await?
+        else {
+            return Ok(None);
+        };
+        let groups = self.groups_of(name).await?;
+        Ok(Some((
+            User {
+                name: row.get(0),
+                display_name: row.get(1),
+                role: row.get(2),
+                groups,
+            },
+            row.get(3),
+        )))
+    }
+
+    /// A user.
+    pub async fn user(&self, name: &str) -> Result<Option<User>> {
+        Ok(self.user_with_hash(name).await?.map(|(u, _)| u))
+    }
+
+    /// Every user.
+    pub async fn users(&self) -> Result<Vec<User>> {
+        let names: Vec<String> = sqlx::query_scalar("SELECT name FROM users ORDER BY name")
+            .fetch_all(&self.pool)
+            .await?;
+        let mut out = Vec::new();
+        for n in names {
+            if let Some(u) = self.user(&n).await? {
+                out.push(u);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn groups_of(&self, name: &str) -> Result<Vec<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT group_name FROM user_groups WHERE user_name = $1 ORDER BY group_name",
+        )
+        .bind(name)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Stores a new session under the hash of its token.
+    pub async fn create_session(
+        &self,
+        token_hash: &str,
+        user: &str,
+        csrf: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        sqlx::query("INSERT INTO sessions (token_hash, user_name, csrf, created_at, last_seen) VALUES ($1, $2, $3, $4, $4)")
+            .bind(token_hash)
+            .bind(user)
+            .bind(csrf)
+            .bind(timestamp(now))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// A session by token hash.
+    pub async fn session(&self, token_hash: &str) -> Result<Option<SessionRow>> {
+        let row = sqlx::query(
+            "SELECT user_name, csrf, created_at, last_seen FROM sessions WHERE token_hash = $1",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| SessionRow {
+            user_name: r.get(0),
+            csrf: r.get(1),
+            created_at: r.get(2),
+            last_seen: r.get(3),
+        }))
+    }
+
+    /// Marks a session used now.
+    pub async fn touch_session(&self, token_hash: &str, now: DateTime<Utc>) -> Result<()> {
+        sqlx::query("UPDATE sessions SET last_seen = $1 WHERE token_hash = $2")
+            .bind(timestamp(now))
+            .bind(token_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Ends a session.
+    pub async fn delete_session(&self, token_hash: &str) -> Result<()> {
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+            .bind(token_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Stores an API token under its hash.
+    pub async fn create_api_token(
+        &self,
+        token_hash: &str,
+        user: &str,
+        label: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        if self.user(user).await?.is_none() {
+            return Err(StoreError::NotFound("user", user.to_string()));
+        }
+        sqlx::query("INSERT INTO api_tokens (token_hash, user_name, label, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(token_hash)
+            .bind(user)
+            .bind(label)
+            .bind(timestamp(now))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The user an API token belongs to.
+    pub async fn api_token_user(&self, token_hash: &str) -> Result<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT user_name FROM api_tokens WHERE token_hash = $1")
+                .bind(token_hash)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    /// Records an action or a denial.
+    pub async fn audit(
+        &self,
+        actor: Option<&str>,
+        action: &str,
+        target: Option<&str>,
+        outcome: &str,
+        detail: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        sqlx::query("INSERT INTO audit (at, actor, action, target, outcome, detail) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(timestamp(now))
+            .bind(actor)
+            .bind(action)
+            .bind(target)
+            .bind(outcome)
+            .bind(detail)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The newest audit entries.
+    pub async fn audit_log(&self, limit: i64) -> Result<Vec<AuditEntry>> {
+        let rows = sqlx::query(
+            "SELECT at, actor, action, target, outcome FROM audit ORDER BY seq DESC LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| AuditEntry {
+                at: r.get(0),
+                actor: r.get(1),
+                action: r.get(2),
+                target: r.get(3),
+                outcome: r.get(4),
+            })
+            .collect())
+    }
+
+    /// Adds a comment to an instance.
+    pub async fn add_comment(
+        &self,
+        instance: &str,
+        user: &str,
+        text: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO comments (instance_id, at, user_name, text) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(instance)
+        .bind(timestamp(now))
+        .bind(user)
+        .bind(text)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The comments on an instance, oldest first.
+    pub async fn comments(&self, instance: &str) -> Result<Vec<Comment>> {
+        let rows = sqlx::query(
+            "SELECT at, user_name, text FROM comments WHERE instance_id = $1 ORDER BY seq",
+        )
+        .bind(instance)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| Comment {
+                at: r.get(0),
+                user_name: r.get(1),
+                text: r.get(2),
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,332 @@
+//! What the API lists beyond one instance: definitions and their versions,
+//! tasks as an inbox sees them, open incidents, and claiming.
+
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+
+use crate::{timestamp, Result, Store, StoreError};
+
+/// One deployed version of a process.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DefinitionRow {
+    /// Process key.
+    pub key: String,
+    /// Version.
+    pub version: i64,
+    /// Name.
+    pub name: Option<String>,
+    /// The BPMN file it came from.
+    pub resource_name: String,
+    /// When it was deployed.
+    pub deployed_at: String,
+    /// Who deployed it.
+    pub deployed_by: Option<String>,
+    /// Whether new instances are refused.
+    pub retired: bool,
+}
+
+/// A task with its candidates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskView {
+    /// Global id.
+    pub id: String,
+    /// The instance.
+    pub instance_id: String,
+    /// Process key.
+    pub key: String,
+    /// The user task's BPMN id.
+    pub node_id: String,
+    /// Name.
+    pub name: Option<String>,
+    /// Assignee.
+    pub assignee: Option<String>,
+    /// Due date.
+    pub due: Option<String>,
+    /// Priority.
+    pub priority: i64,
+    /// Form reference.
+    pub form: Option<String>,
+    /// Created.
+    pub created_at: String,
+    /// Candidate groups.
+    pub candidate_groups: Vec<String>,
+    /// Candidate users.
+    pub candidate_users: Vec<String>,
+}
+
+impl TaskView {
+    /// Whether `user` (in `groups`) may see and work this task.
+    pub fn visible_to(&self, user: &str, groups: &[String]) -> bool {
+        self.assignee.as_deref() == Some(user)
+            || self.candidate_users.iter().any(|u| u == user)
+            || self.candidate_groups.iter().any(|g| groups.contains(g))
+    }
+}
+
+/// Filters for listing tasks.
+#[derive(Debug, Clone, Default)]
+pub struct TaskFilter {
+    /// Only tasks assigned to this user.
+    pub assignee: Option<String>,
+    /// Only tasks with this candidate group.
+    pub candidate_group: Option<String>,
+    /// Only tasks of this process key.
+    pub process_key: Option<String>,
+    /// Only tasks of this instance.
+    pub instance_id: Option<String>,
+}
+
+const TASK_COLUMNS: &str =
+    "t.id, t.instance_id, t.key, t.node_id, t.name, t.assignee, t.due, t.priority, t.form, t.created_at";
+
+impl Store {
+    /// Versions of one key (newest first), or the latest version of every key.
+    pub async fn definitions(&self, key: Option<&str>) -> Result<Vec<DefinitionRow>> {
+        let sql = match key {
+            Some(_) => "SELECT d.key, d.version, d.name, d.resource_name, d.deployed_at, p.deployed_by, d.retired \
+                        FROM definitions d JOIN deployments p ON p.id = d.deployment_id WHERE d.key = $1 ORDER BY d.version DESC",
+            None => "SELECT d.key, d.version, d.name, d.resource_name, d.deployed_at, p.deployed_by, d.retired \
+                     FROM definitions d JOIN deployments p ON p.id = d.deployment_id \
+                     WHERE d.version = (SELECT MAX(version) FROM definitions x WHERE x.key = d.key) ORDER BY d.key",
+        };
+        let rows = sqlx::query(sql).bind(key).fetch_all(&self.pool).await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| DefinitionRow {
+                key: r.get(0),
+                version: r.get(1),
+                name: r.get(2),
+                resource_name: r.get(3),
+                deployed_at: r.get(4),
+                deployed_by: r.get(5),
+                retired: r.get::<i64, _>(6) != 0,
+            })
+            .collect())
+    }
+
+    /// The BPMN text of a version.
+    pub async fn definition_xml(&self, key: &str, version: i64) -> Result<String> {
+        sqlx::query_scalar(
+            "SELECT r.content FROM definitions d JOIN resources r ON r.deployment_id = d.deployment_id AND r.name = d.resource_name \
+             WHERE d.key = $1 AND d.version = $2",
+        )
+        .bind(key)
+        .bind(version)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or_else(|| StoreError::NotFound("process definition", format!("{key} v{version}")))
+    }
+
+    /// Retires a version (or brings it back): a retired version starts no new instance.
+    pub async fn set_retired(&self, key: &str, version: i64, retired: bool) -> Result<()> {
+        let done =
+            sqlx::query("UPDATE definitions SET retired = $1 WHERE key = $2 AND version = $3")
+                .bind(i64::from(retired))
+                .bind(key)
+                .bind(version)
+                .execute(&self.pool)
+                .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(
+                "process definition",
+                format!("{key} v{version}"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The newest version of `key` that is not retired.
+    pub async fn startable_version(&self, key: &str) -> Result<Option<i64>> {
+        Ok(sqlx::query_scalar(
+            "SELECT MAX(version) FROM definitions WHERE key = $1 AND retired = 0",
+        )
+        .bind(key)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    async fn candidates(&self, task: &str) -> Result<(Vec<String>, Vec<String>)> {
+        let rows = sqlx::query(
+            "SELECT kind, name FROM task_candidates WHERE task_id = $1 ORDER BY kind, name",
+        )
+        .bind(task)
+        .fetch_all(&self.pool)
+        .await?;
+        let (mut groups, mut users) = (Vec::new(), Vec::new());
+        for r in rows {
+            let (kind, name): (String, String) = (r.get(0), r.get(1));
+            if kind == "group" {
+                groups.push(name);
+            } else {
+                users.push(name);
+            }
+        }
+        Ok((groups, users))
+    }
+
+    fn task_from(row: &sqlx::sqlite::SqliteRow) -> TaskView {
+        TaskView {
+            id: row.get(0),
+            instance_id: row.get(1),
+            key: row.get(2),
+            node_id: row.get(3),
+            name: row.get(4),
+            assignee: row.get(5),
+            due: row.get(6),
+            priority: row.get(7),
+            form: row.get(8),
+            created_at: row.get(9),
+            candidate_groups: Vec::new(),
+            candidate_users: Vec::new(),
+        }
+    }
+
+    /// One task.
+    pub async fn task(&self, id: &str) -> Result<TaskView> {
+        // Built from constants only: no input reaches the SQL text.
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {TASK_COLUMNS} FROM tasks t WHERE t.id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or_else(|| StoreError::NotFound("task", id.to_string()))?;
+        let mut task = Self::task_from(&row);
+        (task.candidate_groups, task.candidate_users) = self.candidates(id).await?;
+        Ok(task)
+    }
+
+    /// The tasks `user` may see (assigned to them, or offered to them or their
+    /// groups), filtered, highest priority and oldest first.
+    pub async fn inbox(
+        &self,
+        user: &str,
+        groups: &[String],
+        filter: &TaskFilter,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<TaskView>> {
+        let groups_json = serde_json::to_string(groups).unwrap_or_else(|_| "[]".into());
+        let sql = format!(
+            "SELECT {TASK_COLUMNS} FROM tasks t WHERE \
+             (t.assignee = $1 OR t.id IN (SELECT c.task_id FROM task_candidates c WHERE \
+                 (c.kind = 'user' AND c.name = $1) OR (c.kind = 'group' AND c.name IN (SELECT value FROM json_each($2))))) \
+             AND ($3 IS NULL OR t.assignee = $3) \
+             AND ($4 IS NULL OR t.id IN (SELECT task_id FROM task_candidates WHERE kind = 'group' AND name = $4)) \
+             AND ($5 IS NULL OR t.key = $5) AND ($6 IS NULL OR t.instance_id = $6) \
+             ORDER BY t.priority DESC, t.created_at, t.id LIMIT $7 OFFSET $8"
+        );
+        // Built from constants only: every input is bound.
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(user)
+            .bind(groups_json)
+            .bind(&filter.assignee)
+            .bind(&filter.candidate_group)
+            .bind(&filter.process_key)
+            .bind(&filter.instance_id)
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let mut t = Self::task_from(r);
+            (t.candidate_groups, t.candidate_users) = self.candidates(&t.id).await?;
+            out.push(t);
+        }
+        Ok(out)
+    }
+
+    /// Claims a task for `user`; false when someone else holds it.
+    pub async fn claim(&self, task: &str, user: &str) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE tasks SET assignee = $1 WHERE id = $2 AND (assignee IS NULL OR assignee = $1)",
+        )
+        .bind(user)
+        .bind(task)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Sets or clears a task's assignee.
+    pub async fn assign(&self, task: &str, user: Option<&str>) -> Result<()> {
+        let done = sqlx::query("UPDATE tasks SET assignee = $1 WHERE id = $2")
+            .bind(user)
+            .bind(task)
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound("task", task.to_string()));
+        }
+        Ok(())
+    }
+
+    /// Open incidents, newest first.
+    pub async fn open_incidents(&self, limit: i64) -> Result<Vec<crate::IncidentRow>> {
+        let rows = sqlx::query(
+            "SELECT id, instance_id, node_id, message FROM incidents WHERE resolved_at IS NULL ORDER BY created_at DESC, id LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| crate::IncidentRow {
+                id: r.get(0),
+                instance_id: r.get(1),
+                node_id: r.get(2),
+                message: r.get(3),
+            })
+            .collect())
+    }
+
+    /// Instances with filters and paging, newest first.
+    pub async fn list_instances(
+        &self,
+        key: Option<&str>,
+        state: Option<&str>,
+        business_key: Option<&str>,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<crate::InstanceSummary>> {
+        let rows = sqlx::query(
+            "SELECT id, key, version, state, has_incident FROM instances \
+             WHERE ($1 IS NULL OR key = $1) AND ($2 IS NULL OR state = $2) AND ($3 IS NULL OR business_key = $3) \
+             ORDER BY started_at DESC, id DESC LIMIT $4 OFFSET $5",
+        )
+        .bind(key)
+        .bind(state)
+        .bind(business_key)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| crate::InstanceSummary {
+                id: r.get(0),
+                key: r.get(1),
+                version: r.get(2),
+                state: r.get(3),
+                has_incident: r.get(4),
+            })
+            .collect())
+    }
+
+    /// Removes expired sessions (idle past `idle_before` or created before `absolute_before`).
+    pub async fn expire_sessions(
+        &self,
+        idle_before: DateTime<Utc>,
+        absolute_before: DateTime<Utc>,
+    ) -> Result<u64> {
+        Ok(
+            sqlx::query("DELETE FROM sessions WHERE last_seen < $1 OR created_at < $2")
+                .bind(timestamp(idle_before))
+                .bind(timestamp(absolute_before))
+                .execute(&self.pool)
+                .await?
+                .rows_affected(),
+        )
+    }
+}

@@ -1,0 +1,440 @@
+//! The HTTP API against a real `millrace serve` on loopback with a fresh
+//! database: the life of an instance, sign-in and permissions, refused input,
+//! and two people completing one task at once.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+use serde_json::{json, Value};
+
+const ADMIN_PASSWORD: &str = "admin-password-for-tests";
+
+struct Server {
+    child: Child,
+    base: String,
+    db: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn start_server() -> Server {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("http.db");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_millrace"))
+        .args([
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--processes",
+            "tests/fixtures/http",
+            "--scripts",
+            "scripts",
+        ])
+        .arg("--database")
+        .arg(&db)
+        .env("MILLRACE_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .env("RUST_LOG", "warn")
+        .current_dir(repo())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("server starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let base = loop {
+        let line = lines
+            .next()
+            .expect("the server says where it listens")
+            .expect("line");
+        if let Some(rest) = line.strip_prefix("millrace listening on ") {
+            break rest.split_whitespace().next().expect("address").to_string();
+        }
+    };
+    // Keep draining stdout so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    Server {
+        child,
+        base,
+        db,
+        _dir: dir,
+    }
+}
+
+/// A client with its own session.
+struct Client {
+    agent: ureq::Agent,
+    base: String,
+    cookie: Option<String>,
+    csrf: Option<String>,
+    bearer: Option<String>,
+}
+
+impl Client {
+    fn new(server: &Server) -> Client {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        Client {
+            agent,
+            base: server.base.clone(),
+            cookie: None,
+            csrf: None,
+            bearer: None,
+        }
+    }
+
+    fn login(server: &Server, user: &str, password: &str) -> Client {
+        let mut c = Client::new(server);
+        let (status, body, headers) = c.call_raw(
+            "POST",
+            "/api/login",
+            Some(json!({ "username": user, "password": password })),
+        );
+        assert_eq!(status, 200, "login {user}: {body}");
+        c.cookie = headers
+            .into_iter()
+            .find(|(k, _)| k == "set-cookie")
+            .map(|(_, v)| v.split(';').next().unwrap_or_default().to_string());
+        c.csrf = body["csrfToken"].as_str().map(str::to_string);
+        c
+    }
+
+    fn call_raw(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value, Vec<(String, String)>) {
+        let url = format!("{}{path}", self.base);
+        let mut req = ureq::http::Request::builder().method(method).uri(&url);
+        if let Some(c) = &self.cookie {
+            req = req.header("cookie", c);
+        }
+        if let Some(t) = &self.csrf {
+            req = req.header("x-csrf-token", t);
+        }
+        if let Some(b) = &self.bearer {
+            req = req.header("authorization", format!("Bearer {b}"));
+        }
+        let text = body.map(|b| b.to_string()).unwrap_or_default();
+        let req = req
+            .header("content-type", "application/json")
+            .body(text)
+            .expect("request");
+        let mut resp = self.agent.run(req).expect("the server answers");
+        let status = resp.status().as_u16();
+        let headers = resp
+            .headers()
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_string(),
+                    v.to_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect();
+        let text = resp.body_mut().read_to_string().unwrap_or_default();
+        let json = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        (status, json, headers)
+    }
+
+    fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let (s, b, _) = self.call_raw(method, path, body);
+        (s, b)
+    }
+}
+
+fn admin(server: &Server) -> Client {
+    Client::login(server, "admin", ADMIN_PASSWORD)
+}
+
+fn add_user(admin: &Client, name: &str, role: &str, groups: &[&str]) -> String {
+    let password = format!("{name}-password-123");
+    let (s, b) = admin.call(
+        "POST",
+        "/api/users",
+        Some(json!({ "name": name, "password": password, "role": role, "groups": groups })),
+    );
+    assert_eq!(s, 204, "{b}");
+    password
+}
+
+fn start_approval(c: &Client, business_key: &str) -> String {
+    let (s, b) = c.call(
+        "POST",
+        "/api/process-definitions/approval/start",
+        Some(json!({ "businessKey": business_key, "variables": { "fee": 12.50 } })),
+    );
+    assert_eq!(s, 201, "{b}");
+    b["id"].as_str().expect("id").to_string()
+}
+
+fn review_task(c: &Client, instance: &str) -> String {
+    let (s, b) = c.call("GET", &format!("/api/tasks?instanceId={instance}"), None);
+    assert_eq!(s, 200, "{b}");
+    b[0]["id"]
+        .as_str()
+        .expect("a visible review task")
+        .to_string()
+}
+
+#[test]
+fn the_life_of_an_instance_through_the_api() {
+    let server = start_server();
+    let admin = admin(&server);
+    let password = add_user(&admin, "bea", "staff", &["billing-specialists"]);
+    let bea = Client::login(&server, "bea", &password);
+
+    let id = start_approval(&bea, "REQ-1");
+    let task = review_task(&bea, &id);
+    let (s, b) = bea.call("POST", &format!("/api/tasks/{task}/claim"), None);
+    assert_eq!(s, 204, "{b}");
+    let (s, b) = bea.call(
+        "POST",
+        &format!("/api/tasks/{task}/complete"),
+        Some(json!({ "variables": { "amount": 120, "decision": "approve" } })),
+    );
+    assert_eq!(s, 200, "{b}");
+
+    let (s, b) = admin.call("GET", &format!("/api/process-instances/{id}"), None);
+    assert_eq!(s, 200);
+    assert_eq!(b["activeActivities"], json!(["Wait_Payment"]));
+    assert_eq!(
+        b["variables"]["fee"],
+        json!(12.5),
+        "decimals stay exact numbers"
+    );
+
+    // A message by business key; nothing else waits for it afterwards.
+    let (s, b) = admin.call("POST", "/api/messages", Some(json!({ "name": "PaymentReceived", "businessKey": "REQ-1", "variables": { "paid": true } })));
+    assert_eq!(
+        (s, b["instanceId"].as_str()),
+        (200, Some(id.as_str())),
+        "{b}"
+    );
+    let (s, _) = admin.call(
+        "POST",
+        "/api/messages",
+        Some(json!({ "name": "PaymentReceived", "businessKey": "REQ-1" })),
+    );
+    assert_eq!(s, 422);
+    let (s, b) = admin.call(
+        "POST",
+        "/api/messages",
+        Some(json!({ "name": "PaymentReceived", "acceptNoMatch": true })),
+    );
+    assert_eq!((s, &b["instanceId"]), (200, &Value::Null));
+
+    let (_, b) = admin.call("GET", &format!("/api/process-instances/{id}"), None);
+    assert_eq!(b["state"], "completed");
+    let (s, h) = admin.call("GET", &format!("/api/process-instances/{id}/history"), None);
+    assert_eq!(s, 200);
+    let completed_by_bea = h.as_array().expect("history").iter().any(|e| {
+        e["event"] == "activityCompleted" && e["node"] == "Task_Review" && e["actor"] == "bea"
+    });
+    assert!(
+        completed_by_bea,
+        "the audit trail says who completed the task: {h}"
+    );
+}
+
+#[test]
+fn unauthenticated_wrong_role_wrong_group_and_missing_csrf_are_refused() {
+    let server = start_server();
+    let admin = admin(&server);
+    let staff_pw = add_user(&admin, "sam", "staff", &["call-centre-representatives"]);
+    let sam = Client::login(&server, "sam", &staff_pw);
+    let id = start_approval(&admin, "REQ-2");
+
+    let (s, b) = Client::new(&server).call("GET", "/api/tasks", None);
+    assert_eq!((s, b["error"].as_str()), (401, Some("unauthenticated")));
+    let (s, _) = sam.call(
+        "POST",
+        "/api/deployments",
+        Some(json!({ "name": "x", "files": [{ "name": "a.bpmn", "content": "<x/>" }] })),
+    );
+    assert_eq!(s, 403, "staff may not deploy");
+    let (s, b) = sam.call("GET", &format!("/api/tasks?instanceId={id}"), None);
+    assert_eq!(
+        (s, b.as_array().map(Vec::len)),
+        (200, Some(0)),
+        "the task is offered to billing, not to sam's group"
+    );
+    let (_, tasks) = admin.call("GET", &format!("/api/process-instances/{id}"), None);
+    assert_eq!(tasks["activeActivities"], json!(["Task_Review"]));
+
+    let mut no_csrf = Client::login(&server, "sam", &staff_pw);
+    no_csrf.csrf = None;
+    let (s, b) = no_csrf.call(
+        "POST",
+        "/api/process-definitions/approval/start",
+        Some(json!({})),
+    );
+    assert_eq!(s, 403, "{b}");
+    assert!(b["reason"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("x-csrf-token"));
+
+    let (s, b) = Client::new(&server).call(
+        "POST",
+        "/api/login",
+        Some(json!({ "username": "sam", "password": "wrong" })),
+    );
+    assert_eq!((s, b["error"].as_str()), (401, Some("unauthenticated")));
+
+    let (_, audit) = admin.call("GET", "/api/audit", None);
+    let denials: Vec<&Value> = audit
+        .as_array()
+        .expect("audit")
+        .iter()
+        .filter(|a| a["outcome"] == "denied")
+        .collect();
+    assert!(denials.len() >= 3, "denials are audited: {audit}");
+}
+
+#[test]
+fn api_tokens_authenticate_systems_without_csrf() {
+    let server = start_server();
+    let admin = admin(&server);
+    add_user(&admin, "payments", "system", &[]);
+    let out = Command::new(env!("CARGO_BIN_EXE_millrace"))
+        .args(["token", "create", "--user", "payments", "--database"])
+        .arg(&server.db)
+        .output()
+        .expect("token create runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let token = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let mut system = Client::new(&server);
+    system.bearer = Some(token);
+    let (s, b) = system.call(
+        "POST",
+        "/api/process-definitions/approval/start",
+        Some(json!({ "businessKey": "SYS-1" })),
+    );
+    assert_eq!(s, 201, "{b}");
+    system.bearer = Some("not-a-token".into());
+    let (s, _) = system.call("GET", "/api/tasks", None);
+    assert_eq!(s, 401);
+}
+
+#[test]
+fn bad_input_is_refused_with_the_field_named_and_changes_nothing() {
+    let server = start_server();
+    let admin = admin(&server);
+    let pw = add_user(&admin, "bea", "staff", &["billing-specialists"]);
+    let bea = Client::login(&server, "bea", &pw);
+    let id = start_approval(&bea, "REQ-3");
+    let task = review_task(&bea, &id);
+
+    let (s, b) = bea.call(
+        "POST",
+        &format!("/api/tasks/{task}/complete"),
+        Some(json!({ "variables": { "decision": "approve" } })),
+    );
+    assert_eq!((s, b["field"].as_str()), (400, Some("amount")), "{b}");
+    let (s, b) = bea.call(
+        "POST",
+        &format!("/api/tasks/{task}/complete"),
+        Some(json!({ "variables": { "amount": 5, "decision": "maybe" } })),
+    );
+    assert_eq!((s, b["field"].as_str()), (400, Some("decision")), "{b}");
+    let (s, b) = bea.call(
+        "POST",
+        &format!("/api/tasks/{task}/complete"),
+        Some(json!({ "variables": { "amount": 0, "decision": "reject" } })),
+    );
+    assert_eq!((s, b["field"].as_str()), (400, Some("amount")), "{b}");
+    let (s, b) = bea.call(
+        "POST",
+        "/api/process-definitions/approval/start",
+        Some(json!({ "variabels": {} })),
+    );
+    assert_eq!(
+        (s, b["field"].as_str()),
+        (422, Some("variabels")),
+        "unknown fields are named: {b}"
+    );
+    let (s, b) = bea.call("GET", "/api/process-instances?limit=100000", None);
+    assert_eq!((s, b["field"].as_str()), (400, Some("limit")));
+    let big = "x".repeat(5 * 1024 * 1024);
+    let (s, _) = admin.call(
+        "POST",
+        "/api/deployments",
+        Some(json!({ "name": "big", "files": [{ "name": "a.bpmn", "content": big }] })),
+    );
+    assert_eq!(s, 413, "oversized bodies are refused");
+    let (s, b) = admin.call("POST", "/api/deployments", Some(json!({ "name": "broken", "files": [{ "name": "broken.bpmn", "content": "<definitions" }] })));
+    assert_eq!(s, 422, "{b}");
+
+    // Nothing of the refused requests changed the instance or the deployments.
+    let (_, inst) = admin.call("GET", &format!("/api/process-instances/{id}"), None);
+    assert_eq!(inst["activeActivities"], json!(["Task_Review"]));
+    assert_eq!(inst["variables"], json!({ "fee": 12.5 }));
+    let (_, defs) = admin.call("GET", "/api/process-definitions", None);
+    assert_eq!(defs.as_array().map(Vec::len), Some(1));
+}
+
+#[test]
+fn two_people_completing_one_task_one_wins_one_gets_409() {
+    let server = start_server();
+    let admin = admin(&server);
+    let pa = add_user(&admin, "ann", "staff", &["billing-specialists"]);
+    let pb = add_user(&admin, "ben", "staff", &["billing-specialists"]);
+    let ann = Client::login(&server, "ann", &pa);
+    let ben = Client::login(&server, "ben", &pb);
+    let id = start_approval(&admin, "REQ-4");
+    let task = review_task(&ann, &id);
+    let body = json!({ "variables": { "amount": 10, "decision": "approve" } });
+    let path = format!("/api/tasks/{task}/complete");
+    let (a, b) = std::thread::scope(|s| {
+        let ha = s.spawn(|| ann.call("POST", &path, Some(body.clone())).0);
+        let hb = s.spawn(|| ben.call("POST", &path, Some(body.clone())).0);
+        (ha.join().expect("ann"), hb.join().expect("ben"))
+    });
+    let mut statuses = [a, b];
+    statuses.sort();
+    assert_eq!(statuses, [200, 409]);
+    let (_, h) = admin.call("GET", &format!("/api/process-instances/{id}/history"), None);
+    let completions = h
+        .as_array()
+        .expect("history")
+        .iter()
+        .filter(|e| e["event"] == "activityCompleted" && e["node"] == "Task_Review")
+        .count();
+    assert_eq!(completions, 1);
+}
+
+#[test]
+fn openapi_document_lists_the_core_paths() {
+    let server = start_server();
+    let (s, doc) = Client::new(&server).call("GET", "/api/openapi.json", None);
+    assert_eq!(s, 200);
+    for path in [
+        "/api/deployments",
+        "/api/process-definitions/{key}/start",
+        "/api/tasks/{id}/complete",
+        "/api/messages",
+        "/api/incidents/{id}/retry",
+    ] {
+        assert!(doc["paths"].get(path).is_some(), "{path} is documented");
+    }
+    let (s, _) = Client::new(&server).call("GET", "/metrics", None);
+    assert_eq!(s, 200);
+}

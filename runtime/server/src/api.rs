@@ -1290,3 +1290,158 @@ pub async fn audit(State(state): State<AppState>, p: Principal) -> ApiResult<Jso
             .collect(),
     ))
 }
+
+// ----- external tasks ------------------------------------------------------------------------
+
+/// A fetch-and-lock request from an external worker.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct FetchAndLock {
+    /// The worker's id: it must hold the lock to complete.
+    pub worker_id: String,
+    /// The topic to work.
+    pub topic: String,
+    /// How long the lock holds, in milliseconds (1 to 3,600,000).
+    pub lock_duration: u64,
+    /// Most tasks to lock (1 to 100).
+    pub max_tasks: i64,
+}
+
+/// A locked external task.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ExternalTaskOut {
+    /// Id.
+    pub id: String,
+    /// Instance.
+    pub instance_id: String,
+    /// Topic.
+    pub topic: String,
+    /// The instance's variables.
+    #[schema(value_type = Object)]
+    pub variables: Json_,
+    /// Retries left.
+    pub retries: i64,
+    /// When the lock ends.
+    pub lock_expires: String,
+}
+
+/// Locks external tasks of a topic for a worker.
+#[utoipa::path(post, path = "/api/external-tasks/fetch-and-lock", request_body = FetchAndLock, responses((status = 200, body = [ExternalTaskOut])))]
+pub async fn fetch_and_lock(
+    State(state): State<AppState>,
+    p: Principal,
+    ApiJson(req): ApiJson<FetchAndLock>,
+) -> ApiResult<Json<Vec<ExternalTaskOut>>> {
+    p.require(&state, "work external tasks", &[Role::Admin, Role::System])
+        .await?;
+    if !(1..=3_600_000).contains(&req.lock_duration) {
+        return Err(ApiError::field(
+            "lockDuration",
+            "between 1 and 3600000 milliseconds",
+        ));
+    }
+    if !(1..=100).contains(&req.max_tasks) {
+        return Err(ApiError::field("maxTasks", "between 1 and 100"));
+    }
+    let locked = state
+        .store
+        .fetch_and_lock(
+            &req.worker_id,
+            &req.topic,
+            std::time::Duration::from_millis(req.lock_duration),
+            req.max_tasks,
+            Utc::now(),
+        )
+        .await?;
+    Ok(Json(
+        locked
+            .into_iter()
+            .map(|t| ExternalTaskOut {
+                id: t.id,
+                instance_id: t.instance_id,
+                topic: t.topic,
+                variables: variables_to_json(&t.variables),
+                retries: t.retries,
+                lock_expires: t.lock_expires,
+            })
+            .collect(),
+    ))
+}
+
+/// An external worker's result.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ExternalComplete {
+    /// The worker that holds the lock.
+    pub worker_id: String,
+    /// Variables to set.
+    #[schema(value_type = Object)]
+    pub variables: Option<Json_>,
+}
+
+/// Completes an external task; a worker whose lock expired or was taken gets 409.
+#[utoipa::path(post, path = "/api/external-tasks/{id}/complete", request_body = ExternalComplete, params(("id" = String, Path)), responses((status = 204), (status = 409, body = ErrorBody)))]
+pub async fn external_complete(
+    State(state): State<AppState>,
+    p: Principal,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(req): ApiJson<ExternalComplete>,
+) -> ApiResult<StatusCode> {
+    p.require(&state, "work external tasks", &[Role::Admin, Role::System])
+        .await?;
+    let vars = variables(&req.variables, "variables")?;
+    state
+        .store
+        .complete_external_task(&id, &req.worker_id, vars, Utc::now())
+        .await?;
+    state
+        .audit(Some(&p.user), "external.complete", Some(&id), "ok")
+        .await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// An external worker's failure.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ExternalFailure {
+    /// The worker that holds the lock.
+    pub worker_id: String,
+    /// What went wrong.
+    pub error_message: String,
+    /// Retries left; 0 raises an incident.
+    pub retries: i64,
+    /// Milliseconds before the task is offered again.
+    #[serde(default)]
+    pub retry_timeout: u64,
+}
+
+/// Reports a failure: the task is offered again later, or becomes an incident at 0 retries.
+#[utoipa::path(post, path = "/api/external-tasks/{id}/failure", request_body = ExternalFailure, params(("id" = String, Path)), responses((status = 204), (status = 409, body = ErrorBody)))]
+pub async fn external_failure(
+    State(state): State<AppState>,
+    p: Principal,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(req): ApiJson<ExternalFailure>,
+) -> ApiResult<StatusCode> {
+    p.require(&state, "work external tasks", &[Role::Admin, Role::System])
+        .await?;
+    if req.retries < 0 {
+        return Err(ApiError::field("retries", "must not be negative"));
+    }
+    state
+        .store
+        .fail_external_task(
+            &id,
+            &req.worker_id,
+            &req.error_message,
+            req.retries,
+            std::time::Duration::from_millis(req.retry_timeout),
+            Utc::now(),
+        )
+        .await?;
+    state
+        .audit(Some(&p.user), "external.failure", Some(&id), "ok")
+        .await;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -160,3 +160,165 @@ impl Store {
         Ok(done)
     }
 }
+
+/// An external task handed to a worker.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LockedExternalTask {
+    /// Global id.
+    pub id: String,
+    /// Its instance.
+    pub instance_id: String,
+    /// The topic.
+    pub topic: String,
+    /// The process variables when it was locked.
+    pub variables: millrace_engine::Variables,
+    /// Retries left.
+    pub retries: i64,
+    /// When the lock ends.
+    pub lock_expires: String,
+}
+
+impl Store {
+    /// Locks up to `max` external tasks of `topic` for `worker` until `now + lock`.
+    pub async fn fetch_and_lock(
+        &self,
+        worker: &str,
+        topic: &str,
+        lock: Duration,
+        max: i64,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<LockedExternalTask>> {
+        let until = timestamp(
+            now + chrono::Duration::from_std(lock).unwrap_or(chrono::Duration::seconds(60)),
+        );
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let rows = sqlx::query(
+            "SELECT j.id, j.instance_id, j.retries, i.body FROM jobs j JOIN instances i ON i.id = j.instance_id \
+             WHERE j.kind = 'external' AND j.topic = $1 AND j.retries > 0 AND j.due <= $2 \
+             AND (j.lease_owner IS NULL OR j.lease_expires < $2) ORDER BY j.due, j.id LIMIT $3",
+        )
+        .bind(topic)
+        .bind(timestamp(now))
+        .bind(max)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let id: String = r.get(0);
+            let instance_id: String = r.get(1);
+            let body: String = r.get(3);
+            let instance: millrace_engine::Instance = serde_json::from_str(&body)
+                .map_err(|e| crate::StoreError::Corrupt(instance_id.clone(), e.to_string()))?;
+            sqlx::query("UPDATE jobs SET lease_owner = $1, lease_expires = $2 WHERE id = $3")
+                .bind(worker)
+                .bind(&until)
+                .bind(&id)
+                .execute(&mut *tx)
+                .await?;
+            out.push(LockedExternalTask {
+                id,
+                instance_id,
+                topic: topic.to_string(),
+                variables: instance.root_variables(),
+                retries: r.get(2),
+                lock_expires: until.clone(),
+            });
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    async fn external_lock_holder(
+        &self,
+        id: &str,
+    ) -> Result<Option<(String, Option<String>, Option<String>, i64)>> {
+        let row = sqlx::query("SELECT instance_id, lease_owner, lease_expires, retries FROM jobs WHERE id = $1 AND kind = 'external'")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| (r.get(0), r.get(1), r.get(2), r.get(3))))
+    }
+
+    /// Completes an external task; refused unless `worker` holds an unexpired lock.
+    pub async fn complete_external_task(
+        &self,
+        id: &str,
+        worker: &str,
+        variables: millrace_engine::Variables,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let (instance, local) = crate::split_id(id)
+            .ok_or_else(|| crate::StoreError::NotFound("external task", id.to_string()))?;
+        let mut unit = self.begin(now, Some(worker)).await?;
+        // Fencing: only the holder of a live lock may complete.
+        let taken = sqlx::query("DELETE FROM jobs WHERE id = $1 AND kind = 'external' AND lease_owner = $2 AND lease_expires >= $3")
+            .bind(id)
+            .bind(worker)
+            .bind(timestamp(now))
+            .execute(unit.tx())
+            .await?;
+        if taken.rows_affected() != 1 {
+            return Err(crate::StoreError::Conflict(format!(
+                "external task {id} is not locked by {worker}"
+            )));
+        }
+        unit.command(
+            instance,
+            Command::CompleteExternalTask {
+                job: local,
+                variables,
+            },
+        )
+        .await?;
+        unit.commit().await
+    }
+
+    /// Reports a failed attempt: with retries left the task is offered again
+    /// after `retry_in`; with none, the instance gets an incident.
+    pub async fn fail_external_task(
+        &self,
+        id: &str,
+        worker: &str,
+        message: &str,
+        retries: i64,
+        retry_in: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let Some((instance, owner, expires, _)) = self.external_lock_holder(id).await? else {
+            return Err(crate::StoreError::NotFound("external task", id.to_string()));
+        };
+        let live = owner.as_deref() == Some(worker) && expires.is_some_and(|e| e >= timestamp(now));
+        if !live {
+            return Err(crate::StoreError::Conflict(format!(
+                "external task {id} is not locked by {worker}"
+            )));
+        }
+        if retries > 0 {
+            let due = now + chrono::Duration::from_std(retry_in).unwrap_or_default();
+            sqlx::query("UPDATE jobs SET retries = $1, due = $2, last_error = $3, lease_owner = NULL, lease_expires = NULL WHERE id = $4")
+                .bind(retries)
+                .bind(timestamp(due))
+                .bind(message)
+                .bind(id)
+                .execute(&self.pool)
+                .await?;
+            return Ok(());
+        }
+        let (_, local) = crate::split_id(id)
+            .ok_or_else(|| crate::StoreError::NotFound("external task", id.to_string()))?;
+        let mut unit = self.begin(now, Some(worker)).await?;
+        sqlx::query("DELETE FROM jobs WHERE id = $1")
+            .bind(id)
+            .execute(unit.tx())
+            .await?;
+        unit.command(
+            &instance,
+            Command::FailExternalTask {
+                job: local,
+                message: message.to_string(),
+            },
+        )
+        .await?;
+        unit.commit().await
+    }
+}

@@ -28,7 +28,7 @@ use sqlx::sqlite::{
 pub use accounts::{AuditEntry, Comment, SessionRow, User};
 pub use catalog::{DefinitionRow, TaskFilter, TaskView};
 pub use deploy::{DeployedDefinition, DeploymentFile};
-pub use jobs::{backoff, ClaimedJob, JobOutcome};
+pub use jobs::{backoff, ClaimedJob, JobOutcome, LockedExternalTask};
 pub use read::{HistoryRow, IncidentRow, InstanceSummary, TaskRow};
 pub use unit::{global_id, split_id, waiting_nodes, Unit};
 pub use worker::Worker;

@@ -275,6 +275,11 @@ impl<'s> Unit<'s> {
             .collect())
     }
 
+    /// The unit's transaction, for the store's own statements.
+    pub(crate) fn tx(&mut self) -> &mut sqlx::SqliteConnection {
+        &mut self.tx
+    }
+
     /// Removes a job row if `owner` holds its lease; false when the lease was lost.
     pub(crate) async fn take_job(&mut self, id: &str, owner: &str) -> Result<bool> {
         let done = sqlx::query("DELETE FROM jobs WHERE id = $1 AND lease_owner = $2")

@@ -11,6 +11,9 @@ if [ ! -d ../shared/conformance ]; then
   exit 2
 fi
 
+# The mail test talks to a real SMTP server: aiosmtpd, from PyPI.
+python3 -c 'import aiosmtpd' 2>/dev/null || python3 -m pip install --quiet aiosmtpd
+
 cargo build --locked --all-targets
 cargo test --locked --workspace --all-targets
 # Scenario tests: the BPMN behaviour catalogue and the shipped processes.

@@ -142,6 +142,12 @@ pub struct ServeArgs {
     /// Logs as JSON lines.
     #[arg(long, env = "MILLRACE_LOG_JSON")]
     pub log_json: bool,
+    /// SMTP server for outgoing mail (smtp://host:port); without it mail stays in the outbox.
+    #[arg(long, env = "MILLRACE_SMTP_URL")]
+    pub smtp_url: Option<String>,
+    /// The From address of outgoing mail.
+    #[arg(long, env = "MILLRACE_MAIL_FROM", default_value = "millrace@localhost")]
+    pub mail_from: String,
 }
 
 #[derive(Debug, Args)]

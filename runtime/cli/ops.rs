@@ -132,6 +132,18 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<ExitCode> {
             node_id,
             admin_user: args.admin_user.clone(),
             admin_password: args.admin_password.clone(),
+            mail: match &args.smtp_url {
+                None => None,
+                Some(url) => {
+                    let (host, port) = millrace_server::mail::parse_smtp_url(url)
+                        .with_context(|| format!("--smtp-url {url:?} is not smtp://host:port"))?;
+                    Some(millrace_server::mail::MailConfig {
+                        host,
+                        port,
+                        from: args.mail_from.clone(),
+                    })
+                }
+            },
         })
         .await?;
         Ok(ExitCode::SUCCESS)

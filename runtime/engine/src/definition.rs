@@ -169,6 +169,9 @@ pub enum NodeKind {
         /// The topic workers fetch it by.
         topic: String,
     },
+    /// A mail task (`camunda:type="mail"`): queues the mail its input
+    /// parameters `to`, `subject` and `body` describe, and moves on.
+    Mail,
     /// A send task: sends a message and moves on.
     SendTask {
         /// The message's name, if it names one.
@@ -838,6 +841,11 @@ impl<'a, H: ScriptHost + ScriptChecker> Compiler<'a, H> {
                 code: self.code(ScriptKind::Script, &self.script_text(script, &n.id)?, &n.id)?,
                 result_variable: c.result_variable.clone(),
             },
+            FlowNodeKind::ServiceTask | FlowNodeKind::SendTask { .. }
+                if c.task_type.as_deref() == Some("mail") =>
+            {
+                NodeKind::Mail
+            }
             FlowNodeKind::ServiceTask | FlowNodeKind::BusinessRuleTask => {
                 if c.task_type.as_deref() == Some("external") {
                     NodeKind::ExternalTask {

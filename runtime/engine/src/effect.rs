@@ -242,6 +242,17 @@ pub enum Effect {
         /// The sender's business key.
         business_key: Option<String>,
     },
+    /// A mail to send, written to the outbox in the step's transaction.
+    MailQueued {
+        /// Unique per mail: the idempotency key the sender passes on.
+        key: String,
+        /// Recipients.
+        to: Vec<String>,
+        /// Subject.
+        subject: String,
+        /// Plain-text body.
+        body: String,
+    },
     /// A signal was broadcast.
     SignalSent {
         /// Name.

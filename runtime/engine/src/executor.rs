@@ -663,6 +663,48 @@ impl<'a> Exec<'a> {
                 });
                 self.set_state(t, TokenState::Waiting(Wait::External { job }));
             }
+            NodeKind::Mail => {
+                let chain = self.chain_of(self.token_scope(t));
+                let text = |name: &str| match self.lookup(&chain, name) {
+                    Some(Value::String(s)) => Ok(s.clone()),
+                    Some(Value::Null) | None => Err(format!("the mail has no {name}")),
+                    Some(other) => Ok(other.to_json().to_string()),
+                };
+                let to = match self.lookup(&chain, "to") {
+                    Some(Value::String(s)) => Ok(s
+                        .split(',')
+                        .map(|a| a.trim().to_string())
+                        .filter(|a| !a.is_empty())
+                        .collect::<Vec<_>>()),
+                    Some(Value::List(items)) => Ok(items
+                        .iter()
+                        .filter_map(|i| match i {
+                            Value::String(s) => Some(s.clone()),
+                            _ => None,
+                        })
+                        .collect()),
+                    _ => Err("the mail has no recipient (to)".to_string()),
+                };
+                let mail = to.and_then(|to| {
+                    if to.is_empty() || to.iter().any(|a| !a.contains('@')) {
+                        return Err(format!("the recipients {to:?} are not mail addresses"));
+                    }
+                    Ok((to, text("subject")?, text("body").unwrap_or_default()))
+                });
+                match mail {
+                    Ok((to, subject, body)) => {
+                        let n = self.inst.fresh_id();
+                        self.effects.push(Effect::MailQueued {
+                            key: format!("{}:{n}", self.inst.id),
+                            to,
+                            subject,
+                            body,
+                        });
+                        self.queue.push_back(Work::Complete(t));
+                    }
+                    Err(e) => self.incident(t, Phase::Execute, e),
+                }
+            }
             NodeKind::SendTask { message } => {
                 if let Some(name) = message {
                     let name = name.clone();

@@ -598,7 +598,9 @@ impl<'a> Validator<'a> {
             FlowNodeKind::ScriptTask { script } => self.script(id, script, n.loc.0, "script"),
             FlowNodeKind::ServiceTask | FlowNodeKind::BusinessRuleTask => {
                 let c = &n.camunda;
-                if c.task_type.as_deref() == Some("external") {
+                if c.task_type.as_deref() == Some("mail") {
+                    self.mail(n);
+                } else if c.task_type.as_deref() == Some("external") {
                     if c.topic.as_deref().is_none_or(|t| t.trim().is_empty()) {
                         self.error(
                             "E017",
@@ -635,6 +637,9 @@ impl<'a> Validator<'a> {
                         format!("the <{name}> has no implementation: give camunda:type=\"external\" with camunda:topic, or a Rhai script in camunda:expression or camunda:resource"),
                     );
                 }
+            }
+            FlowNodeKind::SendTask { .. } if n.camunda.task_type.as_deref() == Some("mail") => {
+                self.mail(n)
             }
             FlowNodeKind::CallActivity { called_element }
                 if called_element
@@ -701,6 +706,19 @@ impl<'a> Validator<'a> {
                     );
                 }
             }
+        }
+    }
+
+    /// A mail task takes its mail from input parameters `to`, `subject` and `body`.
+    fn mail(&mut self, n: &FlowNode) {
+        let has = |name: &str| n.camunda.inputs.iter().any(|p| p.name == name);
+        if !has("to") || !has("subject") {
+            self.error(
+                "E017",
+                n.loc.0,
+                &n.id,
+                "a mail task (camunda:type=\"mail\") needs input parameters to and subject (and usually body)",
+            );
         }
     }
 

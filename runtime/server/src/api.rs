@@ -1291,6 +1291,52 @@ pub async fn audit(State(state): State<AppState>, p: Principal) -> ApiResult<Jso
     ))
 }
 
+/// A mail in the outbox.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MailOut {
+    /// The idempotency key (also the Message-ID).
+    pub id: String,
+    /// The instance that sent it.
+    pub instance_id: String,
+    /// Recipients.
+    pub to: Vec<String>,
+    /// Subject.
+    pub subject: String,
+    /// Body.
+    pub body: String,
+    /// Delivery attempts.
+    pub attempts: i64,
+    /// When delivered.
+    pub sent_at: Option<String>,
+    /// The last delivery error.
+    pub last_error: Option<String>,
+}
+
+/// The newest 500 mails, sent or waiting (administrators).
+#[utoipa::path(get, path = "/api/outbox", responses((status = 200, body = [MailOut])))]
+pub async fn outbox(State(state): State<AppState>, p: Principal) -> ApiResult<Json<Vec<MailOut>>> {
+    p.require(&state, "read the outbox", &[Role::Admin]).await?;
+    Ok(Json(
+        state
+            .store
+            .outbox(500)
+            .await?
+            .into_iter()
+            .map(|m| MailOut {
+                id: m.id,
+                instance_id: m.instance_id,
+                to: m.recipients,
+                subject: m.subject,
+                body: m.body,
+                attempts: m.attempts,
+                sent_at: m.sent_at,
+                last_error: m.last_error,
+            })
+            .collect(),
+    ))
+}
+
 // ----- external tasks ------------------------------------------------------------------------
 
 /// A fetch-and-lock request from an external worker.

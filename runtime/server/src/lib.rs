@@ -6,6 +6,7 @@ pub mod api;
 pub mod auth;
 pub mod error;
 pub mod forms;
+pub mod mail;
 mod openapi;
 mod serve;
 
@@ -271,6 +272,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/external-tasks/{id}/failure", post(external_failure))
         .route("/api/users", get(users).post(put_user))
         .route("/api/audit", get(audit))
+        .route("/api/outbox", get(outbox))
         .fallback(|| async { ApiError::not_found("no such path") })
         .layer(axum::extract::DefaultBodyLimit::max(4 * 1024 * 1024))
         .layer(axum::middleware::from_fn_with_state(state.clone(), measure))

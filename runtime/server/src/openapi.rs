@@ -41,6 +41,7 @@ use crate::error::ErrorBody;
         api::external_complete,
         api::external_failure,
         api::users,
+        api::outbox,
         api::put_user,
         api::audit,
     ),

@@ -30,6 +30,8 @@ pub struct ServeConfig {
     pub admin_user: String,
     /// The first administrator's password; generated and printed once when absent.
     pub admin_password: Option<String>,
+    /// Where mail goes; without it mail stays in the outbox.
+    pub mail: Option<crate::mail::MailConfig>,
 }
 
 /// Why the server could not start or stopped with an error.
@@ -125,6 +127,10 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
         let w = Worker::new(store.clone(), format!("{}-worker", config.node_id));
         tokio::spawn(async move { w.run(Utc::now, stop_rx).await })
     };
+    let mailer = config.mail.clone().map(|m| {
+        let (store, stop) = (store.clone(), stop_tx.subscribe());
+        tokio::spawn(crate::mail::run(store, m, stop))
+    });
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
         .map_err(|e| ServeError::Io(format!("binding {}: {e}", config.bind)))?;
@@ -157,6 +163,9 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
         .await
         .map_err(|e| ServeError::Io(e.to_string()))?;
     let _ = stop_tx.send(true);
+    if let Some(m) = mailer {
+        let _ = m.await;
+    }
     match worker.await {
         Ok(result) => result?,
         Err(e) => tracing::error!(error = %e, "the worker task ended abnormally"),

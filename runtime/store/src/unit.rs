@@ -539,6 +539,24 @@ impl<'s> Unit<'s> {
                         ));
                     }
                 }
+                Effect::MailQueued {
+                    key,
+                    to,
+                    subject,
+                    body,
+                } => {
+                    sqlx::query(
+                        "INSERT INTO outbox (id, instance_id, recipients, subject, body, created_at, next_attempt) VALUES ($1, $2, $3, $4, $5, $6, $6)",
+                    )
+                    .bind(&key)
+                    .bind(instance)
+                    .bind(serde_json::to_string(&to).unwrap_or_else(|_| "[]".into()))
+                    .bind(subject)
+                    .bind(body)
+                    .bind(timestamp(self.now))
+                    .execute(&mut *self.tx)
+                    .await?;
+                }
                 Effect::SignalSent { name, variables } => {
                     for (target, local) in self.subscriptions("signal", &name).await? {
                         self.cascade.push_back((

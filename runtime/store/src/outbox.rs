@@ -1,0 +1,89 @@
+//! The mail outbox: rows written by steps, read and marked by the sender.
+
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+
+use crate::{timestamp, Result, Store};
+
+/// A mail in the outbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxMail {
+    /// The idempotency key.
+    pub id: String,
+    /// The instance that sent it.
+    pub instance_id: String,
+    /// Recipients.
+    pub recipients: Vec<String>,
+    /// Subject.
+    pub subject: String,
+    /// Body.
+    pub body: String,
+    /// Attempts so far.
+    pub attempts: i64,
+    /// When it was sent, if it was.
+    pub sent_at: Option<String>,
+    /// The last delivery error.
+    pub last_error: Option<String>,
+}
+
+fn mail_from(r: &sqlx::sqlite::SqliteRow) -> OutboxMail {
+    let recipients: String = r.get(2);
+    OutboxMail {
+        id: r.get(0),
+        instance_id: r.get(1),
+        recipients: serde_json::from_str(&recipients).unwrap_or_default(),
+        subject: r.get(3),
+        body: r.get(4),
+        attempts: r.get(5),
+        sent_at: r.get(6),
+        last_error: r.get(7),
+    }
+}
+
+const COLUMNS: &str = "id, instance_id, recipients, subject, body, attempts, sent_at, last_error";
+
+impl Store {
+    /// Unsent mail whose next attempt is due.
+    pub async fn due_mail(&self, now: DateTime<Utc>, limit: i64) -> Result<Vec<OutboxMail>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM outbox WHERE sent_at IS NULL AND next_attempt <= $1 ORDER BY next_attempt, id LIMIT $2"
+        )))
+        .bind(timestamp(now))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(mail_from).collect())
+    }
+
+    /// The newest mail, sent or not (administrators read it here when no SMTP server is configured).
+    pub async fn outbox(&self, limit: i64) -> Result<Vec<OutboxMail>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM outbox ORDER BY created_at DESC, id LIMIT $1"
+        )))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(mail_from).collect())
+    }
+
+    /// Marks a mail delivered.
+    pub async fn mail_sent(&self, id: &str, now: DateTime<Utc>) -> Result<()> {
+        sqlx::query("UPDATE outbox SET sent_at = $1, attempts = attempts + 1 WHERE id = $2")
+            .bind(timestamp(now))
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Records a failed delivery and when to try again.
+    pub async fn mail_failed(&self, id: &str, error: &str, retry_at: DateTime<Utc>) -> Result<()> {
+        sqlx::query("UPDATE outbox SET attempts = attempts + 1, last_error = $1, next_attempt = $2 WHERE id = $3")
+            .bind(error)
+            .bind(timestamp(retry_at))
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}

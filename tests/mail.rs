@@ -1,0 +1,152 @@
+//! Mail goes through the outbox to a real SMTP server (aiosmtpd, from PyPI,
+//! started by the test) with its outbox key as Message-ID.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+#[test]
+fn a_mail_task_is_delivered_once_over_smtp_with_its_key() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let maildir = dir.path().join("maildir");
+    let smtp_port = free_port();
+    let _smtp = Killed(
+        Command::new("python3")
+            .args([
+                "-m",
+                "aiosmtpd",
+                "-n",
+                "-l",
+                &format!("127.0.0.1:{smtp_port}"),
+                "-c",
+                "aiosmtpd.handlers.Mailbox",
+            ])
+            .arg(&maildir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("aiosmtpd starts (tests/run.sh installs it from PyPI)"),
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", smtp_port)).is_err() {
+        assert!(Instant::now() < deadline, "the SMTP server did not come up");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    let mut server = Command::new(env!("CARGO_BIN_EXE_millrace"))
+        .args([
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--processes",
+            "tests/fixtures/mail",
+            "--smtp-url",
+        ])
+        .arg(format!("smtp://127.0.0.1:{smtp_port}"))
+        .arg("--database")
+        .arg(dir.path().join("mail.db"))
+        .env("MILLRACE_ADMIN_PASSWORD", "admin-password-for-tests")
+        .env("RUST_LOG", "warn")
+        .current_dir(PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("server starts");
+    let mut lines = BufReader::new(server.stdout.take().expect("stdout")).lines();
+    let base = loop {
+        let line = lines.next().expect("listening line").expect("line");
+        if let Some(rest) = line.strip_prefix("millrace listening on ") {
+            break rest.split_whitespace().next().expect("address").to_string();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    let _server = Killed(server);
+
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let token = {
+        let mut resp = agent
+            .post(&format!("{base}/api/login"))
+            .send_json(json!({ "username": "admin", "password": "admin-password-for-tests" }))
+            .expect("login");
+        let cookie = resp
+            .headers()
+            .get("set-cookie")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        let body: Value = resp.body_mut().read_json().expect("json");
+        (
+            cookie,
+            body["csrfToken"].as_str().unwrap_or_default().to_string(),
+        )
+    };
+    let resp = agent
+        .post(&format!("{base}/api/process-definitions/notify/start"))
+        .header("cookie", &token.0)
+        .header("x-csrf-token", &token.1)
+        .send_json(json!({ "variables": { "email": "john.smith@example.com", "name": "John Michael Smith", "amount": 456.78 } }))
+        .expect("start");
+    assert_eq!(resp.status().as_u16(), 201);
+
+    let new_dir = maildir.join("new");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let mail = loop {
+        let found: Vec<PathBuf> = std::fs::read_dir(&new_dir)
+            .map(|d| d.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
+        if let Some(p) = found.first() {
+            break std::fs::read_to_string(p).expect("mail file");
+        }
+        assert!(Instant::now() < deadline, "no mail arrived");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(mail.contains("To: john.smith@example.com"), "{mail}");
+    assert!(mail.contains("Subject: Your final bill"), "{mail}");
+    assert!(
+        mail.contains("Dear John Michael Smith, your final bill is $456.78."),
+        "{mail}"
+    );
+
+    let mut resp = agent
+        .get(&format!("{base}/api/outbox"))
+        .header("cookie", &token.0)
+        .call()
+        .expect("outbox");
+    let outbox: Value = resp.body_mut().read_json().expect("json");
+    let entry = &outbox[0];
+    assert!(entry["sentAt"].is_string(), "{outbox}");
+    let key = entry["id"].as_str().expect("key");
+    assert!(
+        mail.contains(&format!("<{key}@millrace>")),
+        "the outbox key is the Message-ID: {mail}"
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    let count = std::fs::read_dir(&new_dir).expect("maildir").count();
+    assert_eq!(count, 1, "delivered once");
+}

@@ -407,7 +407,9 @@ fn bad_input_is_refused_with_the_field_named_and_changes_nothing() {
     let (_, defs_before) = admin.call("GET", "/api/process-definitions", None);
     let big = "x".repeat(5 * 1024 * 1024);
     // The server answers 413 as soon as it sees the length; the client may still be writing.
-    match admin.try_call(
+    // Its own connection: the server closes this one after refusing the body.
+    let uploader = Client::login(&server, "admin", ADMIN_PASSWORD);
+    match uploader.try_call(
         "POST",
         "/api/deployments",
         Some(json!({ "name": "big", "files": [{ "name": "a.bpmn", "content": big }] })),

@@ -469,14 +469,12 @@ pub async fn start(
     }
     let mut unit = state.store.begin(Utc::now(), Some(&principal.user)).await?;
     let id = unit.start(&key, vars, req.business_key, None).await?;
+    unit.audit("start", Some(&id)).await?;
     unit.commit().await?;
     state
         .metrics
         .instances_started
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    state
-        .audit(Some(&principal.user), "start", Some(&id), "ok")
-        .await;
     Ok((StatusCode::CREATED, Json(Started { id })).into_response())
 }
 
@@ -848,7 +846,24 @@ async fn visible_task(
     id: &str,
     action: &str,
 ) -> ApiResult<TaskView> {
-    let task = state.store.task(id).await?;
+    let task = match state.store.task(id).await {
+        Ok(t) => t,
+        Err(millrace_store::StoreError::NotFound(..)) => {
+            // An id its instance once issued names a task that was completed or
+            // cancelled meanwhile (someone was quicker): a conflict, not a typo.
+            if let Some((instance, local)) = split_id(id) {
+                if let Ok(inst) = state.store.instance(instance).await {
+                    if local <= inst.next_id {
+                        return Err(ApiError::conflict(
+                            "the task was completed or cancelled meanwhile",
+                        ));
+                    }
+                }
+            }
+            return Err(ApiError::not_found(format!("no task {id:?}")));
+        }
+        Err(e) => return Err(e.into()),
+    };
     if !task.visible_to(&p.user, &p.groups) {
         state.audit(Some(&p.user), action, Some(id), "denied").await;
         return Err(ApiError::forbidden(
@@ -985,8 +1000,8 @@ pub async fn complete(
         return Err(ApiError::forbidden("the task is assigned to someone else"));
     }
     let vars = variables(&req.variables, "variables")?;
-    let instance = state.store.instance(&task.instance_id).await?;
-    if let Some(def) = state.store.definition(&instance.key, instance.version) {
+    let (key, version) = state.store.instance_version(&task.instance_id).await?;
+    if let Some(def) = state.store.definition(&key, version) {
         if let Some(ix) = def.node_ix(&task.node_id) {
             if let millrace_engine::definition::NodeKind::UserTask(spec) = &def.node(ix).kind {
                 crate::forms::validate(&spec.form_fields, &vars)?;
@@ -995,25 +1010,21 @@ pub async fn complete(
     }
     let mut unit = state.store.begin(Utc::now(), Some(&p.user)).await?;
     unit.complete_task(&id, vars).await?;
+    unit.audit("task.complete", Some(&id)).await?;
     unit.commit().await?;
     state
         .metrics
         .tasks_completed
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    state
-        .audit(Some(&p.user), "task.complete", Some(&id), "ok")
-        .await;
-    let filter = TaskFilter {
-        instance_id: Some(task.instance_id.clone()),
-        ..TaskFilter::default()
-    };
-    let next = state
-        .store
-        .inbox(&p.user, &p.groups, &filter, 1, 0)
-        .await?
-        .into_iter()
-        .next()
-        .map(TaskOut::from);
+    // The next step of a wizard: a task the flow now gives the same person in this instance.
+    let mut next = None;
+    for other in state.store.task_ids_of(&task.instance_id).await? {
+        let t = state.store.task(&other).await?;
+        if t.visible_to(&p.user, &p.groups) {
+            next = Some(TaskOut::from(t));
+            break;
+        }
+    }
     Ok(Json(Completed { next_task: next }))
 }
 

@@ -229,7 +229,12 @@ impl FromRequestParts<AppState> for Principal {
                     )));
                 }
             }
-            state.store.touch_session(&hash, now).await?;
+            // One write a minute at most: a session's last use need not be exact.
+            if parse_time(&session.last_seen)
+                .is_none_or(|t| now - t > chrono::Duration::seconds(60))
+            {
+                state.store.touch_session(&hash, now).await?;
+            }
             session.user_name
         } else {
             return Err(ApiError::unauthenticated(

@@ -147,7 +147,7 @@ impl Store {
 
     async fn candidates(&self, task: &str) -> Result<(Vec<String>, Vec<String>)> {
         let rows = sqlx::query(
-            "SELECT kind, name FROM task_candidates WHERE task_id = $1 ORDER BY kind, name",
+            "SELECT kind, name FROM task_candidates WHERE task_id = $1 AND kind IN ('group', 'user') ORDER BY kind, name",
         )
         .bind(task)
         .fetch_all(&self.pool)
@@ -183,17 +183,83 @@ impl Store {
 
     /// One task.
     pub async fn task(&self, id: &str) -> Result<TaskView> {
+        // One statement, so the task and its candidates come from one snapshot
+        // even while another request completes the task.
         // Built from constants only: no input reaches the SQL text.
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {TASK_COLUMNS} FROM tasks t WHERE t.id = $1"
+            "SELECT {TASK_COLUMNS}, \
+             (SELECT group_concat(name, char(31)) FROM task_candidates c WHERE c.task_id = t.id AND c.kind = 'group'), \
+             (SELECT group_concat(name, char(31)) FROM task_candidates c WHERE c.task_id = t.id AND c.kind = 'user') \
+             FROM tasks t WHERE t.id = $1"
         )))
         .bind(id)
         .fetch_optional(&self.pool)
         .await?
         .ok_or_else(|| StoreError::NotFound("task", id.to_string()))?;
         let mut task = Self::task_from(&row);
-        (task.candidate_groups, task.candidate_users) = self.candidates(id).await?;
+        let split = |v: Option<String>| -> Vec<String> {
+            let mut names: Vec<String> = v
+                .map(|s| s.split('\u{1f}').map(str::to_string).collect())
+                .unwrap_or_default();
+            names.sort();
+            names
+        };
+        task.candidate_groups = split(row.get(10));
+        task.candidate_users = split(row.get(11));
         Ok(task)
+    }
+
+    /// The tasks `user` may see, highest priority and oldest first, with no
+    /// other filter: one index range per principal (the user as assignee, as
+    /// candidate, each group), each read only as far as the page reaches.
+    async fn inbox_fast(
+        &self,
+        user: &str,
+        groups: &[String],
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<TaskView>> {
+        let mut principals: Vec<(&str, &str)> = vec![("assignee", user), ("user", user)];
+        principals.extend(groups.iter().map(|g| ("group", g.as_str())));
+        let reach = limit + offset;
+        let mut sql =
+            String::from("SELECT task_id, MAX(priority) AS p, MIN(created_at) AS c FROM (");
+        for i in 0..principals.len() {
+            if i > 0 {
+                sql.push_str(" UNION ALL ");
+            }
+            // Placeholders only: every value is bound below.
+            sql.push_str(&format!(
+                "SELECT * FROM (SELECT task_id, priority, created_at FROM task_candidates WHERE kind = ${} AND name = ${} \
+                 ORDER BY priority DESC, created_at, task_id LIMIT ${})",
+                3 * i + 1,
+                3 * i + 2,
+                3 * i + 3
+            ));
+        }
+        let n = 3 * principals.len();
+        sql.push_str(&format!(
+            ") GROUP BY task_id ORDER BY p DESC, c, task_id LIMIT ${} OFFSET ${}",
+            n + 1,
+            n + 2
+        ));
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (kind, name) in &principals {
+            query = query.bind(*kind).bind(*name).bind(reach);
+        }
+        let ids: Vec<String> = query
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            out.push(self.task(&id).await?);
+        }
+        Ok(out)
     }
 
     /// The tasks `user` may see (assigned to them, or offered to them or their
@@ -206,6 +272,13 @@ impl Store {
         limit: i64,
         offset: i64,
     ) -> Result<Vec<TaskView>> {
+        if filter.assignee.is_none()
+            && filter.candidate_group.is_none()
+            && filter.process_key.is_none()
+            && filter.instance_id.is_none()
+        {
+            return self.inbox_fast(user, groups, limit, offset).await;
+        }
         let groups_json = serde_json::to_string(groups).unwrap_or_else(|_| "[]".into());
         let sql = format!(
             "SELECT {TASK_COLUMNS} FROM tasks t WHERE \
@@ -239,27 +312,79 @@ impl Store {
 
     /// Claims a task for `user`; false when someone else holds it.
     pub async fn claim(&self, task: &str, user: &str) -> Result<bool> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let done = sqlx::query(
             "UPDATE tasks SET assignee = $1 WHERE id = $2 AND (assignee IS NULL OR assignee = $1)",
         )
         .bind(user)
         .bind(task)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
-        Ok(done.rows_affected() == 1)
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        Self::set_assignee_row(&mut tx, task, Some(user)).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Keeps the inbox index's assignee row in step with `tasks.assignee`.
+    async fn set_assignee_row(
+        tx: &mut sqlx::SqliteConnection,
+        task: &str,
+        user: Option<&str>,
+    ) -> Result<()> {
+        sqlx::query("DELETE FROM task_candidates WHERE task_id = $1 AND kind = 'assignee'")
+            .bind(task)
+            .execute(&mut *tx)
+            .await?;
+        if let Some(u) = user {
+            sqlx::query(
+                "INSERT INTO task_candidates (task_id, kind, name, priority, created_at) \
+                 SELECT id, 'assignee', $1, priority, created_at FROM tasks WHERE id = $2",
+            )
+            .bind(u)
+            .bind(task)
+            .execute(&mut *tx)
+            .await?;
+        }
+        Ok(())
     }
 
     /// Sets or clears a task's assignee.
     pub async fn assign(&self, task: &str, user: Option<&str>) -> Result<()> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let done = sqlx::query("UPDATE tasks SET assignee = $1 WHERE id = $2")
             .bind(user)
             .bind(task)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound("task", task.to_string()));
         }
+        Self::set_assignee_row(&mut tx, task, user).await?;
+        tx.commit().await?;
         Ok(())
+    }
+
+    /// The open tasks of one instance, by id.
+    pub async fn task_ids_of(&self, instance: &str) -> Result<Vec<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT id FROM tasks WHERE instance_id = $1 ORDER BY local_id")
+                .bind(instance)
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+
+    /// An instance's process key and version, without reading its document.
+    pub async fn instance_version(&self, id: &str) -> Result<(String, i64)> {
+        let row = sqlx::query("SELECT key, version FROM instances WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::NotFound("instance", id.to_string()))?;
+        Ok((row.get(0), row.get(1)))
     }
 
     /// Open incidents, newest first.

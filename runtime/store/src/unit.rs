@@ -275,6 +275,20 @@ impl<'s> Unit<'s> {
             .collect())
     }
 
+    /// Records an action in the audit, committed with the unit (or not at all).
+    pub async fn audit(&mut self, action: &str, target: Option<&str>) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO audit (at, actor, action, target, outcome) VALUES ($1, $2, $3, $4, 'ok')",
+        )
+        .bind(timestamp(self.now))
+        .bind(&self.actor)
+        .bind(action)
+        .bind(target)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
     /// The unit's transaction, for the store's own statements.
     pub(crate) fn tx(&mut self) -> &mut sqlx::SqliteConnection {
         &mut self.tx
@@ -436,15 +450,19 @@ impl<'s> Unit<'s> {
                     .bind(timestamp(self.now))
                     .execute(&mut *self.tx)
                     .await?;
+                    let assignee: Vec<String> = task.assignee.iter().cloned().collect();
                     for (kind, names) in [
                         ("group", &task.candidate_groups),
                         ("user", &task.candidate_users),
+                        ("assignee", &assignee),
                     ] {
                         for name in names {
-                            sqlx::query("INSERT OR IGNORE INTO task_candidates (task_id, kind, name) VALUES ($1, $2, $3)")
+                            sqlx::query("INSERT OR IGNORE INTO task_candidates (task_id, kind, name, priority, created_at) VALUES ($1, $2, $3, $4, $5)")
                                 .bind(&id)
                                 .bind(kind)
                                 .bind(name)
+                                .bind(task.priority)
+                                .bind(timestamp(self.now))
                                 .execute(&mut *self.tx)
                                 .await?;
                         }

@@ -13,8 +13,11 @@ fi
 
 # The mail test talks to a real SMTP server: aiosmtpd, from PyPI.
 python3 -c 'import aiosmtpd' 2>/dev/null || python3 -m pip install --quiet aiosmtpd
+command -v curl >/dev/null || { apt-get update -qq && apt-get install -y -qq curl; }
 
 cargo build --locked --all-targets
 cargo test --locked --workspace --all-targets
+# The API against its own OpenAPI document (schemathesis, from PyPI).
+./tests/schemathesis.sh
 # Scenario tests: the BPMN behaviour catalogue and the shipped processes.
 ./target/debug/millrace test tests/scenarios processes

@@ -558,3 +558,55 @@ fn external_workers_lock_complete_fail_and_lose_their_lock() {
         (Some("completed"), &json!(true))
     );
 }
+
+#[test]
+fn serve_reads_settings_from_a_config_file_and_flags_win() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("millrace.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "database = \"{}\"\nbind = \"127.0.0.1:1\"\nprocesses = \"tests/fixtures/http\"\nadmin_password = \"from-the-file-123\"\n",
+            dir.path().join("cfg.db").display()
+        ),
+    )
+    .expect("config written");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_millrace"))
+        .args(["serve", "--bind", "127.0.0.1:0", "--config"])
+        .arg(&config)
+        .env("RUST_LOG", "warn")
+        .current_dir(repo())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("server starts");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let base = loop {
+        let line = lines
+            .next()
+            .expect("the server says where it listens")
+            .expect("line");
+        if let Some(rest) = line.strip_prefix("millrace listening on ") {
+            break rest.split_whitespace().next().expect("address").to_string();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    let server = Server {
+        child,
+        base,
+        db: dir.path().join("cfg.db"),
+        _dir: dir,
+    };
+    assert!(
+        !server.base.ends_with(":1"),
+        "the --bind flag wins over the file"
+    );
+    // The admin password and the processes folder came from the file.
+    let admin = Client::login(&server, "admin", "from-the-file-123");
+    let (_, defs) = admin.call("GET", "/api/process-definitions", None);
+    assert!(
+        defs.as_array()
+            .is_some_and(|d| d.iter().any(|x| x["key"] == "approval")),
+        "{defs}"
+    );
+}

@@ -116,38 +116,117 @@ pub struct ExportArgs {
     pub file: PathBuf,
 }
 
-#[derive(Debug, Args)]
+/// `serve`'s flags. Each also comes from the environment (`MILLRACE_BIND`,
+/// `MILLRACE_SMTP_URL`, …; the database also from `DATABASE_URL`) and from a
+/// TOML file (`--config`, or `millrace.toml` when present); a flag wins over
+/// the environment, which wins over the file.
+#[derive(Debug, Args, serde::Serialize)]
 pub struct ServeArgs {
-    /// The database (a SQLite file path or sqlite:// URL).
-    #[arg(long, env = "DATABASE_URL", default_value = "data/millrace.db")]
-    pub database: String,
-    /// Where to listen.
-    #[arg(long, env = "MILLRACE_BIND", default_value = "127.0.0.1:8080")]
-    pub bind: std::net::SocketAddr,
-    /// BPMN and form files deployed at start.
-    #[arg(long, env = "MILLRACE_PROCESSES", default_value = "processes")]
-    pub processes: PathBuf,
-    /// Rhai scripts deployed with them.
-    #[arg(long, env = "MILLRACE_SCRIPTS", default_value = "scripts")]
-    pub scripts: PathBuf,
-    /// This node's id in logs, metrics and job leases (default: host and process id).
-    #[arg(long, env = "MILLRACE_NODE_ID")]
+    /// A TOML file of settings (keys as the flags, with underscores).
+    #[arg(long, env = "MILLRACE_CONFIG")]
+    #[serde(skip)]
+    pub config: Option<PathBuf>,
+    /// The database (a SQLite file path or sqlite:// URL) [default: data/millrace.db].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database: Option<String>,
+    /// Where to listen [default: 127.0.0.1:8080].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bind: Option<std::net::SocketAddr>,
+    /// BPMN and form files deployed at start [default: processes].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub processes: Option<PathBuf>,
+    /// Rhai scripts deployed with them [default: scripts].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scripts: Option<PathBuf>,
+    /// This node's id in logs, metrics and job leases [default: host and process id].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub node_id: Option<String>,
-    /// The first administrator's name.
-    #[arg(long, env = "MILLRACE_ADMIN_USER", default_value = "admin")]
-    pub admin_user: String,
+    /// The first administrator's name [default: admin].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub admin_user: Option<String>,
     /// The first administrator's password (generated and printed once when absent).
-    #[arg(long, env = "MILLRACE_ADMIN_PASSWORD", hide_env_values = true)]
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub admin_password: Option<String>,
     /// Logs as JSON lines.
-    #[arg(long, env = "MILLRACE_LOG_JSON")]
+    #[arg(long)]
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub log_json: bool,
     /// SMTP server for outgoing mail (smtp://host:port); without it mail stays in the outbox.
-    #[arg(long, env = "MILLRACE_SMTP_URL")]
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub smtp_url: Option<String>,
-    /// The From address of outgoing mail.
-    #[arg(long, env = "MILLRACE_MAIL_FROM", default_value = "millrace@localhost")]
+    /// The From address of outgoing mail [default: millrace@localhost].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mail_from: Option<String>,
+}
+
+/// `serve`'s settings after flags, environment and file are merged.
+#[derive(Debug, serde::Deserialize, serde::Serialize)]
+pub struct ServeSettings {
+    pub database: String,
+    pub bind: std::net::SocketAddr,
+    pub processes: PathBuf,
+    pub scripts: PathBuf,
+    pub node_id: Option<String>,
+    pub admin_user: String,
+    pub admin_password: Option<String>,
+    pub log_json: bool,
+    pub smtp_url: Option<String>,
     pub mail_from: String,
+}
+
+impl Default for ServeSettings {
+    fn default() -> Self {
+        ServeSettings {
+            database: "data/millrace.db".into(),
+            bind: std::net::SocketAddr::from(([127, 0, 0, 1], 8080)),
+            processes: "processes".into(),
+            scripts: "scripts".into(),
+            node_id: None,
+            admin_user: "admin".into(),
+            admin_password: None,
+            log_json: false,
+            smtp_url: None,
+            mail_from: "millrace@localhost".into(),
+        }
+    }
+}
+
+impl ServeArgs {
+    /// Merges defaults, the TOML file, the environment and the flags.
+    pub fn settings(&self) -> Result<ServeSettings, figment::Error> {
+        use figment::providers::{Env, Format, Serialized, Toml};
+        let file = match &self.config {
+            Some(path) => {
+                if !path.is_file() {
+                    return Err(figment::Error::from(format!(
+                        "the config file {} does not exist",
+                        path.display()
+                    )));
+                }
+                Toml::file_exact(path)
+            }
+            None => Toml::file("millrace.toml"),
+        };
+        figment::Figment::from(Serialized::defaults(ServeSettings::default()))
+            .merge(file)
+            .merge(Env::prefixed("MILLRACE_").ignore(&["config"]))
+            .merge(
+                Env::raw()
+                    .only(&["DATABASE_URL"])
+                    .map(|_| "database".into()),
+            )
+            .merge(Serialized::defaults(self))
+            .extract()
+    }
 }
 
 #[derive(Debug, Args)]

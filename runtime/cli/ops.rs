@@ -107,9 +107,10 @@ pub fn worker(args: &WorkerArgs) -> anyhow::Result<ExitCode> {
 
 /// Runs the server until Ctrl-C or SIGTERM.
 pub fn serve(args: &ServeArgs) -> anyhow::Result<ExitCode> {
+    let settings = args.settings().context("reading the settings")?;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    if args.log_json {
+    if settings.log_json {
         tracing_subscriber::fmt()
             .json()
             .with_env_filter(filter)
@@ -117,33 +118,34 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<ExitCode> {
     } else {
         tracing_subscriber::fmt().with_env_filter(filter).init();
     }
-    let node_id = args.node_id.clone().unwrap_or_else(|| {
+    let node_id = settings.node_id.clone().unwrap_or_else(|| {
         let host = std::fs::read_to_string("/etc/hostname").unwrap_or_else(|_| "node".into());
         format!("{}-{}", host.trim(), std::process::id())
     });
+    let mail = match &settings.smtp_url {
+        None => None,
+        Some(url) => {
+            let (host, port) = millrace_server::mail::parse_smtp_url(url)
+                .with_context(|| format!("smtp_url {url:?} is not smtp://host:port"))?;
+            Some(millrace_server::mail::MailConfig {
+                host,
+                port,
+                from: settings.mail_from.clone(),
+            })
+        }
+    };
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
-        open(&args.database).await?;
+        open(&settings.database).await?;
         millrace_server::serve(millrace_server::ServeConfig {
-            database: args.database.clone(),
-            bind: args.bind,
-            processes: args.processes.clone(),
-            scripts: args.scripts.clone(),
+            database: settings.database.clone(),
+            bind: settings.bind,
+            processes: settings.processes.clone(),
+            scripts: settings.scripts.clone(),
             node_id,
-            admin_user: args.admin_user.clone(),
-            admin_password: args.admin_password.clone(),
-            mail: match &args.smtp_url {
-                None => None,
-                Some(url) => {
-                    let (host, port) = millrace_server::mail::parse_smtp_url(url)
-                        .with_context(|| format!("--smtp-url {url:?} is not smtp://host:port"))?;
-                    Some(millrace_server::mail::MailConfig {
-                        host,
-                        port,
-                        from: args.mail_from.clone(),
-                    })
-                }
-            },
+            admin_user: settings.admin_user.clone(),
+            admin_password: settings.admin_password.clone(),
+            mail,
         })
         .await?;
         Ok(ExitCode::SUCCESS)

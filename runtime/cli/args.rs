@@ -202,7 +202,7 @@ impl Default for ServeSettings {
 
 impl ServeArgs {
     /// Merges defaults, the TOML file, the environment and the flags.
-    pub fn settings(&self) -> Result<ServeSettings, figment::Error> {
+    pub fn settings(&self) -> Result<ServeSettings, Box<figment::Error>> {
         use figment::providers::{Env, Format, Serialized, Toml};
         let file = match &self.config {
             Some(path) => {
@@ -226,6 +226,7 @@ impl ServeArgs {
             )
             .merge(Serialized::defaults(self))
             .extract()
+            .map_err(Box::new)
     }
 }
 

@@ -207,10 +207,10 @@ impl ServeArgs {
         let file = match &self.config {
             Some(path) => {
                 if !path.is_file() {
-                    return Err(figment::Error::from(format!(
+                    return Err(Box::new(figment::Error::from(format!(
                         "the config file {} does not exist",
                         path.display()
-                    )));
+                    ))));
                 }
                 Toml::file_exact(path)
             }

@@ -467,10 +467,18 @@ pub async fn start(
         }
         _ => {}
     }
-    let mut unit = state.store.begin(Utc::now(), Some(&principal.user)).await?;
-    let id = unit.start(&key, vars, req.business_key, None).await?;
-    unit.audit("start", Some(&id)).await?;
-    unit.commit().await?;
+    let id = state
+        .committer
+        .submit(
+            &principal.user,
+            millrace_store::Write::Start {
+                key: key.clone(),
+                variables: vars,
+                business_key: req.business_key,
+            },
+        )
+        .await?
+        .unwrap_or_default();
     state
         .metrics
         .instances_started
@@ -1008,10 +1016,16 @@ pub async fn complete(
             }
         }
     }
-    let mut unit = state.store.begin(Utc::now(), Some(&p.user)).await?;
-    unit.complete_task(&id, vars).await?;
-    unit.audit("task.complete", Some(&id)).await?;
-    unit.commit().await?;
+    state
+        .committer
+        .submit(
+            &p.user,
+            millrace_store::Write::CompleteTask {
+                task: id.clone(),
+                variables: vars,
+            },
+        )
+        .await?;
     state
         .metrics
         .tasks_completed

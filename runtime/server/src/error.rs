@@ -103,6 +103,14 @@ impl From<StoreError> for ApiError {
                     ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "refused", c.to_string())
                 }
             },
+            StoreError::Unavailable(_) => {
+                tracing::error!(error = %e, "store unavailable");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "the server cannot take writes just now; try again",
+                )
+            }
             StoreError::Database(_) | StoreError::Migrate(_) | StoreError::Corrupt(..) => {
                 tracing::error!(error = %e, "store failure");
                 ApiError::new(

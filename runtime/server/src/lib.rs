@@ -56,12 +56,15 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// This node's id (logs, metrics, job leases).
     pub node_id: Arc<str>,
+    /// Group commit for starts and task completions.
+    pub committer: millrace_store::Committer,
 }
 
 impl AppState {
-    /// State over a store.
+    /// State over a store; spawns the group-commit writer on the current runtime.
     pub fn new(store: Arc<Store>, node_id: &str) -> Self {
         AppState {
+            committer: millrace_store::Committer::spawn(store.clone()),
             store,
             limiter: Arc::new(auth::LoginLimiter::default()),
             metrics: Arc::new(Metrics::default()),

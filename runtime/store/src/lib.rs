@@ -8,6 +8,7 @@
 
 mod accounts;
 mod catalog;
+mod committer;
 mod deploy;
 mod jobs;
 mod outbox;
@@ -28,6 +29,7 @@ use sqlx::sqlite::{
 
 pub use accounts::{AuditEntry, Comment, SessionRow, User};
 pub use catalog::{DefinitionRow, TaskFilter, TaskView};
+pub use committer::{Committer, Write};
 pub use deploy::{DeployedDefinition, DeploymentFile};
 pub use jobs::{backoff, ClaimedJob, JobOutcome, LockedExternalTask};
 pub use outbox::OutboxMail;
@@ -72,6 +74,9 @@ pub enum StoreError {
     /// A stored document could not be read.
     #[error("stored state of {0:?} is unreadable: {1}")]
     Corrupt(String, String),
+    /// The store cannot take writes just now (a batch could not begin or commit).
+    #[error("the store is unavailable: {0}")]
+    Unavailable(String),
     /// A message or signal that nothing waits for.
     #[error("no {0} {1:?} is awaited")]
     NoMatch(&'static str, String),

@@ -17,6 +17,7 @@ use sqlx::{Row, Sqlite, Transaction};
 
 use crate::{timestamp, Result, Store, StoreError};
 
+#[derive(Clone)]
 struct Loaded {
     instance: Instance,
     /// `None` for an instance created in this unit.
@@ -34,11 +35,16 @@ pub struct Unit<'s> {
     cascade: VecDeque<(String, Command)>,
     /// History rows, written in multi-row inserts at commit (in order).
     history: Vec<HistoryRowOut>,
+    /// In a batch: each instance as it was before the current request touched it.
+    journal: Option<Vec<(String, Option<Loaded>)>>,
+    /// In a batch: the history length when the current request began.
+    history_mark: usize,
 }
 
 /// A history row waiting to be written.
 struct HistoryRowOut {
     instance: String,
+    actor: Option<String>,
     event: &'static str,
     node: Option<String>,
     detail: Option<String>,
@@ -73,6 +79,8 @@ impl<'s> Unit<'s> {
             loaded: HashMap::new(),
             cascade: VecDeque::new(),
             history: Vec::new(),
+            journal: None,
+            history_mark: 0,
         })
     }
 
@@ -318,6 +326,7 @@ impl<'s> Unit<'s> {
         let def = store.definition(&key, version).ok_or_else(|| {
             StoreError::NotFound("process definition", format!("{key} v{version}"))
         })?;
+        self.note(instance);
         let loaded = self
             .loaded
             .get_mut(instance)
@@ -340,7 +349,58 @@ impl<'s> Unit<'s> {
         Ok(())
     }
 
+    /// Keeps, once per request, how an instance was before the request touched it.
+    fn note(&mut self, id: &str) {
+        if let Some(journal) = &mut self.journal {
+            if !journal.iter().any(|(j, _)| j == id) {
+                journal.push((id.to_string(), self.loaded.get(id).cloned()));
+            }
+        }
+    }
+
+    /// Starts one request of a batch: its actor, a savepoint, a journal.
+    pub(crate) async fn begin_request(&mut self, actor: &str) -> Result<()> {
+        self.actor = Some(actor.to_string());
+        self.journal = Some(Vec::new());
+        self.history_mark = self.history.len();
+        sqlx::query("SAVEPOINT request")
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Ends one request of a batch: kept, or undone in the database and in memory.
+    pub(crate) async fn end_request(&mut self, keep: bool) -> Result<()> {
+        let journal = self.journal.take().unwrap_or_default();
+        if keep {
+            sqlx::query("RELEASE SAVEPOINT request")
+                .execute(&mut *self.tx)
+                .await?;
+            return Ok(());
+        }
+        sqlx::query("ROLLBACK TO SAVEPOINT request")
+            .execute(&mut *self.tx)
+            .await?;
+        sqlx::query("RELEASE SAVEPOINT request")
+            .execute(&mut *self.tx)
+            .await?;
+        for (id, before) in journal {
+            match before {
+                Some(l) => {
+                    self.loaded.insert(id, l);
+                }
+                None => {
+                    self.loaded.remove(&id);
+                }
+            }
+        }
+        self.history.truncate(self.history_mark);
+        self.cascade.clear();
+        Ok(())
+    }
+
     fn adopt(&mut self, instance: Instance) {
+        self.note(&instance.id);
         self.loaded.insert(
             instance.id.clone(),
             Loaded {
@@ -396,6 +456,7 @@ impl<'s> Unit<'s> {
         };
         self.history.push(HistoryRowOut {
             instance: instance.to_string(),
+            actor: self.actor.clone(),
             event: name,
             node: node.cloned(),
             detail,
@@ -411,7 +472,7 @@ impl<'s> Unit<'s> {
             builder.push_values(chunk, |mut row, h| {
                 row.push_bind(&h.instance)
                     .push_bind(&at)
-                    .push_bind(&self.actor)
+                    .push_bind(&h.actor)
                     .push_bind(h.event)
                     .push_bind(&h.node)
                     .push_bind(&h.detail);

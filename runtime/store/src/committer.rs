@@ -1,0 +1,147 @@
+//! Group commit for concurrent requests: one writer task takes every
+//! request waiting at that moment, runs each in its own savepoint within one
+//! transaction, and commits them together: one fsync for the batch, each
+//! request kept or undone on its own, and each caller answered only after the
+//! commit (so nothing is acknowledged before it is durable).
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use millrace_engine::Variables;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::{Result, Store, StoreError};
+
+/// A write the committer runs.
+#[derive(Debug)]
+pub enum Write {
+    /// Start an instance of the latest version of `key`.
+    Start {
+        /// Process key.
+        key: String,
+        /// Start variables.
+        variables: Variables,
+        /// Business key.
+        business_key: Option<String>,
+    },
+    /// Complete a user task.
+    CompleteTask {
+        /// Global task id.
+        task: String,
+        /// Submitted variables.
+        variables: Variables,
+    },
+}
+
+struct Job {
+    write: Write,
+    actor: String,
+    reply: oneshot::Sender<Result<Option<String>>>,
+}
+
+/// Most requests in one transaction.
+const MAX_BATCH: usize = 256;
+
+/// The handle requests are submitted through.
+#[derive(Clone)]
+pub struct Committer {
+    sender: mpsc::Sender<Job>,
+}
+
+impl Committer {
+    /// Spawns the writer task on the current tokio runtime.
+    pub fn spawn(store: Arc<Store>) -> Committer {
+        let (sender, mut receiver) = mpsc::channel::<Job>(4 * MAX_BATCH);
+        tokio::spawn(async move {
+            while let Some(first) = receiver.recv().await {
+                let mut jobs = vec![first];
+                while jobs.len() < MAX_BATCH {
+                    match receiver.try_recv() {
+                        Ok(j) => jobs.push(j),
+                        Err(_) => break,
+                    }
+                }
+                run_batch(&store, jobs).await;
+            }
+        });
+        Committer { sender }
+    }
+
+    /// Runs a write as `actor` in the next batch; answers after the commit.
+    /// A start answers the new instance's id.
+    pub async fn submit(&self, actor: &str, write: Write) -> Result<Option<String>> {
+        let (reply, answer) = oneshot::channel();
+        self.sender
+            .send(Job {
+                write,
+                actor: actor.to_string(),
+                reply,
+            })
+            .await
+            .map_err(|_| StoreError::Unavailable("the writer task has stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| StoreError::Unavailable("the writer task dropped a request".into()))?
+    }
+}
+
+async fn run_batch(store: &Store, jobs: Vec<Job>) {
+    let mut unit = match store.begin(Utc::now(), None).await {
+        Ok(u) => u,
+        Err(e) => {
+            let reason = e.to_string();
+            for j in jobs {
+                let _ = j.reply.send(Err(StoreError::Unavailable(format!(
+                    "the batch could not begin: {reason}"
+                ))));
+            }
+            return;
+        }
+    };
+    let mut results = Vec::with_capacity(jobs.len());
+    for job in &jobs {
+        let result = run_one(&mut unit, job).await;
+        let kept = unit.end_request(result.is_ok()).await;
+        results.push(match (result, kept) {
+            (r, Ok(())) => r,
+            (_, Err(e)) => Err(e),
+        });
+    }
+    match unit.commit().await {
+        Ok(()) => {
+            for (job, result) in jobs.into_iter().zip(results) {
+                let _ = job.reply.send(result);
+            }
+        }
+        Err(e) => {
+            let reason = e.to_string();
+            for job in jobs {
+                let _ = job.reply.send(Err(StoreError::Unavailable(format!(
+                    "the batch did not commit: {reason}"
+                ))));
+            }
+        }
+    }
+}
+
+async fn run_one(unit: &mut crate::Unit<'_>, job: &Job) -> Result<Option<String>> {
+    unit.begin_request(&job.actor).await?;
+    match &job.write {
+        Write::Start {
+            key,
+            variables,
+            business_key,
+        } => {
+            let id = unit
+                .start(key, variables.clone(), business_key.clone(), None)
+                .await?;
+            unit.audit("start", Some(&id)).await?;
+            Ok(Some(id))
+        }
+        Write::CompleteTask { task, variables } => {
+            unit.complete_task(task, variables.clone()).await?;
+            unit.audit("task.complete", Some(task)).await?;
+            Ok(None)
+        }
+    }
+}

@@ -193,11 +193,18 @@ impl FromRequestParts<AppState> for Principal {
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::trim);
         let user_name = if let Some(token) = bearer {
-            state
+            let hash = token_hash(token);
+            if let Some(p) = state.tokens.get(&hash) {
+                return Ok(p);
+            }
+            let name = state
                 .store
-                .api_token_user(&token_hash(token))
+                .api_token_user(&hash)
                 .await?
-                .ok_or_else(|| ApiError::unauthenticated("the API token is not valid"))?
+                .ok_or_else(|| ApiError::unauthenticated("the API token is not valid"))?;
+            let p = principal_of(state, &name).await?;
+            state.tokens.put(hash, p.clone());
+            return Ok(p);
         } else if let Some(token) = cookie(parts, SESSION_COOKIE) {
             let hash = token_hash(&token);
             let session =
@@ -241,18 +248,52 @@ impl FromRequestParts<AppState> for Principal {
                 "sign in (POST /api/login) or send an API token (Authorization: Bearer …)",
             ));
         };
-        let user = state
-            .store
-            .user(&user_name)
-            .await?
-            .ok_or_else(|| ApiError::unauthenticated("the user no longer exists"))?;
-        let role = Role::parse(&user.role)
-            .ok_or_else(|| ApiError::forbidden("the user has no valid role"))?;
-        Ok(Principal {
-            user: user.name,
-            role,
-            groups: user.groups,
-        })
+        principal_of(state, &user_name).await
+    }
+}
+
+async fn principal_of(state: &AppState, user_name: &str) -> Result<Principal, ApiError> {
+    let user = state
+        .store
+        .user(user_name)
+        .await?
+        .ok_or_else(|| ApiError::unauthenticated("the user no longer exists"))?;
+    let role =
+        Role::parse(&user.role).ok_or_else(|| ApiError::forbidden("the user has no valid role"))?;
+    Ok(Principal {
+        user: user.name,
+        role,
+        groups: user.groups,
+    })
+}
+
+/// API tokens resolved in the last few seconds: systems call often, and a
+/// token's user, role and groups change rarely. A change (or a removed
+/// user) takes effect within [`TOKEN_CACHE_TTL`].
+#[derive(Default)]
+pub struct TokenCache {
+    entries: Mutex<HashMap<String, (Principal, Instant)>>,
+}
+
+/// How long a resolved API token is trusted without asking the store again.
+pub const TOKEN_CACHE_TTL: Duration = Duration::from_secs(10);
+
+impl TokenCache {
+    fn get(&self, hash: &str) -> Option<Principal> {
+        let map = self.entries.lock().ok()?;
+        map.get(hash)
+            .filter(|(_, at)| at.elapsed() < TOKEN_CACHE_TTL)
+            .map(|(p, _)| p.clone())
+    }
+
+    fn put(&self, hash: String, p: Principal) {
+        if let Ok(mut map) = self.entries.lock() {
+            // Bounded: stale entries go when the map grows.
+            if map.len() > 10_000 {
+                map.retain(|_, (_, at)| at.elapsed() < TOKEN_CACHE_TTL);
+            }
+            map.insert(hash, (p, Instant::now()));
+        }
     }
 }
 

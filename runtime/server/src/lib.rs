@@ -58,6 +58,8 @@ pub struct AppState {
     pub node_id: Arc<str>,
     /// Group commit for starts and task completions.
     pub committer: millrace_store::Committer,
+    /// Recently resolved API tokens.
+    pub tokens: Arc<auth::TokenCache>,
 }
 
 impl AppState {
@@ -65,6 +67,7 @@ impl AppState {
     pub fn new(store: Arc<Store>, node_id: &str) -> Self {
         AppState {
             committer: millrace_store::Committer::spawn(store.clone()),
+            tokens: Arc::new(auth::TokenCache::default()),
             store,
             limiter: Arc::new(auth::LoginLimiter::default()),
             metrics: Arc::new(Metrics::default()),

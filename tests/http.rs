@@ -610,3 +610,36 @@ fn serve_reads_settings_from_a_config_file_and_flags_win() {
         "{defs}"
     );
 }
+
+#[test]
+fn a_form_js_form_is_enforced_on_the_server() {
+    let server = start_server();
+    let admin = admin(&server);
+    let pw = add_user(&admin, "bea", "staff", &["billing-specialists"]);
+    let bea = Client::login(&server, "bea", &pw);
+    let (s, b) = bea.call(
+        "POST",
+        "/api/process-definitions/meter-removal/start",
+        Some(json!({})),
+    );
+    assert_eq!(s, 201, "{b}");
+    let id = b["id"].as_str().expect("id").to_string();
+    let task = review_task(&bea, &id);
+    let path = format!("/api/tasks/{task}/complete");
+    let (s, b) = bea.call(
+        "POST",
+        &path,
+        Some(json!({ "variables": { "finalReading": 1200, "meterSerial": "12" } })),
+    );
+    assert_eq!((s, b["field"].as_str()), (400, Some("meterSerial")), "{b}");
+    let (s, b) = bea.call(
+        "POST",
+        &path,
+        Some(json!({ "variables": { "finalReading": -5, "meterSerial": "MTR-0042" } })),
+    );
+    assert_eq!((s, b["field"].as_str()), (400, Some("finalReading")), "{b}");
+    let (s, b) = bea.call("POST", &path, Some(json!({ "variables": { "finalReading": 1200.5, "meterSerial": "MTR-0042", "condition": "ok" } })));
+    assert_eq!(s, 200, "{b}");
+    let (_, inst) = admin.call("GET", &format!("/api/process-instances/{id}"), None);
+    assert_eq!(inst["state"], "completed");
+}

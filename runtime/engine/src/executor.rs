@@ -303,16 +303,7 @@ impl<'a> Exec<'a> {
                 });
             }
             Command::Cancel => {
-                let tokens: Vec<LocalId> = self
-                    .inst
-                    .tokens
-                    .iter()
-                    .filter(|(_, t)| t.scope == ROOT_SCOPE)
-                    .map(|(id, _)| *id)
-                    .collect();
-                for t in tokens {
-                    self.cancel_token(t, true);
-                }
+                self.cancel_tokens_in(ROOT_SCOPE);
                 self.end_instance(InstanceState::Terminated);
             }
         }
@@ -1078,6 +1069,12 @@ impl<'a> Exec<'a> {
 
     /// Ends every token of a scope (terminate end event); the scope then completes.
     fn terminate_scope(&mut self, s: LocalId) {
+        self.cancel_tokens_in(s);
+        self.scope_maybe_complete(s);
+    }
+
+    /// Cancels every token of scope instance `s` (and what each runs).
+    fn cancel_tokens_in(&mut self, s: LocalId) {
         let tokens: Vec<LocalId> = self
             .inst
             .tokens
@@ -1088,7 +1085,6 @@ impl<'a> Exec<'a> {
         for t in tokens {
             self.cancel_token(t, true);
         }
-        self.scope_maybe_complete(s);
     }
 
     /// Removes a token and everything it runs, recording the cancellation.
@@ -1130,16 +1126,7 @@ impl<'a> Exec<'a> {
     }
 
     fn cancel_scope(&mut self, s: LocalId) {
-        let tokens: Vec<LocalId> = self
-            .inst
-            .tokens
-            .iter()
-            .filter(|(_, t)| t.scope == s)
-            .map(|(id, _)| *id)
-            .collect();
-        for t in tokens {
-            self.cancel_token(t, true);
-        }
+        self.cancel_tokens_in(s);
         self.close_subscriptions(
             |target| matches!(target, SubscriptionTarget::EventSubProcess { scope } if *scope == s),
         );
@@ -1312,16 +1299,7 @@ impl<'a> Exec<'a> {
             }
         }
         if done {
-            let rest: Vec<LocalId> = self
-                .inst
-                .tokens
-                .iter()
-                .filter(|(_, o)| o.scope == body)
-                .map(|(id, _)| *id)
-                .collect();
-            for r in rest {
-                self.cancel_token(r, true);
-            }
+            self.cancel_tokens_in(body);
             self.finish_multi_instance(body);
         } else if mi.sequential {
             self.spawn_inner(body);
@@ -1533,16 +1511,7 @@ impl<'a> Exec<'a> {
             .owner
             .unwrap_or_default();
         if interrupting {
-            let tokens: Vec<LocalId> = self
-                .inst
-                .tokens
-                .iter()
-                .filter(|(_, t)| t.scope == s)
-                .map(|(id, _)| *id)
-                .collect();
-            for t in tokens {
-                self.cancel_token(t, true);
-            }
+            self.cancel_tokens_in(s);
             self.close_subscriptions(|target| matches!(target, SubscriptionTarget::EventSubProcess { scope } if *scope == s));
         }
         let owner = self.new_token(s, esp, None);

@@ -1013,6 +1013,11 @@ pub async fn complete(
         if let Some(ix) = def.node_ix(&task.node_id) {
             if let millrace_engine::definition::NodeKind::UserTask(spec) = &def.node(ix).kind {
                 crate::forms::validate(&spec.form_fields, &vars)?;
+                if let Some(form_ref) = &spec.form {
+                    if let Some(form) = state.store.form(&key, version, form_ref).await? {
+                        crate::forms::validate_form_js(&form, &vars)?;
+                    }
+                }
             }
         }
     }

@@ -166,3 +166,175 @@ mod tests {
         .is_err());
     }
 }
+
+/// Checks `submitted` against a form-js form (the JSON schema of bpmn.io's
+/// form-js): every input component's `key`, with its `validate` rules
+/// (`required`, `min`, `max`, `minLength`, `maxLength`, `pattern`), its
+/// type (number, checkbox, datetime, select/radio values, checklist/taglist
+/// lists), nested groups included.
+pub fn validate_form_js(form: &str, submitted: &Variables) -> Result<(), ApiError> {
+    let form: serde_json::Value = serde_json::from_str(form)
+        .map_err(|e| ApiError::conflict(format!("the task's form is not valid JSON: {e}")))?;
+    let mut components = Vec::new();
+    collect(&form, &mut components);
+    for c in components {
+        let Some(key) = c.get("key").and_then(|k| k.as_str()) else {
+            continue;
+        };
+        let ty = c
+            .get("type")
+            .and_then(|t| t.as_str())
+            .unwrap_or("textfield");
+        let rules = c.get("validate");
+        let rule = |name: &str| rules.and_then(|r| r.get(name));
+        let value = submitted.get(key).filter(|v| **v != Value::Null);
+        let Some(value) = value else {
+            if rule("required").and_then(|r| r.as_bool()).unwrap_or(false) {
+                return Err(ApiError::field(key, "this field is required"));
+            }
+            continue;
+        };
+        if c.get("readonly").and_then(|r| r.as_bool()).unwrap_or(false)
+            || c.get("disabled").and_then(|r| r.as_bool()).unwrap_or(false)
+        {
+            return Err(ApiError::field(key, "this field cannot be changed"));
+        }
+        let type_ok = match ty {
+            "number" => matches!(value, Value::Int(_) | Value::Decimal(_)),
+            "checkbox" => matches!(value, Value::Bool(_)),
+            "checklist" | "taglist" => matches!(value, Value::List(_)),
+            "datetime" => match value {
+                Value::String(s) => {
+                    millrace_model::timer::parse_date(s).is_ok()
+                        || chrono::NaiveTime::parse_from_str(s, "%H:%M").is_ok()
+                }
+                Value::DateTime(_) => true,
+                _ => false,
+            },
+            "textfield" | "textarea" | "select" | "radio" => matches!(value, Value::String(_)),
+            _ => true,
+        };
+        if !type_ok {
+            return Err(ApiError::field(
+                key,
+                format!("a {ty} field does not take a {}", value.type_name()),
+            ));
+        }
+        if let Some(values) = c.get("values").and_then(|v| v.as_array()) {
+            let allowed: Vec<&str> = values
+                .iter()
+                .filter_map(|v| v.get("value").and_then(|x| x.as_str()))
+                .collect();
+            let chosen: Vec<&Value> = match value {
+                Value::List(items) => items.iter().collect(),
+                v => vec![v],
+            };
+            for v in chosen {
+                let ok = matches!(v, Value::String(s) if allowed.contains(&s.as_str()));
+                if !ok && !allowed.is_empty() {
+                    return Err(ApiError::field(key, format!("must be one of {allowed:?}")));
+                }
+            }
+        }
+        for (name, cmp) in [
+            ("min", std::cmp::Ordering::Less),
+            ("max", std::cmp::Ordering::Greater),
+        ] {
+            if let (Some(limit), Some(n)) = (rule(name).and_then(json_decimal), number(value)) {
+                if n.cmp(&limit) == cmp {
+                    return Err(ApiError::field(key, format!("must be at {name} {limit}")));
+                }
+            }
+        }
+        if let Value::String(s) = value {
+            let len = s.chars().count() as u64;
+            if rule("minLength")
+                .and_then(|m| m.as_u64())
+                .is_some_and(|m| len < m)
+            {
+                return Err(ApiError::field(key, "is too short"));
+            }
+            if rule("maxLength")
+                .and_then(|m| m.as_u64())
+                .is_some_and(|m| len > m)
+            {
+                return Err(ApiError::field(key, "is too long"));
+            }
+            if let Some(p) = rule("pattern").and_then(|p| p.as_str()) {
+                let re = regex::Regex::new(&format!("^(?:{p})$")).map_err(|e| {
+                    ApiError::conflict(format!("the form's pattern for {key} is not valid: {e}"))
+                })?;
+                if !re.is_match(s) {
+                    return Err(ApiError::field(
+                        key,
+                        format!("does not match the pattern {p}"),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn json_decimal(v: &serde_json::Value) -> Option<rust_decimal::Decimal> {
+    v.as_number().and_then(|n| n.to_string().parse().ok())
+}
+
+fn collect<'a>(node: &'a serde_json::Value, out: &mut Vec<&'a serde_json::Value>) {
+    if let Some(items) = node.get("components").and_then(|c| c.as_array()) {
+        for c in items {
+            if c.get("key").is_some() {
+                out.push(c);
+            }
+            collect(c, out);
+        }
+    }
+}
+
+#[cfg(test)]
+mod form_js_tests {
+    use super::*;
+
+    const FORM: &str = r#"{"id":"final-meter","type":"default","components":[
+      {"type":"number","key":"finalReading","validate":{"required":true,"min":0}},
+      {"type":"textfield","key":"meterSerial","validate":{"pattern":"MTR-[0-9]{4}"}},
+      {"type":"group","components":[{"type":"select","key":"condition","values":[{"label":"OK","value":"ok"},{"label":"Damaged","value":"damaged"}]}]},
+      {"type":"text","text":"Checked on site"}]}"#;
+
+    fn vars(pairs: &[(&str, Value)]) -> Variables {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn form_js_rules_name_the_field() {
+        let ok = vars(&[
+            ("finalReading", Value::Int(10)),
+            ("meterSerial", Value::String("MTR-1234".into())),
+            ("condition", Value::String("ok".into())),
+        ]);
+        assert!(validate_form_js(FORM, &ok).is_ok());
+        let field = |v: &Variables| validate_form_js(FORM, v).unwrap_err().body.field;
+        assert_eq!(field(&Variables::new()), Some("finalReading".into()));
+        assert_eq!(
+            field(&vars(&[("finalReading", Value::Int(-1))])),
+            Some("finalReading".into())
+        );
+        assert_eq!(
+            field(&vars(&[
+                ("finalReading", Value::Int(1)),
+                ("meterSerial", Value::String("X".into()))
+            ])),
+            Some("meterSerial".into())
+        );
+        assert_eq!(
+            field(&vars(&[
+                ("finalReading", Value::Int(1)),
+                ("condition", Value::String("lost".into()))
+            ])),
+            Some("condition".into())
+        );
+    }
+}

@@ -117,6 +117,31 @@ impl Store {
         .ok_or_else(|| StoreError::NotFound("process definition", format!("{key} v{version}")))
     }
 
+    /// The form-js form (`*.form`) deployed with a version whose `id` (or file
+    /// name without `.form`) is `form_ref`.
+    pub async fn form(&self, key: &str, version: i64, form_ref: &str) -> Result<Option<String>> {
+        let forms: Vec<(String, String)> = sqlx::query_as(
+            "SELECT r.name, r.content FROM definitions d JOIN resources r ON r.deployment_id = d.deployment_id \
+             WHERE d.key = $1 AND d.version = $2 AND r.name LIKE '%.form'",
+        )
+        .bind(key)
+        .bind(version)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(forms.into_iter().find_map(|(name, content)| {
+            let stem = name
+                .rsplit('/')
+                .next()
+                .unwrap_or(&name)
+                .trim_end_matches(".form")
+                .to_string();
+            let id = serde_json::from_str::<serde_json::Value>(&content)
+                .ok()
+                .and_then(|j| j.get("id").and_then(|v| v.as_str()).map(str::to_string));
+            (id.as_deref() == Some(form_ref) || stem == form_ref).then_some(content)
+        }))
+    }
+
     /// Retires a version (or brings it back): a retired version starts no new instance.
     pub async fn set_retired(&self, key: &str, version: i64, retired: bool) -> Result<()> {
         let done =

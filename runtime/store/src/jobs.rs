@@ -22,8 +22,14 @@ pub struct ClaimedJob {
     pub instance_id: String,
     /// Instance-local id (the subscription for timers, the job for async continuations).
     pub local_id: LocalId,
-    /// `timer` or `async`.
+    /// `timer`, `async` or `start` (a timer start event).
     pub kind: String,
+    /// The start event's id, for `start` jobs.
+    pub topic: Option<String>,
+    /// When it was due.
+    pub due: String,
+    /// Firings left after this one, for `start` jobs (`None`: no end).
+    pub remaining: Option<i64>,
     /// Retries left.
     pub retries: i64,
 }
@@ -57,7 +63,7 @@ impl Store {
             now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(60));
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let rows = sqlx::query(
-            "SELECT id, instance_id, local_id, kind, retries FROM jobs \
+            "SELECT id, instance_id, local_id, kind, retries, topic, due, remaining FROM jobs \
              WHERE kind != 'external' AND due <= $1 AND retries > 0 \
              AND (lease_owner IS NULL OR lease_expires < $1) ORDER BY due, id LIMIT $2",
         )
@@ -73,6 +79,9 @@ impl Store {
                 local_id: r.get::<i64, _>(2) as LocalId,
                 kind: r.get(3),
                 retries: r.get(4),
+                topic: r.get(5),
+                due: r.get(6),
+                remaining: r.get(7),
             };
             sqlx::query("UPDATE jobs SET lease_owner = $1, lease_expires = $2 WHERE id = $3")
                 .bind(owner)
@@ -122,6 +131,11 @@ impl Store {
         if !unit.take_job(&job.id, owner).await? {
             return Ok(false);
         }
+        if job.kind == "start" {
+            self.fire_start_timer(&mut unit, job).await?;
+            unit.commit().await?;
+            return Ok(true);
+        }
         let command = if job.kind == "timer" {
             Command::Trigger {
                 subscription: job.local_id,
@@ -133,6 +147,46 @@ impl Store {
         unit.command(&job.instance_id, command).await?;
         unit.commit().await?;
         Ok(true)
+    }
+
+    /// Starts an instance through a timer start event and schedules the next firing of a cycle.
+    async fn fire_start_timer(&self, unit: &mut crate::Unit<'_>, job: &ClaimedJob) -> Result<()> {
+        use millrace_engine::definition::{NodeKind, TimerSpec, Trigger};
+        use millrace_model::timer::TimerValue;
+        let node = job.topic.clone().unwrap_or_default();
+        let key = job.instance_id.clone();
+        unit.start(&key, Variables::new(), None, Some(node.clone()))
+            .await?;
+        if job.remaining == Some(0) {
+            return Ok(());
+        }
+        let def = self
+            .latest_definition(&key)
+            .ok_or_else(|| crate::StoreError::NotFound("process definition", key.clone()))?;
+        let interval = def.node_ix(&node).and_then(|ix| match &def.node(ix).kind {
+            NodeKind::StartEvent {
+                trigger: Trigger::Timer(TimerSpec::Fixed(TimerValue::Cycle { interval, .. })),
+                ..
+            } => Some(*interval),
+            _ => None,
+        });
+        let (Some(interval), Ok(due)) = (interval, chrono::DateTime::parse_from_rfc3339(&job.due))
+        else {
+            return Ok(());
+        };
+        let next = interval.after(due.with_timezone(&Utc));
+        sqlx::query(
+            "INSERT INTO jobs (id, instance_id, local_id, kind, topic, due, remaining) VALUES ($1, $2, $3, 'start', $4, $5, $6)",
+        )
+        .bind(format!("start:{key}:{}:{node}:{}", def.version, timestamp(next)))
+        .bind(&key)
+        .bind(def.version)
+        .bind(&node)
+        .bind(timestamp(next))
+        .bind(job.remaining.map(|r| r - 1))
+        .execute(unit.tx())
+        .await?;
+        Ok(())
     }
 
     /// Gives up `owner`'s leases (on shutdown), so others need not wait for them to expire.

@@ -162,6 +162,32 @@ impl Store {
         })
     }
 
+    /// Every latest definition (key, start event id) with a signal start event for `name`.
+    pub fn signal_starts(&self, name: &str) -> Vec<(String, String)> {
+        use millrace_engine::definition::{NodeKind, Trigger};
+        let Ok(latest) = self.latest.read() else {
+            return Vec::new();
+        };
+        let mut keys: Vec<&String> = latest.keys().collect();
+        keys.sort();
+        keys.into_iter()
+            .filter_map(|key| self.definition(key, latest[key]).map(|d| (key, d)))
+            .flat_map(|(key, def)| {
+                def.scopes[0]
+                    .nodes
+                    .iter()
+                    .filter_map(|&n| match &def.node(n).kind {
+                        NodeKind::StartEvent {
+                            trigger: Trigger::Signal(s),
+                            ..
+                        } if s == name => Some((key.clone(), def.node(n).id.clone())),
+                        _ => None,
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
     fn remember(&self, def: ProcessDefinition) {
         let key = def.key.clone();
         let version = def.version;

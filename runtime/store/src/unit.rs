@@ -39,6 +39,8 @@ pub struct Unit<'s> {
     journal: Option<Vec<(String, Option<Loaded>)>>,
     /// In a batch: the history length when the current request began.
     history_mark: usize,
+    /// Instances a thrown signal starts (signal start events), started when the cascade drains.
+    signal_starts: Vec<(String, String, Variables)>,
 }
 
 /// A history row waiting to be written.
@@ -81,6 +83,7 @@ impl<'s> Unit<'s> {
             history: Vec::new(),
             journal: None,
             history_mark: 0,
+            signal_starts: Vec::new(),
         })
     }
 
@@ -268,6 +271,14 @@ impl<'s> Unit<'s> {
                 delivered += 1;
             }
         }
+        // A broadcast to everyone also starts the processes with a signal start event.
+        if instances.is_none() {
+            for (key, node) in self.store.signal_starts(name) {
+                self.start(&key, variables.clone(), None, Some(node))
+                    .await?;
+                delivered += 1;
+            }
+        }
         Ok(delivered)
     }
 
@@ -340,7 +351,14 @@ impl<'s> Unit<'s> {
     /// go stale within the unit (an earlier one cancelled the token or ended
     /// the instance it was for); such a command is dropped, not an error.
     async fn drain(&mut self) -> Result<()> {
-        while let Some((instance, command)) = self.cascade.pop_front() {
+        loop {
+            let Some((instance, command)) = self.cascade.pop_front() else {
+                let Some((key, node, variables)) = self.signal_starts.pop() else {
+                    break;
+                };
+                Box::pin(self.start(&key, variables, None, Some(node))).await?;
+                continue;
+            };
             match self.run(&instance, command).await {
                 Err(StoreError::Command(CommandError::NotFound(..) | CommandError::Ended(_))) => {}
                 other => other?,
@@ -396,6 +414,7 @@ impl<'s> Unit<'s> {
         }
         self.history.truncate(self.history_mark);
         self.cascade.clear();
+        self.signal_starts.clear();
         Ok(())
     }
 
@@ -645,6 +664,9 @@ impl<'s> Unit<'s> {
                                 variables: variables.clone(),
                             },
                         ));
+                    }
+                    for (key, node) in self.store.signal_starts(&name) {
+                        self.signal_starts.push((key, node, variables.clone()));
                     }
                 }
                 Effect::CallStarted {

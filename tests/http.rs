@@ -475,8 +475,19 @@ fn openapi_document_lists_the_core_paths() {
     ] {
         assert!(doc["paths"].get(path).is_some(), "{path} is documented");
     }
-    let (s, _) = Client::new(&server).call("GET", "/metrics", None);
+    let admin = admin(&server);
+    start_approval(&admin, "M-1");
+    let (s, metrics) = Client::new(&server).call("GET", "/metrics", None);
     assert_eq!(s, 200);
+    let text = metrics.as_str().unwrap_or_default();
+    for line in [
+        "millrace_instances{state=\"active\"} 1",
+        "millrace_tasks_open 1",
+        "millrace_tasks_created_total 1",
+        "millrace_job_lag_seconds",
+    ] {
+        assert!(text.contains(line), "{line} in\n{text}");
+    }
 }
 
 #[test]

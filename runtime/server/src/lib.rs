@@ -198,6 +198,8 @@ async fn metrics(State(state): State<AppState>) -> Response {
         .map(|v| v.len())
         .unwrap_or(0);
     let lag = state.store.job_lag_seconds(Utc::now()).await.unwrap_or(0.0);
+    // Whole-database figures: every node reports the same, unlike the per-node counters above.
+    let counts = state.store.counts().await.unwrap_or_default();
     let node = &state.node_id;
     let text = format!(
         "# HELP millrace_instances_started_total Instances started through the API.\n\
@@ -213,13 +215,24 @@ async fn metrics(State(state): State<AppState>) -> Response {
          # HELP millrace_incidents_open Open incidents.\n\
          # TYPE millrace_incidents_open gauge\nmillrace_incidents_open {incidents}\n\
          # HELP millrace_job_lag_seconds How late the most overdue timer or async job is.\n\
-         # TYPE millrace_job_lag_seconds gauge\nmillrace_job_lag_seconds {lag}\n",
+         # TYPE millrace_job_lag_seconds gauge\nmillrace_job_lag_seconds {lag}\n\
+         # HELP millrace_instances Instances in the database by state (started = the sum; ended = completed + terminated).\n\
+         # TYPE millrace_instances gauge\nmillrace_instances{{state=\"active\"}} {}\nmillrace_instances{{state=\"completed\"}} {}\nmillrace_instances{{state=\"terminated\"}} {}\n\
+         # HELP millrace_tasks_created_total User tasks created.\n\
+         # TYPE millrace_tasks_created_total counter\nmillrace_tasks_created_total {}\n\
+         # HELP millrace_tasks_open Open user tasks.\n\
+         # TYPE millrace_tasks_open gauge\nmillrace_tasks_open {}\n",
         m.instances_started.load(Ordering::Relaxed),
         m.tasks_completed.load(Ordering::Relaxed),
         m.requests.load(Ordering::Relaxed),
         m.request_micros.load(Ordering::Relaxed) as f64 / 1e6,
         m.requests.load(Ordering::Relaxed),
         m.server_errors.load(Ordering::Relaxed),
+        counts.active,
+        counts.completed,
+        counts.terminated,
+        counts.tasks_created,
+        counts.tasks_open,
     );
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }

@@ -218,4 +218,49 @@ impl Store {
             })
             .unwrap_or(0.0))
     }
+
+    /// Instance and task counts for metrics.
+    pub async fn counts(&self) -> Result<Counts> {
+        let states: Vec<(String, i64)> =
+            sqlx::query_as("SELECT state, COUNT(*) FROM instances GROUP BY state")
+                .fetch_all(&self.pool)
+                .await?;
+        let of = |name: &str| {
+            states
+                .iter()
+                .find(|(s, _)| s == name)
+                .map_or(0, |(_, n)| *n)
+        };
+        let tasks_open: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tasks")
+            .fetch_one(&self.pool)
+            .await?;
+        // A task's creation is the start of its user task node; the history keeps every one.
+        let tasks_created: i64 = sqlx::query_scalar(
+            "SELECT (SELECT COUNT(*) FROM tasks) + (SELECT COUNT(*) FROM history WHERE event = 'taskEnded')",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(Counts {
+            active: of("active"),
+            completed: of("completed"),
+            terminated: of("terminated"),
+            tasks_open,
+            tasks_created,
+        })
+    }
+}
+
+/// Instance and task counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Active instances.
+    pub active: i64,
+    /// Completed instances.
+    pub completed: i64,
+    /// Terminated instances.
+    pub terminated: i64,
+    /// Open user tasks.
+    pub tasks_open: i64,
+    /// User tasks created so far.
+    pub tasks_created: i64,
 }

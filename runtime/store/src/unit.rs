@@ -548,8 +548,17 @@ impl<'s> Unit<'s> {
                         }
                     }
                 }
-                Effect::TaskEnded { task, .. } => {
+                Effect::TaskEnded { task, completed } => {
                     let id = global_id(instance, task);
+                    self.history.push(HistoryRowOut {
+                        instance: instance.to_string(),
+                        actor: self.actor.clone(),
+                        event: "taskEnded",
+                        node: None,
+                        detail: Some(
+                            serde_json::json!({ "task": id, "completed": completed }).to_string(),
+                        ),
+                    });
                     sqlx::query("DELETE FROM task_candidates WHERE task_id = $1")
                         .bind(&id)
                         .execute(&mut *self.tx)

@@ -31,19 +31,25 @@ fn repo() -> PathBuf {
 fn start_server() -> Server {
     let dir = tempfile::tempdir().expect("temp dir");
     let db = dir.path().join("http.db");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_millrace"))
-        .args([
-            "serve",
-            "--bind",
-            "127.0.0.1:0",
-            "--processes",
-            "tests/fixtures/http",
-            "--scripts",
-            "scripts",
-        ])
-        .arg("--database")
-        .arg(&db)
-        .env("MILLRACE_ADMIN_PASSWORD", ADMIN_PASSWORD)
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_millrace"));
+    cmd.args([
+        "serve",
+        "--bind",
+        "127.0.0.1:0",
+        "--processes",
+        "tests/fixtures/http",
+        "--scripts",
+        "scripts",
+    ])
+    .arg("--database")
+    .arg(&db)
+    .env("MILLRACE_ADMIN_PASSWORD", ADMIN_PASSWORD);
+    spawn(cmd, db, dir)
+}
+
+/// Starts `millrace serve` as `cmd` says and waits until it listens.
+fn spawn(mut cmd: Command, db: PathBuf, dir: tempfile::TempDir) -> Server {
+    let mut child = cmd
         .env("RUST_LOG", "warn")
         .current_dir(repo())
         .stdout(Stdio::piped())
@@ -582,32 +588,11 @@ fn serve_reads_settings_from_a_config_file_and_flags_win() {
         ),
     )
     .expect("config written");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_millrace"))
-        .args(["serve", "--bind", "127.0.0.1:0", "--config"])
-        .arg(&config)
-        .env("RUST_LOG", "warn")
-        .current_dir(repo())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("server starts");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let base = loop {
-        let line = lines
-            .next()
-            .expect("the server says where it listens")
-            .expect("line");
-        if let Some(rest) = line.strip_prefix("millrace listening on ") {
-            break rest.split_whitespace().next().expect("address").to_string();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
-    let server = Server {
-        child,
-        base,
-        db: dir.path().join("cfg.db"),
-        _dir: dir,
-    };
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_millrace"));
+    cmd.args(["serve", "--bind", "127.0.0.1:0", "--config"])
+        .arg(&config);
+    let db = dir.path().join("cfg.db");
+    let server = spawn(cmd, db, dir);
     assert!(
         !server.base.ends_with(":1"),
         "the --bind flag wins over the file"

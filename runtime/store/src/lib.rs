@@ -33,7 +33,7 @@ pub use committer::{Committer, Write};
 pub use deploy::{DeployedDefinition, DeploymentFile};
 pub use jobs::{backoff, ClaimedJob, JobOutcome, LockedExternalTask};
 pub use outbox::OutboxMail;
-pub use read::{Counts, HistoryRow, IncidentRow, InstanceSummary, TaskRow};
+pub use read::{Counts, HistoryRow, IncidentRow, InstanceSummary};
 pub use unit::{global_id, split_id, waiting_nodes, Unit};
 pub use worker::Worker;
 

@@ -5,25 +5,6 @@ use sqlx::Row;
 
 use crate::{Result, Store, StoreError};
 
-/// An open user task.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TaskRow {
-    /// Global id (`instance:local`).
-    pub id: String,
-    /// The instance.
-    pub instance_id: String,
-    /// The process key.
-    pub key: String,
-    /// The user task's BPMN id.
-    pub node_id: String,
-    /// Its name.
-    pub name: Option<String>,
-    /// Assignee.
-    pub assignee: Option<String>,
-    /// Priority.
-    pub priority: i64,
-}
-
 /// One audit-trail row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HistoryRow {
@@ -99,26 +80,13 @@ impl Store {
         Ok(out)
     }
 
-    /// Open tasks of one instance.
-    pub async fn tasks_of(&self, instance: &str) -> Result<Vec<TaskRow>> {
-        let rows = sqlx::query(
-            "SELECT id, instance_id, key, node_id, name, assignee, priority FROM tasks WHERE instance_id = $1 ORDER BY local_id",
-        )
-        .bind(instance)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| TaskRow {
-                id: r.get(0),
-                instance_id: r.get(1),
-                key: r.get(2),
-                node_id: r.get(3),
-                name: r.get(4),
-                assignee: r.get(5),
-                priority: r.get(6),
-            })
-            .collect())
+    /// Open tasks of one instance, oldest first.
+    pub async fn tasks_of(&self, instance: &str) -> Result<Vec<crate::TaskView>> {
+        let mut out = Vec::new();
+        for id in self.task_ids_of(instance).await? {
+            out.push(self.task(&id).await?);
+        }
+        Ok(out)
     }
 
     /// The audit trail of one instance, in order.

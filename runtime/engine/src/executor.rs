@@ -210,6 +210,8 @@ impl<'a> Exec<'a> {
                 let t = self
                     .find_token(|s| matches!(s, TokenState::Waiting(Wait::External { job: j }) if *j == job))
                     .ok_or(CommandError::NotFound("external task", job))?;
+                // A retry executes the task again, which opens its boundaries again.
+                self.close_boundaries(t);
                 self.incident(t, Phase::Execute, message);
             }
             Command::CalledInstanceCompleted { token, variables } => {
@@ -260,8 +262,12 @@ impl<'a> Exec<'a> {
                 }
                 if !self.catch_error_at(token, &code) {
                     let scope = self.inst.tokens[&token].scope;
-                    self.cancel_token(token, false);
-                    self.throw_error(scope, &code);
+                    self.cancel_token(token, true);
+                    let caught = self.throw_error(scope, &code);
+                    // Uncaught at the top, the error ends this path like a none end event.
+                    if caught || self.inst.parent.is_none() {
+                        self.scope_maybe_complete(scope);
+                    }
                 }
             }
             Command::CallFailed { token, message } => {
@@ -822,6 +828,8 @@ impl<'a> Exec<'a> {
                             if let Some(tok) = self.inst.tokens.get_mut(&t) {
                                 tok.loops = loops;
                             }
+                            // The next iteration opens them again.
+                            self.close_boundaries(t);
                             self.queue.push_back(Work::Execute(t));
                             return;
                         }
@@ -858,7 +866,7 @@ impl<'a> Exec<'a> {
         // A node completes when its token leaves it (so a gateway stopped by an
         // incident has not completed); inner multi-instance tokens never leave,
         // and an async-after node completes before its job runs.
-        if !is_body && (self.inst.tokens[&t].inner || node.async_after) {
+        if !is_body && !self.inst.tokens[&t].inner && node.async_after {
             self.history(HistoryEvent::ActivityCompleted {
                 node: node.id.clone(),
             });
@@ -933,6 +941,20 @@ impl<'a> Exec<'a> {
                 );
             }
         }
+        // Every take listener runs before any token moves, so a failing one
+        // leaves the token at this node, whole, for the retry.
+        for &f in &taken {
+            let flow = self.def.flow(f);
+            for code in &flow.take_listeners {
+                if let Err(e) = self.run_script(t, code) {
+                    return self.incident(
+                        t,
+                        Phase::Leave,
+                        format!("take listener of {:?}: {e}", flow.id),
+                    );
+                }
+            }
+        }
         let is_body = node.multi_instance.is_some() && !self.inst.tokens[&t].inner;
         if !node.async_after && !is_body {
             self.history(HistoryEvent::ActivityCompleted {
@@ -945,15 +967,6 @@ impl<'a> Exec<'a> {
         }
         for (i, f) in taken.into_iter().enumerate() {
             let flow = self.def.flow(f);
-            for code in &flow.take_listeners {
-                if let Err(e) = self.run_script(t, code) {
-                    return self.incident(
-                        t,
-                        Phase::Leave,
-                        format!("take listener of {:?}: {e}", flow.id),
-                    );
-                }
-            }
             let target = if i == 0 {
                 let tok = self
                     .inst
@@ -1182,6 +1195,11 @@ impl<'a> Exec<'a> {
             (0, None)
         };
         let parent = tok.local_scope.unwrap_or(tok.scope);
+        // Boundaries first: if one does not open, the incident stays on a token
+        // that has no body yet, and a retry starts the multi-instance afresh.
+        if !self.open_boundaries(t) {
+            return;
+        }
         let body = self.new_scope(
             Some(parent),
             Some(t),
@@ -1196,9 +1214,6 @@ impl<'a> Exec<'a> {
         self.set_local(body, "nrOfActiveInstances", Value::Int(0));
         self.set_local(body, "nrOfCompletedInstances", Value::Int(0));
         self.set_state(t, TokenState::InScope(body));
-        if !self.open_boundaries(t) {
-            return;
-        }
         if total == 0 {
             self.finish_multi_instance(body);
             return;
@@ -1259,29 +1274,34 @@ impl<'a> Exec<'a> {
     }
 
     fn multi_instance_inner_done(&mut self, t: LocalId) {
-        let Some(tok) = self.inst.tokens.remove(&t) else {
+        let Some(body) = self.inst.tokens.get(&t).map(|tok| tok.scope) else {
             return;
         };
-        let body = tok.scope;
-        if let Some(local) = tok.local_scope {
-            self.inst.scopes.remove(&local);
-        }
-        self.adjust_counter(body, "nrOfActiveInstances", -1);
-        self.adjust_counter(body, "nrOfCompletedInstances", 1);
-        let (total, completed) = match &mut self.inst.scopes.get_mut(&body).map(|s| &mut s.kind) {
-            Some(ScopeKind::MultiInstanceBody {
+        let Some((total, completed)) = self.inst.scopes.get(&body).and_then(|s| match &s.kind {
+            ScopeKind::MultiInstanceBody {
                 total, completed, ..
-            }) => {
-                *completed += 1;
-                (*total, *completed)
-            }
-            _ => return,
+            } => Some((*total, *completed + 1)),
+            _ => None,
+        }) else {
+            return;
         };
-        let owner = self.inst.scopes[&body].owner_token.unwrap_or_default();
-        let node = self.def.node(self.inst.tokens[&owner].node);
+        let Some(owner_node) = self
+            .inst
+            .scopes
+            .get(&body)
+            .and_then(|s| s.owner_token)
+            .and_then(|o| self.inst.tokens.get(&o))
+            .map(|o| o.node)
+        else {
+            return;
+        };
+        let node = self.def.node(owner_node);
         let Some(mi) = &node.multi_instance else {
             return;
         };
+        // The completion condition sees the counters as they are with this instance done.
+        self.adjust_counter(body, "nrOfActiveInstances", -1);
+        self.adjust_counter(body, "nrOfCompletedInstances", 1);
         let mut done = completed >= total;
         if !done {
             if let Some(code) = &mi.completion_condition {
@@ -1289,13 +1309,30 @@ impl<'a> Exec<'a> {
                     Ok(Value::Bool(b)) => done = b,
                     Ok(_) => {}
                     Err(e) => {
+                        // The instance has not completed: its token holds the incident,
+                        // and a retry evaluates the condition again.
+                        self.adjust_counter(body, "nrOfActiveInstances", 1);
+                        self.adjust_counter(body, "nrOfCompletedInstances", -1);
                         return self.incident(
-                            owner,
+                            t,
                             Phase::Complete,
                             format!("completionCondition: {e}"),
-                        )
+                        );
                     }
                 }
+            }
+        }
+        self.history(HistoryEvent::ActivityCompleted {
+            node: node.id.clone(),
+        });
+        if let Some(ScopeKind::MultiInstanceBody { completed: c, .. }) =
+            self.inst.scopes.get_mut(&body).map(|s| &mut s.kind)
+        {
+            *c = completed;
+        }
+        if let Some(tok) = self.inst.tokens.remove(&t) {
+            if let Some(local) = tok.local_scope {
+                self.inst.scopes.remove(&local);
             }
         }
         if done {
@@ -1607,6 +1644,11 @@ impl<'a> Exec<'a> {
     /// Opens the boundary subscriptions of the activity token `t` runs; on a
     /// timer that does not evaluate, raises an incident at `t` and says false.
     fn open_boundaries(&mut self, t: LocalId) -> bool {
+        // One instance of a multi-instance activity has no boundary events of its
+        // own: they belong to the whole activity and are opened on its body.
+        if self.inst.tokens.get(&t).is_none_or(|tok| tok.inner) {
+            return true;
+        }
         let node = self.def.node(self.inst.tokens[&t].node);
         for &b in &node.boundaries {
             if matches!(

@@ -61,7 +61,12 @@ impl Committer {
                         Err(_) => break,
                     }
                 }
-                run_batch(&store, jobs).await;
+                // Each batch in its own task: a panic fails that batch (its callers'
+                // answers are dropped, so they see an error), not the writer.
+                let store = store.clone();
+                if let Err(e) = tokio::spawn(async move { run_batch(&store, jobs).await }).await {
+                    tracing::error!(error = %e, "a write batch failed abnormally");
+                }
             }
         });
         Committer { sender }
@@ -101,11 +106,18 @@ async fn run_batch(store: &Store, jobs: Vec<Job>) {
     let mut results = Vec::with_capacity(jobs.len());
     for job in &jobs {
         let result = run_one(&mut unit, job).await;
-        let kept = unit.end_request(result.is_ok()).await;
-        results.push(match (result, kept) {
-            (r, Ok(())) => r,
-            (_, Err(e)) => Err(e),
-        });
+        if let Err(e) = unit.end_request(result.is_ok()).await {
+            // The transaction is no longer trustworthy: nothing of this batch commits.
+            let reason = e.to_string();
+            drop(unit);
+            for j in jobs {
+                let _ = j.reply.send(Err(StoreError::Unavailable(format!(
+                    "the batch was abandoned: {reason}"
+                ))));
+            }
+            return;
+        }
+        results.push(result);
     }
     match unit.commit().await {
         Ok(()) => {

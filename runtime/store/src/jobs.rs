@@ -347,24 +347,43 @@ impl Store {
                 "external task {id} is not locked by {worker}"
             )));
         }
+        let lost =
+            || crate::StoreError::Conflict(format!("external task {id} is not locked by {worker}"));
+        // Fencing: every change below holds only while the lock is still this worker's.
         if retries > 0 {
             let due = now + chrono::Duration::from_std(retry_in).unwrap_or_default();
-            sqlx::query("UPDATE jobs SET retries = $1, due = $2, last_error = $3, lease_owner = NULL, lease_expires = NULL WHERE id = $4")
-                .bind(retries)
-                .bind(timestamp(due))
-                .bind(message)
-                .bind(id)
-                .execute(&self.pool)
-                .await?;
-            return Ok(());
+            let done = sqlx::query(
+                "UPDATE jobs SET retries = $1, due = $2, last_error = $3, lease_owner = NULL, lease_expires = NULL \
+                 WHERE id = $4 AND lease_owner = $5 AND lease_expires >= $6",
+            )
+            .bind(retries)
+            .bind(timestamp(due))
+            .bind(message)
+            .bind(id)
+            .bind(worker)
+            .bind(timestamp(now))
+            .execute(&self.pool)
+            .await?;
+            return if done.rows_affected() == 1 {
+                Ok(())
+            } else {
+                Err(lost())
+            };
         }
         let (_, local) = crate::split_id(id)
             .ok_or_else(|| crate::StoreError::NotFound("external task", id.to_string()))?;
         let mut unit = self.begin(now, Some(worker)).await?;
-        sqlx::query("DELETE FROM jobs WHERE id = $1")
-            .bind(id)
-            .execute(unit.tx())
-            .await?;
+        let taken = sqlx::query(
+            "DELETE FROM jobs WHERE id = $1 AND lease_owner = $2 AND lease_expires >= $3",
+        )
+        .bind(id)
+        .bind(worker)
+        .bind(timestamp(now))
+        .execute(unit.tx())
+        .await?;
+        if taken.rows_affected() != 1 {
+            return Err(lost());
+        }
         unit.command(
             &instance,
             Command::FailExternalTask {

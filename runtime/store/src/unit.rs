@@ -388,6 +388,8 @@ impl<'s> Unit<'s> {
     }
 
     /// Ends one request of a batch: kept, or undone in the database and in memory.
+    /// An error here means the batch's transaction can no longer be trusted:
+    /// the caller abandons the whole batch.
     pub(crate) async fn end_request(&mut self, keep: bool) -> Result<()> {
         let journal = self.journal.take().unwrap_or_default();
         if keep {
@@ -396,12 +398,7 @@ impl<'s> Unit<'s> {
                 .await?;
             return Ok(());
         }
-        sqlx::query("ROLLBACK TO SAVEPOINT request")
-            .execute(&mut *self.tx)
-            .await?;
-        sqlx::query("RELEASE SAVEPOINT request")
-            .execute(&mut *self.tx)
-            .await?;
+        // Memory first, so a failing rollback statement cannot leave the request's changes in place.
         for (id, before) in journal {
             match before {
                 Some(l) => {
@@ -415,6 +412,12 @@ impl<'s> Unit<'s> {
         self.history.truncate(self.history_mark);
         self.cascade.clear();
         self.signal_starts.clear();
+        sqlx::query("ROLLBACK TO SAVEPOINT request")
+            .execute(&mut *self.tx)
+            .await?;
+        sqlx::query("RELEASE SAVEPOINT request")
+            .execute(&mut *self.tx)
+            .await?;
         Ok(())
     }
 
@@ -705,7 +708,7 @@ impl<'s> Unit<'s> {
                         instance: instance.to_string(),
                         token,
                     };
-                    let (child_instance, effects) = executor::start(
+                    let started = executor::start(
                         &def,
                         child.clone(),
                         business_key,
@@ -715,7 +718,22 @@ impl<'s> Unit<'s> {
                             start_node: None,
                         },
                         self.now,
-                    )?;
+                    );
+                    let (child_instance, effects) = match started {
+                        Ok(started) => started,
+                        Err(e) => {
+                            self.cascade.push_back((
+                                instance.to_string(),
+                                Command::CallFailed {
+                                    token,
+                                    message: format!(
+                                        "the called process {called:?} cannot start: {e}"
+                                    ),
+                                },
+                            ));
+                            continue;
+                        }
+                    };
                     self.adopt(child_instance);
                     Box::pin(self.apply(&child, effects)).await?;
                 }

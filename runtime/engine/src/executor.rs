@@ -306,6 +306,7 @@ impl<'a> Exec<'a> {
                     Phase::Execute => Work::Execute(t),
                     Phase::Complete => Work::Complete(t),
                     Phase::Leave => Work::Leave(t),
+                    Phase::Arrive => Work::Arrive(t),
                 });
             }
             Command::Cancel => {
@@ -336,9 +337,17 @@ impl<'a> Exec<'a> {
                     continue; // cancelled by something earlier in this step
                 }
                 if self.budget == 0 {
+                    // Stopped where it stood: the retry resumes that very phase.
+                    let phase = match work {
+                        Work::Arrive(_) => Phase::Arrive,
+                        Work::Enter(_) => Phase::Enter,
+                        Work::Execute(_) => Phase::Execute,
+                        Work::Complete(_) => Phase::Complete,
+                        Work::Leave(_) => Phase::Leave,
+                    };
                     self.incident(
                         t,
-                        Phase::Enter,
+                        phase,
                         format!("the instance ran {STEP_BUDGET} steps without reaching a wait state (an endless loop?)"),
                     );
                     continue;

@@ -154,6 +154,8 @@ pub enum Phase {
     Complete,
     /// Choosing and taking outgoing flows.
     Leave,
+    /// Arriving at a node (joins count arrivals).
+    Arrive,
 }
 
 /// What a waiting token waits for.

@@ -41,6 +41,8 @@ pub struct Unit<'s> {
     history_mark: usize,
     /// Instances a thrown signal starts (signal start events), started when the cascade drains.
     signal_starts: Vec<(String, String, Variables)>,
+    /// Messages thrown by steps, delivered when the cascade drains.
+    messages: VecDeque<(String, Variables)>,
 }
 
 /// A history row waiting to be written.
@@ -84,6 +86,7 @@ impl<'s> Unit<'s> {
             journal: None,
             history_mark: 0,
             signal_starts: Vec::new(),
+            messages: VecDeque::new(),
         })
     }
 
@@ -283,7 +286,7 @@ impl<'s> Unit<'s> {
     }
 
     async fn subscriptions(&mut self, event: &str, name: &str) -> Result<Vec<(String, LocalId)>> {
-        let rows = sqlx::query("SELECT instance_id, local_id FROM subscriptions WHERE event = $1 AND name = $2 ORDER BY id")
+        let rows = sqlx::query("SELECT instance_id, local_id FROM subscriptions WHERE event = $1 AND name = $2 ORDER BY rowid")
             .bind(event)
             .bind(name)
             .fetch_all(&mut *self.tx)
@@ -353,6 +356,24 @@ impl<'s> Unit<'s> {
     async fn drain(&mut self) -> Result<()> {
         loop {
             let Some((instance, command)) = self.cascade.pop_front() else {
+                if let Some((name, variables)) = self.messages.pop_front() {
+                    // The oldest open subscription of that name; none: the message is lost, as BPMN says.
+                    let first = self
+                        .subscriptions("message", &name)
+                        .await?
+                        .into_iter()
+                        .next();
+                    if let Some((target, local)) = first {
+                        self.cascade.push_back((
+                            target,
+                            Command::Trigger {
+                                subscription: local,
+                                variables,
+                            },
+                        ));
+                    }
+                    continue;
+                }
                 let Some((key, node, variables)) = self.signal_starts.pop() else {
                     break;
                 };
@@ -412,6 +433,7 @@ impl<'s> Unit<'s> {
         self.history.truncate(self.history_mark);
         self.cascade.clear();
         self.signal_starts.clear();
+        self.messages.clear();
         sqlx::query("ROLLBACK TO SAVEPOINT request")
             .execute(&mut *self.tx)
             .await?;
@@ -638,16 +660,9 @@ impl<'s> Unit<'s> {
                 Effect::MessageSent {
                     name, variables, ..
                 } => {
-                    let subs = self.subscriptions("message", &name).await?;
-                    if let Some((target, local)) = subs.into_iter().next() {
-                        self.cascade.push_back((
-                            target,
-                            Command::Trigger {
-                                subscription: local,
-                                variables,
-                            },
-                        ));
-                    }
+                    // The recipient is chosen when the message is delivered, so two
+                    // messages of one step do not both pick the same subscription.
+                    self.messages.push_back((name, variables));
                 }
                 Effect::MailQueued {
                     key,

@@ -221,37 +221,7 @@ impl<'a> Exec<'a> {
                 ) {
                     return Err(CommandError::NotFound("call activity token", token));
                 }
-                let node = self.def.node(self.inst.tokens[&token].node);
-                let scope = self.inst.tokens[&token].scope;
-                for m in &node.call_out {
-                    match m {
-                        CallMapping::All => {
-                            for (k, v) in &variables {
-                                self.set_var(scope, k, v.clone());
-                            }
-                        }
-                        CallMapping::Variable { source, target } => {
-                            let v = variables.get(source).cloned().unwrap_or_default();
-                            self.set_var(scope, target, v);
-                        }
-                        CallMapping::Expression { code, target } => {
-                            match code.compiled.run(&[&variables], self.now) {
-                                Ok(out) => self.set_var(scope, target, out.value),
-                                Err(e) => {
-                                    self.incident(
-                                        token,
-                                        Phase::Complete,
-                                        format!("camunda:out {target:?}: {e}"),
-                                    );
-                                    return Ok(());
-                                }
-                            }
-                        }
-                        CallMapping::BusinessKey(_) => {}
-                    }
-                }
-                self.ready(token);
-                self.queue.push_back(Work::Complete(token));
+                self.call_output(token, variables);
             }
             Command::CalledInstanceError { token, code } => {
                 if !matches!(
@@ -301,12 +271,22 @@ impl<'a> Exec<'a> {
                 self.effects.push(Effect::IncidentResolved { incident });
                 self.history(HistoryEvent::IncidentResolved { node });
                 self.ready(t);
+                if phase == Phase::CallOutput {
+                    let variables = self
+                        .inst
+                        .tokens
+                        .get_mut(&t)
+                        .and_then(|tok| tok.call_output.take())
+                        .unwrap_or_default();
+                    self.call_output(t, variables);
+                    return Ok(());
+                }
                 self.queue.push_back(match phase {
                     Phase::Enter => Work::Enter(t),
                     Phase::Execute => Work::Execute(t),
                     Phase::Complete => Work::Complete(t),
                     Phase::Leave => Work::Leave(t),
-                    Phase::Arrive => Work::Arrive(t),
+                    Phase::Arrive | Phase::CallOutput => Work::Arrive(t),
                 });
             }
             Command::Cancel => {
@@ -315,6 +295,50 @@ impl<'a> Exec<'a> {
             }
         }
         Ok(())
+    }
+
+    /// Applies a call activity's `camunda:out` mappings from the called
+    /// instance's variables, all or none; on a failing expression the token
+    /// keeps those variables for the retry and gets an incident.
+    fn call_output(&mut self, token: LocalId, variables: Variables) {
+        let node = self.def.node(self.inst.tokens[&token].node);
+        let scope = self.inst.tokens[&token].scope;
+        let mut writes: Vec<(String, Value)> = Vec::new();
+        for m in &node.call_out {
+            match m {
+                CallMapping::All => {
+                    writes.extend(variables.iter().map(|(k, v)| (k.clone(), v.clone())))
+                }
+                CallMapping::Variable { source, target } => writes.push((
+                    target.clone(),
+                    variables.get(source).cloned().unwrap_or_default(),
+                )),
+                CallMapping::Expression { code, target } => {
+                    match code.compiled.run(&[&variables], self.now) {
+                        Ok(out) => writes.push((target.clone(), out.value)),
+                        Err(e) => {
+                            if let Some(tok) = self.inst.tokens.get_mut(&token) {
+                                tok.call_output = Some(variables);
+                            }
+                            return self.incident(
+                                token,
+                                Phase::CallOutput,
+                                format!("camunda:out {target:?}: {e}"),
+                            );
+                        }
+                    }
+                }
+                CallMapping::BusinessKey(_) => {}
+            }
+        }
+        for (name, value) in writes {
+            self.set_var(scope, &name, value);
+        }
+        if let Some(tok) = self.inst.tokens.get_mut(&token) {
+            tok.call_output = None;
+        }
+        self.ready(token);
+        self.queue.push_back(Work::Complete(token));
     }
 
     // ----- the loop ---------------------------------------------------------
@@ -1932,6 +1956,7 @@ impl<'a> Exec<'a> {
                 inner: false,
                 async_done: false,
                 loops: 0,
+                call_output: None,
             },
         );
         id

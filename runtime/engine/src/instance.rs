@@ -156,6 +156,8 @@ pub enum Phase {
     Leave,
     /// Arriving at a node (joins count arrivals).
     Arrive,
+    /// Applying a call activity's output mappings.
+    CallOutput,
 }
 
 /// What a waiting token waits for.
@@ -203,6 +205,9 @@ pub struct Token {
     pub async_done: bool,
     /// Standard-loop iterations done.
     pub loops: u64,
+    /// A called instance's variables, kept while its output mappings wait for a retry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call_output: Option<Variables>,
 }
 
 /// What a subscription listens for.

@@ -227,3 +227,50 @@ fn an_endless_loop_becomes_an_incident_instead_of_hanging() {
     assert!(inst.has_incident());
     assert!(effects.iter().any(|e| matches!(e, Effect::IncidentRaised { message, .. } if message.contains("without reaching a wait state"))));
 }
+
+#[test]
+fn a_failing_output_mapping_is_not_skipped_by_a_retry() {
+    let def = compile(
+        r#"<startEvent id="S"/><callActivity id="Call" calledElement="child"><extensionElements>
+<camunda:out sourceExpression="total / parts" target="share"/></extensionElements></callActivity><endEvent id="E"/>
+<sequenceFlow id="f1" sourceRef="S" targetRef="Call"/><sequenceFlow id="f2" sourceRef="Call" targetRef="E"/>"#,
+    );
+    let (mut inst, effects) = start(&def, Variables::new());
+    let token = effects
+        .iter()
+        .find_map(|e| match e {
+            Effect::CallStarted { token, .. } => Some(*token),
+            _ => None,
+        })
+        .expect("the call starts a child");
+    let child = vars(&[("total", Value::Int(90)), ("parts", Value::Int(0))]);
+    let now = DateTime::UNIX_EPOCH;
+    let effects = executor::step(
+        &def,
+        &mut inst,
+        Command::CalledInstanceCompleted {
+            token,
+            variables: child,
+        },
+        now,
+    )
+    .expect("the child's end is taken");
+    let incident = effects
+        .iter()
+        .find_map(|e| match e {
+            Effect::IncidentRaised { incident, .. } => Some(*incident),
+            _ => None,
+        })
+        .expect("a failing mapping is an incident");
+    // The retry runs the mapping again on the kept variables: still failing, never skipped.
+    let effects =
+        executor::step(&def, &mut inst, Command::RetryIncident { incident }, now).expect("retries");
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::IncidentRaised { .. })),
+        "{effects:?}"
+    );
+    assert_eq!(inst.state, InstanceState::Active);
+    assert_eq!(inst.root_variables().get("share"), None);
+}

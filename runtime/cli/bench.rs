@@ -183,18 +183,11 @@ async fn durable(args: &BenchArgs, text: &str, plan: &Plan) -> anyhow::Result<f6
             .unwrap_or_default(),
         content: text.to_string(),
     }];
-    if args.scripts.is_dir() {
-        for p in files::expand(std::slice::from_ref(&args.scripts), ".rhai")? {
-            let name = format!(
-                "scripts/{}",
-                p.strip_prefix(&args.scripts).unwrap_or(&p).display()
-            );
-            files.push(DeploymentFile {
-                name,
-                content: std::fs::read_to_string(&p)?,
-            });
-        }
-    }
+    files.extend(DeploymentFile::read_folder(
+        &args.scripts,
+        &[".rhai"],
+        "scripts",
+    )?);
     let now = chrono::DateTime::UNIX_EPOCH;
     let deployed = store.deploy("bench", &files, Some("bench"), now).await?;
     let key = deployed

@@ -37,18 +37,7 @@ pub fn deployment_files(
             .unwrap_or_default();
         out.push(DeploymentFile { name, content });
     }
-    if scripts.is_dir() {
-        for p in files::expand(&[scripts.to_path_buf()], ".rhai")? {
-            let name = format!(
-                "scripts/{}",
-                p.strip_prefix(scripts).unwrap_or(&p).display()
-            );
-            out.push(DeploymentFile {
-                name,
-                content: std::fs::read_to_string(&p)?,
-            });
-        }
-    }
+    out.extend(DeploymentFile::read_folder(scripts, &[".rhai"], "scripts")?);
     Ok(out)
 }
 

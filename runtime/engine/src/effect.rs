@@ -174,11 +174,6 @@ pub enum HistoryEvent {
         /// New value, as JSON.
         value: serde_json::Value,
     },
-    /// A sequence flow was taken.
-    FlowTaken {
-        /// BPMN id.
-        flow: String,
-    },
     /// An incident was raised.
     IncidentRaised {
         /// BPMN id of the node.

@@ -182,23 +182,14 @@ impl<'a> Runner<'a> {
             });
         }
         if let Some(scripts) = scripts_dir(self.dir) {
-            let entries = std::fs::read_dir(&scripts).map_err(|error| ScenarioError::Io {
-                path: scripts.clone(),
-                error,
-            })?;
-            for e in entries.flatten() {
-                let p = e.path();
-                if p.extension().is_some_and(|x| x == "rhai") {
-                    let name = format!(
-                        "scripts/{}",
-                        p.file_name().unwrap_or_default().to_string_lossy()
-                    );
-                    files.push(DeploymentFile {
-                        name,
-                        content: read(&p)?,
-                    });
-                }
-            }
+            files.extend(
+                DeploymentFile::read_folder(&scripts, &[".rhai"], "scripts").map_err(|error| {
+                    ScenarioError::Io {
+                        path: scripts.clone(),
+                        error,
+                    }
+                })?,
+            );
         }
         let deployed = self
             .store
@@ -343,7 +334,11 @@ impl<'a> Runner<'a> {
             let tree = self.tree().await?;
             let mut unit = self.store.begin(self.now, Some("scenario")).await?;
             let delivered = if is_message {
-                unit.correlate_message(name, Some(&tree), variables).await?
+                usize::from(
+                    unit.correlate(name, Some(&tree), None, &Variables::new(), variables)
+                        .await?
+                        .is_some(),
+                )
             } else {
                 unit.signal(name, Some(&tree), variables).await?
             };
@@ -450,7 +445,7 @@ impl<'a> Runner<'a> {
             }
             incidents.extend(
                 self.store
-                    .incidents_of(id)
+                    .incidents(Some(id), 10_000)
                     .await?
                     .into_iter()
                     .map(|i| i.node_id),

@@ -683,10 +683,8 @@ pub async fn cancel(
     principal.require(&state, "cancel", &[Role::Admin]).await?;
     let mut unit = state.store.begin(Utc::now(), Some(&principal.user)).await?;
     unit.command(&id, Command::Cancel).await?;
+    unit.audit("cancel", Some(&id)).await?;
     unit.commit().await?;
-    state
-        .audit(Some(&principal.user), "cancel", Some(&id), "ok")
-        .await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -1089,14 +1087,12 @@ pub async fn message(
     let vars = variables(&req.variables, "variables")?;
     let mut unit = state.store.begin(Utc::now(), Some(&p.user)).await?;
     let got = unit
-        .correlate(&req.name, req.business_key.as_deref(), &keys, vars)
+        .correlate(&req.name, None, req.business_key.as_deref(), &keys, vars)
         .await?;
     match got {
         Some(id) => {
+            unit.audit("message", Some(&req.name)).await?;
             unit.commit().await?;
-            state
-                .audit(Some(&p.user), "message", Some(&req.name), "ok")
-                .await;
             Ok(Json(Correlated {
                 instance_id: Some(id),
             }))
@@ -1143,10 +1139,8 @@ pub async fn signal(
     let vars = variables(&req.variables, "variables")?;
     let mut unit = state.store.begin(Utc::now(), Some(&p.user)).await?;
     let delivered = unit.signal(&req.name, None, vars).await?;
+    unit.audit("signal", Some(&req.name)).await?;
     unit.commit().await?;
-    state
-        .audit(Some(&p.user), "signal", Some(&req.name), "ok")
-        .await;
     Ok(Json(Signalled { delivered }))
 }
 
@@ -1173,7 +1167,7 @@ pub async fn incidents(
     Ok(Json(
         state
             .store
-            .open_incidents(500)
+            .incidents(None, 500)
             .await?
             .into_iter()
             .map(|i| IncidentOut {
@@ -1199,8 +1193,8 @@ pub async fn retry(
     let mut unit = state.store.begin(Utc::now(), Some(&p.user)).await?;
     unit.command(instance, Command::RetryIncident { incident: local })
         .await?;
+    unit.audit("retry", Some(&id)).await?;
     unit.commit().await?;
-    state.audit(Some(&p.user), "retry", Some(&id), "ok").await;
     Ok(StatusCode::NO_CONTENT)
 }
 

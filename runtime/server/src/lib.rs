@@ -191,15 +191,10 @@ async fn health(State(state): State<AppState>) -> Response {
 
 async fn metrics(State(state): State<AppState>) -> Response {
     let m = &state.metrics;
-    let incidents = state
-        .store
-        .open_incidents(100_000)
-        .await
-        .map(|v| v.len())
-        .unwrap_or(0);
     let lag = state.store.job_lag_seconds(Utc::now()).await.unwrap_or(0.0);
-    // Whole-database figures: every node reports the same, unlike the per-node counters above.
+    // Whole-database figures: every node reports the same, unlike the per-node counters.
     let counts = state.store.counts().await.unwrap_or_default();
+    let incidents = counts.incidents_open;
     let node = &state.node_id;
     let text = format!(
         "# HELP millrace_instances_started_total Instances started through the API.\n\

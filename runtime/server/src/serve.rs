@@ -48,48 +48,6 @@ pub enum ServeError {
     Admin(String),
 }
 
-fn files_below(
-    dir: &std::path::Path,
-    ends: &[&str],
-    prefix: &str,
-    out: &mut Vec<DeploymentFile>,
-) -> Result<(), ServeError> {
-    if !dir.is_dir() {
-        return Ok(());
-    }
-    let mut stack = vec![dir.to_path_buf()];
-    let mut found = Vec::new();
-    while let Some(d) = stack.pop() {
-        let entries =
-            std::fs::read_dir(&d).map_err(|e| ServeError::Io(format!("{}: {e}", d.display())))?;
-        for entry in entries.flatten() {
-            let p = entry.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if ends.iter().any(|e| p.to_string_lossy().ends_with(e)) {
-                found.push(p);
-            }
-        }
-    }
-    found.sort();
-    for p in found {
-        let content = std::fs::read_to_string(&p)
-            .map_err(|e| ServeError::Io(format!("{}: {e}", p.display())))?;
-        let rel = p
-            .strip_prefix(dir)
-            .unwrap_or(&p)
-            .to_string_lossy()
-            .replace('\\', "/");
-        let name = if prefix.is_empty() {
-            rel
-        } else {
-            format!("{prefix}/{rel}")
-        };
-        out.push(DeploymentFile { name, content });
-    }
-    Ok(())
-}
-
 /// Runs the server until Ctrl-C or SIGTERM.
 pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
     let store = Arc::new(Store::open(&config.database).await?);
@@ -110,9 +68,10 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
             );
         }
     }
-    let mut files = Vec::new();
-    files_below(&config.processes, &[".bpmn", ".form"], "", &mut files)?;
-    files_below(&config.scripts, &[".rhai"], "scripts", &mut files)?;
+    let io = |e: std::io::Error| ServeError::Io(e.to_string());
+    let mut files =
+        DeploymentFile::read_folder(&config.processes, &[".bpmn", ".form"], "").map_err(io)?;
+    files.extend(DeploymentFile::read_folder(&config.scripts, &[".rhai"], "scripts").map_err(io)?);
     if files.iter().any(|f| f.name.ends_with(".bpmn")) {
         for d in store
             .deploy("processes", &files, Some("startup"), Utc::now())

@@ -119,7 +119,21 @@ impl Store {
 
     /// The form-js form (`*.form`) deployed with a version whose `id` (or file
     /// name without `.form`) is `form_ref`.
-    pub async fn form(&self, key: &str, version: i64, form_ref: &str) -> Result<Option<String>> {
+    pub async fn form(
+        &self,
+        key: &str,
+        version: i64,
+        form_ref: &str,
+    ) -> Result<Option<std::sync::Arc<str>>> {
+        let cache_key = (key.to_string(), version, form_ref.to_string());
+        if let Some(found) = self
+            .forms
+            .read()
+            .ok()
+            .and_then(|f| f.get(&cache_key).cloned())
+        {
+            return Ok(found);
+        }
         let forms: Vec<(String, String)> = sqlx::query_as(
             "SELECT r.name, r.content FROM definitions d JOIN resources r ON r.deployment_id = d.deployment_id \
              WHERE d.key = $1 AND d.version = $2 AND r.name LIKE '%.form'",
@@ -128,7 +142,7 @@ impl Store {
         .bind(version)
         .fetch_all(&self.pool)
         .await?;
-        Ok(forms.into_iter().find_map(|(name, content)| {
+        let found: Option<std::sync::Arc<str>> = forms.into_iter().find_map(|(name, content)| {
             let stem = name
                 .rsplit('/')
                 .next()
@@ -138,8 +152,12 @@ impl Store {
             let id = serde_json::from_str::<serde_json::Value>(&content)
                 .ok()
                 .and_then(|j| j.get("id").and_then(|v| v.as_str()).map(str::to_string));
-            (id.as_deref() == Some(form_ref) || stem == form_ref).then_some(content)
-        }))
+            (id.as_deref() == Some(form_ref) || stem == form_ref).then(|| content.into())
+        });
+        if let Ok(mut cache) = self.forms.write() {
+            cache.insert(cache_key, found.clone());
+        }
+        Ok(found)
     }
 
     /// Retires a version (or brings it back): a retired version starts no new instance.
@@ -410,25 +428,6 @@ impl Store {
             .await?
             .ok_or_else(|| StoreError::NotFound("instance", id.to_string()))?;
         Ok((row.get(0), row.get(1)))
-    }
-
-    /// Open incidents, newest first.
-    pub async fn open_incidents(&self, limit: i64) -> Result<Vec<crate::IncidentRow>> {
-        let rows = sqlx::query(
-            "SELECT id, instance_id, node_id, message FROM incidents WHERE resolved_at IS NULL ORDER BY created_at DESC, id LIMIT $1",
-        )
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| crate::IncidentRow {
-                id: r.get(0),
-                instance_id: r.get(1),
-                node_id: r.get(2),
-                message: r.get(3),
-            })
-            .collect())
     }
 
     /// Instances with filters and paging, newest first.

@@ -2,6 +2,7 @@
 //! together; a process key gets version n+1 only when its content changed.
 
 use std::collections::HashMap;
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
@@ -20,6 +21,54 @@ pub struct DeploymentFile {
     pub name: String,
     /// Its text.
     pub content: String,
+}
+
+impl DeploymentFile {
+    /// Every file below `dir` whose name ends in one of `endings`, sorted,
+    /// named by its path below `dir` (with `prefix/` in front when `prefix`
+    /// is not empty). A folder that does not exist gives no file.
+    pub fn read_folder(
+        dir: &Path,
+        endings: &[&str],
+        prefix: &str,
+    ) -> std::io::Result<Vec<DeploymentFile>> {
+        let with_path = |p: &Path, e: std::io::Error| {
+            std::io::Error::new(e.kind(), format!("{}: {e}", p.display()))
+        };
+        let mut found = Vec::new();
+        let mut stack = vec![dir.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            if !d.is_dir() {
+                continue;
+            }
+            for entry in std::fs::read_dir(&d).map_err(|e| with_path(&d, e))? {
+                let p = entry.map_err(|e| with_path(&d, e))?.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if endings.iter().any(|e| p.to_string_lossy().ends_with(e)) {
+                    found.push(p);
+                }
+            }
+        }
+        found.sort();
+        found
+            .into_iter()
+            .map(|p| {
+                let content = std::fs::read_to_string(&p).map_err(|e| with_path(&p, e))?;
+                let rel = p
+                    .strip_prefix(dir)
+                    .unwrap_or(&p)
+                    .to_string_lossy()
+                    .replace('\\', "/");
+                let name = if prefix.is_empty() {
+                    rel
+                } else {
+                    format!("{prefix}/{rel}")
+                };
+                Ok(DeploymentFile { name, content })
+            })
+            .collect()
+    }
 }
 
 /// What a deployment did for one process key.

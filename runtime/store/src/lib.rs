@@ -90,11 +90,16 @@ pub fn timestamp(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
+/// A form reference within a definition version: (key, version, form reference).
+type FormKey = (String, i64, String);
+
 /// The durable store.
 pub struct Store {
     pool: SqlitePool,
     definitions: RwLock<HashMap<(String, i64), Arc<ProcessDefinition>>>,
     latest: RwLock<HashMap<String, i64>>,
+    /// Form-js forms found for (key, version, form reference): versions never change.
+    forms: RwLock<HashMap<FormKey, Option<Arc<str>>>>,
 }
 
 impl Store {
@@ -121,6 +126,7 @@ impl Store {
             pool,
             definitions: RwLock::new(HashMap::new()),
             latest: RwLock::new(HashMap::new()),
+            forms: RwLock::new(HashMap::new()),
         };
         store.load_definitions().await?;
         Ok(store)

@@ -111,12 +111,14 @@ impl Store {
             .collect())
     }
 
-    /// Open incidents of one instance.
-    pub async fn incidents_of(&self, instance: &str) -> Result<Vec<IncidentRow>> {
+    /// Open incidents, of one instance or of all, oldest first.
+    pub async fn incidents(&self, instance: Option<&str>, limit: i64) -> Result<Vec<IncidentRow>> {
         let rows = sqlx::query(
-            "SELECT id, instance_id, node_id, message FROM incidents WHERE instance_id = $1 AND resolved_at IS NULL ORDER BY created_at, id",
+            "SELECT id, instance_id, node_id, message FROM incidents \
+             WHERE resolved_at IS NULL AND ($1 IS NULL OR instance_id = $1) ORDER BY created_at, id LIMIT $2",
         )
         .bind(instance)
+        .bind(limit)
         .fetch_all(&self.pool)
         .await?;
         Ok(rows
@@ -139,27 +141,6 @@ impl Store {
             .fetch_one(&self.pool)
             .await?,
         )
-    }
-
-    /// Instances, newest first.
-    pub async fn instances(&self, key: Option<&str>, limit: i64) -> Result<Vec<InstanceSummary>> {
-        let rows = sqlx::query(
-            "SELECT id, key, version, state, has_incident FROM instances WHERE ($1 IS NULL OR key = $1) ORDER BY started_at DESC, id DESC LIMIT $2",
-        )
-        .bind(key)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| InstanceSummary {
-                id: r.get(0),
-                key: r.get(1),
-                version: r.get(2),
-                state: r.get(3),
-                has_incident: r.get(4),
-            })
-            .collect())
     }
 
     /// How many timer and async jobs are waiting (retryable ones).
@@ -202,7 +183,11 @@ impl Store {
         let tasks_open: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tasks")
             .fetch_one(&self.pool)
             .await?;
-        // A task's creation is the start of its user task node; the history keeps every one.
+        let incidents_open: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM incidents WHERE resolved_at IS NULL")
+                .fetch_one(&self.pool)
+                .await?;
+        // Every task ever created is either still open or ended with a taskEnded row.
         let tasks_created: i64 = sqlx::query_scalar(
             "SELECT (SELECT COUNT(*) FROM tasks) + (SELECT COUNT(*) FROM history WHERE event = 'taskEnded')",
         )
@@ -214,6 +199,7 @@ impl Store {
             terminated: of("terminated"),
             tasks_open,
             tasks_created,
+            incidents_open,
         })
     }
 }
@@ -231,4 +217,6 @@ pub struct Counts {
     pub tasks_open: i64,
     /// User tasks created so far.
     pub tasks_created: i64,
+    /// Open incidents.
+    pub incidents_open: i64,
 }

@@ -163,47 +163,23 @@ impl<'s> Unit<'s> {
         self.drain().await
     }
 
-    /// Delivers a message to subscriptions named `name` of the given instances
-    /// (or of any instance when `instances` is `None`). Returns how many caught it.
-    pub async fn correlate_message(
-        &mut self,
-        name: &str,
-        instances: Option<&[String]>,
-        variables: Variables,
-    ) -> Result<usize> {
-        let subs = self.subscriptions("message", name).await?;
-        let mut delivered = 0;
-        for (instance, local) in subs {
-            if instances.is_some_and(|ids| !ids.contains(&instance)) {
-                continue;
-            }
-            self.command(
-                &instance,
-                Command::Trigger {
-                    subscription: local,
-                    variables: variables.clone(),
-                },
-            )
-            .await?;
-            delivered += 1;
-            break; // a message is consumed by one subscription
-        }
-        Ok(delivered)
-    }
-
-    /// Delivers a message the way the API does: to the first waiting
-    /// subscription named `name` whose instance has `business_key` (when
-    /// given) and whose process variables equal `keys`; failing that, to a
-    /// message start event of that name (a new instance). Returns the
-    /// instance that received it.
+    /// Delivers a message to the oldest waiting subscription named `name`
+    /// whose instance is one of `instances` (when given), has `business_key`
+    /// (when given) and has process variables equal to `keys`. Failing that,
+    /// and only when no instances were named, a message start event of that
+    /// name starts a new instance. Returns the instance that received it.
     pub async fn correlate(
         &mut self,
         name: &str,
+        instances: Option<&[String]>,
         business_key: Option<&str>,
         keys: &Variables,
         variables: Variables,
     ) -> Result<Option<String>> {
         for (instance, local) in self.subscriptions("message", name).await? {
+            if instances.is_some_and(|ids| !ids.contains(&instance)) {
+                continue;
+            }
             let inst = &self.load(&instance).await?.instance;
             if business_key.is_some_and(|bk| inst.business_key.as_deref() != Some(bk)) {
                 continue;
@@ -225,7 +201,7 @@ impl<'s> Unit<'s> {
             .await?;
             return Ok(Some(instance));
         }
-        if keys.is_empty() {
+        if keys.is_empty() && instances.is_none() {
             if let Some((key, node)) = self.store.message_start(name) {
                 let id = self
                     .start(
@@ -488,7 +464,6 @@ impl<'s> Unit<'s> {
             HistoryEvent::ActivityCompleted { node } => ("activityCompleted", Some(node)),
             HistoryEvent::ActivityCancelled { node } => ("activityCancelled", Some(node)),
             HistoryEvent::VariableSet { .. } => ("variableSet", None),
-            HistoryEvent::FlowTaken { .. } => ("flowTaken", None),
             HistoryEvent::IncidentRaised { node, .. } => ("incidentRaised", Some(node)),
             HistoryEvent::IncidentResolved { node } => ("incidentResolved", Some(node)),
         };

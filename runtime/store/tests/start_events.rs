@@ -19,7 +19,7 @@ const BPMN: &str = r#"<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/
 
 async fn count(store: &Store, key: &str) -> usize {
     store
-        .instances(Some(key), 100)
+        .list_instances(Some(key), None, None, 100, 0)
         .await
         .expect("instances")
         .len()

@@ -117,12 +117,14 @@ impl Client {
         c
     }
 
-    fn call_raw(
+    /// Sends a request with this client's credentials; an error is a transport failure.
+    #[allow(clippy::type_complexity)]
+    fn send(
         &self,
         method: &str,
         path: &str,
         body: Option<Value>,
-    ) -> (u16, Value, Vec<(String, String)>) {
+    ) -> Result<(u16, Value, Vec<(String, String)>), String> {
         let url = format!("{}{path}", self.base);
         let mut req = ureq::http::Request::builder().method(method).uri(&url);
         if let Some(c) = &self.cookie {
@@ -138,8 +140,11 @@ impl Client {
         let req = req
             .header("content-type", "application/json")
             .body(text)
-            .expect("request");
-        let mut resp = self.agent.run(req).expect("the server answers");
+            .map_err(|e| e.to_string())?;
+        let mut resp = self
+            .agent
+            .run(req)
+            .map_err(|e| e.to_string().to_lowercase())?;
         let status = resp.status().as_u16();
         let headers = resp
             .headers()
@@ -153,7 +158,16 @@ impl Client {
             .collect();
         let text = resp.body_mut().read_to_string().unwrap_or_default();
         let json = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        (status, json, headers)
+        Ok((status, json, headers))
+    }
+
+    fn call_raw(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value, Vec<(String, String)>) {
+        self.send(method, path, body).expect("the server answers")
     }
 
     fn try_call(
@@ -162,29 +176,7 @@ impl Client {
         path: &str,
         body: Option<Value>,
     ) -> Result<(u16, Value), String> {
-        let url = format!("{}{path}", self.base);
-        let mut req = ureq::http::Request::builder().method(method).uri(&url);
-        if let Some(c) = &self.cookie {
-            req = req.header("cookie", c);
-        }
-        if let Some(t) = &self.csrf {
-            req = req.header("x-csrf-token", t);
-        }
-        let text = body.map(|b| b.to_string()).unwrap_or_default();
-        let req = req
-            .header("content-type", "application/json")
-            .body(text)
-            .map_err(|e| e.to_string())?;
-        let mut resp = self
-            .agent
-            .run(req)
-            .map_err(|e| e.to_string().to_lowercase())?;
-        let status = resp.status().as_u16();
-        let text = resp.body_mut().read_to_string().unwrap_or_default();
-        Ok((
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        ))
+        self.send(method, path, body).map(|(s, b, _)| (s, b))
     }
 
     fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {

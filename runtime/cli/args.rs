@@ -69,6 +69,10 @@ pub struct TestArgs {
     /// Print each scenario's final state as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Run each scenario in a new schema of this PostgreSQL database instead
+    /// of a new SQLite file (`postgres://user@host:port/db`).
+    #[arg(long, value_name = "URL")]
+    pub postgres: Option<String>,
 }
 
 #[derive(Debug, Args)]

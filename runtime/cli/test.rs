@@ -15,7 +15,10 @@ pub fn run(args: &TestArgs) -> anyhow::Result<ExitCode> {
     let (mut passed, mut failed) = (0, 0);
     for file in &scenarios {
         let shown = file.display();
-        match runtime.block_on(millrace_scenario::run_file(file)) {
+        match runtime.block_on(millrace_scenario::run_file_on(
+            file,
+            args.postgres.as_deref(),
+        )) {
             Ok(outcome) => {
                 passed += 1;
                 if args.json {

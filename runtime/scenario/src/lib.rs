@@ -101,8 +101,14 @@ fn multiset(items: &[String]) -> BTreeMap<&str, usize> {
     m
 }
 
-/// Runs the scenario file at `path`; on success returns the final outcome.
+/// Runs the scenario file at `path` on a fresh SQLite file; on success returns the final outcome.
 pub async fn run_file(path: &Path) -> Result<Outcome, ScenarioError> {
+    run_file_on(path, None).await
+}
+
+/// Runs the scenario file at `path` on a fresh store: a new schema of the
+/// PostgreSQL database at `postgres` when given, else a new SQLite file.
+pub async fn run_file_on(path: &Path, postgres: Option<&str>) -> Result<Outcome, ScenarioError> {
     let text = std::fs::read_to_string(path).map_err(|error| ScenarioError::Io {
         path: path.to_path_buf(),
         error,
@@ -114,7 +120,10 @@ pub async fn run_file(path: &Path) -> Result<Outcome, ScenarioError> {
         path: std::env::temp_dir(),
         error,
     })?;
-    let store = Store::open(&tmp.path().join("scenario.db").to_string_lossy()).await?;
+    let store = match postgres {
+        Some(base) => Store::open_with(&millrace_store::scratch_postgres(base).await?, 2).await?,
+        None => Store::open(&tmp.path().join("scenario.db").to_string_lossy()).await?,
+    };
     Runner::new(&store, dir, &json)?.run().await
 }
 

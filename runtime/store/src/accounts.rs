@@ -69,7 +69,7 @@ impl Store {
         groups: &[String],
         now: DateTime<Utc>,
     ) -> Result<()> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.write_tx().await?;
         sqlx::query(
             "INSERT INTO users (name, password_hash, role, created_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (name) DO UPDATE SET password_hash = excluded.password_hash, role = excluded.role",
@@ -86,7 +86,7 @@ impl Store {
             .await?;
         for g in groups {
             sqlx::query(
-                "INSERT OR IGNORE INTO user_groups (user_name, group_name) VALUES ($1, $2)",
+                "INSERT INTO user_groups (user_name, group_name) VALUES ($1, $2) ON CONFLICT DO NOTHING",
             )
             .bind(name)
             .bind(g)

@@ -207,7 +207,7 @@ impl Store {
         Ok((groups, users))
     }
 
-    fn task_from(row: &sqlx::sqlite::SqliteRow) -> TaskView {
+    fn task_from(row: &sqlx::any::AnyRow) -> TaskView {
         TaskView {
             id: row.get(0),
             instance_id: row.get(1),
@@ -229,10 +229,11 @@ impl Store {
         // One statement, so the task and its candidates come from one snapshot
         // even while another request completes the task.
         // Built from constants only: no input reaches the SQL text.
+        let joined = self.dialect.joined("name");
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {TASK_COLUMNS}, \
-             (SELECT group_concat(name, char(31)) FROM task_candidates c WHERE c.task_id = t.id AND c.kind = 'group'), \
-             (SELECT group_concat(name, char(31)) FROM task_candidates c WHERE c.task_id = t.id AND c.kind = 'user') \
+             (SELECT {joined} FROM task_candidates c WHERE c.task_id = t.id AND c.kind = 'group'), \
+             (SELECT {joined} FROM task_candidates c WHERE c.task_id = t.id AND c.kind = 'user') \
              FROM tasks t WHERE t.id = $1"
         )))
         .bind(id)
@@ -323,10 +324,11 @@ impl Store {
             return self.inbox_fast(user, groups, limit, offset).await;
         }
         let groups_json = serde_json::to_string(groups).unwrap_or_else(|_| "[]".into());
+        let groups_in = self.dialect.in_json_array("$2");
         let sql = format!(
             "SELECT {TASK_COLUMNS} FROM tasks t WHERE \
              (t.assignee = $1 OR t.id IN (SELECT c.task_id FROM task_candidates c WHERE \
-                 (c.kind = 'user' AND c.name = $1) OR (c.kind = 'group' AND c.name IN (SELECT value FROM json_each($2))))) \
+                 (c.kind = 'user' AND c.name = $1) OR (c.kind = 'group' AND c.name IN {groups_in}))) \
              AND ($3 IS NULL OR t.assignee = $3) \
              AND ($4 IS NULL OR t.id IN (SELECT task_id FROM task_candidates WHERE kind = 'group' AND name = $4)) \
              AND ($5 IS NULL OR t.key = $5) AND ($6 IS NULL OR t.instance_id = $6) \
@@ -355,7 +357,7 @@ impl Store {
 
     /// Claims a task for `user`; false when someone else holds it.
     pub async fn claim(&self, task: &str, user: &str) -> Result<bool> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.write_tx().await?;
         let done = sqlx::query(
             "UPDATE tasks SET assignee = $1 WHERE id = $2 AND (assignee IS NULL OR assignee = $1)",
         )
@@ -373,7 +375,7 @@ impl Store {
 
     /// Keeps the inbox index's assignee row in step with `tasks.assignee`.
     async fn set_assignee_row(
-        tx: &mut sqlx::SqliteConnection,
+        tx: &mut sqlx::AnyConnection,
         task: &str,
         user: Option<&str>,
     ) -> Result<()> {
@@ -396,7 +398,7 @@ impl Store {
 
     /// Sets or clears a task's assignee.
     pub async fn assign(&self, task: &str, user: Option<&str>) -> Result<()> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.write_tx().await?;
         let done = sqlx::query("UPDATE tasks SET assignee = $1 WHERE id = $2")
             .bind(user)
             .bind(task)
@@ -458,7 +460,7 @@ impl Store {
                 key: r.get(1),
                 version: r.get(2),
                 state: r.get(3),
-                has_incident: r.get(4),
+                has_incident: r.get::<i64, _>(4) != 0,
             })
             .collect())
     }

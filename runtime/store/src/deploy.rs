@@ -155,7 +155,7 @@ impl Store {
                 .collect();
             compiled.push((f.name.clone(), defs, fingerprint));
         }
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.write_tx().await?;
         let mut out = Vec::new();
         let mut deployment: Option<i64> = None;
         let mut fresh = Vec::new();
@@ -234,7 +234,7 @@ impl Store {
 
 /// Replaces the key's timer start jobs with those of the new version `def`.
 async fn schedule_start_timers(
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut sqlx::AnyConnection,
     def: &ProcessDefinition,
     now: DateTime<Utc>,
 ) -> Result<()> {

@@ -11,7 +11,7 @@ use millrace_engine::instance::LocalId;
 use millrace_engine::{Command, Variables};
 use sqlx::Row;
 
-use crate::{timestamp, Result, Store};
+use crate::{timestamp, Dialect, Result, Store};
 
 /// A job claimed by a worker.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +32,34 @@ pub struct ClaimedJob {
     pub remaining: Option<i64>,
     /// Retries left.
     pub retries: i64,
+    /// The claim's lease token: the job applies only while it is still the job's.
+    pub lease_token: String,
+}
+
+/// How a lease's end is written in a statement, with the value bound for it.
+enum LeaseEnd {
+    /// A timestamp computed by the caller: (placeholder, timestamp).
+    Text(String, String),
+    /// Computed by the database from a length: (SQL expression, milliseconds).
+    Millis(String, i64),
+}
+
+impl LeaseEnd {
+    fn sql(&self) -> &str {
+        match self {
+            LeaseEnd::Text(sql, _) | LeaseEnd::Millis(sql, _) => sql,
+        }
+    }
+
+    fn bind<'q>(
+        &self,
+        query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+        match self {
+            LeaseEnd::Text(_, at) => query.bind(at.clone()),
+            LeaseEnd::Millis(_, ms) => query.bind(*ms),
+        }
+    }
 }
 
 /// What running a claimed job did.
@@ -51,7 +79,10 @@ pub fn backoff(attempt: u32) -> Duration {
 }
 
 impl Store {
-    /// Claims up to `limit` timer and async jobs due at `now` for `owner`, until `now + lease`.
+    /// Claims up to `limit` timer and async jobs due at `now` for `owner`,
+    /// each under a fresh lease token, for `lease`. On PostgreSQL the lease
+    /// is granted and later checked by the database's clock, and rows another
+    /// node is claiming are skipped, not waited for.
     pub async fn claim_jobs(
         &self,
         owner: &str,
@@ -59,21 +90,26 @@ impl Store {
         lease: Duration,
         limit: i64,
     ) -> Result<Vec<ClaimedJob>> {
-        let until =
-            now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(60));
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let rows = sqlx::query(
-            "SELECT id, instance_id, local_id, kind, retries, topic, due, remaining FROM jobs \
-             WHERE kind != 'external' AND due <= $1 AND retries > 0 \
-             AND (lease_owner IS NULL OR lease_expires < $1) ORDER BY due, id LIMIT $2",
-        )
-        .bind(timestamp(now))
-        .bind(limit)
-        .fetch_all(&mut *tx)
-        .await?;
-        let mut claimed = Vec::with_capacity(rows.len());
-        for r in rows {
-            let job = ClaimedJob {
+        let token = uuid::Uuid::now_v7().to_string();
+        let (clock, until) = self.lease_clock(now, lease, "$1", "$5");
+        let sql = format!(
+            "UPDATE jobs SET lease_owner = $3, lease_token = $4, lease_expires = {} \
+             WHERE id IN (SELECT id FROM jobs WHERE kind <> 'external' AND retries > 0 AND due <= $1 \
+                 AND (lease_owner IS NULL OR lease_expires < {clock}) ORDER BY due, id LIMIT $2{}) \
+             RETURNING id, instance_id, local_id, kind, retries, topic, due, remaining",
+            until.sql(),
+            self.dialect.skip_locked()
+        );
+        // Built from constants only: every input is bound.
+        let query = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(timestamp(now))
+            .bind(limit)
+            .bind(owner)
+            .bind(&token);
+        let rows = until.bind(query).fetch_all(&self.pool).await?;
+        let mut claimed: Vec<ClaimedJob> = rows
+            .into_iter()
+            .map(|r| ClaimedJob {
                 id: r.get(0),
                 instance_id: r.get(1),
                 local_id: r.get::<i64, _>(2) as LocalId,
@@ -82,42 +118,77 @@ impl Store {
                 topic: r.get(5),
                 due: r.get(6),
                 remaining: r.get(7),
-            };
-            sqlx::query("UPDATE jobs SET lease_owner = $1, lease_expires = $2 WHERE id = $3")
-                .bind(owner)
-                .bind(timestamp(until))
-                .bind(&job.id)
-                .execute(&mut *tx)
-                .await?;
-            claimed.push(job);
-        }
-        tx.commit().await?;
+                lease_token: token.clone(),
+            })
+            .collect();
+        // RETURNING gives no order: run them in due order.
+        claimed.sort_by(|a, b| (&a.due, &a.id).cmp(&(&b.due, &b.id)));
         Ok(claimed)
     }
 
-    /// Runs a claimed job in its own unit at `now`, if `owner` still holds its lease.
-    pub async fn run_job(
+    /// The SQL for "the lease clock now" and "a lease ending after `lease`":
+    /// on SQLite (one process, one machine) the caller's clock, bound as
+    /// `now_param` and `until_param`; on PostgreSQL the database's clock, with
+    /// the lease length in milliseconds bound as `until_param`.
+    fn lease_clock(
         &self,
-        job: &ClaimedJob,
-        owner: &str,
         now: DateTime<Utc>,
-    ) -> Result<JobOutcome> {
-        let result = self.try_run_job(job, owner, now).await;
+        lease: Duration,
+        now_param: &str,
+        until_param: &str,
+    ) -> (String, LeaseEnd) {
+        match self.dialect {
+            Dialect::Sqlite => {
+                let until = now
+                    + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(60));
+                (
+                    now_param.to_string(),
+                    LeaseEnd::Text(until_param.to_string(), timestamp(until)),
+                )
+            }
+            Dialect::Postgres => (
+                "millrace_now()".to_string(),
+                LeaseEnd::Millis(
+                    format!("millrace_after({until_param})"),
+                    i64::try_from(lease.as_millis()).unwrap_or(i64::MAX),
+                ),
+            ),
+        }
+    }
+
+    /// Runs a claimed job in its own unit at `now`, if its lease is still live and its own.
+    pub async fn run_job(&self, job: &ClaimedJob, now: DateTime<Utc>) -> Result<JobOutcome> {
+        let result = self.try_run_job(job, now).await;
         match result {
             Ok(true) => Ok(JobOutcome::Done),
             Ok(false) => Ok(JobOutcome::LeaseLost),
+            Err(e) if e.is_transient() => {
+                // Not the job's fault (another writer, a lost connection): give the
+                // lease back with its retries intact. If even that fails, the lease
+                // simply expires.
+                let _ = sqlx::query(
+                    "UPDATE jobs SET lease_owner = NULL, lease_expires = NULL, lease_token = NULL \
+                     WHERE id = $1 AND lease_token = $2",
+                )
+                .bind(&job.id)
+                .bind(&job.lease_token)
+                .execute(&self.pool)
+                .await;
+                Ok(JobOutcome::Failed(e.to_string()))
+            }
             Err(e) => {
                 let attempt = (4 - job.retries).max(1) as u32;
                 let retry_at =
                     now + chrono::Duration::from_std(backoff(attempt)).unwrap_or_default();
                 sqlx::query(
-                    "UPDATE jobs SET retries = retries - 1, due = $1, last_error = $2, lease_owner = NULL, lease_expires = NULL \
-                     WHERE id = $3 AND lease_owner = $4",
+                    "UPDATE jobs SET retries = retries - 1, due = $1, last_error = $2, \
+                     lease_owner = NULL, lease_expires = NULL, lease_token = NULL \
+                     WHERE id = $3 AND lease_token = $4",
                 )
                 .bind(timestamp(retry_at))
                 .bind(e.to_string())
                 .bind(&job.id)
-                .bind(owner)
+                .bind(&job.lease_token)
                 .execute(&self.pool)
                 .await?;
                 Ok(JobOutcome::Failed(e.to_string()))
@@ -125,10 +196,10 @@ impl Store {
         }
     }
 
-    async fn try_run_job(&self, job: &ClaimedJob, owner: &str, now: DateTime<Utc>) -> Result<bool> {
+    async fn try_run_job(&self, job: &ClaimedJob, now: DateTime<Utc>) -> Result<bool> {
         let mut unit = self.begin(now, Some("job-worker")).await?;
         // Fencing: the job is applied only by the worker that still holds its lease.
-        if !unit.take_job(&job.id, owner).await? {
+        if !unit.take_job(&job.id, &job.lease_token).await? {
             return Ok(false);
         }
         if job.kind == "start" {
@@ -192,7 +263,7 @@ impl Store {
     /// Gives up `owner`'s leases (on shutdown), so others need not wait for them to expire.
     pub async fn release_leases(&self, owner: &str) -> Result<u64> {
         Ok(sqlx::query(
-            "UPDATE jobs SET lease_owner = NULL, lease_expires = NULL WHERE lease_owner = $1",
+            "UPDATE jobs SET lease_owner = NULL, lease_expires = NULL, lease_token = NULL WHERE lease_owner = $1",
         )
         .bind(owner)
         .execute(&self.pool)
@@ -207,7 +278,7 @@ impl Store {
             .claim_jobs(owner, now, Duration::from_secs(60), limit)
             .await?
         {
-            if self.run_job(&job, owner, now).await? == JobOutcome::Done {
+            if self.run_job(&job, now).await? == JobOutcome::Done {
                 done += 1;
             }
         }
@@ -242,55 +313,75 @@ impl Store {
         max: i64,
         now: DateTime<Utc>,
     ) -> Result<Vec<LockedExternalTask>> {
-        let until = timestamp(
-            now + chrono::Duration::from_std(lock).unwrap_or(chrono::Duration::seconds(60)),
+        let (clock, until) = self.lease_clock(now, lock, "$2", "$5");
+        let sql = format!(
+            "UPDATE jobs SET lease_owner = $4, lease_token = NULL, lease_expires = {} \
+             WHERE id IN (SELECT id FROM jobs WHERE kind = 'external' AND topic = $1 AND retries > 0 AND due <= $2 \
+                 AND (lease_owner IS NULL OR lease_expires < {clock}) ORDER BY due, id LIMIT $3{}) \
+             RETURNING id, instance_id, retries, lease_expires, due",
+            until.sql(),
+            self.dialect.skip_locked()
         );
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let rows = sqlx::query(
-            "SELECT j.id, j.instance_id, j.retries, i.body FROM jobs j JOIN instances i ON i.id = j.instance_id \
-             WHERE j.kind = 'external' AND j.topic = $1 AND j.retries > 0 AND j.due <= $2 \
-             AND (j.lease_owner IS NULL OR j.lease_expires < $2) ORDER BY j.due, j.id LIMIT $3",
-        )
-        .bind(topic)
-        .bind(timestamp(now))
-        .bind(max)
-        .fetch_all(&mut *tx)
-        .await?;
+        // Built from constants only: every input is bound.
+        let query = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(topic)
+            .bind(timestamp(now))
+            .bind(max)
+            .bind(worker);
+        let mut rows: Vec<(String, String, i64, String, String)> = until
+            .bind(query)
+            .fetch_all(&self.pool)
+            .await?
+            .into_iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)))
+            .collect();
+        rows.sort_by(|a, b| (&a.4, &a.0).cmp(&(&b.4, &b.0)));
         let mut out = Vec::with_capacity(rows.len());
-        for r in rows {
-            let id: String = r.get(0);
-            let instance_id: String = r.get(1);
-            let body: String = r.get(3);
+        for (id, instance_id, retries, lock_expires, _) in rows {
+            // Read after the lock, so the variables are at least as new as the lock.
+            let body: String = sqlx::query_scalar("SELECT body FROM instances WHERE id = $1")
+                .bind(&instance_id)
+                .fetch_one(&self.pool)
+                .await?;
             let instance: millrace_engine::Instance = serde_json::from_str(&body)
                 .map_err(|e| crate::StoreError::Corrupt(instance_id.clone(), e.to_string()))?;
-            sqlx::query("UPDATE jobs SET lease_owner = $1, lease_expires = $2 WHERE id = $3")
-                .bind(worker)
-                .bind(&until)
-                .bind(&id)
-                .execute(&mut *tx)
-                .await?;
             out.push(LockedExternalTask {
                 id,
                 instance_id,
                 topic: topic.to_string(),
                 variables: instance.root_variables(),
-                retries: r.get(2),
-                lock_expires: until.clone(),
+                retries,
+                lock_expires,
             });
         }
-        tx.commit().await?;
         Ok(out)
     }
 
+    /// The SQL condition "the lease has not expired" by the lease clock (see
+    /// [`Store::lease_clock`]); `now_param` is bound to the caller's time either way.
+    pub(crate) fn lease_live(&self, now_param: &str) -> String {
+        match self.dialect {
+            Dialect::Sqlite => format!("lease_expires >= {now_param}"),
+            Dialect::Postgres => "lease_expires >= millrace_now()".to_string(),
+        }
+    }
+
+    /// An external task's instance, lock holder, and whether the lock is live.
     async fn external_lock_holder(
         &self,
         id: &str,
-    ) -> Result<Option<(String, Option<String>, Option<String>, i64)>> {
-        let row = sqlx::query("SELECT instance_id, lease_owner, lease_expires, retries FROM jobs WHERE id = $1 AND kind = 'external'")
+        now: DateTime<Utc>,
+    ) -> Result<Option<(String, Option<String>, bool)>> {
+        let sql = format!(
+            "SELECT instance_id, lease_owner, CASE WHEN {} THEN 1 ELSE 0 END FROM jobs WHERE id = $1 AND kind = 'external'",
+            self.lease_live("$2")
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(id)
+            .bind(timestamp(now))
             .fetch_optional(&self.pool)
             .await?;
-        Ok(row.map(|r| (r.get(0), r.get(1), r.get(2), r.get(3))))
+        Ok(row.map(|r| (r.get(0), r.get(1), r.get::<i64, _>(2) != 0)))
     }
 
     /// Completes an external task; refused unless `worker` holds an unexpired lock.
@@ -305,7 +396,11 @@ impl Store {
             .ok_or_else(|| crate::StoreError::NotFound("external task", id.to_string()))?;
         let mut unit = self.begin(now, Some(worker)).await?;
         // Fencing: only the holder of a live lock may complete.
-        let taken = sqlx::query("DELETE FROM jobs WHERE id = $1 AND kind = 'external' AND lease_owner = $2 AND lease_expires >= $3")
+        let sql = format!(
+            "DELETE FROM jobs WHERE id = $1 AND kind = 'external' AND lease_owner = $2 AND {}",
+            self.lease_live("$3")
+        );
+        let taken = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(id)
             .bind(worker)
             .bind(timestamp(now))
@@ -338,11 +433,10 @@ impl Store {
         retry_in: Duration,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        let Some((instance, owner, expires, _)) = self.external_lock_holder(id).await? else {
+        let Some((instance, owner, live)) = self.external_lock_holder(id, now).await? else {
             return Err(crate::StoreError::NotFound("external task", id.to_string()));
         };
-        let live = owner.as_deref() == Some(worker) && expires.is_some_and(|e| e >= timestamp(now));
-        if !live {
+        if owner.as_deref() != Some(worker) || !live {
             return Err(crate::StoreError::Conflict(format!(
                 "external task {id} is not locked by {worker}"
             )));
@@ -352,18 +446,20 @@ impl Store {
         // Fencing: every change below holds only while the lock is still this worker's.
         if retries > 0 {
             let due = now + chrono::Duration::from_std(retry_in).unwrap_or_default();
-            let done = sqlx::query(
+            let sql = format!(
                 "UPDATE jobs SET retries = $1, due = $2, last_error = $3, lease_owner = NULL, lease_expires = NULL \
-                 WHERE id = $4 AND lease_owner = $5 AND lease_expires >= $6",
-            )
-            .bind(retries)
-            .bind(timestamp(due))
-            .bind(message)
-            .bind(id)
-            .bind(worker)
-            .bind(timestamp(now))
-            .execute(&self.pool)
-            .await?;
+                 WHERE id = $4 AND lease_owner = $5 AND {}",
+                self.lease_live("$6")
+            );
+            let done = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(retries)
+                .bind(timestamp(due))
+                .bind(message)
+                .bind(id)
+                .bind(worker)
+                .bind(timestamp(now))
+                .execute(&self.pool)
+                .await?;
             return if done.rows_affected() == 1 {
                 Ok(())
             } else {
@@ -373,14 +469,16 @@ impl Store {
         let (_, local) = crate::split_id(id)
             .ok_or_else(|| crate::StoreError::NotFound("external task", id.to_string()))?;
         let mut unit = self.begin(now, Some(worker)).await?;
-        let taken = sqlx::query(
-            "DELETE FROM jobs WHERE id = $1 AND lease_owner = $2 AND lease_expires >= $3",
-        )
-        .bind(id)
-        .bind(worker)
-        .bind(timestamp(now))
-        .execute(unit.tx())
-        .await?;
+        let sql = format!(
+            "DELETE FROM jobs WHERE id = $1 AND lease_owner = $2 AND {}",
+            self.lease_live("$3")
+        );
+        let taken = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .bind(worker)
+            .bind(timestamp(now))
+            .execute(unit.tx())
+            .await?;
         if taken.rows_affected() != 1 {
             return Err(lost());
         }

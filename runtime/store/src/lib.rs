@@ -17,15 +17,14 @@ mod unit;
 mod worker;
 
 use std::collections::HashMap;
-use std::str::FromStr;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use millrace_engine::{CommandError, DeployError, ProcessDefinition};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::any::AnyPoolOptions;
+use sqlx::AnyPool;
+use sqlx::Executor;
 
 pub use accounts::{AuditEntry, Comment, SessionRow, User};
 pub use catalog::{DefinitionRow, TaskFilter, TaskView};
@@ -82,6 +81,40 @@ pub enum StoreError {
     NoMatch(&'static str, String),
 }
 
+impl StoreError {
+    /// True when trying the same thing again may succeed: another writer got
+    /// there first (a revision conflict, a deadlock or serialization failure
+    /// the database broke), or the database was briefly unreachable. Retrying
+    /// re-reads the state and runs the command again; nothing is merged.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            StoreError::Conflict(_) | StoreError::Unavailable(_) => true,
+            StoreError::Database(e) => database_error_is_transient(e),
+            _ => false,
+        }
+    }
+}
+
+fn database_error_is_transient(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => {
+            let code = db.code().unwrap_or_default();
+            // PostgreSQL: serialization failure, deadlock, lock not available,
+            // shutdown and connection classes. SQLite: busy and locked.
+            matches!(
+                &*code,
+                "40001" | "40P01" | "55P03" | "57P01" | "57P02" | "57P03"
+            ) || code.starts_with("08")
+                || matches!(&*code, "5" | "6" | "261" | "262" | "517")
+        }
+        _ => false,
+    }
+}
+
 /// Result of store operations.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
@@ -93,9 +126,94 @@ pub fn timestamp(t: DateTime<Utc>) -> String {
 /// A form reference within a definition version: (key, version, form reference).
 type FormKey = (String, i64, String);
 
+/// Which database a store runs on. The SQL is shared; where the two differ
+/// (row locks, transaction start, JSON and string aggregation, the lease
+/// clock) the statement asks its dialect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// One file, one process: writers are serialized by `BEGIN IMMEDIATE`.
+    Sqlite,
+    /// Shared by several nodes: row locks, `SKIP LOCKED` claims, the database's clock for leases.
+    Postgres,
+}
+
+impl Dialect {
+    /// The statement that opens a write transaction.
+    fn begin(self) -> &'static str {
+        match self {
+            // Take the write lock at once, so a transaction never fails to upgrade it later.
+            Dialect::Sqlite => "BEGIN IMMEDIATE",
+            Dialect::Postgres => "BEGIN",
+        }
+    }
+
+    /// Appended to a `SELECT` of rows the transaction will change.
+    fn for_update(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "",
+            Dialect::Postgres => " FOR UPDATE",
+        }
+    }
+
+    /// Appended to a claim query, so claimers pass over rows another claim holds.
+    fn skip_locked(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "",
+            Dialect::Postgres => " FOR UPDATE SKIP LOCKED",
+        }
+    }
+
+    /// `name IN (...)` over a JSON array of strings bound as `param`.
+    fn in_json_array(self, param: &str) -> String {
+        match self {
+            Dialect::Sqlite => format!("(SELECT value FROM json_each({param}))"),
+            Dialect::Postgres => format!("(SELECT jsonb_array_elements_text({param}::jsonb))"),
+        }
+    }
+
+    /// The names of `column` joined by the unit separator.
+    fn joined(self, column: &str) -> String {
+        match self {
+            Dialect::Sqlite => format!("group_concat({column}, char(31))"),
+            Dialect::Postgres => format!("string_agg({column}, chr(31))"),
+        }
+    }
+
+    /// Insertion order of a table's rows (SQLite's implicit rowid, PostgreSQL's `seq` column).
+    fn insertion_order(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "rowid",
+            Dialect::Postgres => "seq",
+        }
+    }
+}
+
+/// Creates an empty schema in the PostgreSQL database at `base` and returns a
+/// URL whose connections use it: one throw-away database per test or
+/// scenario, without the cost of `CREATE DATABASE`.
+pub async fn scratch_postgres(base: &str) -> Result<String> {
+    sqlx::any::install_default_drivers();
+    let schema = format!("t_{}", uuid::Uuid::now_v7().simple());
+    let pool = AnyPoolOptions::new()
+        .max_connections(1)
+        .connect(base)
+        .await?;
+    pool.execute(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+        .await?;
+    pool.close().await;
+    let sep = if base.contains('?') { '&' } else { '?' };
+    Ok(format!("{base}{sep}options=-c%20search_path%3D{schema}"))
+}
+
+/// True for a `postgres://` or `postgresql://` URL.
+pub fn is_postgres(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
 /// The durable store.
 pub struct Store {
-    pool: SqlitePool,
+    pool: AnyPool,
+    dialect: Dialect,
     definitions: RwLock<HashMap<(String, i64), Arc<ProcessDefinition>>>,
     latest: RwLock<HashMap<String, i64>>,
     /// Form-js forms found for (key, version, form reference): versions never change.
@@ -103,27 +221,51 @@ pub struct Store {
 }
 
 impl Store {
-    /// Opens (creating if needed) the SQLite database at `url` (`sqlite://path` or a path),
+    /// Opens the database at `url` — `postgres://…` for PostgreSQL, otherwise
+    /// an SQLite file (`sqlite://path` or a path, created if missing) —
     /// migrates it, and compiles every deployed definition.
     pub async fn open(url: &str) -> Result<Store> {
-        let url = if url.starts_with("sqlite:") {
-            url.to_string()
+        Self::open_with(url, 16).await
+    }
+
+    /// [`Store::open`] with at most `connections` pooled connections (PostgreSQL only;
+    /// SQLite has one writer whatever the pool).
+    pub async fn open_with(url: &str, connections: u32) -> Result<Store> {
+        sqlx::any::install_default_drivers();
+        let (pool, dialect) = if is_postgres(url) {
+            let pool = AnyPoolOptions::new()
+                .max_connections(connections.max(2))
+                .acquire_timeout(Duration::from_secs(10))
+                .connect(url)
+                .await?;
+            sqlx::migrate!("../../migrations/postgres")
+                .run(&pool)
+                .await?;
+            (pool, Dialect::Postgres)
         } else {
-            format!("sqlite://{url}")
+            let path = url.strip_prefix("sqlite://").unwrap_or(url);
+            let url = format!("sqlite://{path}?mode=rwc");
+            let pool = AnyPoolOptions::new()
+                .max_connections(4)
+                .after_connect(|conn, _| {
+                    Box::pin(async move {
+                        // Durable (FULL) and concurrent readers (WAL); wait for the writer, never fail at once.
+                        conn.execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                             PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON",
+                        )
+                        .await?;
+                        Ok(())
+                    })
+                })
+                .connect(&url)
+                .await?;
+            sqlx::migrate!("../../migrations/sqlite").run(&pool).await?;
+            (pool, Dialect::Sqlite)
         };
-        let options = SqliteConnectOptions::from_str(&url)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
-            .busy_timeout(Duration::from_secs(10))
-            .foreign_keys(true);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options)
-            .await?;
-        sqlx::migrate!("../../migrations/sqlite").run(&pool).await?;
         let store = Store {
             pool,
+            dialect,
             definitions: RwLock::new(HashMap::new()),
             latest: RwLock::new(HashMap::new()),
             forms: RwLock::new(HashMap::new()),
@@ -133,8 +275,18 @@ impl Store {
     }
 
     /// The connection pool (for tests that inspect the database).
-    pub fn pool(&self) -> &SqlitePool {
+    pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// The database this store runs on.
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    /// Opens a write transaction.
+    async fn write_tx(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        Ok(self.pool.begin_with(self.dialect.begin()).await?)
     }
 
     /// Begins a unit of work at time `now`, on behalf of `actor`.

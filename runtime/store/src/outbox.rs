@@ -26,7 +26,7 @@ pub struct OutboxMail {
     pub last_error: Option<String>,
 }
 
-fn mail_from(r: &sqlx::sqlite::SqliteRow) -> OutboxMail {
+fn mail_from(r: &sqlx::any::AnyRow) -> OutboxMail {
     let recipients: String = r.get(2);
     OutboxMail {
         id: r.get(0),

@@ -13,7 +13,7 @@ use millrace_engine::{
     executor, Command, CommandError, Effect, HistoryEvent, Instance, InstanceState, JobKind,
     ProcessDefinition, Variables,
 };
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::{Any, Row, Transaction};
 
 use crate::{timestamp, Result, Store, StoreError};
 
@@ -28,7 +28,7 @@ struct Loaded {
 /// One transaction's worth of commands. See the module doc.
 pub struct Unit<'s> {
     store: &'s Store,
-    tx: Transaction<'static, Sqlite>,
+    tx: Transaction<'static, Any>,
     now: DateTime<Utc>,
     actor: Option<String>,
     loaded: HashMap<String, Loaded>,
@@ -74,7 +74,7 @@ impl<'s> Unit<'s> {
         now: DateTime<Utc>,
         actor: Option<&str>,
     ) -> Result<Unit<'s>> {
-        let tx = store.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let tx = store.write_tx().await?;
         Ok(Unit {
             store,
             tx,
@@ -262,7 +262,11 @@ impl<'s> Unit<'s> {
     }
 
     async fn subscriptions(&mut self, event: &str, name: &str) -> Result<Vec<(String, LocalId)>> {
-        let rows = sqlx::query("SELECT instance_id, local_id FROM subscriptions WHERE event = $1 AND name = $2 ORDER BY rowid")
+        let sql = format!(
+            "SELECT instance_id, local_id FROM subscriptions WHERE event = $1 AND name = $2 ORDER BY {}",
+            self.store.dialect.insertion_order()
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(event)
             .bind(name)
             .fetch_all(&mut *self.tx)
@@ -288,15 +292,22 @@ impl<'s> Unit<'s> {
     }
 
     /// The unit's transaction, for the store's own statements.
-    pub(crate) fn tx(&mut self) -> &mut sqlx::SqliteConnection {
+    pub(crate) fn tx(&mut self) -> &mut sqlx::AnyConnection {
         &mut self.tx
     }
 
-    /// Removes a job row if `owner` holds its lease; false when the lease was lost.
-    pub(crate) async fn take_job(&mut self, id: &str, owner: &str) -> Result<bool> {
-        let done = sqlx::query("DELETE FROM jobs WHERE id = $1 AND lease_owner = $2")
+    /// Removes a job row if the lease `token` is still its own and live;
+    /// false when the lease expired or was taken. On PostgreSQL the row stays
+    /// locked until the unit ends, so no other node can claim it meanwhile.
+    pub(crate) async fn take_job(&mut self, id: &str, token: &str) -> Result<bool> {
+        let sql = format!(
+            "DELETE FROM jobs WHERE id = $1 AND lease_token = $2 AND {}",
+            self.store.lease_live("$3")
+        );
+        let done = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(id)
-            .bind(owner)
+            .bind(token)
+            .bind(timestamp(self.now))
             .execute(&mut *self.tx)
             .await?;
         Ok(done.rows_affected() == 1)
@@ -433,7 +444,13 @@ impl<'s> Unit<'s> {
 
     async fn load(&mut self, id: &str) -> Result<&Loaded> {
         if !self.loaded.contains_key(id) {
-            let row = sqlx::query("SELECT body, rev FROM instances WHERE id = $1")
+            // On PostgreSQL the row stays locked until the unit ends: two nodes
+            // changing one instance take turns instead of failing the revision check.
+            let sql = format!(
+                "SELECT body, rev FROM instances WHERE id = $1{}",
+                self.store.dialect.for_update()
+            );
+            let row = sqlx::query(sqlx::AssertSqlSafe(sql))
                 .bind(id)
                 .fetch_optional(&mut *self.tx)
                 .await?
@@ -485,18 +502,37 @@ impl<'s> Unit<'s> {
     async fn flush_history(&mut self) -> Result<()> {
         let at = timestamp(self.now);
         for chunk in self.history.chunks(HISTORY_CHUNK) {
-            let mut builder: sqlx::QueryBuilder<Sqlite> = sqlx::QueryBuilder::new(
-                "INSERT INTO history (instance_id, at, actor, event, node_id, detail) ",
+            // Numbered placeholders, which both databases read (sqlx's
+            // QueryBuilder writes `?` for the Any driver, which PostgreSQL refuses).
+            let mut sql = String::from(
+                "INSERT INTO history (instance_id, at, actor, event, node_id, detail) VALUES ",
             );
-            builder.push_values(chunk, |mut row, h| {
-                row.push_bind(&h.instance)
-                    .push_bind(&at)
-                    .push_bind(&h.actor)
-                    .push_bind(h.event)
-                    .push_bind(&h.node)
-                    .push_bind(&h.detail);
-            });
-            builder.build().execute(&mut *self.tx).await?;
+            for i in 0..chunk.len() {
+                let n = i * 6;
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(&format!(
+                    "(${}, ${}, ${}, ${}, ${}, ${})",
+                    n + 1,
+                    n + 2,
+                    n + 3,
+                    n + 4,
+                    n + 5,
+                    n + 6
+                ));
+            }
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for h in chunk {
+                query = query
+                    .bind(&h.instance)
+                    .bind(&at)
+                    .bind(&h.actor)
+                    .bind(h.event)
+                    .bind(&h.node)
+                    .bind(&h.detail);
+            }
+            query.execute(&mut *self.tx).await?;
         }
         self.history.clear();
         Ok(())
@@ -537,7 +573,7 @@ impl<'s> Unit<'s> {
                         ("assignee", &assignee),
                     ] {
                         for name in names {
-                            sqlx::query("INSERT OR IGNORE INTO task_candidates (task_id, kind, name, priority, created_at) VALUES ($1, $2, $3, $4, $5)")
+                            sqlx::query("INSERT INTO task_candidates (task_id, kind, name, priority, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING")
                                 .bind(&id)
                                 .bind(kind)
                                 .bind(name)
@@ -786,7 +822,7 @@ impl<'s> Unit<'s> {
                     .bind(i.version)
                     .bind(&i.business_key)
                     .bind(i.state.as_str())
-                    .bind(incident)
+                    .bind(i64::from(incident))
                     .bind(i.parent.as_ref().map(|p| p.instance.clone()))
                     .bind(timestamp(i.started_at))
                     .bind(i.ended_at.map(timestamp))
@@ -799,7 +835,7 @@ impl<'s> Unit<'s> {
                         "UPDATE instances SET state = $1, has_incident = $2, ended_at = $3, rev = rev + 1, body = $4 WHERE id = $5 AND rev = $6",
                     )
                     .bind(i.state.as_str())
-                    .bind(incident)
+                    .bind(i64::from(incident))
                     .bind(i.ended_at.map(timestamp))
                     .bind(&body)
                     .bind(id)

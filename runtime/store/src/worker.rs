@@ -41,7 +41,7 @@ impl Worker {
             .claim_jobs(&self.owner, now, self.lease, self.batch)
             .await?
         {
-            if self.store.run_job(&job, &self.owner, now).await? == JobOutcome::Done {
+            if self.store.run_job(&job, now).await? == JobOutcome::Done {
                 applied += 1;
             }
         }

@@ -1,16 +1,19 @@
 //! Crash safety: a worker that starts instances with timers and asynchronous
 //! continuations is killed with SIGKILL at random moments, 24 times, and
 //! restarted. Afterwards every acknowledged instance has ended exactly once,
-//! no step was applied twice, and SQLite's integrity check is clean.
+//! no step was applied twice, and (on SQLite) the integrity check is clean.
+//! Runs on PostgreSQL too when `MILLRACE_TEST_POSTGRES` is set.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sqlx::Row;
+
+mod common;
 
 /// A tiny seeded generator for kill times: reproducible from the printed seed.
 struct XorShift(u64);
@@ -28,14 +31,14 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn millrace(db: &Path) -> Command {
+fn millrace(db: &str) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_millrace"));
     c.current_dir(repo()).env("DATABASE_URL", db);
     c
 }
 
 /// Runs a worker that starts instances; kills it after `after`; returns the acknowledged ids.
-fn run_and_kill(db: &Path, count: u64, after: Duration) -> Vec<String> {
+fn run_and_kill(db: &str, count: u64, after: Duration) -> Vec<String> {
     let mut child = millrace(db)
         .args(["worker", "--start", "crash", "--count", &count.to_string()])
         .stdout(Stdio::piped())
@@ -76,7 +79,7 @@ fn killed_workers_lose_nothing_acknowledged_and_apply_nothing_twice() {
     eprintln!("crash test seed: {seed} (CRASH_SEED={seed} reproduces the kill times)");
     let mut rng = XorShift(seed | 1);
     let tmp = tempfile::tempdir().expect("temp dir");
-    let db = tmp.path().join("crash.db");
+    let db = common::database(tmp.path(), "crash");
     let deployed = millrace(&db)
         .args(["deploy", "tests/fixtures/crash/crash.bpmn"])
         .output()
@@ -113,14 +116,20 @@ fn killed_workers_lose_nothing_acknowledged_and_apply_nothing_twice() {
     tokio::runtime::Runtime::new()
         .expect("runtime")
         .block_on(async {
-            let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display()))
-                .await
-                .expect("db opens");
-            let integrity: String = sqlx::query_scalar("PRAGMA integrity_check")
-                .fetch_one(&pool)
-                .await
-                .expect("check runs");
-            assert_eq!(integrity, "ok");
+            sqlx::any::install_default_drivers();
+            let url = if common::postgres().is_some() {
+                db.clone()
+            } else {
+                format!("sqlite://{db}")
+            };
+            let pool = sqlx::AnyPool::connect(&url).await.expect("db opens");
+            if common::postgres().is_none() {
+                let integrity: String = sqlx::query_scalar("PRAGMA integrity_check")
+                    .fetch_one(&pool)
+                    .await
+                    .expect("check runs");
+                assert_eq!(integrity, "ok");
+            }
 
             let states: BTreeMap<String, String> = sqlx::query("SELECT id, state FROM instances")
                 .fetch_all(&pool)

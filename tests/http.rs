@@ -8,12 +8,14 @@ use std::process::{Child, Command, Stdio};
 
 use serde_json::{json, Value};
 
+mod common;
+
 const ADMIN_PASSWORD: &str = "admin-password-for-tests";
 
 struct Server {
     child: Child,
     base: String,
-    db: PathBuf,
+    db: String,
     _dir: tempfile::TempDir,
 }
 
@@ -30,7 +32,7 @@ fn repo() -> PathBuf {
 
 fn start_server() -> Server {
     let dir = tempfile::tempdir().expect("temp dir");
-    let db = dir.path().join("http.db");
+    let db = common::database(dir.path(), "http");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_millrace"));
     cmd.args([
         "serve",
@@ -48,7 +50,7 @@ fn start_server() -> Server {
 }
 
 /// Starts `millrace serve` as `cmd` says and waits until it listens.
-fn spawn(mut cmd: Command, db: PathBuf, dir: tempfile::TempDir) -> Server {
+fn spawn(mut cmd: Command, db: String, dir: tempfile::TempDir) -> Server {
     let mut child = cmd
         .env("RUST_LOG", "warn")
         .current_dir(repo())
@@ -572,18 +574,17 @@ fn external_workers_lock_complete_fail_and_lose_their_lock() {
 fn serve_reads_settings_from_a_config_file_and_flags_win() {
     let dir = tempfile::tempdir().expect("temp dir");
     let config = dir.path().join("millrace.toml");
+    let db = common::database(dir.path(), "cfg");
     std::fs::write(
         &config,
         format!(
-            "database = \"{}\"\nbind = \"127.0.0.1:1\"\nprocesses = \"tests/fixtures/http\"\nadmin_password = \"from-the-file-123\"\n",
-            dir.path().join("cfg.db").display()
+            "database = \"{db}\"\nbind = \"127.0.0.1:1\"\nprocesses = \"tests/fixtures/http\"\nadmin_password = \"from-the-file-123\"\n",
         ),
     )
     .expect("config written");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_millrace"));
     cmd.args(["serve", "--bind", "127.0.0.1:0", "--config"])
         .arg(&config);
-    let db = dir.path().join("cfg.db");
     let server = spawn(cmd, db, dir);
     assert!(
         !server.base.ends_with(":1"),

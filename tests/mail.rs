@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod common;
+
 use serde_json::{json, Value};
 
 struct Killed(Child);
@@ -64,7 +66,7 @@ fn a_mail_task_is_delivered_once_over_smtp_with_its_key() {
         ])
         .arg(format!("smtp://127.0.0.1:{smtp_port}"))
         .arg("--database")
-        .arg(dir.path().join("mail.db"))
+        .arg(common::database(dir.path(), "mail"))
         .env("MILLRACE_ADMIN_PASSWORD", "admin-password-for-tests")
         .env("RUST_LOG", "warn")
         .current_dir(PathBuf::from(env!("CARGO_MANIFEST_DIR")))

@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use millrace_engine::{InstanceState, Variables};
-use millrace_store::{Committer, DeploymentFile, Store, Write};
+use millrace_store::{Committer, DeploymentFile, Write};
+
+mod common;
 
 const BPMN: &str = r#"<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" id="D" targetNamespace="t">
 <process id="p" isExecutable="true"><startEvent id="S"/><userTask id="U"/><endEvent id="E"/>
@@ -14,11 +16,7 @@ const BPMN: &str = r#"<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_writes_in_one_batch_commit_or_fail_alone() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let store = Arc::new(
-        Store::open(&dir.path().join("c.db").to_string_lossy())
-            .await
-            .expect("opens"),
-    );
+    let store = Arc::new(common::store(dir.path(), "c").await);
     store
         .deploy(
             "t",

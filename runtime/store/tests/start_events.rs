@@ -5,6 +5,8 @@ use chrono::{DateTime, Duration, Utc};
 use millrace_engine::Variables;
 use millrace_store::{DeploymentFile, Store};
 
+mod common;
+
 const BPMN: &str = r#"<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" id="D" targetNamespace="t">
 <signal id="Sig" name="StormAlert"/>
 <process id="hourly" isExecutable="true">
@@ -28,9 +30,7 @@ async fn count(store: &Store, key: &str) -> usize {
 #[tokio::test]
 async fn timer_and_signal_start_events_start_instances() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let store = Store::open(&dir.path().join("s.db").to_string_lossy())
-        .await
-        .expect("opens");
+    let store = common::store(dir.path(), "s").await;
     let t0: DateTime<Utc> = "2024-12-10T09:00:00Z".parse().expect("time");
     store
         .deploy(

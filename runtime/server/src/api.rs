@@ -1064,6 +1064,10 @@ pub struct MessageRequest {
     /// Answer 200 rather than 422 when nothing waits for the message.
     #[serde(default)]
     pub accept_no_match: bool,
+    /// The sender's id for this message. A message whose id was already
+    /// correlated changes nothing and answers as the first delivery did,
+    /// with `duplicate: true`: senders that retry cannot deliver twice.
+    pub message_id: Option<String>,
 }
 
 /// Where a message went.
@@ -1072,6 +1076,8 @@ pub struct MessageRequest {
 pub struct Correlated {
     /// The instance that received it (none when unmatched and accepted).
     pub instance_id: Option<String>,
+    /// True when this `messageId` was delivered before: nothing was done now.
+    pub duplicate: bool,
 }
 
 /// Correlates a message by business key or variable values; a message start event starts a new instance.
@@ -1085,19 +1091,37 @@ pub async fn message(
         .await?;
     let keys = variables(&req.correlation_keys, "correlationKeys")?;
     let vars = variables(&req.variables, "variables")?;
+    if req.message_id.as_ref().is_some_and(|m| m.is_empty() || m.len() > 200) {
+        return Err(ApiError::field("messageId", "must be 1 to 200 characters"));
+    }
     let mut unit = state.store.begin(Utc::now(), Some(&p.user)).await?;
+    if let Some(message_id) = &req.message_id {
+        if let Some(first) = unit.message_receipt(message_id).await? {
+            return Ok(Json(Correlated {
+                instance_id: first,
+                duplicate: true,
+            }));
+        }
+    }
     let got = unit
         .correlate(&req.name, None, req.business_key.as_deref(), &keys, vars)
         .await?;
     match got {
         Some(id) => {
             unit.audit("message", Some(&req.name)).await?;
+            if let Some(message_id) = &req.message_id {
+                unit.record_message(message_id, &req.name, &id).await?;
+            }
             unit.commit().await?;
             Ok(Json(Correlated {
                 instance_id: Some(id),
+                duplicate: false,
             }))
         }
-        None if req.accept_no_match => Ok(Json(Correlated { instance_id: None })),
+        None if req.accept_no_match => Ok(Json(Correlated {
+            instance_id: None,
+            duplicate: false,
+        })),
         None => Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "no_match",

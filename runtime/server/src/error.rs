@@ -103,6 +103,15 @@ impl From<StoreError> for ApiError {
                     ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "refused", c.to_string())
                 }
             },
+            StoreError::Database(_) if e.is_transient() => {
+                // Lost connection, restart, deadlock: nothing was acknowledged; the client may retry.
+                tracing::warn!(error = %e, "store briefly unavailable");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "the database is briefly unavailable; try again",
+                )
+            }
             StoreError::Unavailable(_) => {
                 tracing::error!(error = %e, "store unavailable");
                 ApiError::new(

@@ -39,6 +39,11 @@ struct Job {
     reply: oneshot::Sender<Result<Option<String>>>,
 }
 
+/// How often a request that met a transient conflict (another node's
+/// transaction on the same instance, a deadlock the database broke) is run
+/// again, from freshly read state, before its caller hears of the conflict.
+const ATTEMPTS: usize = 3;
+
 /// Most requests in one transaction.
 const MAX_BATCH: usize = 256;
 
@@ -90,7 +95,18 @@ impl Committer {
     }
 }
 
-async fn run_batch(store: &Store, jobs: Vec<Job>) {
+async fn run_batch(store: &Store, mut jobs: Vec<Job>) {
+    for attempt in 1..=ATTEMPTS {
+        jobs = run_batch_once(store, jobs, attempt == ATTEMPTS).await;
+        if jobs.is_empty() {
+            return;
+        }
+    }
+}
+
+/// Runs one batch; returns the requests to run again (transient failures,
+/// unless `last`), after answering all the others.
+async fn run_batch_once(store: &Store, jobs: Vec<Job>, last: bool) -> Vec<Job> {
     let mut unit = match store.begin(Utc::now(), None).await {
         Ok(u) => u,
         Err(e) => {
@@ -100,7 +116,7 @@ async fn run_batch(store: &Store, jobs: Vec<Job>) {
                     "the batch could not begin: {reason}"
                 ))));
             }
-            return;
+            return Vec::new();
         }
     };
     let mut results = Vec::with_capacity(jobs.len());
@@ -115,15 +131,25 @@ async fn run_batch(store: &Store, jobs: Vec<Job>) {
                     "the batch was abandoned: {reason}"
                 ))));
             }
-            return;
+            return Vec::new();
         }
         results.push(result);
     }
     match unit.commit().await {
         Ok(()) => {
+            let mut again = Vec::new();
             for (job, result) in jobs.into_iter().zip(results) {
-                let _ = job.reply.send(result);
+                match result {
+                    Err(e) if !last && e.is_transient() => {
+                        tracing::debug!(error = %e, "a request met a conflict; running it again");
+                        again.push(job);
+                    }
+                    result => {
+                        let _ = job.reply.send(result);
+                    }
+                }
             }
+            again
         }
         Err(e) => {
             let reason = e.to_string();
@@ -132,6 +158,7 @@ async fn run_batch(store: &Store, jobs: Vec<Job>) {
                     "the batch did not commit: {reason}"
                 ))));
             }
+            Vec::new()
         }
     }
 }

@@ -93,6 +93,10 @@ impl Store {
         for row in rows {
             let key: String = row.get(0);
             let version: i64 = row.get(1);
+            if self.definition(&key, version).is_some() {
+                // Versions never change: one compiled is compiled for good.
+                continue;
+            }
             let resource: String = row.get(2);
             let deployment: i64 = row.get(3);
             let files = match by_deployment.get(&deployment) {
@@ -116,6 +120,19 @@ impl Store {
             for def in defs.into_iter().filter(|d| d.key == key) {
                 self.remember(def);
             }
+        }
+        Ok(())
+    }
+
+    /// Compiles the versions other nodes deployed since this one last looked
+    /// (cheap when there are none: one count).
+    pub async fn sync_definitions(&self) -> Result<()> {
+        let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM definitions")
+            .fetch_one(&self.pool)
+            .await?;
+        let known = self.definitions.read().map(|d| d.len()).unwrap_or(0);
+        if usize::try_from(stored).unwrap_or(0) != known {
+            self.load_definitions().await?;
         }
         Ok(())
     }
@@ -156,6 +173,13 @@ impl Store {
             compiled.push((f.name.clone(), defs, fingerprint));
         }
         let mut tx = self.write_tx().await?;
+        if self.dialect == crate::Dialect::Postgres {
+            // Nodes deploying at once (each deploys its processes folder at
+            // start) take turns, so no two pick the same next version number.
+            sqlx::query("SELECT pg_advisory_xact_lock(7140001)")
+                .execute(&mut *tx)
+                .await?;
+        }
         let mut out = Vec::new();
         let mut deployment: Option<i64> = None;
         let mut fresh = Vec::new();

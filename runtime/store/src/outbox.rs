@@ -43,15 +43,29 @@ fn mail_from(r: &sqlx::any::AnyRow) -> OutboxMail {
 const COLUMNS: &str = "id, instance_id, recipients, subject, body, attempts, sent_at, last_error";
 
 impl Store {
-    /// Unsent mail whose next attempt is due.
-    pub async fn due_mail(&self, now: DateTime<Utc>, limit: i64) -> Result<Vec<OutboxMail>> {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM outbox WHERE sent_at IS NULL AND next_attempt <= $1 ORDER BY next_attempt, id LIMIT $2"
+    /// Claims unsent mail whose next attempt is due: its next attempt moves
+    /// to `now + lease`, so no other node sends it meanwhile, and a node that
+    /// dies while sending leaves it to be sent again after the lease (the
+    /// outbox key, sent as Message-ID, lets the receiver drop the repeat).
+    pub async fn due_mail(
+        &self,
+        now: DateTime<Utc>,
+        limit: i64,
+        lease: std::time::Duration,
+    ) -> Result<Vec<OutboxMail>> {
+        let until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(60));
+        let mut rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE outbox SET next_attempt = $3 WHERE id IN (SELECT id FROM outbox \
+             WHERE sent_at IS NULL AND next_attempt <= $1 ORDER BY next_attempt, id LIMIT $2{}) \
+             RETURNING {COLUMNS}, created_at",
+            self.dialect.skip_locked()
         )))
         .bind(timestamp(now))
         .bind(limit)
+        .bind(timestamp(until))
         .fetch_all(&self.pool)
         .await?;
+        rows.sort_by_key(|r| r.get::<String, _>(8));
         Ok(rows.iter().map(mail_from).collect())
     }
 

@@ -103,6 +103,9 @@ impl<'s> Unit<'s> {
         business_key: Option<String>,
         start_node: Option<String>,
     ) -> Result<String> {
+        if self.store.latest_definition(key).is_none() {
+            self.store.sync_definitions().await?;
+        }
         let def = self
             .store
             .latest_definition(key)
@@ -277,6 +280,36 @@ impl<'s> Unit<'s> {
             .collect())
     }
 
+    /// The instance a message with the sender's id `message_id` went to, if
+    /// one was already correlated (`Some(None)`: it was, to no instance).
+    pub async fn message_receipt(&mut self, message_id: &str) -> Result<Option<Option<String>>> {
+        let row = sqlx::query("SELECT instance_id FROM message_receipts WHERE message_id = $1")
+            .bind(message_id)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        Ok(row.map(|r| r.get(0)))
+    }
+
+    /// Remembers, with the unit, that the message `message_id` went to `instance`.
+    /// A concurrent delivery of the same id fails its commit (the key is unique)
+    /// and is answered as a conflict, never applied twice.
+    pub async fn record_message(&mut self, message_id: &str, name: &str, instance: &str) -> Result<()> {
+        let done = sqlx::query(
+            "INSERT INTO message_receipts (message_id, name, instance_id, received_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(message_id)
+        .bind(name)
+        .bind(instance)
+        .bind(timestamp(self.now))
+        .execute(&mut *self.tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            return Err(StoreError::Conflict(format!("message {message_id}")));
+        }
+        Ok(())
+    }
+
     /// Records an action in the audit, committed with the unit (or not at all).
     pub async fn audit(&mut self, action: &str, target: Option<&str>) -> Result<()> {
         sqlx::query(
@@ -324,6 +357,10 @@ impl<'s> Unit<'s> {
             (loaded.instance.key.clone(), loaded.instance.version)
         };
         let store = self.store;
+        if store.definition(&key, version).is_none() {
+            // Deployed by another node since this one last looked.
+            store.sync_definitions().await?;
+        }
         let def = store.definition(&key, version).ok_or_else(|| {
             StoreError::NotFound("process definition", format!("{key} v{version}"))
         })?;

@@ -54,8 +54,24 @@ impl Worker {
         clock: impl Fn() -> DateTime<Utc>,
         mut stop: watch::Receiver<bool>,
     ) -> Result<()> {
+        let mut synced = std::time::Instant::now();
         while !*stop.borrow() {
-            let applied = self.run_once(clock()).await?;
+            if synced.elapsed() >= Duration::from_secs(2) {
+                // New versions deployed through another node start here too.
+                if let Err(e) = self.store.sync_definitions().await {
+                    tracing::warn!(error = %e, "reading deployed definitions failed");
+                }
+                synced = std::time::Instant::now();
+            }
+            // A failing database (restarting, unreachable) pauses the worker; it
+            // does not stop it. Leases it held expire and any node takes them.
+            let applied = match self.run_once(clock()).await {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::warn!(owner = %self.owner, error = %e, "claiming or running jobs failed; retrying");
+                    0
+                }
+            };
             if applied == 0 {
                 tokio::select! {
                     _ = tokio::time::sleep(self.idle) => {}

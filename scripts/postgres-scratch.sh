@@ -42,7 +42,7 @@ start)
             -c max_connections=300 -c shared_buffers=256MB -c fsync=on -c synchronous_commit=on" \
         start >&2
     as_owner "$bin/createdb" -h 127.0.0.1 -p "$port" -U millrace millrace
-    if [ "$(id -u)" = 0 ]; then ctl="runuser -u postgres -- $bin/pg_ctl -D $dir/data"; else ctl="$bin/pg_ctl -D $dir/data"; fi
+    if [ "$(id -u)" = 0 ]; then ctl="runuser -u postgres -- $bin/pg_ctl -D $dir/data -l $dir/server.log"; else ctl="$bin/pg_ctl -D $dir/data -l $dir/server.log"; fi
     echo "export MILLRACE_PG_URL=postgres://millrace@127.0.0.1:$port/millrace"
     echo "export MILLRACE_PG_DIR=$dir"
     echo "export MILLRACE_PG_CTL='$ctl'"

@@ -16,8 +16,25 @@ python3 -c 'import aiosmtpd' 2>/dev/null || python3 -m pip install --quiet aiosm
 command -v curl >/dev/null || { apt-get update -qq && apt-get install -y -qq curl; }
 
 cargo build --locked --all-targets
+
+# ---- Pass 1: SQLite -------------------------------------------------------
 cargo test --locked --workspace --all-targets
 # The API against its own OpenAPI document (schemathesis, from PyPI).
 ./tests/schemathesis.sh
 # Scenario tests: the BPMN behaviour catalogue and the shipped processes.
 ./target/debug/millrace test tests/scenarios processes
+
+# ---- Pass 2: PostgreSQL ---------------------------------------------------
+# A throw-away cluster (Debian's postgresql, installed when missing), on a
+# free loopback port, removed on exit.
+PG_PORT=${MILLRACE_PG_PORT:-$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
+eval "$(scripts/postgres-scratch.sh start "$PG_PORT")"
+trap 'scripts/postgres-scratch.sh stop "$MILLRACE_PG_DIR"' EXIT
+export MILLRACE_TEST_POSTGRES=$MILLRACE_PG_URL
+# The same store, crash, HTTP and mail tests (each in a fresh schema).
+cargo test --locked -p millrace-store -p millrace --tests
+SCHEMATHESIS_DATABASE=$MILLRACE_PG_URL ./tests/schemathesis.sh
+./target/debug/millrace test --postgres "$MILLRACE_PG_URL" tests/scenarios processes
+# Three nodes on one database under load: SIGKILL, SIGSTOP past the lease,
+# the database restarted, duplicate deliveries.
+cargo test --locked --test cluster -- --ignored --test-threads 1

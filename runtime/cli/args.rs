@@ -170,6 +170,10 @@ pub struct ServeArgs {
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mail_from: Option<String>,
+    /// Seconds a node holds the jobs it claims; a node that dies holds them this long [default: 30].
+    #[arg(long, value_name = "SECONDS")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub job_lease: Option<u64>,
 }
 
 /// `serve`'s settings after flags, environment and file are merged.
@@ -185,6 +189,7 @@ pub struct ServeSettings {
     pub log_json: bool,
     pub smtp_url: Option<String>,
     pub mail_from: String,
+    pub job_lease: u64,
 }
 
 impl Default for ServeSettings {
@@ -200,6 +205,7 @@ impl Default for ServeSettings {
             log_json: false,
             smtp_url: None,
             mail_from: "millrace@localhost".into(),
+            job_lease: 30,
         }
     }
 }

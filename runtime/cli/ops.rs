@@ -135,6 +135,7 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<ExitCode> {
             admin_user: settings.admin_user.clone(),
             admin_password: settings.admin_password.clone(),
             mail,
+            job_lease: std::time::Duration::from_secs(settings.job_lease.max(1)),
         })
         .await?;
         Ok(ExitCode::SUCCESS)

@@ -1091,7 +1091,11 @@ pub async fn message(
         .await?;
     let keys = variables(&req.correlation_keys, "correlationKeys")?;
     let vars = variables(&req.variables, "variables")?;
-    if req.message_id.as_ref().is_some_and(|m| m.is_empty() || m.len() > 200) {
+    if req
+        .message_id
+        .as_ref()
+        .is_some_and(|m| m.is_empty() || m.len() > 200)
+    {
         return Err(ApiError::field("messageId", "must be 1 to 200 characters"));
     }
     let mut unit = state.store.begin(Utc::now(), Some(&p.user)).await?;

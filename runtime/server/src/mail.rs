@@ -58,7 +58,10 @@ pub async fn send_due(
             .timeout(Some(Duration::from_secs(10)))
             .build();
     let mut sent = 0;
-    for mail in store.due_mail(Utc::now(), 50, std::time::Duration::from_secs(120)).await? {
+    for mail in store
+        .due_mail(Utc::now(), 50, std::time::Duration::from_secs(120))
+        .await?
+    {
         let result = match message(config, &mail) {
             Ok(m) => transport
                 .send(m)

@@ -16,7 +16,7 @@ use crate::{router, AppState};
 /// How `serve` runs.
 #[derive(Debug, Clone)]
 pub struct ServeConfig {
-    /// The database (SQLite path or `sqlite://` URL).
+    /// The database: an SQLite path or `sqlite://` URL, or a `postgres://` URL.
     pub database: String,
     /// Where to listen.
     pub bind: SocketAddr,
@@ -32,6 +32,8 @@ pub struct ServeConfig {
     pub admin_password: Option<String>,
     /// Where mail goes; without it mail stays in the outbox.
     pub mail: Option<crate::mail::MailConfig>,
+    /// How long this node holds the jobs it claims.
+    pub job_lease: std::time::Duration,
 }
 
 /// Why the server could not start or stopped with an error.
@@ -83,7 +85,8 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
     let state = AppState::new(store.clone(), &config.node_id);
     let (stop_tx, stop_rx) = watch::channel(false);
     let worker = {
-        let w = Worker::new(store.clone(), format!("{}-worker", config.node_id));
+        let mut w = Worker::new(store.clone(), format!("{}-worker", config.node_id));
+        w.lease = config.job_lease;
         tokio::spawn(async move { w.run(Utc::now, stop_rx).await })
     };
     let mailer = config.mail.clone().map(|m| {

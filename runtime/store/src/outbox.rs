@@ -53,7 +53,8 @@ impl Store {
         limit: i64,
         lease: std::time::Duration,
     ) -> Result<Vec<OutboxMail>> {
-        let until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(60));
+        let until =
+            now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(60));
         let mut rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "UPDATE outbox SET next_attempt = $3 WHERE id IN (SELECT id FROM outbox \
              WHERE sent_at IS NULL AND next_attempt <= $1 ORDER BY next_attempt, id LIMIT $2{}) \

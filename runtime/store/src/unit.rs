@@ -293,7 +293,12 @@ impl<'s> Unit<'s> {
     /// Remembers, with the unit, that the message `message_id` went to `instance`.
     /// A concurrent delivery of the same id fails its commit (the key is unique)
     /// and is answered as a conflict, never applied twice.
-    pub async fn record_message(&mut self, message_id: &str, name: &str, instance: &str) -> Result<()> {
+    pub async fn record_message(
+        &mut self,
+        message_id: &str,
+        name: &str,
+        instance: &str,
+    ) -> Result<()> {
         let done = sqlx::query(
             "INSERT INTO message_receipts (message_id, name, instance_id, received_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT DO NOTHING",

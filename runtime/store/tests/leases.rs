@@ -121,7 +121,11 @@ async fn a_late_result_after_the_lease_was_taken_over_is_refused() {
         store.run_job(&fast[0], t1).await.expect("runs"),
         JobOutcome::Done
     );
-    assert_eq!(completions(&store, &ids[0]).await, 1, "applied exactly once");
+    assert_eq!(
+        completions(&store, &ids[0]).await,
+        1,
+        "applied exactly once"
+    );
     assert_eq!(
         store.run_job(&fast[0], t1).await.expect("runs"),
         JobOutcome::LeaseLost,

@@ -230,6 +230,15 @@ fn the_life_of_an_instance_through_the_api() {
 
     let id = start_approval(&bea, "REQ-1");
     let task = review_task(&bea, &id);
+    // The unfiltered inbox (one index range per principal) shows it too.
+    let (s, inbox) = bea.call("GET", "/api/tasks", None);
+    assert_eq!(s, 200, "{inbox}");
+    assert!(
+        inbox
+            .as_array()
+            .is_some_and(|t| t.iter().any(|t| t["id"] == task.as_str())),
+        "the inbox lists the task: {inbox}"
+    );
     let (s, b) = bea.call("POST", &format!("/api/tasks/{task}/claim"), None);
     assert_eq!(s, 204, "{b}");
     let (s, b) = bea.call(

@@ -275,7 +275,7 @@ impl Store {
             // Placeholders only: every value is bound below.
             sql.push_str(&format!(
                 "SELECT * FROM (SELECT task_id, priority, created_at FROM task_candidates WHERE kind = ${} AND name = ${} \
-                 ORDER BY priority DESC, created_at, task_id LIMIT ${})",
+                 ORDER BY priority DESC, created_at, task_id LIMIT ${}) AS principal{i}",
                 3 * i + 1,
                 3 * i + 2,
                 3 * i + 3
@@ -283,7 +283,7 @@ impl Store {
         }
         let n = 3 * principals.len();
         sql.push_str(&format!(
-            ") GROUP BY task_id ORDER BY p DESC, c, task_id LIMIT ${} OFFSET ${}",
+            ") AS reached GROUP BY task_id ORDER BY p DESC, c, task_id LIMIT ${} OFFSET ${}",
             n + 1,
             n + 2
         ));

@@ -13,8 +13,7 @@
 //! `MILLRACE_PG_CTL`; tests/run.sh starts a throw-away cluster and runs them
 //! with `--ignored --test-threads 1`.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader};
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -65,17 +64,7 @@ impl Node {
             .stderr(Stdio::null())
             .spawn()
             .expect("the node starts");
-        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-        let base = loop {
-            let line = lines
-                .next()
-                .expect("the node says where it listens")
-                .expect("line");
-            if let Some(rest) = line.strip_prefix("millrace listening on ") {
-                break rest.split_whitespace().next().expect("address").to_string();
-            }
-        };
-        std::thread::spawn(move || for _ in lines {});
+        let base = common::listening_on(&mut child);
         Node { child, base }
     }
 
@@ -353,13 +342,7 @@ fn check(
         std::thread::sleep(Duration::from_millis(300));
     }
     rt.block_on(async {
-        let states: BTreeMap<String, String> = sqlx::query("SELECT id, state FROM instances")
-            .fetch_all(&pool)
-            .await
-            .expect("instances")
-            .into_iter()
-            .map(|r| (r.get(0), r.get(1)))
-            .collect();
+        let (states, _) = common::applied_once(&pool).await;
         for id in starts {
             assert_eq!(states.get(id).map(String::as_str), Some("completed"), "acknowledged start {id}");
         }
@@ -376,20 +359,11 @@ fn check(
         for task in completions {
             assert!(ended.contains(task), "acknowledged completion of {task} is missing");
         }
-        let counts = sqlx::query(
-            "SELECT instance_id, event, COALESCE(node_id, ''), COUNT(*) FROM history \
-             WHERE event IN ('instanceEnded', 'activityCompleted') GROUP BY 1, 2, 3",
-        )
-        .fetch_all(&pool)
-        .await
-        .expect("history");
-        let mut ends = 0;
-        for r in counts {
-            let (id, event, node, n): (String, String, String, i64) = (r.get(0), r.get(1), r.get(2), r.get(3));
-            assert_eq!(n, 1, "{id}: {event} {node} recorded {n} times: applied twice");
-            ends += usize::from(event == "instanceEnded");
-        }
-        assert_eq!(ends, states.len(), "every instance ended exactly once");
+        let ended: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM history WHERE event = 'instanceEnded'")
+            .fetch_one(&pool)
+            .await
+            .expect("ends");
+        assert_eq!(ended as usize, states.len(), "every instance ended exactly once");
         let incidents: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM incidents WHERE resolved_at IS NULL")
             .fetch_one(&pool)
             .await
@@ -407,41 +381,101 @@ fn check(
 #[test]
 #[ignore = "needs PostgreSQL: run by tests/run.sh"]
 fn a_node_killed_mid_load_loses_nothing_and_its_leases_move_on() {
-    let mut cluster = Cluster::start(3);
-    let victim = cluster.nodes[1].child.id();
+    let cluster = Cluster::start(3);
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let pool = cluster.pool(&rt);
+    let mut orphaned = Vec::new();
     let (starts, completions) = under_load(
         &cluster,
         Duration::from_secs(3),
         || {
-            // SIGKILL: no shutdown, no lease given back.
-            let ok = Command::new("kill")
-                .args(["-KILL", &victim.to_string()])
-                .status()
-                .expect("kill runs");
-            assert!(ok.success());
+            // SIGKILL: no shutdown, no lease given back. Sent while the node
+            // holds leases, so there is work of its to orphan.
+            orphaned = freeze_holding_leases(&rt, &pool, &cluster.nodes[1], "-KILL", 1);
         },
         Duration::from_secs(5),
     );
-    let _ = cluster.nodes[1].child.wait();
     assert!(
         starts.len() >= 20,
         "the load ran: {} starts acknowledged",
         starts.len()
     );
     check(&cluster, &[0, 2], &starts, &completions);
+    // The dead node held jobs; the checker found no job left and every
+    // instance ended, so the others ran them once its leases expired.
+    assert!(!orphaned.is_empty());
+    eprintln!(
+        "the killed node held {} jobs, run by the others",
+        orphaned.len()
+    );
+}
+
+/// Sends `signal` (-KILL or -STOP) to `node` at a moment it holds at least
+/// `min` live leases, checked again after the signal (a stopped or dead node
+/// cannot give them back); returns the ids of the jobs it held. A worker runs
+/// one job at a time, so with two held at least one is claimed and not begun.
+fn freeze_holding_leases(
+    rt: &tokio::runtime::Runtime,
+    pool: &sqlx::AnyPool,
+    node: &Node,
+    signal: &str,
+    min: usize,
+) -> Vec<String> {
+    let held = || -> Vec<String> {
+        rt.block_on(
+            sqlx::query_scalar(
+                "SELECT id FROM jobs WHERE lease_owner = 'node-1-worker' AND lease_expires > millrace_now()",
+            )
+            .fetch_all(pool),
+        )
+        .expect("leases")
+    };
+    for _ in 0..400 {
+        if held().len() >= min {
+            node.signal(signal);
+            let now = held();
+            if now.len() >= min {
+                return now;
+            }
+            assert_eq!(
+                signal, "-STOP",
+                "node-1 gave its leases back in the moment before SIGKILL"
+            );
+            node.signal("-CONT");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    panic!("node-1 never held {min} leases at once under load");
+}
+
+/// A node's counter of jobs refused at apply time because their lease was gone.
+fn lease_lost(node: &Node, name: &str) -> u64 {
+    let text = ureq::get(format!("{}/metrics", node.base))
+        .call()
+        .expect("metrics")
+        .body_mut()
+        .read_to_string()
+        .expect("metrics text");
+    let line = format!("millrace_jobs_total{{node=\"{name}\",outcome=\"lease_lost\"}} ");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&line))
+        .and_then(|n| n.trim().parse().ok())
+        .expect("the lease_lost counter")
 }
 
 #[test]
 #[ignore = "needs PostgreSQL: run by tests/run.sh"]
 fn a_node_paused_past_its_leases_cannot_apply_its_late_results() {
     let cluster = Cluster::start(3);
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let pool = cluster.pool(&rt);
     let paused = &cluster.nodes[1];
     let (starts, completions) = under_load(
         &cluster,
         Duration::from_secs(3),
         || {
-            paused.signal("-STOP");
-            // Well past the lease: the other nodes take its jobs meanwhile.
+            freeze_holding_leases(&rt, &pool, paused, "-STOP", 2);
+            // Three leases long: the other nodes take its jobs meanwhile.
             std::thread::sleep(Duration::from_secs(6));
             paused.signal("-CONT");
         },
@@ -453,6 +487,13 @@ fn a_node_paused_past_its_leases_cannot_apply_its_late_results() {
         starts.len()
     );
     check(&cluster, &[0, 1, 2], &starts, &completions);
+    // It woke up holding claims the others had taken over: fencing refused them.
+    let refused = lease_lost(paused, "node-1");
+    assert!(
+        refused >= 1,
+        "the paused node's late results were refused ({refused})"
+    );
+    eprintln!("the paused node had {refused} late job results refused");
 }
 
 #[test]

@@ -4,14 +4,12 @@
 //! no step was applied twice, and (on SQLite) the integrity check is clean.
 //! Runs on PostgreSQL too when `MILLRACE_TEST_POSTGRES` is set.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-
-use sqlx::Row;
 
 mod common;
 
@@ -131,35 +129,15 @@ fn killed_workers_lose_nothing_acknowledged_and_apply_nothing_twice() {
                 assert_eq!(integrity, "ok");
             }
 
-            let states: BTreeMap<String, String> = sqlx::query("SELECT id, state FROM instances")
-                .fetch_all(&pool)
-                .await
-                .expect("instances")
-                .into_iter()
-                .map(|r| (r.get(0), r.get(1)))
-                .collect();
+            // Every instance in the database, acknowledged or not, ended at most once
+            // and completed each node at most once: no step was applied twice.
+            let (states, per_instance) = common::applied_once(&pool).await;
             for id in &acknowledged {
                 assert_eq!(
                     states.get(id).map(String::as_str),
                     Some("completed"),
                     "acknowledged instance {id}"
                 );
-            }
-            // Every instance in the database, acknowledged or not, ended exactly once
-            // and completed each node exactly once: no step was applied twice.
-            let counts = sqlx::query(
-                "SELECT instance_id, event, COALESCE(node_id, ''), COUNT(*) FROM history \
-             WHERE event IN ('instanceEnded', 'activityCompleted') GROUP BY 1, 2, 3",
-            )
-            .fetch_all(&pool)
-            .await
-            .expect("history");
-            let mut per_instance: BTreeMap<String, usize> = BTreeMap::new();
-            for r in counts {
-                let (id, event, node, n): (String, String, String, i64) =
-                    (r.get(0), r.get(1), r.get(2), r.get(3));
-                assert_eq!(n, 1, "{id}: {event} {node} recorded {n} times");
-                *per_instance.entry(id).or_default() += 1;
             }
             eprintln!(
                 "{} starts acknowledged, {} instances in the database after {kills} kills",

@@ -2,7 +2,6 @@
 //! database: the life of an instance, sign-in and permissions, refused input,
 //! and two people completing one task at once.
 
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
@@ -58,19 +57,7 @@ fn spawn(mut cmd: Command, db: String, dir: tempfile::TempDir) -> Server {
         .stderr(Stdio::null())
         .spawn()
         .expect("server starts");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let base = loop {
-        let line = lines
-            .next()
-            .expect("the server says where it listens")
-            .expect("line");
-        if let Some(rest) = line.strip_prefix("millrace listening on ") {
-            break rest.split_whitespace().next().expect("address").to_string();
-        }
-    };
-    // Keep draining stdout so the server never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
+    let base = common::listening_on(&mut child);
     Server {
         child,
         base,

@@ -1,7 +1,6 @@
 //! Mail goes through the outbox to a real SMTP server (aiosmtpd, from PyPI,
 //! started by the test) with its outbox key as Message-ID.
 
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -74,14 +73,7 @@ fn a_mail_task_is_delivered_once_over_smtp_with_its_key() {
         .stderr(Stdio::null())
         .spawn()
         .expect("server starts");
-    let mut lines = BufReader::new(server.stdout.take().expect("stdout")).lines();
-    let base = loop {
-        let line = lines.next().expect("listening line").expect("line");
-        if let Some(rest) = line.strip_prefix("millrace listening on ") {
-            break rest.split_whitespace().next().expect("address").to_string();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
+    let base = common::listening_on(&mut server);
     let _server = Killed(server);
 
     let agent: ureq::Agent = ureq::Agent::config_builder()

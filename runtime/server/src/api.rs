@@ -448,6 +448,10 @@ pub async fn start(
         .await?;
     let vars = variables(&req.variables, "variables")?;
     let startable = state.store.startable_version(&key).await?;
+    if startable.is_some_and(|v| state.store.definition(&key, v).is_none()) {
+        // Deployed through another node since this one last looked.
+        state.store.sync_definitions().await?;
+    }
     let latest = state.store.latest_definition(&key).map(|d| d.version);
     match (startable, latest) {
         (None, None) => {

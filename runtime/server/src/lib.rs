@@ -60,6 +60,8 @@ pub struct AppState {
     pub committer: millrace_store::Committer,
     /// Recently resolved API tokens.
     pub tokens: Arc<auth::TokenCache>,
+    /// This node's job worker's outcomes.
+    pub jobs: Arc<millrace_store::JobCounters>,
 }
 
 impl AppState {
@@ -72,6 +74,7 @@ impl AppState {
             limiter: Arc::new(auth::LoginLimiter::default()),
             metrics: Arc::new(Metrics::default()),
             node_id: node_id.into(),
+            jobs: Arc::default(),
         }
     }
 
@@ -207,6 +210,8 @@ async fn metrics(State(state): State<AppState>) -> Response {
          # TYPE millrace_http_request_seconds summary\nmillrace_http_request_seconds_sum{{node=\"{node}\"}} {}\nmillrace_http_request_seconds_count{{node=\"{node}\"}} {}\n\
          # HELP millrace_http_server_errors_total Responses with a 5xx status.\n\
          # TYPE millrace_http_server_errors_total counter\nmillrace_http_server_errors_total{{node=\"{node}\"}} {}\n\
+         # HELP millrace_jobs_total Jobs this node's worker claimed, by outcome (lease_lost: refused by fencing).\n\
+         # TYPE millrace_jobs_total counter\nmillrace_jobs_total{{node=\"{node}\",outcome=\"applied\"}} {}\nmillrace_jobs_total{{node=\"{node}\",outcome=\"lease_lost\"}} {}\nmillrace_jobs_total{{node=\"{node}\",outcome=\"failed\"}} {}\n\
          # HELP millrace_incidents_open Open incidents.\n\
          # TYPE millrace_incidents_open gauge\nmillrace_incidents_open {incidents}\n\
          # HELP millrace_job_lag_seconds How late the most overdue timer or async job is.\n\
@@ -223,6 +228,9 @@ async fn metrics(State(state): State<AppState>) -> Response {
         m.request_micros.load(Ordering::Relaxed) as f64 / 1e6,
         m.requests.load(Ordering::Relaxed),
         m.server_errors.load(Ordering::Relaxed),
+        state.jobs.applied.load(Ordering::Relaxed),
+        state.jobs.lease_lost.load(Ordering::Relaxed),
+        state.jobs.failed.load(Ordering::Relaxed),
         counts.active,
         counts.completed,
         counts.terminated,

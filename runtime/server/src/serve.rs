@@ -82,11 +82,12 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
             tracing::info!(key = %d.key, version = d.version, created = d.created, "process deployed at start");
         }
     }
-    let state = AppState::new(store.clone(), &config.node_id);
+    let mut state = AppState::new(store.clone(), &config.node_id);
     let (stop_tx, stop_rx) = watch::channel(false);
     let worker = {
         let mut w = Worker::new(store.clone(), format!("{}-worker", config.node_id));
         w.lease = config.job_lease;
+        state.jobs = w.counters.clone();
         tokio::spawn(async move { w.run(Utc::now, stop_rx).await })
     };
     let mailer = config.mail.clone().map(|m| {

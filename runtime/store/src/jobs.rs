@@ -34,6 +34,8 @@ pub struct ClaimedJob {
     pub retries: i64,
     /// The claim's lease token: the job applies only while it is still the job's.
     pub lease_token: String,
+    /// Who claimed it (the node's worker): the actor of the job's history rows.
+    pub owner: String,
 }
 
 /// How a lease's end is written in a statement, with the value bound for it.
@@ -119,6 +121,7 @@ impl Store {
                 due: r.get(6),
                 remaining: r.get(7),
                 lease_token: token.clone(),
+                owner: owner.to_string(),
             })
             .collect();
         // RETURNING gives no order: run them in due order.
@@ -197,7 +200,7 @@ impl Store {
     }
 
     async fn try_run_job(&self, job: &ClaimedJob, now: DateTime<Utc>) -> Result<bool> {
-        let mut unit = self.begin(now, Some("job-worker")).await?;
+        let mut unit = self.begin(now, Some(&job.owner)).await?;
         // Fencing: the job is applied only by the worker that still holds its lease.
         if !unit.take_job(&job.id, &job.lease_token).await? {
             return Ok(false);

@@ -34,7 +34,7 @@ pub use jobs::{backoff, ClaimedJob, JobOutcome, LockedExternalTask};
 pub use outbox::OutboxMail;
 pub use read::{Counts, HistoryRow, IncidentRow, InstanceSummary};
 pub use unit::{global_id, split_id, waiting_nodes, Unit};
-pub use worker::Worker;
+pub use worker::{JobCounters, Worker};
 
 /// Why a store operation was refused or failed.
 #[derive(Debug, thiserror::Error)]

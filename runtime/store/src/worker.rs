@@ -1,6 +1,7 @@
 //! The job worker: claims due jobs under a lease and runs them, on whatever
 //! clock it is given (the real one in the server, a virtual one in tests).
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -8,6 +9,17 @@ use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 
 use crate::{JobOutcome, Result, Store};
+
+/// What a worker's claimed jobs came to, for metrics.
+#[derive(Debug, Default)]
+pub struct JobCounters {
+    /// Applied and committed.
+    pub applied: AtomicU64,
+    /// Refused at apply time: the lease had expired and was taken (fencing at work).
+    pub lease_lost: AtomicU64,
+    /// Failed (to be retried, or out of retries).
+    pub failed: AtomicU64,
+}
 
 /// A job worker.
 pub struct Worker {
@@ -19,6 +31,8 @@ pub struct Worker {
     pub batch: i64,
     /// How long to wait when nothing is due.
     pub idle: Duration,
+    /// Outcomes so far.
+    pub counters: Arc<JobCounters>,
 }
 
 impl Worker {
@@ -30,6 +44,7 @@ impl Worker {
             lease: Duration::from_secs(30),
             batch: 64,
             idle: Duration::from_millis(200),
+            counters: Arc::new(JobCounters::default()),
         }
     }
 
@@ -41,9 +56,15 @@ impl Worker {
             .claim_jobs(&self.owner, now, self.lease, self.batch)
             .await?
         {
-            if self.store.run_job(&job, now).await? == JobOutcome::Done {
-                applied += 1;
-            }
+            let counter = match self.store.run_job(&job, now).await? {
+                JobOutcome::Done => {
+                    applied += 1;
+                    &self.counters.applied
+                }
+                JobOutcome::LeaseLost => &self.counters.lease_lost,
+                JobOutcome::Failed(_) => &self.counters.failed,
+            };
+            counter.fetch_add(1, Ordering::Relaxed);
         }
         Ok(applied)
     }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use millrace_engine::{InstanceState, Variables};
-use millrace_store::{Committer, DeploymentFile, Write};
+use millrace_store::{Committer, Write};
 
 mod common;
 
@@ -17,18 +17,7 @@ const BPMN: &str = r#"<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/
 async fn concurrent_writes_in_one_batch_commit_or_fail_alone() {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = Arc::new(common::store(dir.path(), "c").await);
-    store
-        .deploy(
-            "t",
-            &[DeploymentFile {
-                name: "p.bpmn".into(),
-                content: BPMN.into(),
-            }],
-            None,
-            Utc::now(),
-        )
-        .await
-        .expect("deploys");
+    common::deploy(&store, BPMN, Utc::now()).await;
     let committer = Committer::spawn(store.clone());
 
     let starts = (0..40).map(|_| {

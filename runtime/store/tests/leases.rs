@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use millrace_engine::Variables;
-use millrace_store::{DeploymentFile, JobOutcome, Store};
+use millrace_store::{JobOutcome, Store};
 
 mod common;
 
@@ -19,18 +19,7 @@ const BPMN: &str = r#"<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/
 <sequenceFlow id="f1" sourceRef="S" targetRef="A"/><sequenceFlow id="f2" sourceRef="A" targetRef="E"/></process></definitions>"#;
 
 async fn deployed(store: &Store, now: DateTime<Utc>, instances: usize) -> Vec<String> {
-    store
-        .deploy(
-            "t",
-            &[DeploymentFile {
-                name: "p.bpmn".into(),
-                content: BPMN.into(),
-            }],
-            None,
-            now,
-        )
-        .await
-        .expect("deploys");
+    common::deploy(store, BPMN, now).await;
     let mut unit = store.begin(now, None).await.expect("begins");
     let mut ids = Vec::new();
     for _ in 0..instances {

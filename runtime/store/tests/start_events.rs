@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use millrace_engine::Variables;
-use millrace_store::{DeploymentFile, Store};
+use millrace_store::Store;
 
 mod common;
 
@@ -32,18 +32,7 @@ async fn timer_and_signal_start_events_start_instances() {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = common::store(dir.path(), "s").await;
     let t0: DateTime<Utc> = "2024-12-10T09:00:00Z".parse().expect("time");
-    store
-        .deploy(
-            "t",
-            &[DeploymentFile {
-                name: "p.bpmn".into(),
-                content: BPMN.into(),
-            }],
-            None,
-            t0,
-        )
-        .await
-        .expect("deploys");
+    common::deploy(&store, BPMN, t0).await;
 
     // R2/PT1H: one instance at +1 h, one at +2 h, none after.
     assert_eq!(

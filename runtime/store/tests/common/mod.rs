@@ -1,6 +1,9 @@
 //! Which database a store test runs on: a fresh schema of the PostgreSQL
 //! database named by `MILLRACE_TEST_POSTGRES` when it is set (tests/run.sh's
 //! second pass), otherwise a fresh SQLite file.
+//!
+//! Each test binary includes this module and uses only part of it.
+#![allow(dead_code)]
 
 use millrace_store::Store;
 
@@ -22,4 +25,20 @@ pub async fn store(dir: &std::path::Path, name: &str) -> Store {
     Store::open(&database(dir, name).await)
         .await
         .expect("the store opens")
+}
+
+/// Deploys one BPMN text as `p.bpmn` at `now`.
+pub async fn deploy(store: &Store, bpmn: &str, now: chrono::DateTime<chrono::Utc>) {
+    store
+        .deploy(
+            "t",
+            &[millrace_store::DeploymentFile {
+                name: "p.bpmn".into(),
+                content: bpmn.into(),
+            }],
+            None,
+            now,
+        )
+        .await
+        .expect("deploys");
 }

@@ -99,6 +99,9 @@ pub struct BenchArgs {
     /// Where `camunda:resource` scripts are found.
     #[arg(long, default_value = "scripts")]
     pub scripts: PathBuf,
+    /// Run durably on a new schema of this PostgreSQL database instead of a new SQLite file.
+    #[arg(long, value_name = "URL")]
+    pub postgres: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -122,7 +122,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
             "seconds": (seconds * 1e6).round() / 1e6,
             "instances_per_s": if seconds > 0.0 { (n / seconds * 10.0).round() / 10.0 } else { 0.0 },
             "peak_rss_mb": peak_rss_mb(),
-            "store": if args.in_memory { "memory" } else { "sqlite" },
+            "store": if args.in_memory { "memory" } else if args.postgres.is_some() { "postgres" } else { "sqlite" },
         })
     );
     Ok(ExitCode::SUCCESS)
@@ -174,7 +174,10 @@ fn queue_work(effects: &[Effect], work: &mut VecDeque<Command>) {
 
 async fn durable(args: &BenchArgs, text: &str, plan: &Plan) -> anyhow::Result<f64> {
     let tmp = tempfile::tempdir().context("creating a temporary folder")?;
-    let store = Store::open(&tmp.path().join("bench.db").to_string_lossy()).await?;
+    let store = match &args.postgres {
+        Some(base) => Store::open(&millrace_store::scratch_postgres(base).await?).await?,
+        None => Store::open(&tmp.path().join("bench.db").to_string_lossy()).await?,
+    };
     let mut files = vec![DeploymentFile {
         name: args
             .file

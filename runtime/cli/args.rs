@@ -37,7 +37,7 @@ pub struct DeployArgs {
     /// BPMN files, or folders to search for *.bpmn.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
-    /// The database (a SQLite file path or sqlite:// URL).
+    /// The database (an SQLite file path, sqlite:// URL or postgres:// URL).
     #[arg(long, env = "DATABASE_URL", default_value = "data/millrace.db")]
     pub database: String,
     /// Where `camunda:resource` scripts are found.
@@ -47,7 +47,7 @@ pub struct DeployArgs {
 
 #[derive(Debug, Args)]
 pub struct WorkerArgs {
-    /// The database (a SQLite file path or sqlite:// URL).
+    /// The database (an SQLite file path, sqlite:// URL or postgres:// URL).
     #[arg(long, env = "DATABASE_URL", default_value = "data/millrace.db")]
     pub database: String,
     /// Start instances of this process key while working (load generation).
@@ -133,7 +133,7 @@ pub struct ServeArgs {
     #[arg(long, env = "MILLRACE_CONFIG")]
     #[serde(skip)]
     pub config: Option<PathBuf>,
-    /// The database (a SQLite file path or sqlite:// URL) [default: data/millrace.db].
+    /// The database (an SQLite file path, sqlite:// URL or postgres:// URL) [default: data/millrace.db].
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub database: Option<String>,
@@ -259,7 +259,7 @@ pub enum TokenCommand {
         /// A label to recognise it by.
         #[arg(long)]
         label: Option<String>,
-        /// The database (a SQLite file path or sqlite:// URL).
+        /// The database (an SQLite file path, sqlite:// URL or postgres:// URL).
         #[arg(long, env = "DATABASE_URL", default_value = "data/millrace.db")]
         database: String,
     },

@@ -179,6 +179,17 @@ impl Dialect {
         }
     }
 
+    /// Placeholder `n` (1-based) of a statement whose parameters are all bound
+    /// in order. SQLite gets anonymous `?`: sqlx looks up each parameter's
+    /// name, and SQLite finds names by a linear scan, so a 1,200-parameter
+    /// insert with `$n` names spends its time in quadratic lookups.
+    fn placeholder(self, n: usize) -> String {
+        match self {
+            Dialect::Sqlite => "?".to_string(),
+            Dialect::Postgres => format!("${n}"),
+        }
+    }
+
     /// Insertion order of a table's rows (SQLite's implicit rowid, PostgreSQL's `seq` column).
     fn insertion_order(self) -> &'static str {
         match self {

@@ -544,24 +544,25 @@ impl<'s> Unit<'s> {
     async fn flush_history(&mut self) -> Result<()> {
         let at = timestamp(self.now);
         for chunk in self.history.chunks(HISTORY_CHUNK) {
-            // Numbered placeholders, which both databases read (sqlx's
-            // QueryBuilder writes `?` for the Any driver, which PostgreSQL refuses).
+            // Built here, not by sqlx's QueryBuilder, which writes `?` for the
+            // Any driver whatever the database (PostgreSQL refuses `?`).
+            let dialect = self.store.dialect;
             let mut sql = String::from(
                 "INSERT INTO history (instance_id, at, actor, event, node_id, detail) VALUES ",
             );
             for i in 0..chunk.len() {
-                let n = i * 6;
                 if i > 0 {
                     sql.push_str(", ");
                 }
+                let p = |k: usize| dialect.placeholder(i * 6 + k);
                 sql.push_str(&format!(
-                    "(${}, ${}, ${}, ${}, ${}, ${})",
-                    n + 1,
-                    n + 2,
-                    n + 3,
-                    n + 4,
-                    n + 5,
-                    n + 6
+                    "({}, {}, {}, {}, {}, {})",
+                    p(1),
+                    p(2),
+                    p(3),
+                    p(4),
+                    p(5),
+                    p(6)
                 ));
             }
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));

@@ -33,39 +33,67 @@ pub struct Worker {
     pub idle: Duration,
     /// Outcomes so far.
     pub counters: Arc<JobCounters>,
+    /// How many claimed jobs run at once. On PostgreSQL each runs in its own
+    /// transaction on its own connection, jobs of one instance taking turns on
+    /// its row lock; SQLite has one writer, so there it is 1.
+    pub concurrency: usize,
 }
 
 impl Worker {
     /// A worker named `owner` (unique per process: it is the lease owner).
     pub fn new(store: Arc<Store>, owner: impl Into<String>) -> Self {
         Worker {
-            store,
             owner: owner.into(),
             lease: Duration::from_secs(30),
             batch: 64,
             idle: Duration::from_millis(200),
             counters: Arc::new(JobCounters::default()),
+            concurrency: match store.dialect() {
+                crate::Dialect::Sqlite => 1,
+                crate::Dialect::Postgres => 8,
+            },
+            store,
         }
     }
 
     /// Claims and runs what is due at `now`; returns how many jobs were applied.
     pub async fn run_once(&self, now: DateTime<Utc>) -> Result<usize> {
-        let mut applied = 0;
-        for job in self
+        let jobs = self
             .store
             .claim_jobs(&self.owner, now, self.lease, self.batch)
-            .await?
-        {
-            let counter = match self.store.run_job(&job, now).await? {
-                JobOutcome::Done => {
-                    applied += 1;
-                    &self.counters.applied
-                }
-                JobOutcome::LeaseLost => &self.counters.lease_lost,
-                JobOutcome::Failed(_) => &self.counters.failed,
-            };
-            counter.fetch_add(1, Ordering::Relaxed);
+            .await?;
+        let mut applied = 0;
+        let mut running = tokio::task::JoinSet::new();
+        // Claimed in due order and started in due order, at most `concurrency` at once.
+        for job in jobs {
+            while running.len() >= self.concurrency.max(1) {
+                applied += self.settle(running.join_next().await).await?;
+            }
+            let store = self.store.clone();
+            running.spawn(async move { store.run_job(&job, now).await });
         }
+        while let Some(done) = running.join_next().await {
+            applied += self.settle(Some(done)).await?;
+        }
+        Ok(applied)
+    }
+
+    /// Counts one finished job; 1 when it was applied.
+    async fn settle(
+        &self,
+        done: Option<std::result::Result<Result<JobOutcome>, tokio::task::JoinError>>,
+    ) -> Result<usize> {
+        let outcome = match done {
+            None => return Ok(0),
+            Some(Ok(outcome)) => outcome?,
+            Some(Err(e)) => JobOutcome::Failed(format!("the job's task ended abnormally: {e}")),
+        };
+        let (counter, applied) = match outcome {
+            JobOutcome::Done => (&self.counters.applied, 1),
+            JobOutcome::LeaseLost => (&self.counters.lease_lost, 0),
+            JobOutcome::Failed(_) => (&self.counters.failed, 0),
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
         Ok(applied)
     }
 

@@ -50,12 +50,33 @@ const MAX_BATCH: usize = 256;
 /// The handle requests are submitted through.
 #[derive(Clone)]
 pub struct Committer {
-    sender: mpsc::Sender<Job>,
+    /// One writer task ("lane") per sender.
+    lanes: Arc<[mpsc::Sender<Job>]>,
+    next: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+/// Writer lanes: SQLite has one writer, so one lane; PostgreSQL commits
+/// concurrent transactions, so a node keeps several batches in flight.
+fn lanes_for(store: &Store) -> usize {
+    match store.dialect() {
+        crate::Dialect::Sqlite => 1,
+        crate::Dialect::Postgres => 4,
+    }
 }
 
 impl Committer {
-    /// Spawns the writer task on the current tokio runtime.
+    /// Spawns the writer tasks on the current tokio runtime.
     pub fn spawn(store: Arc<Store>) -> Committer {
+        let lanes: Vec<mpsc::Sender<Job>> = (0..lanes_for(&store))
+            .map(|_| Self::spawn_lane(store.clone()))
+            .collect();
+        Committer {
+            lanes: lanes.into(),
+            next: Arc::default(),
+        }
+    }
+
+    fn spawn_lane(store: Arc<Store>) -> mpsc::Sender<Job> {
         let (sender, mut receiver) = mpsc::channel::<Job>(4 * MAX_BATCH);
         tokio::spawn(async move {
             while let Some(first) = receiver.recv().await {
@@ -74,14 +95,31 @@ impl Committer {
                 }
             }
         });
-        Committer { sender }
+        sender
+    }
+
+    /// The lane for a write: a task's instance always goes to the same lane,
+    /// so two requests for one instance never sit in concurrent batches.
+    fn lane(&self, write: &Write) -> &mpsc::Sender<Job> {
+        use std::hash::{Hash, Hasher};
+        let n = self.lanes.len();
+        let i = match write {
+            Write::CompleteTask { task, .. } => {
+                let instance = crate::split_id(task).map_or(task.as_str(), |(i, _)| i);
+                let mut h = std::collections::hash_map::DefaultHasher::new();
+                instance.hash(&mut h);
+                (h.finish() % n as u64) as usize
+            }
+            Write::Start { .. } => self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % n,
+        };
+        &self.lanes[i]
     }
 
     /// Runs a write as `actor` in the next batch; answers after the commit.
     /// A start answers the new instance's id.
     pub async fn submit(&self, actor: &str, write: Write) -> Result<Option<String>> {
         let (reply, answer) = oneshot::channel();
-        self.sender
+        self.lane(&write)
             .send(Job {
                 write,
                 actor: actor.to_string(),

@@ -174,8 +174,12 @@ fn queue_work(effects: &[Effect], work: &mut VecDeque<Command>) {
 
 async fn durable(args: &BenchArgs, text: &str, plan: &Plan) -> anyhow::Result<f64> {
     let tmp = tempfile::tempdir().context("creating a temporary folder")?;
-    let store = match &args.postgres {
-        Some(base) => Store::open(&millrace_store::scratch_postgres(base).await?).await?,
+    let scratch = match &args.postgres {
+        Some(base) => Some(millrace_store::ScratchSchema::create(base).await?),
+        None => None,
+    };
+    let store = match &scratch {
+        Some(s) => Store::open(&s.url).await?,
         None => Store::open(&tmp.path().join("bench.db").to_string_lossy()).await?,
     };
     let mut files = vec![DeploymentFile {
@@ -242,5 +246,10 @@ async fn durable(args: &BenchArgs, text: &str, plan: &Plan) -> anyhow::Result<f6
             unit.commit().await?;
         }
     }
-    Ok(started.elapsed().as_secs_f64())
+    let seconds = started.elapsed().as_secs_f64();
+    store.close().await;
+    if let Some(s) = scratch {
+        s.drop_schema().await?;
+    }
+    Ok(seconds)
 }

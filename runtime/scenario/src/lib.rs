@@ -120,11 +120,23 @@ pub async fn run_file_on(path: &Path, postgres: Option<&str>) -> Result<Outcome,
         path: std::env::temp_dir(),
         error,
     })?;
-    let store = match postgres {
-        Some(base) => Store::open_with(&millrace_store::scratch_postgres(base).await?, 2).await?,
-        None => Store::open(&tmp.path().join("scenario.db").to_string_lossy()).await?,
+    let Some(base) = postgres else {
+        let store = Store::open(&tmp.path().join("scenario.db").to_string_lossy()).await?;
+        return Runner::new(&store, dir, &json)?.run().await;
     };
-    Runner::new(&store, dir, &json)?.run().await
+    let scratch = millrace_store::ScratchSchema::create(base).await?;
+    let outcome = {
+        let store = Store::open_with(&scratch.url, 2).await?;
+        let outcome = match Runner::new(&store, dir, &json) {
+            Ok(runner) => runner.run().await,
+            Err(e) => Err(e),
+        };
+        store.close().await;
+        outcome
+    };
+    // The scenario's schema goes, whatever the outcome.
+    scratch.drop_schema().await?;
+    outcome
 }
 
 struct Runner<'a> {

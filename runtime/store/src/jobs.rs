@@ -167,14 +167,19 @@ impl Store {
             Ok(false) => Ok(JobOutcome::LeaseLost),
             Err(e) if e.is_transient() => {
                 // Not the job's fault (another writer, a lost connection): give the
-                // lease back with its retries intact. If even that fails, the lease
-                // simply expires.
+                // lease back with its retries intact, due again in a second so a
+                // conflict that repeats does not spin. If even that fails, the
+                // lease simply expires.
+                let again = now + chrono::Duration::seconds(1);
                 let _ = sqlx::query(
-                    "UPDATE jobs SET lease_owner = NULL, lease_expires = NULL, lease_token = NULL \
+                    "UPDATE jobs SET lease_owner = NULL, lease_expires = NULL, lease_token = NULL, \
+                     due = CASE WHEN due < $3 THEN $3 ELSE due END, last_error = $4 \
                      WHERE id = $1 AND lease_token = $2",
                 )
                 .bind(&job.id)
                 .bind(&job.lease_token)
+                .bind(timestamp(again))
+                .bind(e.to_string())
                 .execute(&self.pool)
                 .await;
                 Ok(JobOutcome::Failed(e.to_string()))

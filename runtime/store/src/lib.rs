@@ -203,17 +203,53 @@ impl Dialect {
 /// URL whose connections use it: one throw-away database per test or
 /// scenario, without the cost of `CREATE DATABASE`.
 pub async fn scratch_postgres(base: &str) -> Result<String> {
-    sqlx::any::install_default_drivers();
-    let schema = format!("t_{}", uuid::Uuid::now_v7().simple());
-    let pool = AnyPoolOptions::new()
-        .max_connections(1)
-        .connect(base)
+    Ok(ScratchSchema::create(base).await?.url)
+}
+
+/// A throw-away schema in a PostgreSQL database (see [`scratch_postgres`]),
+/// for runs that should leave nothing behind: [`ScratchSchema::drop_schema`].
+pub struct ScratchSchema {
+    /// Connections to this URL use the schema.
+    pub url: String,
+    base: String,
+    schema: String,
+}
+
+impl ScratchSchema {
+    /// Creates the schema.
+    pub async fn create(base: &str) -> Result<ScratchSchema> {
+        sqlx::any::install_default_drivers();
+        // From a v7 UUID: letters and digits only, safe as an identifier.
+        let schema = format!("t_{}", uuid::Uuid::now_v7().simple());
+        let pool = AnyPoolOptions::new()
+            .max_connections(1)
+            .connect(base)
+            .await?;
+        pool.execute(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+            .await?;
+        pool.close().await;
+        let sep = if base.contains('?') { '&' } else { '?' };
+        Ok(ScratchSchema {
+            url: format!("{base}{sep}options=-c%20search_path%3D{schema}"),
+            base: base.to_string(),
+            schema,
+        })
+    }
+
+    /// Drops the schema and everything in it.
+    pub async fn drop_schema(self) -> Result<()> {
+        let pool = AnyPoolOptions::new()
+            .max_connections(1)
+            .connect(&self.base)
+            .await?;
+        pool.execute(sqlx::AssertSqlSafe(format!(
+            "DROP SCHEMA {} CASCADE",
+            self.schema
+        )))
         .await?;
-    pool.execute(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-        .await?;
-    pool.close().await;
-    let sep = if base.contains('?') { '&' } else { '?' };
-    Ok(format!("{base}{sep}options=-c%20search_path%3D{schema}"))
+        pool.close().await;
+        Ok(())
+    }
 }
 
 /// True for a `postgres://` or `postgresql://` URL.
@@ -288,6 +324,11 @@ impl Store {
     /// The connection pool (for tests that inspect the database).
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// Closes the pool, waiting for its connections to end.
+    pub async fn close(&self) {
+        self.pool.close().await;
     }
 
     /// The database this store runs on.

@@ -10,11 +10,13 @@
 #   scripts/postgres-scratch.sh stop DIR        stops it and removes DIR
 set -euo pipefail
 
+# The newest server's bin directory; empty when only the client is installed
+# (postgresql-client has /usr/lib/postgresql/N/bin too, without initdb).
 bindir() {
     local d
-    d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
-    if [ -z "$d" ] && command -v pg_ctl >/dev/null; then d=$(dirname "$(command -v pg_ctl)"); fi
-    echo "$d"
+    d=$(ls -d /usr/lib/postgresql/*/bin/initdb 2>/dev/null | sort -V | tail -1 || true)
+    if [ -z "$d" ] && command -v initdb >/dev/null; then d=$(command -v initdb); fi
+    if [ -n "$d" ]; then dirname "$d"; fi
 }
 
 # initdb refuses to run as root: as root, the cluster belongs to `postgres`.
@@ -25,7 +27,7 @@ as_owner() {
 case "${1:-}" in
 start)
     port=${2:-55432}
-    if [ -z "$(bindir)" ]; then
+    if [ -z "$(bindir)" ] || ! id postgres >/dev/null 2>&1; then
         echo "installing postgresql from Debian's packages" >&2
         export DEBIAN_FRONTEND=noninteractive
         apt-get update -qq >&2 && apt-get install -y -qq postgresql >&2

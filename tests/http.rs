@@ -244,12 +244,20 @@ fn the_life_of_an_instance_through_the_api() {
         "decimals stay exact numbers"
     );
 
-    // A message by business key; nothing else waits for it afterwards.
-    let (s, b) = admin.call("POST", "/api/messages", Some(json!({ "name": "PaymentReceived", "businessKey": "REQ-1", "variables": { "paid": true } })));
+    // A message by business key, with the sender's message id; nothing else
+    // waits for it afterwards, and a repeat of the id changes nothing.
+    let payment = json!({ "name": "PaymentReceived", "businessKey": "REQ-1", "variables": { "paid": true }, "messageId": "pay-REQ-1" });
+    let (s, b) = admin.call("POST", "/api/messages", Some(payment.clone()));
     assert_eq!(
-        (s, b["instanceId"].as_str()),
-        (200, Some(id.as_str())),
+        (s, b["instanceId"].as_str(), &b["duplicate"]),
+        (200, Some(id.as_str()), &json!(false)),
         "{b}"
+    );
+    let (s, b) = admin.call("POST", "/api/messages", Some(payment));
+    assert_eq!(
+        (s, b["instanceId"].as_str(), &b["duplicate"]),
+        (200, Some(id.as_str()), &json!(true)),
+        "the repeat is answered from the receipt: {b}"
     );
     let (s, _) = admin.call(
         "POST",
@@ -260,9 +268,22 @@ fn the_life_of_an_instance_through_the_api() {
     let (s, b) = admin.call(
         "POST",
         "/api/messages",
-        Some(json!({ "name": "PaymentReceived", "acceptNoMatch": true })),
+        Some(json!({ "name": "PaymentReceived", "acceptNoMatch": true, "messageId": "dropped-1" })),
     );
-    assert_eq!((s, &b["instanceId"]), (200, &Value::Null));
+    assert_eq!(
+        (s, &b["instanceId"], &b["duplicate"]),
+        (200, &Value::Null, &json!(false))
+    );
+    let (s, b) = admin.call(
+        "POST",
+        "/api/messages",
+        Some(json!({ "name": "PaymentReceived", "acceptNoMatch": true, "messageId": "dropped-1" })),
+    );
+    assert_eq!(
+        (s, &b["instanceId"], &b["duplicate"]),
+        (200, &Value::Null, &json!(true)),
+        "a dropped message's id is remembered too"
+    );
 
     let (_, b) = admin.call("GET", &format!("/api/process-instances/{id}"), None);
     assert_eq!(b["state"], "completed");

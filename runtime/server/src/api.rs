@@ -1118,7 +1118,8 @@ pub async fn message(
         Some(id) => {
             unit.audit("message", Some(&req.name)).await?;
             if let Some(message_id) = &req.message_id {
-                unit.record_message(message_id, &req.name, &id).await?;
+                unit.record_message(message_id, &req.name, Some(&id))
+                    .await?;
             }
             unit.commit().await?;
             Ok(Json(Correlated {
@@ -1126,10 +1127,18 @@ pub async fn message(
                 duplicate: false,
             }))
         }
-        None if req.accept_no_match => Ok(Json(Correlated {
-            instance_id: None,
-            duplicate: false,
-        })),
+        None if req.accept_no_match => {
+            // Accepted and dropped: a repeat of this id is dropped too, even
+            // if something has begun to wait for the message since.
+            if let Some(message_id) = &req.message_id {
+                unit.record_message(message_id, &req.name, None).await?;
+                unit.commit().await?;
+            }
+            Ok(Json(Correlated {
+                instance_id: None,
+                duplicate: false,
+            }))
+        }
         None => Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "no_match",

@@ -206,6 +206,20 @@ impl Store {
 
     async fn try_run_job(&self, job: &ClaimedJob, now: DateTime<Utc>) -> Result<bool> {
         let mut unit = self.begin(now, Some(&job.owner)).await?;
+        // Lock order, the same in every unit: the instance row first, then its
+        // job rows (a unit completing a task also deletes the task's timer
+        // jobs while holding the instance). The other order deadlocks.
+        if job.kind == "start" {
+            if self.dialect == Dialect::Postgres {
+                // A deployment replacing this key's timer start jobs holds this lock
+                // exclusively, so it never misses the next firing this unit inserts.
+                sqlx::query("SELECT pg_advisory_xact_lock_shared(7140001)")
+                    .execute(unit.tx())
+                    .await?;
+            }
+        } else {
+            unit.instance(&job.instance_id).await?;
+        }
         // Fencing: the job is applied only by the worker that still holds its lease.
         if !unit.take_job(&job.id, &job.lease_token).await? {
             return Ok(false);

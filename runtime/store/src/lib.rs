@@ -290,7 +290,10 @@ impl Store {
                 .await?;
             (pool, Dialect::Postgres)
         } else {
-            let path = url.strip_prefix("sqlite://").unwrap_or(url);
+            let path = url
+                .strip_prefix("sqlite://")
+                .or_else(|| url.strip_prefix("sqlite:"))
+                .unwrap_or(url);
             let url = format!("sqlite://{path}?mode=rwc");
             let pool = AnyPoolOptions::new()
                 .max_connections(4)

@@ -297,7 +297,7 @@ impl<'s> Unit<'s> {
         &mut self,
         message_id: &str,
         name: &str,
-        instance: &str,
+        instance: Option<&str>,
     ) -> Result<()> {
         let done = sqlx::query(
             "INSERT INTO message_receipts (message_id, name, instance_id, received_at) VALUES ($1, $2, $3, $4) \
@@ -486,6 +486,10 @@ impl<'s> Unit<'s> {
 
     async fn load(&mut self, id: &str) -> Result<&Loaded> {
         if !self.loaded.contains_key(id) {
+            // In a batch, an instance first read by this request is forgotten if
+            // the request is undone: rolling back to the savepoint also gives up
+            // the row lock, so a later request must read (and lock) it afresh.
+            self.note(id);
             // On PostgreSQL the row stays locked until the unit ends: two nodes
             // changing one instance take turns instead of failing the revision check.
             let sql = format!(

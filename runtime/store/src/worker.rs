@@ -85,7 +85,13 @@ impl Worker {
     ) -> Result<usize> {
         let outcome = match done {
             None => return Ok(0),
-            Some(Ok(outcome)) => outcome?,
+            Some(Ok(Ok(outcome))) => outcome,
+            // Recording the failure failed too (the database is away): the lease
+            // expires and the job is claimed again. The other jobs run on.
+            Some(Ok(Err(e))) => {
+                tracing::warn!(owner = %self.owner, error = %e, "a job failed and its failure could not be recorded");
+                JobOutcome::Failed(e.to_string())
+            }
             Some(Err(e)) => JobOutcome::Failed(format!("the job's task ended abnormally: {e}")),
         };
         let (counter, applied) = match outcome {

@@ -67,24 +67,24 @@ impl Worker {
         // Claimed in due order and started in due order, at most `concurrency` at once.
         for job in jobs {
             while running.len() >= self.concurrency.max(1) {
-                applied += self.settle(running.join_next().await).await?;
+                applied += self.settle(running.join_next().await);
             }
             let store = self.store.clone();
             running.spawn(async move { store.run_job(&job, now).await });
         }
         while let Some(done) = running.join_next().await {
-            applied += self.settle(Some(done)).await?;
+            applied += self.settle(Some(done));
         }
         Ok(applied)
     }
 
     /// Counts one finished job; 1 when it was applied.
-    async fn settle(
+    fn settle(
         &self,
         done: Option<std::result::Result<Result<JobOutcome>, tokio::task::JoinError>>,
-    ) -> Result<usize> {
+    ) -> usize {
         let outcome = match done {
-            None => return Ok(0),
+            None => return 0,
             Some(Ok(Ok(outcome))) => outcome,
             // Recording the failure failed too (the database is away): the lease
             // expires and the job is claimed again. The other jobs run on.
@@ -100,7 +100,7 @@ impl Worker {
             JobOutcome::Failed(_) => (&self.counters.failed, 0),
         };
         counter.fetch_add(1, Ordering::Relaxed);
-        Ok(applied)
+        applied
     }
 
     /// Runs until `stop` turns true, then gives its leases back.

@@ -39,12 +39,14 @@ pub use worker::{JobCounters, Worker};
 /// Why a store operation was refused or failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    // The two below print their cause in their own message and do not name
+    // it as `source`, so error chains (anyhow's `{:#}`) do not say it twice.
     /// The database failed.
     #[error("database: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
     /// Migrations failed.
     #[error("migrations: {0}")]
-    Migrate(#[from] sqlx::migrate::MigrateError),
+    Migrate(sqlx::migrate::MigrateError),
     /// A deployed file does not compile.
     #[error("{file}: {error}")]
     Deploy {
@@ -79,6 +81,18 @@ pub enum StoreError {
     /// A message or signal that nothing waits for.
     #[error("no {0} {1:?} is awaited")]
     NoMatch(&'static str, String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        StoreError::Database(e)
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for StoreError {
+    fn from(e: sqlx::migrate::MigrateError) -> Self {
+        StoreError::Migrate(e)
+    }
 }
 
 impl StoreError {
@@ -280,6 +294,10 @@ impl Store {
     pub async fn open_with(url: &str, connections: u32) -> Result<Store> {
         sqlx::any::install_default_drivers();
         let (pool, dialect) = if is_postgres(url) {
+            // One plain connection first: a pool that cannot connect reports
+            // only that it timed out, not why (refused, no such role, …).
+            use sqlx::Connection;
+            sqlx::AnyConnection::connect(url).await?.close().await?;
             let pool = AnyPoolOptions::new()
                 .max_connections(connections.max(2))
                 .acquire_timeout(Duration::from_secs(10))

@@ -649,3 +649,21 @@ fn a_form_js_form_is_enforced_on_the_server() {
     let (_, inst) = admin.call("GET", &format!("/api/process-instances/{id}"), None);
     assert_eq!(inst["state"], "completed");
 }
+
+#[test]
+fn serve_with_an_unreachable_postgres_says_why_at_once() {
+    // Port 1 on loopback refuses connections.
+    let out = Command::new(env!("CARGO_BIN_EXE_millrace"))
+        .args(["serve", "--bind", "127.0.0.1:0", "--database"])
+        .arg("postgres://millrace@127.0.0.1:1/millrace")
+        .current_dir(repo())
+        .output()
+        .expect("millrace runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("postgres://millrace@127.0.0.1:1/millrace")
+            && stderr.contains("Connection refused"),
+        "names the database and the reason: {stderr}"
+    );
+}

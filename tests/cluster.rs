@@ -1,6 +1,7 @@
 //! Several nodes on one PostgreSQL database, under load, with faults: a node
 //! killed, a node paused past its leases, the database restarted, and the
-//! same message and task completion delivered twice.
+//! same message and task completion delivered twice, and external tasks
+//! fetched through two nodes at once.
 //!
 //! Each test starts three `millrace serve` nodes on loopback sharing a fresh
 //! schema, drives them from several client threads, and records every start
@@ -602,4 +603,62 @@ fn the_same_message_and_completion_delivered_twice_apply_once() {
         confirmed.insert(task);
     }
     check(&cluster, &[0, 1, 2], &ids.into_iter().collect(), &confirmed);
+}
+
+#[test]
+#[ignore = "needs PostgreSQL: run by tests/run.sh"]
+fn external_tasks_fetched_through_two_nodes_at_once_go_to_one_worker_each() {
+    let cluster = Cluster::start(3);
+    let client = cluster.client();
+    let mut ids = BTreeSet::new();
+    for _ in 0..60 {
+        let (s, b) = client
+            .any("POST", "/api/process-definitions/billing/start", json!({}))
+            .expect("start");
+        assert_eq!(s, 201, "{b}");
+        ids.insert(b["id"].as_str().expect("id").to_string());
+    }
+    // Two external workers, each through its own node, fetch small batches at
+    // once until nothing is left, completing what they locked.
+    let work = |node: usize, worker: &'static str| {
+        let client = cluster.client();
+        std::thread::spawn(move || {
+            let mut mine = Vec::new();
+            loop {
+                let (s, locked) = client
+                    .on(
+                        node,
+                        "POST",
+                        "/api/external-tasks/fetch-and-lock",
+                        json!({ "workerId": worker, "topic": "invoice", "lockDuration": 60000, "maxTasks": 3 }),
+                    )
+                    .expect("fetch");
+                assert_eq!(s, 200, "{locked}");
+                let locked = locked.as_array().cloned().unwrap_or_default();
+                if locked.is_empty() {
+                    return mine;
+                }
+                for task in locked {
+                    let id = task["id"].as_str().expect("id").to_string();
+                    let (s, b) = client
+                        .on(
+                            node,
+                            "POST",
+                            &format!("/api/external-tasks/{id}/complete"),
+                            json!({ "workerId": worker }),
+                        )
+                        .expect("complete");
+                    assert_eq!(s, 204, "{worker} holds the lock on {id}: {b}");
+                    mine.push(id);
+                }
+            }
+        })
+    };
+    let (a, b) = (work(0, "worker-a"), work(1, "worker-b"));
+    let (a, b) = (a.join().expect("worker a"), b.join().expect("worker b"));
+    let (sa, sb): (BTreeSet<_>, BTreeSet<_>) = (a.iter().collect(), b.iter().collect());
+    assert!(sa.is_disjoint(&sb), "a task was locked by both workers");
+    assert_eq!(a.len() + b.len(), ids.len(), "every task was fetched once");
+    eprintln!("worker a took {}, worker b took {}", a.len(), b.len());
+    check(&cluster, &[0, 1, 2], &ids, &BTreeSet::new());
 }

@@ -39,7 +39,7 @@ pub struct ClaimedJob {
 }
 
 /// How a lease's end is written in a statement, with the value bound for it.
-enum LeaseEnd {
+pub(crate) enum LeaseEnd {
     /// A timestamp computed by the caller: (placeholder, timestamp).
     Text(String, String),
     /// Computed by the database from a length: (SQL expression, milliseconds).
@@ -47,13 +47,13 @@ enum LeaseEnd {
 }
 
 impl LeaseEnd {
-    fn sql(&self) -> &str {
+    pub(crate) fn sql(&self) -> &str {
         match self {
             LeaseEnd::Text(sql, _) | LeaseEnd::Millis(sql, _) => sql,
         }
     }
 
-    fn bind<'q>(
+    pub(crate) fn bind<'q>(
         &self,
         query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
     ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
@@ -133,7 +133,7 @@ impl Store {
     /// on SQLite (one process, one machine) the caller's clock, bound as
     /// `now_param` and `until_param`; on PostgreSQL the database's clock, with
     /// the lease length in milliseconds bound as `until_param`.
-    fn lease_clock(
+    pub(crate) fn lease_clock(
         &self,
         now: DateTime<Utc>,
         lease: Duration,

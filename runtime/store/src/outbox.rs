@@ -53,19 +53,19 @@ impl Store {
         limit: i64,
         lease: std::time::Duration,
     ) -> Result<Vec<OutboxMail>> {
-        let until =
-            now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(60));
-        let mut rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "UPDATE outbox SET next_attempt = $3 WHERE id IN (SELECT id FROM outbox \
-             WHERE sent_at IS NULL AND next_attempt <= $1 ORDER BY next_attempt, id LIMIT $2{}) \
+        // The lease clock, as for jobs: the database's on PostgreSQL, so nodes
+        // whose clocks drift apart still agree when a sender's lease ends.
+        let (clock, until) = self.lease_clock(now, lease, "$1", "$3");
+        let query = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE outbox SET next_attempt = {} WHERE id IN (SELECT id FROM outbox \
+             WHERE sent_at IS NULL AND next_attempt <= {clock} ORDER BY next_attempt, id LIMIT $2{}) \
              RETURNING {COLUMNS}, created_at",
+            until.sql(),
             self.dialect.skip_locked()
         )))
         .bind(timestamp(now))
-        .bind(limit)
-        .bind(timestamp(until))
-        .fetch_all(&self.pool)
-        .await?;
+        .bind(limit);
+        let mut rows = until.bind(query).fetch_all(&self.pool).await?;
         rows.sort_by_key(|r| r.get::<String, _>(8));
         Ok(rows.iter().map(mail_from).collect())
     }

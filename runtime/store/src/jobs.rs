@@ -388,6 +388,31 @@ impl Store {
         }
     }
 
+    /// Removes an external task's job row within `unit` if `worker` holds a live
+    /// lock on it; false when it does not. The instance is locked first, the
+    /// order every unit keeps (instance, then its job rows).
+    async fn take_external(
+        &self,
+        unit: &mut crate::Unit<'_>,
+        instance: &str,
+        id: &str,
+        worker: &str,
+    ) -> Result<bool> {
+        unit.instance(instance).await?;
+        let sql = format!(
+            "DELETE FROM jobs WHERE id = $1 AND kind = 'external' AND lease_owner = $2 AND {}",
+            self.lease_live("$3")
+        );
+        let now = timestamp(unit.now());
+        let taken = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .bind(worker)
+            .bind(now)
+            .execute(unit.tx())
+            .await?;
+        Ok(taken.rows_affected() == 1)
+    }
+
     /// An external task's instance, lock holder, and whether the lock is live.
     async fn external_lock_holder(
         &self,
@@ -418,17 +443,7 @@ impl Store {
             .ok_or_else(|| crate::StoreError::NotFound("external task", id.to_string()))?;
         let mut unit = self.begin(now, Some(worker)).await?;
         // Fencing: only the holder of a live lock may complete.
-        let sql = format!(
-            "DELETE FROM jobs WHERE id = $1 AND kind = 'external' AND lease_owner = $2 AND {}",
-            self.lease_live("$3")
-        );
-        let taken = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(id)
-            .bind(worker)
-            .bind(timestamp(now))
-            .execute(unit.tx())
-            .await?;
-        if taken.rows_affected() != 1 {
+        if !self.take_external(&mut unit, instance, id, worker).await? {
             return Err(crate::StoreError::Conflict(format!(
                 "external task {id} is not locked by {worker}"
             )));
@@ -491,17 +506,7 @@ impl Store {
         let (_, local) = crate::split_id(id)
             .ok_or_else(|| crate::StoreError::NotFound("external task", id.to_string()))?;
         let mut unit = self.begin(now, Some(worker)).await?;
-        let sql = format!(
-            "DELETE FROM jobs WHERE id = $1 AND lease_owner = $2 AND {}",
-            self.lease_live("$3")
-        );
-        let taken = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(id)
-            .bind(worker)
-            .bind(timestamp(now))
-            .execute(unit.tx())
-            .await?;
-        if taken.rows_affected() != 1 {
+        if !self.take_external(&mut unit, &instance, id, worker).await? {
             return Err(lost());
         }
         unit.command(

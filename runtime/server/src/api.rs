@@ -1104,7 +1104,7 @@ pub async fn message(
     }
     let mut unit = state.store.begin(Utc::now(), Some(&p.user)).await?;
     if let Some(message_id) = &req.message_id {
-        if let Some(first) = unit.message_receipt(message_id).await? {
+        if let Some(first) = unit.receive_message_id(message_id, &req.name).await? {
             return Ok(Json(Correlated {
                 instance_id: first,
                 duplicate: true,
@@ -1118,8 +1118,7 @@ pub async fn message(
         Some(id) => {
             unit.audit("message", Some(&req.name)).await?;
             if let Some(message_id) = &req.message_id {
-                unit.record_message(message_id, &req.name, Some(&id))
-                    .await?;
+                unit.message_delivered(message_id, &id).await?;
             }
             unit.commit().await?;
             Ok(Json(Correlated {
@@ -1130,8 +1129,8 @@ pub async fn message(
         None if req.accept_no_match => {
             // Accepted and dropped: a repeat of this id is dropped too, even
             // if something has begun to wait for the message since.
-            if let Some(message_id) = &req.message_id {
-                unit.record_message(message_id, &req.name, None).await?;
+            if req.message_id.is_some() {
+                // Keeps the receipt taken above, with no instance.
                 unit.commit().await?;
             }
             Ok(Json(Correlated {

@@ -280,38 +280,46 @@ impl<'s> Unit<'s> {
             .collect())
     }
 
-    /// The instance a message with the sender's id `message_id` went to, if
-    /// one was already correlated (`Some(None)`: it was, to no instance).
-    pub async fn message_receipt(&mut self, message_id: &str) -> Result<Option<Option<String>>> {
-        let row = sqlx::query("SELECT instance_id FROM message_receipts WHERE message_id = $1")
-            .bind(message_id)
-            .fetch_optional(&mut *self.tx)
-            .await?;
-        Ok(row.map(|r| r.get(0)))
-    }
-
-    /// Remembers, with the unit, that the message `message_id` went to `instance`.
-    /// A concurrent delivery of the same id fails its commit (the key is unique)
-    /// and is answered as a conflict, never applied twice.
-    pub async fn record_message(
+    /// Takes the sender's message id `message_id` for this unit, before the
+    /// message is correlated. `None`: the id is new, and is remembered with the
+    /// unit. `Some(target)`: it was delivered before, to `target` (`None`:
+    /// accepted with nothing waiting); nothing is to be done.
+    ///
+    /// The receipt row is written first, so a second delivery of the same id
+    /// running at the same time waits on it (PostgreSQL's unique index; SQLite
+    /// has one writer) and then finds it, rather than correlating too.
+    pub async fn receive_message_id(
         &mut self,
         message_id: &str,
         name: &str,
-        instance: Option<&str>,
-    ) -> Result<()> {
-        let done = sqlx::query(
-            "INSERT INTO message_receipts (message_id, name, instance_id, received_at) VALUES ($1, $2, $3, $4) \
+    ) -> Result<Option<Option<String>>> {
+        let inserted = sqlx::query(
+            "INSERT INTO message_receipts (message_id, name, instance_id, received_at) VALUES ($1, $2, NULL, $3) \
              ON CONFLICT DO NOTHING",
         )
         .bind(message_id)
         .bind(name)
-        .bind(instance)
         .bind(timestamp(self.now))
         .execute(&mut *self.tx)
         .await?;
-        if done.rows_affected() != 1 {
-            return Err(StoreError::Conflict(format!("message {message_id}")));
+        if inserted.rows_affected() == 1 {
+            return Ok(None);
         }
+        let target =
+            sqlx::query_scalar("SELECT instance_id FROM message_receipts WHERE message_id = $1")
+                .bind(message_id)
+                .fetch_one(&mut *self.tx)
+                .await?;
+        Ok(Some(target))
+    }
+
+    /// Records, with the unit, the instance the message `message_id` went to.
+    pub async fn message_delivered(&mut self, message_id: &str, instance: &str) -> Result<()> {
+        sqlx::query("UPDATE message_receipts SET instance_id = $1 WHERE message_id = $2")
+            .bind(instance)
+            .bind(message_id)
+            .execute(&mut *self.tx)
+            .await?;
         Ok(())
     }
 

@@ -391,8 +391,10 @@ fn a_node_killed_mid_load_loses_nothing_and_its_leases_move_on() {
         Duration::from_secs(3),
         || {
             // SIGKILL: no shutdown, no lease given back. Sent while the node
-            // holds leases, so there is work of its to orphan.
-            orphaned = freeze_holding_leases(&rt, &pool, &cluster.nodes[1], "-KILL", false);
+            // holds leases (stopped first, so it cannot finish them in the
+            // moment between looking and killing): there is work to orphan.
+            orphaned = freeze_holding_leases(&rt, &pool, &cluster.nodes[1], false);
+            cluster.nodes[1].signal("-KILL");
         },
         Duration::from_secs(5),
     );
@@ -411,17 +413,17 @@ fn a_node_killed_mid_load_loses_nothing_and_its_leases_move_on() {
     );
 }
 
-/// Sends `signal` (-KILL or -STOP) to `node` at a moment it holds a live
-/// lease, checked again after the signal (a stopped or dead node cannot give
-/// it back); returns the ids of the jobs it held. With `unstarted`, only
-/// leases on jobs it has not begun count: rows no transaction of the node has
-/// locked yet (`SKIP LOCKED` passes over the ones it is running), so after a
-/// pause the node still has to apply them, and must be refused.
+/// Stops `node` (SIGSTOP) at a moment it holds a live lease, checked again
+/// once it is stopped (a stopped node cannot give it back; else it is resumed
+/// and the wait goes on); returns the ids of the jobs it held. With
+/// `unstarted`, only leases on jobs it has not begun count: rows no
+/// transaction of the node has locked yet (`SKIP LOCKED` passes over the ones
+/// it is running), so once resumed the node still has to apply them, and
+/// must be refused.
 fn freeze_holding_leases(
     rt: &tokio::runtime::Runtime,
     pool: &sqlx::AnyPool,
     node: &Node,
-    signal: &str,
     unstarted: bool,
 ) -> Vec<String> {
     let sql = format!(
@@ -434,15 +436,11 @@ fn freeze_holding_leases(
     };
     for _ in 0..1000 {
         if !held().is_empty() {
-            node.signal(signal);
+            node.signal("-STOP");
             let now = held();
             if !now.is_empty() {
                 return now;
             }
-            assert_eq!(
-                signal, "-STOP",
-                "node-1 gave its leases back in the moment before SIGKILL"
-            );
             node.signal("-CONT");
         }
         std::thread::sleep(Duration::from_millis(5));
@@ -476,7 +474,7 @@ fn a_node_paused_past_its_leases_cannot_apply_its_late_results() {
         &cluster,
         Duration::from_secs(3),
         || {
-            freeze_holding_leases(&rt, &pool, paused, "-STOP", true);
+            freeze_holding_leases(&rt, &pool, paused, true);
             // Three leases long: the other nodes take its jobs meanwhile.
             std::thread::sleep(Duration::from_secs(6));
             paused.signal("-CONT");

@@ -14,6 +14,8 @@ fi
 # The mail test talks to a real SMTP server: aiosmtpd, from PyPI.
 python3 -c 'import aiosmtpd' 2>/dev/null || python3 -m pip install --quiet aiosmtpd
 command -v curl >/dev/null || { apt-get update -qq && apt-get install -y -qq curl; }
+# The fault tests signal nodes with kill(1) (SIGSTOP, SIGCONT, SIGKILL): procps.
+type -P kill >/dev/null || { apt-get update -qq && apt-get install -y -qq procps; }
 
 cargo build --locked --all-targets
 

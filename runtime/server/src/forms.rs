@@ -120,7 +120,7 @@ mod tests {
         }
     }
 
-    fn vars(pairs: &[(&str, Value)]) -> Variables {
+    pub(super) fn vars(pairs: &[(&str, Value)]) -> Variables {
         pairs
             .iter()
             .map(|(k, v)| (k.to_string(), v.clone()))
@@ -301,12 +301,7 @@ mod form_js_tests {
       {"type":"group","components":[{"type":"select","key":"condition","values":[{"label":"OK","value":"ok"},{"label":"Damaged","value":"damaged"}]}]},
       {"type":"text","text":"Checked on site"}]}"#;
 
-    fn vars(pairs: &[(&str, Value)]) -> Variables {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.clone()))
-            .collect()
-    }
+    use super::tests::vars;
 
     #[test]
     fn form_js_rules_name_the_field() {

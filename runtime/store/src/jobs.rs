@@ -218,7 +218,7 @@ impl Store {
                     .await?;
             }
         } else {
-            unit.instance(&job.instance_id).await?;
+            unit.lock(&job.instance_id).await?;
         }
         // Fencing: the job is applied only by the worker that still holds its lease.
         if !unit.take_job(&job.id, &job.lease_token).await? {
@@ -361,12 +361,7 @@ impl Store {
         let mut out = Vec::with_capacity(rows.len());
         for (id, instance_id, retries, lock_expires, _) in rows {
             // Read after the lock, so the variables are at least as new as the lock.
-            let body: String = sqlx::query_scalar("SELECT body FROM instances WHERE id = $1")
-                .bind(&instance_id)
-                .fetch_one(&self.pool)
-                .await?;
-            let instance: millrace_engine::Instance = serde_json::from_str(&body)
-                .map_err(|e| crate::StoreError::Corrupt(instance_id.clone(), e.to_string()))?;
+            let instance = self.instance(&instance_id).await?;
             out.push(LockedExternalTask {
                 id,
                 instance_id,
@@ -398,7 +393,7 @@ impl Store {
         id: &str,
         worker: &str,
     ) -> Result<bool> {
-        unit.instance(instance).await?;
+        unit.lock(instance).await?;
         let sql = format!(
             "DELETE FROM jobs WHERE id = $1 AND kind = 'external' AND lease_owner = $2 AND {}",
             self.lease_live("$3")

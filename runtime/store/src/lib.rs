@@ -267,7 +267,7 @@ impl ScratchSchema {
 }
 
 /// True for a `postgres://` or `postgresql://` URL.
-pub fn is_postgres(url: &str) -> bool {
+fn is_postgres(url: &str) -> bool {
     url.starts_with("postgres://") || url.starts_with("postgresql://")
 }
 
@@ -340,11 +340,6 @@ impl Store {
         };
         store.load_definitions().await?;
         Ok(store)
-    }
-
-    /// The connection pool (for tests that inspect the database).
-    pub fn pool(&self) -> &AnyPool {
-        &self.pool
     }
 
     /// Closes the pool, waiting for its connections to end.

@@ -179,7 +179,10 @@ impl<'s> Unit<'s> {
         keys: &Variables,
         variables: Variables,
     ) -> Result<Option<String>> {
-        for (instance, local) in self.subscriptions("message", name).await? {
+        for (instance, local) in self
+            .subscriptions("message", name, business_key, None)
+            .await?
+        {
             if instances.is_some_and(|ids| !ids.contains(&instance)) {
                 continue;
             }
@@ -228,7 +231,7 @@ impl<'s> Unit<'s> {
         instances: Option<&[String]>,
         variables: Variables,
     ) -> Result<usize> {
-        let subs = self.subscriptions("signal", name).await?;
+        let subs = self.subscriptions("signal", name, None, None).await?;
         let mut delivered = 0;
         for (instance, local) in subs {
             if instances.is_some_and(|ids| !ids.contains(&instance)) {
@@ -264,14 +267,28 @@ impl<'s> Unit<'s> {
         Ok(delivered)
     }
 
-    async fn subscriptions(&mut self, event: &str, name: &str) -> Result<Vec<(String, LocalId)>> {
+    /// Open subscriptions named `name`, oldest first; with `business_key`, only
+    /// those of instances with that key (filtered in SQL, so correlation
+    /// reads, and on PostgreSQL locks, only the instances that may match).
+    async fn subscriptions(
+        &mut self,
+        event: &str,
+        name: &str,
+        business_key: Option<&str>,
+        limit: Option<i64>,
+    ) -> Result<Vec<(String, LocalId)>> {
         let sql = format!(
-            "SELECT instance_id, local_id FROM subscriptions WHERE event = $1 AND name = $2 ORDER BY {}",
+            "SELECT s.instance_id, s.local_id FROM subscriptions s \
+             WHERE s.event = $1 AND s.name = $2 \
+             AND ($3 IS NULL OR s.instance_id IN (SELECT id FROM instances WHERE business_key = $3)) \
+             ORDER BY s.{} LIMIT $4",
             self.store.dialect.insertion_order()
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(event)
             .bind(name)
+            .bind(business_key)
+            .bind(limit.unwrap_or(i64::MAX))
             .fetch_all(&mut *self.tx)
             .await?;
         Ok(rows
@@ -359,6 +376,12 @@ impl<'s> Unit<'s> {
         Ok(done.rows_affected() == 1)
     }
 
+    /// Reads an instance into the unit without copying it out; on PostgreSQL
+    /// this locks its row until the unit ends.
+    pub(crate) async fn lock(&mut self, id: &str) -> Result<()> {
+        self.load(id).await.map(|_| ())
+    }
+
     /// An instance as this unit sees it (with the unit's changes).
     pub async fn instance(&mut self, id: &str) -> Result<Instance> {
         Ok(self.load(id).await?.instance.clone())
@@ -396,7 +419,7 @@ impl<'s> Unit<'s> {
                 if let Some((name, variables)) = self.messages.pop_front() {
                     // The oldest open subscription of that name; none: the message is lost, as BPMN says.
                     let first = self
-                        .subscriptions("message", &name)
+                        .subscriptions("message", &name, None, Some(1))
                         .await?
                         .into_iter()
                         .next();
@@ -749,7 +772,7 @@ impl<'s> Unit<'s> {
                     .await?;
                 }
                 Effect::SignalSent { name, variables } => {
-                    for (target, local) in self.subscriptions("signal", &name).await? {
+                    for (target, local) in self.subscriptions("signal", &name, None, None).await? {
                         self.cascade.push_back((
                             target,
                             Command::Trigger {

@@ -38,12 +38,15 @@ start)
     dir=$(mktemp -d /tmp/millrace-pg.XXXXXX)
     chmod 755 "$dir"
     if [ "$(id -u)" = 0 ]; then chown postgres "$dir"; fi
+    # A start that fails half-way stops what it started and removes the folder.
+    trap 'as_owner "$bin/pg_ctl" -D "$dir/data" -m immediate stop >/dev/null 2>&1 || true; rm -rf "$dir"' ERR
     as_owner "$bin/initdb" -D "$dir/data" -U millrace --auth=trust -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log"
     as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
         -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$dir \
             -c max_connections=300 -c shared_buffers=256MB -c fsync=on -c synchronous_commit=on" \
         start >&2
     as_owner "$bin/createdb" -h 127.0.0.1 -p "$port" -U millrace millrace
+    trap - ERR
     if [ "$(id -u)" = 0 ]; then ctl="runuser -u postgres -- $bin/pg_ctl -D $dir/data -l $dir/server.log"; else ctl="$bin/pg_ctl -D $dir/data -l $dir/server.log"; fi
     echo "export MILLRACE_PG_URL=postgres://millrace@127.0.0.1:$port/millrace"
     echo "export MILLRACE_PG_DIR=$dir"

@@ -652,15 +652,24 @@ fn a_form_js_form_is_enforced_on_the_server() {
 
 #[test]
 fn serve_with_an_unreachable_postgres_says_why_at_once() {
-    // Port 1 on loopback refuses connections.
+    // Port 1 on loopback refuses connections. Run in an empty folder: nothing
+    // may be created there (a URL is not a path whose folder needs making).
+    let dir = tempfile::tempdir().expect("temp dir");
     let out = Command::new(env!("CARGO_BIN_EXE_millrace"))
-        .args(["serve", "--bind", "127.0.0.1:0", "--database"])
+        .args(["serve", "--bind", "127.0.0.1:0", "--processes"])
+        .arg(repo().join("tests/fixtures/http"))
+        .arg("--database")
         .arg("postgres://millrace@127.0.0.1:1/millrace")
-        .current_dir(repo())
+        .current_dir(dir.path())
         .output()
         .expect("millrace runs");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
+    let left: Vec<_> = std::fs::read_dir(dir.path()).expect("dir").collect();
+    assert!(
+        left.is_empty(),
+        "nothing is created in the working folder: {left:?}"
+    );
     assert!(
         stderr.contains("postgres://millrace@127.0.0.1:1/millrace")
             && stderr.contains("Connection refused"),

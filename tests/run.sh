@@ -4,6 +4,7 @@
 # scenario test (millrace test). Works on a fresh machine with the Rust toolchain.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export DEBIAN_FRONTEND=noninteractive
 
 # The conformance and benchmark files live beside the checkout, in ../shared.
 if [ ! -d ../shared/conformance ]; then
@@ -30,7 +31,10 @@ cargo test --locked --workspace --all-targets
 # A throw-away cluster (Debian's postgresql, installed when missing), on a
 # free loopback port, removed on exit.
 PG_PORT=${MILLRACE_PG_PORT:-$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
-eval "$(scripts/postgres-scratch.sh start "$PG_PORT")"
+# Assigned first, so a failed start stops this script here (eval of a failed
+# command substitution would not).
+PG_ENV=$(scripts/postgres-scratch.sh start "$PG_PORT")
+eval "$PG_ENV"
 trap 'scripts/postgres-scratch.sh stop "$MILLRACE_PG_DIR"' EXIT
 export MILLRACE_TEST_POSTGRES=$MILLRACE_PG_URL
 # The same store, crash, HTTP and mail tests (each in a fresh schema).

@@ -15,6 +15,7 @@ MILLRACE_ADMIN_PASSWORD=schemathesis-admin "$BIN" serve --database "$DB" --bind 
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null; rm -rf "$TMP"' EXIT
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/health" >/dev/null && break; sleep 0.1; done
+curl -sf "http://127.0.0.1:$PORT/health" >/dev/null || { echo "schemathesis.sh: the server did not start:" >&2; cat "$TMP/server.log" >&2; exit 1; }
 TOKEN=$("$BIN" token create --user admin --database "$DB")
 cd "$TMP"
 python3 -m schemathesis.cli run "http://127.0.0.1:$PORT/api/openapi.json" \

@@ -9,29 +9,29 @@ use millrace_engine::Variables;
 use millrace_store::{DeploymentFile, Store, Worker};
 
 use crate::args::{DeployArgs, ServeArgs, TokenArgs, TokenCommand, WorkerArgs};
-use crate::files;
 
 async fn open(database: &str) -> anyhow::Result<Store> {
-    if let Some(dir) = std::path::Path::new(database.trim_start_matches("sqlite://")).parent() {
-        if !dir.as_os_str().is_empty() {
-            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        }
-    }
     Store::open(database)
         .await
         .with_context(|| format!("opening {database}"))
 }
 
-/// The deployment files: the BPMN files named and every script in the scripts folder.
+/// The deployment files: the BPMN files named, the BPMN and form files of the
+/// folders named (as `serve` deploys its processes folder), and every script
+/// in the scripts folder.
 pub fn deployment_files(
     bpmn: &[std::path::PathBuf],
     scripts: &std::path::Path,
 ) -> anyhow::Result<Vec<DeploymentFile>> {
     let mut out = Vec::new();
-    for f in files::expand(bpmn, ".bpmn")? {
+    for path in bpmn {
+        if path.is_dir() {
+            out.extend(DeploymentFile::read_folder(path, &[".bpmn", ".form"], "")?);
+            continue;
+        }
         let content =
-            std::fs::read_to_string(&f).with_context(|| format!("reading {}", f.display()))?;
-        let name = f
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
@@ -125,7 +125,6 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<ExitCode> {
     };
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
-        open(&settings.database).await?;
         millrace_server::serve(millrace_server::ServeConfig {
             database: settings.database.clone(),
             bind: settings.bind,

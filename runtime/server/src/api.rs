@@ -114,15 +114,7 @@ pub async fn logout(
     principal: Principal,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let token = headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == auth::SESSION_COOKIE)
-        .map(|(_, v)| v.to_string());
-    if let Some(t) = token {
+    if let Some(t) = auth::cookie(&headers, auth::SESSION_COOKIE) {
         state.store.delete_session(&auth::token_hash(&t)).await?;
     }
     state

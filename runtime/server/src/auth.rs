@@ -160,9 +160,9 @@ impl LoginLimiter {
     }
 }
 
-fn cookie(parts: &Parts, name: &str) -> Option<String> {
-    parts
-        .headers
+/// The value of cookie `name` in a request's headers.
+pub(crate) fn cookie(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
+    headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
@@ -205,7 +205,7 @@ impl FromRequestParts<AppState> for Principal {
             let p = principal_of(state, &name).await?;
             state.tokens.put(hash, p.clone());
             return Ok(p);
-        } else if let Some(token) = cookie(parts, SESSION_COOKIE) {
+        } else if let Some(token) = cookie(&parts.headers, SESSION_COOKIE) {
             let hash = token_hash(&token);
             let session =
                 state.store.session(&hash).await?.ok_or_else(|| {

@@ -42,6 +42,14 @@ pub enum ServeError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The database could not be opened.
+    #[error("opening {database}: {error}")]
+    Open {
+        /// The database URL or path.
+        database: String,
+        /// Why.
+        error: StoreError,
+    },
     /// A file could not be read, or the address bound.
     #[error("{0}")]
     Io(String),
@@ -52,7 +60,15 @@ pub enum ServeError {
 
 /// Runs the server until Ctrl-C or SIGTERM.
 pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
-    let store = Arc::new(Store::open(&config.database).await?);
+    let store =
+        Arc::new(
+            Store::open(&config.database)
+                .await
+                .map_err(|error| ServeError::Open {
+                    database: config.database.clone(),
+                    error,
+                })?,
+        );
     if store.user_count().await? == 0 {
         let (password, generated) = match &config.admin_password {
             Some(p) => (p.clone(), false),
@@ -90,6 +106,26 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
         state.jobs = w.counters.clone();
         tokio::spawn(async move { w.run(Utc::now, stop_rx).await })
     };
+    // Sessions past their idle or absolute expiry are refused when used; this
+    // removes the ones never used again (every node may do it: a DELETE).
+    let sessions = {
+        let (store, mut stop) = (store.clone(), stop_tx.subscribe());
+        tokio::spawn(async move {
+            loop {
+                let now = Utc::now();
+                let expiry = store
+                    .expire_sessions(now - auth::IDLE_EXPIRY, now - auth::ABSOLUTE_EXPIRY)
+                    .await;
+                if let Err(e) = expiry {
+                    tracing::warn!(error = %e, "removing expired sessions failed");
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(std::time::Duration::from_secs(300)) => {}
+                    _ = stop.changed() => return,
+                }
+            }
+        })
+    };
     let mailer = config.mail.clone().map(|m| {
         let (store, stop) = (store.clone(), stop_tx.subscribe());
         tokio::spawn(crate::mail::run(store, m, stop))
@@ -126,6 +162,7 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
         .await
         .map_err(|e| ServeError::Io(e.to_string()))?;
     let _ = stop_tx.send(true);
+    let _ = sessions.await;
     if let Some(m) = mailer {
         let _ = m.await;
     }

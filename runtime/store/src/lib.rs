@@ -312,6 +312,15 @@ impl Store {
                 .strip_prefix("sqlite://")
                 .or_else(|| url.strip_prefix("sqlite:"))
                 .unwrap_or(url);
+            // A new database may live in a folder not made yet (`data/` by default).
+            if let Some(dir) = std::path::Path::new(path).parent() {
+                if !dir.as_os_str().is_empty() {
+                    std::fs::create_dir_all(dir).map_err(|e| StoreError::BadFile {
+                        file: dir.display().to_string(),
+                        reason: format!("cannot create the database's folder: {e}"),
+                    })?;
+                }
+            }
             let url = format!("sqlite://{path}?mode=rwc");
             let pool = AnyPoolOptions::new()
                 .max_connections(4)

@@ -158,6 +158,17 @@ impl Scope {
         walk(self, &mut out);
         out
     }
+
+    /// Every sequence flow in this scope and, depth first, in its sub-processes.
+    pub fn all_flows(&self) -> Vec<&SequenceFlow> {
+        let mut out: Vec<&SequenceFlow> = self.flows.iter().collect();
+        for n in &self.nodes {
+            if let Some(inner) = n.kind.scope() {
+                out.extend(inner.all_flows());
+            }
+        }
+        out
+    }
 }
 
 /// A lane.
@@ -333,6 +344,16 @@ impl FlowNodeKind {
 
     /// The inner scope of a sub-process kind.
     pub fn scope(&self) -> Option<&Scope> {
+        match self {
+            FlowNodeKind::SubProcess { scope, .. }
+            | FlowNodeKind::Transaction { scope }
+            | FlowNodeKind::AdHocSubProcess { scope } => Some(scope),
+            _ => None,
+        }
+    }
+
+    /// The inner scope of a sub-process kind, to change.
+    pub fn scope_mut(&mut self) -> Option<&mut Scope> {
         match self {
             FlowNodeKind::SubProcess { scope, .. }
             | FlowNodeKind::Transaction { scope }

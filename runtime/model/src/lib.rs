@@ -6,6 +6,7 @@
 
 pub mod bpmn;
 pub mod diagnostic;
+pub mod diff;
 pub mod graph;
 pub mod ns;
 mod read;

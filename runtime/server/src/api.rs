@@ -345,60 +345,18 @@ pub async fn diff(
     ApiPath(key): ApiPath<String>,
     ApiQuery(q): ApiQuery<DiffQuery>,
 ) -> ApiResult<Json<DiffOut>> {
-    let elements = |xml: String| -> ApiResult<std::collections::BTreeMap<String, String>> {
-        let model = millrace_model::Model::import(xml.as_bytes())
-            .map_err(|e| ApiError::conflict(e.to_string()))?;
-        let mut out = std::collections::BTreeMap::new();
-        if let Some(p) = model.definitions.process(&key) {
-            for n in p.scope.all_nodes() {
-                // Positions are not meaning: `Loc` is left out of the comparison by design.
-                let mut n = n.clone();
-                if let Some(_inner) = n.kind.scope() {
-                    n.kind = millrace_model::bpmn::FlowNodeKind::SubProcess {
-                        triggered_by_event: false,
-                        scope: Box::default(),
-                    };
-                }
-                out.insert(
-                    n.id.clone(),
-                    format!("{n:?}").replace(|c: char| c.is_ascii_digit(), ""),
-                );
-            }
-            fn flows(
-                s: &millrace_model::bpmn::Scope,
-                out: &mut std::collections::BTreeMap<String, String>,
-            ) {
-                for f in &s.flows {
-                    out.insert(
-                        f.id.clone(),
-                        format!(
-                            "{}→{} {:?}",
-                            f.source,
-                            f.target,
-                            f.condition.as_ref().map(|c| &c.text)
-                        ),
-                    );
-                }
-                for n in &s.nodes {
-                    if let Some(inner) = n.kind.scope() {
-                        flows(inner, out);
-                    }
-                }
-            }
-            flows(&p.scope, &mut out);
-        }
-        Ok(out)
+    let read = |xml: String| -> ApiResult<millrace_model::bpmn::Definitions> {
+        Ok(millrace_model::Model::import(xml.as_bytes())
+            .map_err(|e| ApiError::conflict(e.to_string()))?
+            .definitions)
     };
-    let a = elements(state.store.definition_xml(&key, q.from).await?)?;
-    let b = elements(state.store.definition_xml(&key, q.to).await?)?;
+    let older = read(state.store.definition_xml(&key, q.from).await?)?;
+    let newer = read(state.store.definition_xml(&key, q.to).await?)?;
+    let d = millrace_model::diff::diff_process(&older, &newer, &key);
     Ok(Json(DiffOut {
-        added: b.keys().filter(|k| !a.contains_key(*k)).cloned().collect(),
-        removed: a.keys().filter(|k| !b.contains_key(*k)).cloned().collect(),
-        changed: a
-            .iter()
-            .filter(|(k, v)| b.get(*k).is_some_and(|w| w != *v))
-            .map(|(k, _)| k.clone())
-            .collect(),
+        added: d.added,
+        removed: d.removed,
+        changed: d.changed,
     }))
 }
 

@@ -13,7 +13,7 @@ if [ ! -d ../shared/conformance ]; then
 fi
 
 # The mail test talks to a real SMTP server: aiosmtpd, from PyPI.
-python3 -c 'import aiosmtpd' 2>/dev/null || python3 -m pip install --quiet aiosmtpd
+python3 -c 'import aiosmtpd' 2>/dev/null || python3 -m pip install --quiet 'aiosmtpd>=1.4,<2'
 command -v curl >/dev/null || { apt-get update -qq && apt-get install -y -qq curl; }
 # The fault tests signal nodes with kill(1) (SIGSTOP, SIGCONT, SIGKILL): procps.
 type -P kill >/dev/null || { apt-get update -qq && apt-get install -y -qq procps; }

@@ -5,7 +5,7 @@
 # file it makes, or on the database SCHEMATHESIS_DATABASE names.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-python3 -c "import schemathesis" 2>/dev/null || python3 -m pip install --quiet schemathesis
+python3 -c "import schemathesis" 2>/dev/null || python3 -m pip install --quiet 'schemathesis>=4.32,<5'
 BIN=${MILLRACE_BIN:-$PWD/target/debug/millrace}
 TMP=$(mktemp -d)
 PORT=${SCHEMATHESIS_PORT:-18601}

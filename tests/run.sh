@@ -18,6 +18,12 @@ command -v curl >/dev/null || { apt-get update -qq && apt-get install -y -qq cur
 # The fault tests signal nodes with kill(1) (SIGSTOP, SIGCONT, SIGKILL): procps.
 type -P kill >/dev/null || { apt-get update -qq && apt-get install -y -qq procps; }
 
+# The web app's browser side is compiled to wasm by designer/build.rs.
+rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+# The committed JavaScript bundles are what designer/js/package-lock.json makes.
+command -v node >/dev/null || { apt-get update -qq && apt-get install -y -qq nodejs npm; }
+./designer/js/check.sh
+
 cargo build --locked --all-targets
 
 # ---- Pass 1: SQLite -------------------------------------------------------
@@ -26,6 +32,8 @@ cargo test --locked --workspace --all-targets
 ./tests/schemathesis.sh
 # Scenario tests: the BPMN behaviour catalogue and the shipped processes.
 ./target/debug/millrace test tests/scenarios processes
+# The web app in a real browser (Debian's Chromium, playwright-core).
+./tests/browser/run.sh
 
 # ---- Pass 2: PostgreSQL ---------------------------------------------------
 # A throw-away cluster (Debian's postgresql, installed when missing), on a

@@ -48,7 +48,7 @@ pub fn deploy(args: &DeployArgs) -> anyhow::Result<ExitCode> {
         let store = open(&args.database).await?;
         let files = deployment_files(&args.files, &args.scripts)?;
         let deployed = store
-            .deploy("cli", &files, None, chrono::Utc::now())
+            .deploy("cli", &files, None, None, chrono::Utc::now())
             .await?;
         for d in deployed {
             let what = if d.created { "deployed" } else { "unchanged" };

@@ -38,6 +38,9 @@ pub struct Diagnostic {
     pub element_id: Option<String>,
     /// Why, in words a modeler understands.
     pub message: String,
+    /// For a script or expression that does not compile: where inside its
+    /// text (the designer marks that line in its code editor).
+    pub script_pos: Option<Pos>,
 }
 
 impl Diagnostic {
@@ -54,6 +57,7 @@ impl Diagnostic {
             pos,
             element_id: element_id.map(str::to_string),
             message: message.into(),
+            script_pos: None,
         }
     }
 

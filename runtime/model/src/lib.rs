@@ -49,6 +49,16 @@ pub enum ImportError {
     },
 }
 
+impl ImportError {
+    /// Where in the file the import stopped: (line, column), 1-based.
+    pub fn position(&self) -> (u32, u32) {
+        match self {
+            ImportError::Xml(e) => (e.pos_line, e.pos_column),
+            ImportError::NotBpmn { line, column, .. } => (*line, *column),
+        }
+    }
+}
+
 impl Model {
     /// Imports a BPMN file from its bytes with the default limits.
     pub fn import(bytes: &[u8]) -> Result<Model, ImportError> {

@@ -105,6 +105,16 @@ impl<'a> Validator<'a> {
         self.out.push(Diagnostic::error(code, pos, id, msg));
     }
 
+    /// Places the finding just pushed inside its script's text.
+    fn in_script(&mut self, f: &ScriptFault) {
+        if let Some(last) = self.out.last_mut() {
+            last.script_pos = Some(Pos {
+                line: f.line,
+                column: f.column,
+            });
+        }
+    }
+
     fn warning(&mut self, code: &'static str, pos: Pos, id: &str, msg: impl Into<String>) {
         let id = (!id.is_empty()).then_some(id);
         self.out.push(Diagnostic::warning(code, pos, id, msg));
@@ -261,6 +271,7 @@ impl<'a> Validator<'a> {
                 pos: p.loc.0,
                 element_id: Some(p.id.clone()),
                 message: "the process is descriptive (isExecutable is not true): its structure is checked, not whether it can run".into(),
+                script_pos: None,
             });
         }
         for lane in &p.lanes {
@@ -815,6 +826,7 @@ impl<'a> Validator<'a> {
                     f.line, f.column, f.message
                 ),
             );
+            self.in_script(&f);
         }
     }
 
@@ -858,6 +870,7 @@ impl<'a> Validator<'a> {
                     f.line, f.column, f.message
                 ),
             );
+            self.in_script(&f);
         }
     }
 

@@ -214,7 +214,7 @@ impl<'a> Runner<'a> {
         }
         let deployed = self
             .store
-            .deploy("scenario", &files, Some("scenario"), self.now)
+            .deploy("scenario", &files, Some("scenario"), None, self.now)
             .await?;
         let key = match self.json.get("processId").and_then(Json::as_str) {
             Some(id) => id.to_string(),

@@ -14,6 +14,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value as Json_;
 use utoipa::{IntoParams, ToSchema};
 
+pub use millrace_api::{DefinitionOut, DeployedOut, DiffOut, LoginRequest, Me, TaskOut};
+
 use crate::auth::{self, Principal, Role};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::{ApiJson, ApiPath, ApiQuery, AppState};
@@ -26,31 +28,6 @@ fn variables(json: &Option<Json_>, field: &str) -> ApiResult<Variables> {
 }
 
 // ----- sign-in ---------------------------------------------------------------
-
-/// Sign-in request.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct LoginRequest {
-    /// User name.
-    pub username: String,
-    /// Password.
-    pub password: String,
-}
-
-/// Who is signed in.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct Me {
-    /// User name.
-    pub user: String,
-    /// Role.
-    pub role: String,
-    /// Groups.
-    pub groups: Vec<String>,
-    /// The CSRF token to send as `X-CSRF-Token` with state-changing requests (sign-in only).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub csrf_token: Option<String>,
-}
 
 /// Signs in: sets a fresh session cookie and returns the CSRF token.
 #[utoipa::path(post, path = "/api/login", request_body = LoginRequest,
@@ -158,17 +135,9 @@ pub struct DeploymentRequest {
     pub name: String,
     /// The files.
     pub files: Vec<FileIn>,
-}
-
-/// What a deployment did for one process.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct DeployedOut {
-    /// Process key.
-    pub key: String,
-    /// Version after the deployment.
-    pub version: i64,
-    /// Whether this deployment made the version (false: unchanged).
-    pub created: bool,
+    /// Why: shown beside the versions it makes.
+    #[serde(default)]
+    pub note: Option<String>,
 }
 
 /// Deploys BPMN files with their scripts and forms (administrators).
@@ -196,7 +165,13 @@ pub async fn deploy(
         .collect();
     let deployed = match state
         .store
-        .deploy(&req.name, &files, Some(&principal.user), Utc::now())
+        .deploy(
+            &req.name,
+            &files,
+            Some(&principal.user),
+            req.note.as_deref(),
+            Utc::now(),
+        )
         .await
     {
         Ok(d) => d,
@@ -221,26 +196,6 @@ pub async fn deploy(
     Ok((StatusCode::CREATED, Json(out)).into_response())
 }
 
-/// A definition version.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct DefinitionOut {
-    /// Process key.
-    pub key: String,
-    /// Version.
-    pub version: i64,
-    /// Name.
-    pub name: Option<String>,
-    /// The BPMN file.
-    pub resource_name: String,
-    /// When deployed.
-    pub deployed_at: String,
-    /// By whom.
-    pub deployed_by: Option<String>,
-    /// Retired: no new instances.
-    pub retired: bool,
-}
-
 /// Filter for definitions.
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct DefinitionQuery {
@@ -256,19 +211,22 @@ pub async fn definitions(
     ApiQuery(q): ApiQuery<DefinitionQuery>,
 ) -> ApiResult<Json<Vec<DefinitionOut>>> {
     let rows = state.store.definitions(q.key.as_deref()).await?;
-    Ok(Json(
-        rows.into_iter()
-            .map(|d| DefinitionOut {
-                key: d.key,
-                version: d.version,
-                name: d.name,
-                resource_name: d.resource_name,
-                deployed_at: d.deployed_at,
-                deployed_by: d.deployed_by,
-                retired: d.retired,
-            })
-            .collect(),
-    ))
+    Ok(Json(rows.into_iter().map(definition_out).collect()))
+}
+
+/// A definition version as the API shows it.
+pub fn definition_out(d: millrace_store::DefinitionRow) -> DefinitionOut {
+    DefinitionOut {
+        key: d.key,
+        version: d.version,
+        name: d.name,
+        resource_name: d.resource_name,
+        deployed_at: d.deployed_at,
+        deployed_by: d.deployed_by,
+        retired: d.retired,
+        note: d.note,
+        running: d.running,
+    }
 }
 
 /// The BPMN XML of a version.
@@ -324,17 +282,6 @@ pub struct DiffQuery {
     pub from: i64,
     /// The newer version.
     pub to: i64,
-}
-
-/// What changed between two versions, by element id.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct DiffOut {
-    /// Elements only in the newer version.
-    pub added: Vec<String>,
-    /// Elements only in the older version.
-    pub removed: Vec<String>,
-    /// Elements in both whose definition differs.
-    pub changed: Vec<String>,
 }
 
 /// A semantic diff between two versions: flow nodes and sequence flows added, removed or changed.
@@ -730,38 +677,8 @@ pub struct TaskQuery {
     pub offset: Option<i64>,
 }
 
-/// A task.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct TaskOut {
-    /// Id.
-    pub id: String,
-    /// Instance.
-    pub instance_id: String,
-    /// Process key.
-    pub process_key: String,
-    /// The user task's element id.
-    pub element_id: String,
-    /// Name.
-    pub name: Option<String>,
-    /// Assignee.
-    pub assignee: Option<String>,
-    /// Candidate groups.
-    pub candidate_groups: Vec<String>,
-    /// Candidate users.
-    pub candidate_users: Vec<String>,
-    /// Due date.
-    pub due: Option<String>,
-    /// Priority.
-    pub priority: i64,
-    /// Form reference.
-    pub form: Option<String>,
-    /// Created.
-    pub created_at: String,
-}
-
-impl From<TaskView> for TaskOut {
-    fn from(t: TaskView) -> Self {
+/// A task as the API shows it.
+pub fn task_out(t: TaskView) -> TaskOut {
         TaskOut {
             id: t.id,
             instance_id: t.instance_id,
@@ -776,7 +693,6 @@ impl From<TaskView> for TaskOut {
             form: t.form,
             created_at: t.created_at,
         }
-    }
 }
 
 /// The tasks the caller may see: assigned to them, or offered to them or their groups.
@@ -797,7 +713,7 @@ pub async fn tasks(
         .store
         .inbox(&p.user, &p.groups, &filter, limit, offset)
         .await?;
-    Ok(Json(rows.into_iter().map(TaskOut::from).collect()))
+    Ok(Json(rows.into_iter().map(task_out).collect()))
 }
 
 async fn visible_task(
@@ -841,7 +757,7 @@ pub async fn task(
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<TaskOut>> {
     Ok(Json(
-        visible_task(&state, &p, &id, "task.read").await?.into(),
+        task_out(visible_task(&state, &p, &id, "task.read").await?),
     ))
 }
 
@@ -992,7 +908,7 @@ pub async fn complete(
     for other in state.store.task_ids_of(&task.instance_id).await? {
         let t = state.store.task(&other).await?;
         if t.visible_to(&p.user, &p.groups) {
-            next = Some(TaskOut::from(t));
+            next = Some(task_out(t));
             break;
         }
     }

@@ -63,6 +63,9 @@ pub struct Principal {
     pub role: Role,
     /// Groups.
     pub groups: Vec<String>,
+    /// The session's CSRF token, when signed in with the session cookie
+    /// (the web app's pages carry it to their scripts).
+    pub csrf: Option<String>,
 }
 
 impl Principal {
@@ -192,7 +195,7 @@ impl FromRequestParts<AppState> for Principal {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::trim);
-        let user_name = if let Some(token) = bearer {
+        if let Some(token) = bearer {
             let hash = token_hash(token);
             if let Some(p) = state.tokens.get(&hash) {
                 return Ok(p);
@@ -204,7 +207,7 @@ impl FromRequestParts<AppState> for Principal {
                 .ok_or_else(|| ApiError::unauthenticated("the API token is not valid"))?;
             let p = principal_of(state, &name).await?;
             state.tokens.put(hash, p.clone());
-            return Ok(p);
+            Ok(p)
         } else if let Some(token) = cookie(&parts.headers, SESSION_COOKIE) {
             let hash = token_hash(&token);
             let session =
@@ -242,13 +245,14 @@ impl FromRequestParts<AppState> for Principal {
             {
                 state.store.touch_session(&hash, now).await?;
             }
-            session.user_name
+            let mut p = principal_of(state, &session.user_name).await?;
+            p.csrf = Some(session.csrf);
+            Ok(p)
         } else {
-            return Err(ApiError::unauthenticated(
+            Err(ApiError::unauthenticated(
                 "sign in (POST /api/login) or send an API token (Authorization: Bearer …)",
-            ));
-        };
-        principal_of(state, &user_name).await
+            ))
+        }
     }
 }
 
@@ -264,6 +268,7 @@ async fn principal_of(state: &AppState, user_name: &str) -> Result<Principal, Ap
         user: user.name,
         role,
         groups: user.groups,
+        csrf: None,
     })
 }
 

@@ -6,20 +6,8 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use millrace_engine::CommandError;
 use millrace_store::StoreError;
-use serde::Serialize;
-use utoipa::ToSchema;
 
-/// The JSON body of every error response.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ErrorBody {
-    /// A short machine-readable kind (`not_found`, `forbidden`, …).
-    pub error: String,
-    /// The offending field, when one is to blame.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub field: Option<String>,
-    /// Why, in words.
-    pub reason: String,
-}
+pub use millrace_api::ErrorBody;
 
 /// A refused or failed request.
 #[derive(Debug)]
@@ -81,7 +69,9 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match &e {
             StoreError::NotFound(..) => ApiError::not_found(e.to_string()),
-            StoreError::Conflict(_) => ApiError::conflict(e.to_string()),
+            StoreError::Conflict(_) | StoreError::DraftChanged { .. } => {
+                ApiError::conflict(e.to_string())
+            }
             StoreError::NoMatch(..) => {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "no_match", e.to_string())
             }

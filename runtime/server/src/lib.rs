@@ -4,11 +4,13 @@
 
 pub mod api;
 pub mod auth;
+pub mod drafts;
 pub mod error;
 pub mod forms;
 pub mod mail;
 mod openapi;
 mod serve;
+pub mod web;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -295,7 +297,23 @@ pub fn router(state: AppState) -> Router {
         .route("/api/users", get(users).post(put_user))
         .route("/api/audit", get(audit))
         .route("/api/outbox", get(outbox))
-        .fallback(|| async { ApiError::not_found("no such path") })
+        .route("/api/library", get(drafts::library))
+        .route("/api/drafts", post(drafts::create_draft))
+        .route(
+            "/api/drafts/{key}",
+            get(drafts::draft).put(drafts::save_draft),
+        )
+        .route("/api/drafts/{key}/validate", post(drafts::validate_draft))
+        .route("/api/drafts/{key}/diff", get(drafts::draft_diff))
+        .route("/api/drafts/{key}/deploy", post(drafts::deploy_draft))
+        .route("/api/{*rest}", axum::routing::any(|| async { ApiError::not_found("no such path") }))
+        .route("/", get(web::home))
+        .route("/login", get(web::login))
+        .route("/designer", get(web::library))
+        .route("/designer/{key}", get(web::designer))
+        .route("/inbox", get(web::inbox))
+        .route("/assets/{*path}", get(web::asset))
+        .fallback(web::not_found)
         .layer(axum::extract::DefaultBodyLimit::max(4 * 1024 * 1024))
         .layer(axum::middleware::from_fn_with_state(state.clone(), measure))
         .with_state(state)

@@ -44,6 +44,13 @@ use crate::error::ErrorBody;
         api::outbox,
         api::put_user,
         api::audit,
+        crate::drafts::library,
+        crate::drafts::draft,
+        crate::drafts::save_draft,
+        crate::drafts::validate_draft,
+        crate::drafts::create_draft,
+        crate::drafts::draft_diff,
+        crate::drafts::deploy_draft,
     ),
     components(schemas(ErrorBody))
 )]

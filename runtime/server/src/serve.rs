@@ -92,7 +92,7 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
     files.extend(DeploymentFile::read_folder(&config.scripts, &[".rhai"], "scripts").map_err(io)?);
     if files.iter().any(|f| f.name.ends_with(".bpmn")) {
         for d in store
-            .deploy("processes", &files, Some("startup"), Utc::now())
+            .deploy("processes", &files, Some("startup"), None, Utc::now())
             .await?
         {
             tracing::info!(key = %d.key, version = d.version, created = d.created, "process deployed at start");

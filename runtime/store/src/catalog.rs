@@ -23,6 +23,10 @@ pub struct DefinitionRow {
     pub deployed_by: Option<String>,
     /// Whether new instances are refused.
     pub retired: bool,
+    /// The deployer's note.
+    pub note: Option<String>,
+    /// Instances of this version not yet ended.
+    pub running: i64,
 }
 
 /// A task with its candidates.
@@ -83,9 +87,11 @@ impl Store {
     /// Versions of one key (newest first), or the latest version of every key.
     pub async fn definitions(&self, key: Option<&str>) -> Result<Vec<DefinitionRow>> {
         let sql = match key {
-            Some(_) => "SELECT d.key, d.version, d.name, d.resource_name, d.deployed_at, p.deployed_by, d.retired \
+            Some(_) => "SELECT d.key, d.version, d.name, d.resource_name, d.deployed_at, p.deployed_by, d.retired, p.note, \
+                        (SELECT COUNT(*) FROM instances i WHERE i.key = d.key AND i.state = 'active' AND i.version = d.version) \
                         FROM definitions d JOIN deployments p ON p.id = d.deployment_id WHERE d.key = $1 ORDER BY d.version DESC",
-            None => "SELECT d.key, d.version, d.name, d.resource_name, d.deployed_at, p.deployed_by, d.retired \
+            None => "SELECT d.key, d.version, d.name, d.resource_name, d.deployed_at, p.deployed_by, d.retired, p.note, \
+                     (SELECT COUNT(*) FROM instances i WHERE i.key = d.key AND i.state = 'active' AND i.version = d.version) \
                      FROM definitions d JOIN deployments p ON p.id = d.deployment_id \
                      WHERE d.version = (SELECT MAX(version) FROM definitions x WHERE x.key = d.key) ORDER BY d.key",
         };
@@ -100,6 +106,8 @@ impl Store {
                 deployed_at: r.get(4),
                 deployed_by: r.get(5),
                 retired: r.get::<i64, _>(6) != 0,
+                note: r.get(7),
+                running: r.get(8),
             })
             .collect())
     }

@@ -144,6 +144,7 @@ impl Store {
         name: &str,
         files: &[DeploymentFile],
         by: Option<&str>,
+        note: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<Vec<DeployedDefinition>> {
         let all: Arc<HashMap<String, String>> = Arc::new(
@@ -205,11 +206,12 @@ impl Store {
                     Some(d) => d,
                     None => {
                         let d: i64 = sqlx::query_scalar(
-                            "INSERT INTO deployments (name, deployed_by, deployed_at) VALUES ($1, $2, $3) RETURNING id",
+                            "INSERT INTO deployments (name, deployed_by, deployed_at, note) VALUES ($1, $2, $3, $4) RETURNING id",
                         )
                         .bind(name)
                         .bind(by)
                         .bind(timestamp(now))
+                        .bind(note)
                         .fetch_one(&mut *tx)
                         .await?;
                         for f in files {

@@ -10,6 +10,7 @@ mod accounts;
 mod catalog;
 mod committer;
 mod deploy;
+mod drafts;
 mod jobs;
 mod outbox;
 mod read;
@@ -30,6 +31,7 @@ pub use accounts::{AuditEntry, Comment, SessionRow, User};
 pub use catalog::{DefinitionRow, TaskFilter, TaskView};
 pub use committer::{Committer, Write};
 pub use deploy::{DeployedDefinition, DeploymentFile};
+pub use drafts::DraftRow;
 pub use jobs::{backoff, ClaimedJob, JobOutcome, LockedExternalTask};
 pub use outbox::OutboxMail;
 pub use read::{Counts, HistoryRow, IncidentRow, InstanceSummary};
@@ -78,6 +80,18 @@ pub enum StoreError {
     /// The store cannot take writes just now (a batch could not begin or commit).
     #[error("the store is unavailable: {0}")]
     Unavailable(String),
+    /// A draft was saved by someone else since the caller read it.
+    #[error("the draft of {key:?} was saved by {by} at {at} (revision {revision}) since you opened it; reload it to see their change")]
+    DraftChanged {
+        /// Process key.
+        key: String,
+        /// Its revision now.
+        revision: i64,
+        /// Who saved it.
+        by: String,
+        /// When.
+        at: String,
+    },
     /// A message or signal that nothing waits for.
     #[error("no {0} {1:?} is awaited")]
     NoMatch(&'static str, String),

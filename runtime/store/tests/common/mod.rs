@@ -37,6 +37,7 @@ pub async fn deploy(store: &Store, bpmn: &str, now: chrono::DateTime<chrono::Utc
                 content: bpmn.into(),
             }],
             None,
+            None,
             now,
         )
         .await

@@ -1,0 +1,33 @@
+// Makes the JavaScript and CSS the web app serves, into designer/assets/
+// (vendor/ and js/), from the exact versions in package-lock.json. The output
+// is committed, so a user's `cargo run` needs no node; CI runs this again and
+// compares (designer/js/check.sh). Deterministic: esbuild, fixed inputs, no
+// timestamps.
+import { build } from 'esbuild';
+import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const assets = join(here, '..', 'assets');
+const vendor = join(assets, 'vendor');
+const js = join(assets, 'js');
+for (const d of [vendor, js]) {
+  rmSync(d, { recursive: true, force: true });
+  mkdirSync(d, { recursive: true });
+}
+const pkg = (p) => join(here, 'node_modules', p);
+
+// The modeler as its authors built it (bpmn-js + the Camunda 7 properties
+// panel): a global `BpmnModeler`. Its licence asks for the bpmn.io watermark,
+// which the modeler draws itself.
+copyFileSync(pkg('camunda-bpmn-js/dist/camunda-platform-modeler.production.min.js'), join(vendor, 'camunda-platform-modeler.js'));
+copyFileSync(pkg('camunda-bpmn-js/LICENSE'), join(vendor, 'camunda-bpmn-js.LICENSE.txt'));
+
+const common = { bundle: true, minify: true, legalComments: 'none', logLevel: 'warning', target: 'es2020' };
+// Its stylesheets, @imports and the embedded BPMN font (woff, as a data URL
+// in bpmn-embedded.css) in one file; the old-browser font fallbacks are left out.
+const fallback = { '.eot': 'empty', '.svg': 'empty', '.ttf': 'empty', '.woff': 'empty' };
+await build({ ...common, loader: fallback, entryPoints: [pkg('camunda-bpmn-js/dist/assets/camunda-platform-modeler.css')], outfile: join(vendor, 'camunda-platform-modeler.css') });
+// Our facades: one global each, bound from Rust in designer/src/widgets/.
+await build({ ...common, entryPoints: [join(here, 'src/modeler.js')], format: 'iife', globalName: 'MillraceModeler', outfile: join(js, 'modeler.js') });

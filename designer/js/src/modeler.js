@@ -1,0 +1,119 @@
+// The facade over the bpmn-js modeler (camunda-bpmn-js's Camunda 7 build:
+// bpmn-js, the Camunda 7 properties panel and behaviours). The Rust side
+// (designer/src/widgets/modeler.rs) sees only these functions, with strings,
+// JSON and DOM elements across the boundary. One modeler per page.
+
+let modeler = null;
+let overlayIds = [];
+let marked = [];
+
+function need() {
+  if (!modeler) throw new Error('the modeler is not mounted');
+  return modeler;
+}
+
+// Creates the modeler in `canvas`, its properties panel in `panel`.
+// `onChange()` is called after every edit (and undo/redo); `onSelect(id)`
+// with the selected element's id, or '' when nothing is selected.
+export function mount(canvas, panel, onChange, onSelect) {
+  destroy();
+  // eslint-disable-next-line no-undef
+  modeler = new BpmnModeler({
+    container: canvas,
+    propertiesPanel: { parent: panel },
+    keyboard: { bindTo: document },
+  });
+  modeler.on('commandStack.changed', () => onChange());
+  modeler.on('selection.changed', (e) => {
+    const first = e.newSelection && e.newSelection[0];
+    onSelect(first ? first.id : '');
+  });
+}
+
+// Imports BPMN XML; resolves to a JSON array of import warnings (strings).
+export async function load(xml) {
+  const m = need();
+  const result = await m.importXML(xml);
+  clearMarkers();
+  m.get('canvas').zoom('fit-viewport', 'auto');
+  return JSON.stringify((result.warnings || []).map((w) => String(w.message || w)));
+}
+
+// The diagram as BPMN XML.
+export async function save() {
+  const { xml } = await need().saveXML({ format: true });
+  return xml;
+}
+
+function clearMarkers() {
+  if (!modeler) return;
+  const canvas = modeler.get('canvas');
+  const overlays = modeler.get('overlays');
+  for (const id of overlayIds) overlays.remove(id);
+  for (const [el, cls] of marked) canvas.removeMarker(el, cls);
+  overlayIds = [];
+  marked = [];
+}
+
+function mark(id, cls, badge, title) {
+  const m = need();
+  const el = m.get('elementRegistry').get(id);
+  if (!el) return false;
+  m.get('canvas').addMarker(el, cls);
+  marked.push([el, cls]);
+  if (badge) {
+    const div = document.createElement('div');
+    div.className = 'mr-badge ' + cls;
+    div.textContent = badge;
+    div.title = title;
+    div.setAttribute('role', 'note');
+    div.setAttribute('aria-label', title);
+    overlayIds.push(m.get('overlays').add(el, { position: { top: -10, right: 10 }, html: div }));
+  }
+  return true;
+}
+
+// Marks elements. `json`: {"problems":[{elementId, severity, message}],
+// "diff":{"added":[ids],"changed":[ids]}}. Replaces earlier marks; returns
+// the ids not found on the diagram, as a JSON array.
+export function setMarkers(json) {
+  clearMarkers();
+  const spec = JSON.parse(json);
+  const missing = [];
+  const byElement = new Map();
+  for (const p of spec.problems || []) {
+    if (!p.elementId) continue;
+    const list = byElement.get(p.elementId) || [];
+    list.push(p);
+    byElement.set(p.elementId, list);
+  }
+  for (const [id, list] of byElement) {
+    const worst = list.some((p) => p.severity === 'error') ? 'error' : 'warning';
+    const title = list.map((p) => `${p.code}: ${p.message}`).join('\n');
+    if (!mark(id, 'mr-' + worst, worst === 'error' ? '!' : '?', title)) missing.push(id);
+  }
+  const diff = spec.diff || {};
+  for (const id of diff.added || []) if (!mark(id, 'mr-added', '+', 'added since the deployed version')) missing.push(id);
+  for (const id of diff.changed || []) if (!mark(id, 'mr-changed', '~', 'changed since the deployed version')) missing.push(id);
+  return JSON.stringify(missing);
+}
+
+// Selects an element and scrolls it into view.
+export function select(id) {
+  const m = need();
+  const el = m.get('elementRegistry').get(id);
+  if (!el) return false;
+  m.get('selection').select(el);
+  m.get('canvas').scrollToElement(el);
+  return true;
+}
+
+// Removes the modeler from the page.
+export function destroy() {
+  if (modeler) {
+    modeler.destroy();
+    modeler = null;
+  }
+  overlayIds = [];
+  marked = [];
+}

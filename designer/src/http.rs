@@ -1,0 +1,148 @@
+//! Calls to the server's `/api` from the browser: JSON in and out with the
+//! shared `millrace-api` types, the session's CSRF header on every
+//! state-changing call, and one place that sends an ended session to the
+//! sign-in page. On the server (`ssr`) these never run: effects and event
+//! handlers run only in the browser.
+
+use millrace_api::ErrorBody;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+/// A refused or failed call: the HTTP status and the server's JSON error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// HTTP status (0: the server could not be reached).
+    pub status: u16,
+    /// What the server said.
+    pub body: ErrorBody,
+}
+
+impl Failure {
+    fn local(reason: impl Into<String>) -> Self {
+        Failure {
+            status: 0,
+            body: ErrorBody {
+                error: "network".into(),
+                field: None,
+                reason: reason.into(),
+            },
+        }
+    }
+
+    /// The reason, in words.
+    pub fn reason(&self) -> String {
+        self.body.reason.clone()
+    }
+}
+
+/// `GET url`, read as JSON.
+pub async fn get<T: DeserializeOwned>(url: &str) -> Result<T, Failure> {
+    call("GET", url, None, "").await
+}
+
+/// `method url` with a JSON body, read as JSON.
+pub async fn send<B: Serialize, T: DeserializeOwned>(
+    method: &str,
+    url: &str,
+    body: &B,
+    csrf: &str,
+) -> Result<T, Failure> {
+    let text = serde_json::to_string(body).map_err(|e| Failure::local(e.to_string()))?;
+    call(method, url, Some(text), csrf).await
+}
+
+#[cfg(not(feature = "hydrate"))]
+async fn call<T: DeserializeOwned>(
+    _method: &str,
+    _url: &str,
+    _body: Option<String>,
+    _csrf: &str,
+) -> Result<T, Failure> {
+    Err(Failure::local("the API is called from the browser only"))
+}
+
+#[cfg(feature = "hydrate")]
+async fn call<T: DeserializeOwned>(
+    method: &str,
+    url: &str,
+    body: Option<String>,
+    csrf: &str,
+) -> Result<T, Failure> {
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen_futures::JsFuture;
+
+    let init = web_sys::RequestInit::new();
+    init.set_method(method);
+    init.set_credentials(web_sys::RequestCredentials::SameOrigin);
+    let headers = web_sys::Headers::new().map_err(js_failure)?;
+    headers.set("accept", "application/json").map_err(js_failure)?;
+    if let Some(b) = &body {
+        headers.set("content-type", "application/json").map_err(js_failure)?;
+        init.set_body(&wasm_bindgen::JsValue::from_str(b));
+    }
+    if method != "GET" {
+        headers.set("x-csrf-token", csrf).map_err(js_failure)?;
+    }
+    init.set_headers(&headers);
+    let request = web_sys::Request::new_with_str_and_init(url, &init).map_err(js_failure)?;
+    let window = web_sys::window().ok_or_else(|| Failure::local("no window"))?;
+    let response: web_sys::Response = JsFuture::from(window.fetch_with_request(&request))
+        .await
+        .map_err(|_| Failure::local("the server cannot be reached; check your connection"))?
+        .dyn_into()
+        .map_err(js_failure)?;
+    let status = response.status();
+    let text = JsFuture::from(response.text().map_err(js_failure)?)
+        .await
+        .map_err(js_failure)?
+        .as_string()
+        .unwrap_or_default();
+    if status == 401 {
+        session_lost();
+    }
+    if (200..300).contains(&status) {
+        let text = if text.is_empty() { "null" } else { &text };
+        serde_json::from_str(text).map_err(|e| Failure::local(format!("unexpected answer from {url}: {e}")))
+    } else {
+        let body = serde_json::from_str::<ErrorBody>(&text).unwrap_or(ErrorBody {
+            error: "http".into(),
+            field: None,
+            reason: format!("{url} answered {status}"),
+        });
+        Err(Failure { status, body })
+    }
+}
+
+#[cfg(feature = "hydrate")]
+fn js_failure(e: wasm_bindgen::JsValue) -> Failure {
+    Failure::local(format!("{e:?}"))
+}
+
+/// Goes to `url` (a full page load: pages are routed by the server).
+pub fn navigate(url: &str) {
+    #[cfg(feature = "hydrate")]
+    if let Some(w) = web_sys::window() {
+        let _ = w.location().set_href(url);
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = url;
+}
+
+/// The session ended: to the sign-in page, and back here afterwards.
+#[cfg(feature = "hydrate")]
+fn session_lost() {
+    if let Some(w) = web_sys::window() {
+        let here = w.location().pathname().unwrap_or_default();
+        let next = js_sys::encode_uri_component(&here);
+        navigate(&format!("/login?next={next}&ended=1"));
+    }
+}
+
+/// Signs out and goes to the sign-in page.
+pub fn sign_out(csrf: String) {
+    leptos::task::spawn_local(async move {
+        let _: Result<serde_json::Value, Failure> =
+            send("POST", "/api/logout", &serde_json::json!({}), &csrf).await;
+        navigate("/login");
+    });
+}

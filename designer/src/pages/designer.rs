@@ -1,0 +1,377 @@
+//! The designer: the bpmn-js modeler on a process's draft, saved on the
+//! server a moment after every change (under a revision check), validated by
+//! the engine's own validator on every save with each finding marked on its
+//! element, and — for administrators — reviewed against the deployed version
+//! and deployed.
+
+use std::time::Duration;
+
+use leptos::prelude::*;
+use millrace_api::{DeployedOut, DiagnosticOut, DiffOut, DraftDeploy, DraftOut, DraftSave, DraftSaved};
+
+use crate::app::Session;
+use crate::http;
+use crate::widgets::modeler::{self, Marks};
+
+/// How long after the last change the draft is saved.
+const AUTOSAVE_DELAY: Duration = Duration::from_millis(1200);
+
+/// Where the draft stands against the server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum SaveState {
+    Loading,
+    /// Everything shown is saved, as of (revision, when).
+    Saved(i64, String),
+    /// Changed since the last save; a save is due.
+    Unsaved,
+    Saving,
+    /// Someone else saved since this page read the draft: saving stops.
+    Conflict(String),
+    /// The last save or load failed.
+    Failed(String),
+}
+
+impl SaveState {
+    fn label(&self) -> String {
+        match self {
+            SaveState::Loading => "Loading…".into(),
+            SaveState::Saved(0, _) => "Deployed version, no draft yet".into(),
+            SaveState::Saved(r, at) => format!(
+                "Saved · revision {r} · {}",
+                at.get(11..19).unwrap_or(at)
+            ),
+            SaveState::Unsaved => "Unsaved changes".into(),
+            SaveState::Saving => "Saving…".into(),
+            SaveState::Conflict(_) => "Not saved: changed by someone else".into(),
+            SaveState::Failed(_) => "Not saved".into(),
+        }
+    }
+}
+
+/// The designer page for one process key.
+#[component]
+pub fn Designer(key: String) -> impl IntoView {
+    let session = expect_context::<Session>();
+    let may_deploy = session.0.as_ref().is_some_and(|m| m.may_deploy());
+    let csrf = StoredValue::new(session.csrf());
+    let key = StoredValue::new(key);
+
+    let canvas = NodeRef::<leptos::html::Div>::new();
+    let panel = NodeRef::<leptos::html::Aside>::new();
+    let state = RwSignal::new(SaveState::Loading);
+    let revision = RwSignal::new(0i64);
+    let based_on = RwSignal::new(0i64);
+    let diagnostics = RwSignal::new(Vec::<DiagnosticOut>::new());
+    let diff = RwSignal::new(None::<DiffOut>);
+    let notice = RwSignal::new(None::<String>);
+    let changes = RwSignal::new(0u64);
+    let saving = StoredValue::new(false);
+    let save_again = StoredValue::new(false);
+    let mounted = StoredValue::new(false);
+
+    // Marks follow the findings and the diff.
+    Effect::new(move |_| {
+        let problems = diagnostics.get();
+        let d = diff.get();
+        if mounted.get_value() {
+            modeler::set_marks(&Marks {
+                problems: &problems,
+                diff: d.as_ref(),
+            });
+        }
+    });
+
+    // Saves what the canvas shows; one save at a time, each from the revision
+    // the previous one returned. A change during a save asks for another.
+    let save_requests = RwSignal::new(0u64);
+    let save = move || {
+        if saving.get_value() {
+            save_again.set_value(true);
+            return;
+        }
+        if matches!(state.get_untracked(), SaveState::Conflict(_)) {
+            return;
+        }
+        saving.set_value(true);
+        state.set(SaveState::Saving);
+        leptos::task::spawn_local(async move {
+            let outcome = match modeler::save().await {
+                Err(e) => Err(SaveState::Failed(e)),
+                Ok(xml) => {
+                    let body = DraftSave {
+                        xml,
+                        revision: revision.get_untracked(),
+                    };
+                    let url = format!("/api/drafts/{}", key.get_value());
+                    http::send::<_, DraftSaved>("PUT", &url, &body, &csrf.get_value())
+                        .await
+                        .map_err(|f| {
+                            if f.status == 409 {
+                                SaveState::Conflict(f.reason())
+                            } else {
+                                SaveState::Failed(f.reason())
+                            }
+                        })
+                }
+            };
+            saving.set_value(false);
+            match outcome {
+                Ok(saved) => {
+                    revision.set(saved.revision);
+                    diagnostics.set(saved.diagnostics);
+                    state.set(SaveState::Saved(saved.revision, saved.updated_at));
+                    if save_again.get_value() {
+                        save_again.set_value(false);
+                        state.set(SaveState::Unsaved);
+                        save_requests.update(|n| *n += 1);
+                    }
+                }
+                Err(s) => state.set(s),
+            }
+        });
+    };
+    Effect::new(move |_| {
+        if save_requests.get() > 0 {
+            untrack(save);
+        }
+    });
+
+    let load = move || {
+        leptos::task::spawn_local(async move {
+            let url = format!("/api/drafts/{}", key.get_value());
+            match http::get::<DraftOut>(&url).await {
+                Err(f) => state.set(SaveState::Failed(f.reason())),
+                Ok(draft) => match modeler::load(&draft.xml).await {
+                    Err(e) => state.set(SaveState::Failed(format!("the diagram cannot be shown: {e}"))),
+                    Ok(_) => {
+                        revision.set(draft.revision);
+                        based_on.set(draft.based_on);
+                        diff.set(None);
+                        state.set(SaveState::Saved(
+                            draft.revision,
+                            draft.updated_at.unwrap_or_default(),
+                        ));
+                        validate(key.get_value(), draft.xml, csrf.get_value(), diagnostics);
+                    }
+                },
+            }
+        });
+    };
+
+    // Mount the modeler once its containers exist (after hydration).
+    Effect::new(move |_| {
+        let (Some(c), Some(p)) = (canvas.get(), panel.get()) else {
+            return;
+        };
+        if mounted.get_value() {
+            return;
+        }
+        mounted.set_value(true);
+        mount(&c, &p, move || {
+            if matches!(state.get_untracked(), SaveState::Loading | SaveState::Conflict(_)) {
+                return;
+            }
+            state.set(SaveState::Unsaved);
+            diff.set(None);
+            schedule_save(changes, save_requests);
+        });
+        load();
+    });
+
+    let review = move |_| {
+        leptos::task::spawn_local(async move {
+            let url = format!("/api/drafts/{}/diff", key.get_value());
+            match http::get::<DiffOut>(&url).await {
+                Ok(d) => diff.set(Some(d)),
+                Err(f) => notice.set(Some(f.reason())),
+            }
+        });
+    };
+    let note = RwSignal::new(String::new());
+    let deploying = RwSignal::new(false);
+    let deploy = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        deploying.set(true);
+        leptos::task::spawn_local(async move {
+            let url = format!("/api/drafts/{}/deploy", key.get_value());
+            let body = DraftDeploy {
+                note: note.get_untracked(),
+                revision: revision.get_untracked(),
+            };
+            match http::send::<_, Vec<DeployedOut>>("POST", &url, &body, &csrf.get_value()).await {
+                Ok(out) => {
+                    let versions: Vec<String> =
+                        out.iter().map(|d| format!("{} version {}", d.key, d.version)).collect();
+                    notice.set(Some(format!("Deployed {}.", versions.join(", "))));
+                    note.set(String::new());
+                    load();
+                }
+                Err(f) => notice.set(Some(format!("Not deployed: {}", f.reason()))),
+            }
+            deploying.set(false);
+        });
+    };
+    let reload = move |_| {
+        notice.set(None);
+        state.set(SaveState::Loading);
+        load();
+    };
+
+    let status = move || state.get().label();
+    let status_class = move || match state.get() {
+        SaveState::Saved(..) => "status ok",
+        SaveState::Conflict(_) | SaveState::Failed(_) => "status bad",
+        _ => "status busy",
+    };
+    let problem = move || match state.get() {
+        SaveState::Conflict(why) => Some(view! {
+            <div class="banner error" role="alert">
+                {why} " "
+                <button type="button" on:click=reload>"Reload the draft"</button>
+            </div>
+        }.into_any()),
+        SaveState::Failed(why) => Some(view! { <div class="banner error" role="alert">{why}</div> }.into_any()),
+        _ => None,
+    };
+    let saved = move || matches!(state.get(), SaveState::Saved(..));
+    let errors = move || diagnostics.get().iter().filter(|d| d.severity == "error").count();
+
+    view! {
+        <div class="designer">
+            <div class="toolbar" role="toolbar" aria-label="Draft">
+                <a href="/designer" class="button">"All processes"</a>
+                <h1 class="title">{key.get_value()}</h1>
+                <span class=status_class role="status" aria-live="polite">{status}</span>
+                <span class="based-on">{move || match based_on.get() {
+                    0 => "new process".to_string(),
+                    v => format!("from version {v}"),
+                }}</span>
+                <span class="spacer"></span>
+                <Show when=move || may_deploy>
+                    <button type="button" on:click=review disabled=move || !saved()>"Review changes"</button>
+                </Show>
+            </div>
+            {problem}
+            <Show when=move || notice.get().is_some()>
+                <div class="banner info" role="status">{move || notice.get().unwrap_or_default()}</div>
+            </Show>
+            <div class="workbench">
+                <div class="canvas" node_ref=canvas aria-label="Diagram" role="application"></div>
+                <aside class="properties" node_ref=panel aria-label="Properties"></aside>
+            </div>
+            <div class="bottom">
+                <section class="problems" aria-labelledby="problems-title">
+                    <h2 id="problems-title">{move || format!("Problems ({})", diagnostics.get().len())}</h2>
+                    <ul>
+                        {move || diagnostics.get().into_iter().map(problem_item).collect_view()}
+                    </ul>
+                </section>
+                <Show when=move || diff.get().is_some()>
+                    <section class="review" aria-labelledby="review-title">
+                        <h2 id="review-title">"Changes to the deployed version"</h2>
+                        {move || diff.get().map(diff_lists)}
+                        <form on:submit=deploy>
+                            <label for="deploy-note">"Deployment note"</label>
+                            <textarea id="deploy-note" required rows="2" prop:value=note
+                                on:input=move |ev| note.set(event_target_value(&ev))></textarea>
+                            <button type="submit" class="primary"
+                                disabled=move || { deploying.get() || !saved() || errors() > 0 }>
+                                {move || if errors() > 0 { "Fix the errors to deploy".to_string() } else {
+                                    format!("Deploy as version {}", based_on.get() + 1)
+                                }}
+                            </button>
+                        </form>
+                    </section>
+                </Show>
+            </div>
+        </div>
+    }
+}
+
+fn problem_item(d: DiagnosticOut) -> impl IntoView {
+    let id = d.element_id.clone();
+    let text = format!(
+        "{} {} — {}{}",
+        d.severity,
+        d.code,
+        d.element_id.clone().map(|i| format!("{i}: ")).unwrap_or_default(),
+        d.message
+    );
+    let class = format!("problem {}", d.severity);
+    view! {
+        <li class=class>
+            <button type="button" class="link" on:click=move |_| {
+                if let Some(id) = &id { modeler::select(id); }
+            }>{text}</button>
+        </li>
+    }
+}
+
+fn diff_lists(d: DiffOut) -> impl IntoView {
+    if d.is_empty() {
+        return view! { <p>"No change in meaning: deploying makes no new version."</p> }.into_any();
+    }
+    let list = |label: &'static str, ids: Vec<String>| {
+        (!ids.is_empty()).then(|| {
+            view! { <p><strong>{label}</strong> " " {ids.join(", ")}</p> }
+        })
+    };
+    view! {
+        <div class="diff">
+            {list("Added:", d.added)}
+            {list("Changed:", d.changed)}
+            {list("Removed:", d.removed)}
+        </div>
+    }
+    .into_any()
+}
+
+/// Asks for a save once no change has come for [`AUTOSAVE_DELAY`].
+fn schedule_save(changes: RwSignal<u64>, save_requests: RwSignal<u64>) {
+    changes.update(|c| *c += 1);
+    let mine = changes.get_untracked();
+    set_timeout(
+        move || {
+            if changes.get_untracked() == mine {
+                save_requests.update(|n| *n += 1);
+            }
+        },
+        AUTOSAVE_DELAY,
+    );
+}
+
+/// Validates the text as loaded, so its findings show before the first edit.
+fn validate(key: String, xml: String, csrf: String, out: RwSignal<Vec<DiagnosticOut>>) {
+    leptos::task::spawn_local(async move {
+        let url = format!("/api/drafts/{key}/validate");
+        if let Ok(found) =
+            http::send::<_, Vec<DiagnosticOut>>("POST", &url, &DraftSave { xml, revision: 0 }, &csrf).await
+        {
+            out.set(found);
+        }
+    });
+}
+
+#[cfg(feature = "hydrate")]
+fn mount(
+    canvas: &web_sys::HtmlDivElement,
+    panel: &web_sys::HtmlElement,
+    on_change: impl Fn() + 'static,
+) {
+    modeler::mount(canvas, panel, on_change, |_| {});
+}
+
+#[cfg(not(feature = "hydrate"))]
+fn mount<C, P>(_canvas: &C, _panel: &P, _on_change: impl Fn() + 'static) {}
+
+#[cfg(test)]
+mod tests {
+    use super::SaveState;
+
+    #[test]
+    fn the_status_names_the_revision_and_time() {
+        let s = SaveState::Saved(3, "2026-12-01T10:32:05.123Z".into());
+        assert_eq!(s.label(), "Saved · revision 3 · 10:32:05");
+        assert_eq!(SaveState::Saved(0, String::new()).label(), "Deployed version, no draft yet");
+    }
+}

@@ -1,0 +1,48 @@
+//! The inbox: the tasks assigned or offered to the signed-in user.
+
+use leptos::prelude::*;
+use millrace_api::TaskOut;
+
+use crate::http;
+
+/// The task list (claiming and forms come with the inbox's own pages).
+#[component]
+pub fn Inbox() -> impl IntoView {
+    let tasks = RwSignal::new(None::<Result<Vec<TaskOut>, String>>);
+    Effect::new(move |_| {
+        leptos::task::spawn_local(async move {
+            let r = http::get::<Vec<TaskOut>>("/api/tasks?limit=200").await;
+            tasks.set(Some(r.map_err(|f| f.reason())));
+        });
+    });
+    let rows = move || match tasks.get() {
+        None => view! { <p role="status">"Loading your tasks…"</p> }.into_any(),
+        Some(Err(e)) => view! { <p class="banner error" role="alert">{e}</p> }.into_any(),
+        Some(Ok(list)) if list.is_empty() => {
+            view! { <p role="status">"No task is assigned or offered to you."</p> }.into_any()
+        }
+        Some(Ok(list)) => view! {
+            <table class="grid" aria-label="Tasks">
+                <thead><tr><th>"Task"</th><th>"Process"</th><th>"Assignee"</th><th>"Offered to"</th><th>"Due"</th><th>"Created"</th></tr></thead>
+                <tbody>
+                    {list.into_iter().map(|t| view! {
+                        <tr>
+                            <td>{t.name.clone().unwrap_or(t.element_id.clone())}</td>
+                            <td>{t.process_key}</td>
+                            <td>{t.assignee.unwrap_or_default()}</td>
+                            <td>{t.candidate_groups.join(", ")}</td>
+                            <td>{t.due.unwrap_or_default()}</td>
+                            <td>{t.created_at}</td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+        }.into_any(),
+    };
+    view! {
+        <section aria-labelledby="inbox-title" class="content">
+            <h1 id="inbox-title">"Inbox"</h1>
+            {rows}
+        </section>
+    }
+}

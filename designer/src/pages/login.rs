@@ -1,0 +1,51 @@
+//! Sign-in.
+
+use leptos::prelude::*;
+use millrace_api::{LoginRequest, Me};
+
+use crate::http;
+
+/// The sign-in form; on success, to `next`.
+#[component]
+pub fn Login(next: String, notice: Option<String>) -> impl IntoView {
+    let username = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let next = next.clone();
+        let req = LoginRequest {
+            username: username.get_untracked(),
+            password: password.get_untracked(),
+        };
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            match http::send::<_, Me>("POST", "/api/login", &req, "").await {
+                Ok(_) => http::navigate(if next.starts_with('/') { &next } else { "/" }),
+                Err(f) => {
+                    error.set(Some(f.reason()));
+                    busy.set(false);
+                }
+            }
+        });
+    };
+    view! {
+        <section class="login" aria-labelledby="login-title">
+            <h1 id="login-title">"Sign in to Millrace"</h1>
+            {notice.map(|n| view! { <p class="banner info" role="status">{n}</p> })}
+            <form on:submit=submit>
+                <label for="username">"User name"</label>
+                <input id="username" name="username" autocomplete="username" required
+                    prop:value=username on:input=move |ev| username.set(event_target_value(&ev))/>
+                <label for="password">"Password"</label>
+                <input id="password" name="password" type="password" autocomplete="current-password" required
+                    prop:value=password on:input=move |ev| password.set(event_target_value(&ev))/>
+                <Show when=move || error.get().is_some()>
+                    <p class="banner error" role="alert">{move || error.get().unwrap_or_default()}</p>
+                </Show>
+                <button type="submit" class="primary" disabled=move || busy.get()>"Sign in"</button>
+            </form>
+        </section>
+    }
+}

@@ -1,0 +1,7 @@
+//! One module per page.
+
+pub mod designer;
+pub mod errors;
+pub mod inbox;
+pub mod library;
+pub mod login;

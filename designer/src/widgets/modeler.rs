@@ -1,0 +1,117 @@
+//! The bpmn-js modeler with the Camunda 7 properties panel
+//! (`designer/js/src/modeler.js`, global `MillraceModeler`).
+
+/// A diagram problem or change to mark on the canvas.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Marks<'a> {
+    /// Validation findings (the badge shows the worst per element).
+    pub problems: &'a [millrace_api::DiagnosticOut],
+    /// Elements added or changed since the deployed version.
+    pub diff: Option<&'a millrace_api::DiffOut>,
+}
+
+#[cfg(feature = "hydrate")]
+mod js {
+    use wasm_bindgen::prelude::*;
+
+    #[wasm_bindgen(js_namespace = MillraceModeler)]
+    extern "C" {
+        pub fn mount(
+            canvas: &web_sys::HtmlElement,
+            panel: &web_sys::HtmlElement,
+            on_change: &js_sys::Function,
+            on_select: &js_sys::Function,
+        );
+        #[wasm_bindgen(catch)]
+        pub async fn load(xml: &str) -> Result<JsValue, JsValue>;
+        #[wasm_bindgen(catch)]
+        pub async fn save() -> Result<JsValue, JsValue>;
+        #[wasm_bindgen(js_name = setMarkers)]
+        pub fn set_markers(json: &str) -> String;
+        pub fn select(id: &str) -> bool;
+        pub fn destroy();
+    }
+}
+
+/// Mounts the modeler into `canvas` with its properties panel in `panel`.
+/// `on_change` runs after every edit; `on_select` gets the selected element's id.
+#[cfg(feature = "hydrate")]
+pub fn mount(
+    canvas: &web_sys::HtmlElement,
+    panel: &web_sys::HtmlElement,
+    on_change: impl Fn() + 'static,
+    on_select: impl Fn(String) + 'static,
+) {
+    use wasm_bindgen::prelude::*;
+    let change = Closure::<dyn Fn()>::new(on_change);
+    let select = Closure::<dyn Fn(String)>::new(on_select);
+    js::mount(
+        canvas,
+        panel,
+        change.as_ref().unchecked_ref(),
+        select.as_ref().unchecked_ref(),
+    );
+    // The modeler calls these for as long as the page lives.
+    change.forget();
+    select.forget();
+}
+
+/// Shows `xml`; the import's warnings, or why it could not be shown.
+pub async fn load(xml: &str) -> Result<Vec<String>, String> {
+    #[cfg(feature = "hydrate")]
+    {
+        let warnings = js::load(xml).await.map_err(describe)?;
+        Ok(serde_json::from_str(&warnings.as_string().unwrap_or_default()).unwrap_or_default())
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = xml;
+        Err("the modeler runs in the browser only".into())
+    }
+}
+
+/// The diagram as BPMN XML.
+pub async fn save() -> Result<String, String> {
+    #[cfg(feature = "hydrate")]
+    {
+        let xml = js::save().await.map_err(describe)?;
+        xml.as_string().ok_or_else(|| "the modeler gave no XML".into())
+    }
+    #[cfg(not(feature = "hydrate"))]
+    Err("the modeler runs in the browser only".into())
+}
+
+/// Replaces the marks on the canvas; returns the element ids not on the diagram.
+pub fn set_marks(marks: &Marks<'_>) -> Vec<String> {
+    #[cfg(feature = "hydrate")]
+    {
+        let json = serde_json::to_string(marks).unwrap_or_default();
+        serde_json::from_str(&js::set_markers(&json)).unwrap_or_default()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = marks;
+        Vec::new()
+    }
+}
+
+/// Selects an element and scrolls to it; false when it is not on the diagram.
+pub fn select(id: &str) -> bool {
+    #[cfg(feature = "hydrate")]
+    {
+        js::select(id)
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = id;
+        false
+    }
+}
+
+#[cfg(feature = "hydrate")]
+fn describe(e: wasm_bindgen::JsValue) -> String {
+    js_sys::Reflect::get(&e, &"message".into())
+        .ok()
+        .and_then(|m| m.as_string())
+        .unwrap_or_else(|| format!("{e:?}"))
+}

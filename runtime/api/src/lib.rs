@@ -1,0 +1,28 @@
+//! The request and response types of the HTTP API that the server and the
+//! web app share, so the two cannot drift apart. Plain data with serde: no
+//! I/O, no async runtime, no database; it compiles to `wasm32-unknown-unknown`.
+//! With the `openapi` feature each type also describes itself for the
+//! server's OpenAPI document.
+
+pub mod designer;
+pub mod session;
+pub mod tasks;
+
+pub use designer::*;
+pub use session::*;
+pub use tasks::*;
+
+use serde::{Deserialize, Serialize};
+
+/// The JSON body of every error response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ErrorBody {
+    /// A short machine-readable kind (`not_found`, `forbidden`, …).
+    pub error: String,
+    /// The offending field, when one is to blame.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// Why, in words.
+    pub reason: String,
+}

@@ -1,0 +1,556 @@
+//! The designer's API: the process library, drafts (saved under a revision
+//! check, validated by the engine's own validator on every save), the
+//! semantic diff of a draft to the deployed version, and deploying a draft as
+//! the next version. Analysts and administrators only; deploying is for
+//! administrators.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use chrono::Utc;
+use millrace_api::{
+    DiagnosticOut, DiffOut, DraftCreate, DraftDeploy, DraftOut, DraftSave, DraftSaved,
+    DraftSummary, LibraryEntry,
+};
+use millrace_model::validate::{validate, Options};
+use millrace_model::Model;
+use millrace_script::Rhai;
+use millrace_store::{DeploymentFile, DraftRow};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use crate::api::{DefinitionOut, DeployedOut};
+use crate::auth::{Principal, Role};
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::{ApiJson, ApiPath, ApiQuery, AppState};
+
+const DESIGNERS: &[Role] = &[Role::Admin, Role::Analyst];
+
+/// Library search.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct LibraryQuery {
+    /// Matches the key, the name, or any text in the BPMN (element names, scripts, conditions), ignoring case.
+    pub q: Option<String>,
+}
+
+/// Every process with its versions and its draft (analysts and administrators).
+#[utoipa::path(get, path = "/api/library", params(LibraryQuery),
+    responses((status = 200, body = [LibraryEntry]), (status = 403, body = ErrorBody)))]
+pub async fn library(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiQuery(q): ApiQuery<LibraryQuery>,
+) -> ApiResult<Json<Vec<LibraryEntry>>> {
+    principal.require(&state, "design", DESIGNERS).await?;
+    let needle = q.q.unwrap_or_default().trim().to_lowercase();
+    let mut drafts: HashMap<String, DraftRow> = state
+        .store
+        .drafts()
+        .await?
+        .into_iter()
+        .map(|d| (d.key.clone(), d))
+        .collect();
+    let mut keys: Vec<String> = state
+        .store
+        .definitions(None)
+        .await?
+        .into_iter()
+        .map(|d| d.key)
+        .collect();
+    keys.extend(drafts.keys().filter(|k| !keys.contains(k)).cloned().collect::<Vec<_>>());
+    keys.sort();
+    let mut out = Vec::new();
+    for key in keys {
+        let versions: Vec<DefinitionOut> = state
+            .store
+            .definitions(Some(&key))
+            .await?
+            .into_iter()
+            .map(crate::api::definition_out)
+            .collect();
+        let draft = drafts.remove(&key);
+        let name = draft
+            .as_ref()
+            .and_then(|d| process_name(&d.xml, &key))
+            .or_else(|| versions.first().and_then(|v| v.name.clone()));
+        if !needle.is_empty() {
+            let text = match (&draft, versions.first()) {
+                (Some(d), _) => d.xml.clone(),
+                (None, Some(v)) => state.store.definition_xml(&key, v.version).await?,
+                (None, None) => String::new(),
+            };
+            let hit = key.to_lowercase().contains(&needle)
+                || name.as_deref().is_some_and(|n| n.to_lowercase().contains(&needle))
+                || text.to_lowercase().contains(&needle);
+            if !hit {
+                continue;
+            }
+        }
+        out.push(LibraryEntry {
+            key,
+            name,
+            versions,
+            draft: draft.map(|d| DraftSummary {
+                revision: d.revision,
+                updated_by: d.updated_by,
+                updated_at: d.updated_at,
+                based_on: d.based_on,
+            }),
+        });
+    }
+    Ok(Json(out))
+}
+
+/// The draft of a process; without one, the latest deployed version's text at revision 0.
+#[utoipa::path(get, path = "/api/drafts/{key}", params(("key" = String, Path)),
+    responses((status = 200, body = DraftOut), (status = 404, body = ErrorBody)))]
+pub async fn draft(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(key): ApiPath<String>,
+) -> ApiResult<Json<DraftOut>> {
+    principal.require(&state, "design", DESIGNERS).await?;
+    Ok(Json(current(&state, &key).await?))
+}
+
+async fn current(state: &AppState, key: &str) -> ApiResult<DraftOut> {
+    if let Some(d) = state.store.draft(key).await? {
+        return Ok(DraftOut {
+            key: d.key,
+            xml: d.xml,
+            revision: d.revision,
+            updated_by: Some(d.updated_by),
+            updated_at: Some(d.updated_at),
+            based_on: d.based_on,
+        });
+    }
+    let latest = latest_version(state, key)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("process {key:?} has no draft and no version")))?;
+    Ok(DraftOut {
+        key: key.to_string(),
+        xml: state.store.definition_xml(key, latest.version).await?,
+        revision: 0,
+        updated_by: latest.deployed_by,
+        updated_at: Some(latest.deployed_at),
+        based_on: latest.version,
+    })
+}
+
+async fn latest_version(state: &AppState, key: &str) -> ApiResult<Option<DefinitionOut>> {
+    Ok(state
+        .store
+        .definitions(Some(key))
+        .await?
+        .into_iter()
+        .next()
+        .map(crate::api::definition_out))
+}
+
+/// Saves a draft edited from `revision` and validates it. Text that is not
+/// BPMN is refused (422, naming the line and column) and nothing is saved; a
+/// save over someone else's newer save is refused (409, naming who).
+#[utoipa::path(put, path = "/api/drafts/{key}", params(("key" = String, Path)), request_body = DraftSave,
+    responses((status = 200, body = DraftSaved), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn save_draft(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(key): ApiPath<String>,
+    ApiJson(req): ApiJson<DraftSave>,
+) -> ApiResult<Json<DraftSaved>> {
+    principal.require(&state, "design", DESIGNERS).await?;
+    let model = parse(&req.xml)?;
+    let based_on = match state.store.draft(&key).await? {
+        Some(d) => d.based_on,
+        None => latest_version(&state, &key).await?.map_or(0, |v| v.version),
+    };
+    let now = Utc::now();
+    let revision = state
+        .store
+        .save_draft(&key, &req.xml, req.revision, based_on, &principal.user, now)
+        .await?;
+    let diagnostics = findings(&state, &model).await?;
+    Ok(Json(DraftSaved {
+        revision,
+        updated_at: millrace_store::timestamp(now),
+        diagnostics,
+    }))
+}
+
+/// Validates a text without saving it: the findings, a parse failure among them (E001).
+#[utoipa::path(post, path = "/api/drafts/{key}/validate", params(("key" = String, Path)), request_body = DraftSave,
+    responses((status = 200, body = [DiagnosticOut])))]
+pub async fn validate_draft(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(_key): ApiPath<String>,
+    ApiJson(req): ApiJson<DraftSave>,
+) -> ApiResult<Json<Vec<DiagnosticOut>>> {
+    principal.require(&state, "design", DESIGNERS).await?;
+    match Model::import(req.xml.as_bytes()) {
+        Ok(model) => Ok(Json(findings(&state, &model).await?)),
+        Err(e) => {
+            let (line, column) = e.position();
+            Ok(Json(vec![DiagnosticOut {
+                severity: "error".into(),
+                code: "E001".into(),
+                line,
+                column,
+                element_id: None,
+                message: e.to_string(),
+                script_line: None,
+                script_column: None,
+            }]))
+        }
+    }
+}
+
+/// Starts a draft of a new process: blank, a copy of another, or an uploaded file.
+#[utoipa::path(post, path = "/api/drafts", request_body = DraftCreate,
+    responses((status = 201, body = DraftOut), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn create_draft(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiJson(req): ApiJson<DraftCreate>,
+) -> ApiResult<Response> {
+    principal.require(&state, "design", DESIGNERS).await?;
+    let (key, xml) = match (&req.xml, &req.copy_of) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::field("copyOf", "give either an uploaded file or a process to copy, not both"))
+        }
+        (Some(xml), None) => {
+            let model = parse(xml)?;
+            let from_file = model
+                .definitions
+                .processes
+                .iter()
+                .find(|p| p.executable())
+                .or(model.definitions.processes.first())
+                .map(|p| p.id.clone())
+                .ok_or_else(|| ApiError::field("xml", "the file has no process"))?;
+            match &req.key {
+                Some(k) if k != &from_file => {
+                    (checked_key(k)?, rename_process(xml, &from_file, k))
+                }
+                _ => (from_file, xml.clone()),
+            }
+        }
+        (None, Some(source)) => {
+            let key = checked_key(req.key.as_deref().unwrap_or_default())?;
+            let original = current(&state, source).await?;
+            (key.clone(), rename_process(&original.xml, source, &key))
+        }
+        (None, None) => {
+            let key = checked_key(req.key.as_deref().unwrap_or_default())?;
+            let name = req.name.clone().unwrap_or_else(|| key.clone());
+            (key.clone(), blank_diagram(&key, &name))
+        }
+    };
+    parse(&xml)?;
+    if state.store.draft(&key).await?.is_some() {
+        return Err(ApiError::conflict(format!(
+            "process {key:?} already has a draft; open it from the library"
+        )));
+    }
+    let based_on = latest_version(&state, &key).await?.map_or(0, |v| v.version);
+    if based_on > 0 && req.xml.is_none() {
+        return Err(ApiError::conflict(format!(
+            "a process {key:?} exists already (version {based_on}); choose another id"
+        )));
+    }
+    let now = Utc::now();
+    let revision = state
+        .store
+        .save_draft(&key, &xml, 0, based_on, &principal.user, now)
+        .await?;
+    state
+        .audit(Some(&principal.user), "draft.create", Some(&key), "ok")
+        .await;
+    let out = DraftOut {
+        key,
+        xml,
+        revision,
+        updated_by: Some(principal.user),
+        updated_at: Some(millrace_store::timestamp(now)),
+        based_on,
+    };
+    Ok((StatusCode::CREATED, Json(out)).into_response())
+}
+
+/// What the draft changes against the latest deployed version (everything is added for a new process).
+#[utoipa::path(get, path = "/api/drafts/{key}/diff", params(("key" = String, Path)),
+    responses((status = 200, body = DiffOut)))]
+pub async fn draft_diff(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(key): ApiPath<String>,
+) -> ApiResult<Json<DiffOut>> {
+    principal.require(&state, "design", DESIGNERS).await?;
+    let draft = current(&state, &key).await?;
+    let newer = parse(&draft.xml)?.definitions;
+    let older = match latest_version(&state, &key).await? {
+        Some(v) => parse(&state.store.definition_xml(&key, v.version).await?)?.definitions,
+        None => parse(&blank_diagram(&key, &key))?.definitions,
+    };
+    let d = millrace_model::diff::diff_process(&older, &newer, &key);
+    Ok(Json(DiffOut {
+        added: d.added,
+        removed: d.removed,
+        changed: d.changed,
+    }))
+}
+
+/// Deploys the draft at `revision` as the next version, with the scripts and
+/// forms of the latest version (the newest text of each script), and ends the
+/// draft. Administrators only; audited.
+#[utoipa::path(post, path = "/api/drafts/{key}/deploy", params(("key" = String, Path)), request_body = DraftDeploy,
+    responses((status = 201, body = [DeployedOut]), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn deploy_draft(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(key): ApiPath<String>,
+    ApiJson(req): ApiJson<DraftDeploy>,
+) -> ApiResult<Response> {
+    principal.require(&state, "deploy", &[Role::Admin]).await?;
+    if req.note.trim().is_empty() {
+        return Err(ApiError::field("note", "say in a few words why this version is deployed"));
+    }
+    let draft = state
+        .store
+        .draft(&key)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("process {key:?} has no draft to deploy")))?;
+    if draft.revision != req.revision {
+        return Err(ApiError::conflict(format!(
+            "the draft is at revision {} (saved by {} at {}), not the reviewed revision {}; review it again",
+            draft.revision, draft.updated_by, draft.updated_at, req.revision
+        )));
+    }
+    let mut files: Vec<DeploymentFile> = Vec::new();
+    let mut bpmn_name = format!("{key}.bpmn");
+    for (name, content) in state.store.latest_resources(&key).await? {
+        if name.ends_with(".bpmn") || name.ends_with(".bpmn20.xml") {
+            bpmn_name = name;
+        } else {
+            files.push(DeploymentFile { name, content });
+        }
+    }
+    for (name, content) in state.store.script_resources().await? {
+        match files.iter_mut().find(|f| f.name == name) {
+            Some(f) => f.content = content,
+            None => files.push(DeploymentFile { name, content }),
+        }
+    }
+    files.push(DeploymentFile {
+        name: bpmn_name,
+        content: draft.xml.clone(),
+    });
+    let target = format!("{key} (draft revision {})", draft.revision);
+    let deployed = match state
+        .store
+        .deploy(
+            &format!("designer: {key}"),
+            &files,
+            Some(&principal.user),
+            Some(req.note.trim()),
+            Utc::now(),
+        )
+        .await
+    {
+        Ok(d) => d,
+        Err(e) => {
+            state
+                .audit(Some(&principal.user), "deploy", Some(&target), "refused")
+                .await;
+            return Err(e.into());
+        }
+    };
+    if !deployed.iter().any(|d| d.key == key) {
+        state
+            .audit(Some(&principal.user), "deploy", Some(&target), "refused")
+            .await;
+        return Err(ApiError::field(
+            "xml",
+            format!("the draft has no executable process with the id {key:?}"),
+        ));
+    }
+    state.store.delete_draft(&key, draft.revision).await?;
+    let versions: Vec<String> = deployed
+        .iter()
+        .map(|d| format!("{} v{}", d.key, d.version))
+        .collect();
+    state
+        .audit(
+            Some(&principal.user),
+            "deploy",
+            Some(&format!("{target} as {}", versions.join(", "))),
+            "ok",
+        )
+        .await;
+    let out: Vec<DeployedOut> = deployed
+        .into_iter()
+        .map(|d| DeployedOut {
+            key: d.key,
+            version: d.version,
+            created: d.created,
+        })
+        .collect();
+    Ok((StatusCode::CREATED, Json(out)).into_response())
+}
+
+/// Reads BPMN text, or refuses it naming the line, column and reason.
+fn parse(xml: &str) -> ApiResult<Model> {
+    Model::import(xml.as_bytes()).map_err(|e| {
+        let (line, column) = e.position();
+        let mut err = ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            format!("the BPMN cannot be read at line {line}, column {column}: {}", reason_of(&e)),
+        );
+        err.body.field = Some("xml".into());
+        err
+    })
+}
+
+fn reason_of(e: &millrace_model::ImportError) -> String {
+    // The error prints as `line:column: reason`; the position is said above.
+    let text = e.to_string();
+    text.splitn(3, ':').nth(2).map_or(text.clone(), |r| r.trim().to_string())
+}
+
+/// The engine's validator with the deployed scripts, as the designer shows it.
+async fn findings(state: &AppState, model: &Model) -> ApiResult<Vec<DiagnosticOut>> {
+    let scripts: Arc<HashMap<String, String>> =
+        Arc::new(state.store.script_resources().await?.into_iter().collect());
+    let rhai = Rhai::new().with_resources(move |name| {
+        let bare = name.strip_prefix("scripts/").unwrap_or(name);
+        scripts
+            .get(name)
+            .or_else(|| scripts.get(bare))
+            .or_else(|| scripts.get(&format!("scripts/{bare}")))
+            .cloned()
+            .ok_or_else(|| format!("no deployed script is named {name:?}"))
+    });
+    Ok(validate(model, &rhai, Options { execution: true })
+        .into_iter()
+        .map(|d| DiagnosticOut {
+            severity: d.severity.to_string(),
+            code: d.code.to_string(),
+            line: d.pos.line,
+            column: d.pos.column,
+            element_id: d.element_id,
+            message: d.message,
+            script_line: d.script_pos.map(|p| p.line),
+            script_column: d.script_pos.map(|p| p.column),
+        })
+        .collect())
+}
+
+/// The name of process `key` in a BPMN text.
+fn process_name(xml: &str, key: &str) -> Option<String> {
+    let model = Model::import(xml.as_bytes()).ok()?;
+    model
+        .definitions
+        .processes
+        .iter()
+        .find(|p| p.id == key)
+        .and_then(|p| p.name.clone())
+}
+
+/// A process id the engine and the URL both take: an XML NCName without dots' surprises.
+fn checked_key(key: &str) -> ApiResult<String> {
+    let ok = key
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && key.len() <= 200
+        && key.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    if ok {
+        Ok(key.to_string())
+    } else {
+        Err(ApiError::field(
+            "key",
+            "a process id starts with a letter or _ and has only letters, digits, _, - and . (at most 200)",
+        ))
+    }
+}
+
+/// The same diagram with process `from` called `to`: its id, and every
+/// attribute that refers to it (the diagram plane, participants).
+fn rename_process(xml: &str, from: &str, to: &str) -> String {
+    let mut out = xml.to_string();
+    for attr in ["id", "bpmnElement", "processRef"] {
+        out = out
+            .replace(&format!("{attr}=\"{from}\""), &format!("{attr}=\"{to}\""))
+            .replace(&format!("{attr}='{from}'"), &format!("{attr}='{to}'"));
+    }
+    out
+}
+
+/// A new process: one start event, drawn, in the Camunda 7 namespace.
+pub fn blank_diagram(key: &str, name: &str) -> String {
+    let name = name
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('"', "&quot;");
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:bpmndi="http://www.omg.org/spec/BPMN/20100524/DI" xmlns:dc="http://www.omg.org/spec/DD/20100524/DC" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="Definitions_{key}" targetNamespace="http://bpmn.io/schema/bpmn" exporter="Millrace">
+  <bpmn:process id="{key}" name="{name}" isExecutable="true">
+    <bpmn:startEvent id="StartEvent_1" name="Start" />
+  </bpmn:process>
+  <bpmndi:BPMNDiagram id="BPMNDiagram_1">
+    <bpmndi:BPMNPlane id="BPMNPlane_1" bpmnElement="{key}">
+      <bpmndi:BPMNShape id="StartEvent_1_di" bpmnElement="StartEvent_1">
+        <dc:Bounds x="180" y="160" width="36" height="36" />
+      </bpmndi:BPMNShape>
+    </bpmndi:BPMNPlane>
+  </bpmndi:BPMNDiagram>
+</bpmn:definitions>
+"#
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_blank_diagram_reads_as_one_executable_process() {
+        let m = Model::import(blank_diagram("p1", "A <new> one").as_bytes()).expect("reads");
+        let p = &m.definitions.processes[0];
+        assert_eq!(p.id, "p1");
+        assert_eq!(p.name.as_deref(), Some("A <new> one"));
+        assert!(p.executable());
+    }
+
+    #[test]
+    fn renaming_a_process_moves_its_references_and_nothing_else() {
+        let xml = blank_diagram("old", "x").replace("StartEvent_1\"", "StartEvent_1\" camunda:asyncBefore=\"true\" other=\"old\"");
+        let renamed = rename_process(&xml, "old", "new");
+        assert!(renamed.contains(r#"<bpmn:process id="new""#));
+        assert!(renamed.contains(r#"bpmnElement="new""#));
+        assert!(renamed.contains(r#"other="old""#), "an attribute that is no reference stays");
+        assert!(Model::import(renamed.as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn keys_are_checked() {
+        assert!(checked_key("support-case_2.v1").is_ok());
+        for bad in ["", "1abc", "a b", "a/b", "a\"b"] {
+            assert!(checked_key(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_parse_failure_names_line_and_column_once() {
+        let err = parse("<bpmn:definitions>\n  <oops\n").map(|_| ()).expect_err("refused");
+        assert_eq!(err.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(err.body.reason.starts_with("the BPMN cannot be read at line "), "{}", err.body.reason);
+        assert_eq!(err.body.field.as_deref(), Some("xml"));
+    }
+}

@@ -1,0 +1,219 @@
+//! The web app's pages and files: each page URL is rendered by the designer
+//! crate (Leptos, server side) for the signed-in user, or sends them to sign
+//! in; a page their role may not use answers 403 with a page that says so.
+//! Files under `/assets/` are the wasm, its glue and the JavaScript bundles,
+//! compiled into the binary.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode, Uri};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use millrace_api::Me;
+use millrace_designer::{Page, PageState};
+use serde::Deserialize;
+
+use crate::auth::{Principal, Role};
+use crate::error::ApiError;
+use crate::AppState;
+
+/// Who may open a page.
+#[derive(Clone, Copy)]
+enum Audience {
+    Designers,
+    Workers,
+}
+
+impl Audience {
+    fn admits(self, role: Role) -> bool {
+        match self {
+            Audience::Designers => matches!(role, Role::Admin | Role::Analyst),
+            Audience::Workers => role != Role::System,
+        }
+    }
+}
+
+fn me(p: &Principal) -> Me {
+    Me {
+        user: p.user.clone(),
+        role: format!("{:?}", p.role).to_lowercase(),
+        groups: p.groups.clone(),
+        csrf_token: p.csrf.clone(),
+    }
+}
+
+fn page(status: StatusCode, state: PageState) -> Response {
+    (
+        status,
+        [(header::CACHE_CONTROL, "no-store")],
+        Html(millrace_designer::render_page(&state)),
+    )
+        .into_response()
+}
+
+/// A page for signed-in users of `audience`; others are sent to sign in or refused.
+async fn guarded(
+    state: &AppState,
+    principal: Result<Principal, ApiError>,
+    uri: &Uri,
+    audience: Audience,
+    what: &str,
+    shown: Page,
+) -> Response {
+    match principal {
+        Err(_) => {
+            let next = uri.path_and_query().map_or("/", |p| p.as_str());
+            Redirect::to(&format!("/login?next={}", encode(next))).into_response()
+        }
+        Ok(p) if !audience.admits(p.role) => {
+            state
+                .audit(Some(&p.user), "page", Some(uri.path()), "denied")
+                .await;
+            page(
+                StatusCode::FORBIDDEN,
+                PageState {
+                    page: Page::Forbidden { what: what.into() },
+                    me: Some(me(&p)),
+                },
+            )
+        }
+        Ok(p) => page(
+            StatusCode::OK,
+            PageState {
+                page: shown,
+                me: Some(me(&p)),
+            },
+        ),
+    }
+}
+
+/// `/`: the section the user works in.
+pub async fn home(principal: Result<Principal, ApiError>) -> Response {
+    match principal {
+        Err(_) => Redirect::to("/login").into_response(),
+        Ok(p) if Audience::Designers.admits(p.role) => Redirect::to("/designer").into_response(),
+        Ok(_) => Redirect::to("/inbox").into_response(),
+    }
+}
+
+/// Where to go after signing in.
+#[derive(Debug, Deserialize)]
+pub struct LoginQuery {
+    next: Option<String>,
+    ended: Option<String>,
+}
+
+/// `/login`.
+pub async fn login(Query(q): Query<LoginQuery>) -> Response {
+    // Only a path on this server: never an address elsewhere.
+    let next = q
+        .next
+        .filter(|n| n.starts_with('/') && !n.starts_with("//"))
+        .unwrap_or_else(|| "/".into());
+    let notice = q
+        .ended
+        .map(|_| "Your session has ended. Sign in again to go on where you were.".to_string());
+    page(
+        StatusCode::OK,
+        PageState {
+            page: Page::Login { next, notice },
+            me: None,
+        },
+    )
+}
+
+/// `/designer`: the process library.
+pub async fn library(
+    State(state): State<AppState>,
+    principal: Result<Principal, ApiError>,
+    uri: Uri,
+) -> Response {
+    guarded(&state, principal, &uri, Audience::Designers, "the designer", Page::Library).await
+}
+
+/// `/designer/{key}`: the modeler on a process.
+pub async fn designer(
+    State(state): State<AppState>,
+    principal: Result<Principal, ApiError>,
+    uri: Uri,
+    Path(key): Path<String>,
+) -> Response {
+    guarded(&state, principal, &uri, Audience::Designers, "the designer", Page::Designer { key }).await
+}
+
+/// `/inbox`.
+pub async fn inbox(
+    State(state): State<AppState>,
+    principal: Result<Principal, ApiError>,
+    uri: Uri,
+) -> Response {
+    guarded(&state, principal, &uri, Audience::Workers, "the inbox", Page::Inbox).await
+}
+
+/// Any other address outside `/api`: the 404 page.
+pub async fn not_found(principal: Result<Principal, ApiError>, uri: Uri) -> Response {
+    page(
+        StatusCode::NOT_FOUND,
+        PageState {
+            page: Page::NotFound {
+                path: uri.path().to_string(),
+            },
+            me: principal.ok().as_ref().map(me),
+        },
+    )
+}
+
+/// `/assets/{*path}`: a compiled-in file, revalidated by its ETag.
+pub async fn asset(Path(path): Path<String>, headers: HeaderMap) -> Response {
+    let Some(a) = millrace_designer::asset(&path) else {
+        return (StatusCode::NOT_FOUND, "no such file").into_response();
+    };
+    let etag = etag_of(&path, a.bytes);
+    let fresh = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v == etag);
+    if fresh {
+        return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response();
+    }
+    (
+        [
+            (header::CONTENT_TYPE, a.content_type.to_string()),
+            (header::ETAG, etag),
+            (header::CACHE_CONTROL, "no-cache".to_string()),
+        ],
+        a.bytes,
+    )
+        .into_response()
+}
+
+/// Each file's ETag, computed once.
+fn etag_of(path: &str, bytes: &[u8]) -> String {
+    static TAGS: std::sync::OnceLock<std::sync::Mutex<std::collections::HashMap<String, String>>> =
+        std::sync::OnceLock::new();
+    let tags = TAGS.get_or_init(Default::default);
+    let mut tags = match tags.lock() {
+        Ok(t) => t,
+        // A panic while holding the lock left at worst a missing entry.
+        Err(poisoned) => poisoned.into_inner(),
+    };
+    tags.entry(path.to_string())
+        .or_insert_with(|| format!("\"{:016x}\"", fingerprint(bytes)))
+        .clone()
+}
+
+/// FNV-1a over the file: a cheap, stable validator (not a security hash).
+fn fingerprint(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

@@ -1,0 +1,156 @@
+//! The designer's drafts: one BPMN text per process key, shared by the
+//! analysts who edit it, saved under a revision check (a save from an older
+//! revision is refused and names who saved since), and the files a draft is
+//! deployed with.
+
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+
+use crate::{timestamp, Result, Store, StoreError};
+
+/// A stored draft.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DraftRow {
+    /// Process key.
+    pub key: String,
+    /// The BPMN text.
+    pub xml: String,
+    /// Revision: 1 on the first save, one more on each.
+    pub revision: i64,
+    /// The deployed version it started from (0: a new process).
+    pub based_on: i64,
+    /// Who saved last.
+    pub updated_by: String,
+    /// When (RFC 3339).
+    pub updated_at: String,
+}
+
+impl Store {
+    /// Every draft, by key.
+    pub async fn drafts(&self) -> Result<Vec<DraftRow>> {
+        let rows = sqlx::query(
+            "SELECT key, xml, revision, based_on, updated_by, updated_at FROM drafts ORDER BY key",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(draft_row).collect())
+    }
+
+    /// The draft of `key`, if there is one.
+    pub async fn draft(&self, key: &str) -> Result<Option<DraftRow>> {
+        let row = sqlx::query(
+            "SELECT key, xml, revision, based_on, updated_by, updated_at FROM drafts WHERE key = $1",
+        )
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.as_ref().map(draft_row))
+    }
+
+    /// Saves the draft of `key` edited from `revision` (0: there was none) and
+    /// returns its new revision. Refused with [`StoreError::DraftChanged`] when
+    /// someone saved since: the caller reloads, nothing is merged.
+    pub async fn save_draft(
+        &self,
+        key: &str,
+        xml: &str,
+        revision: i64,
+        based_on: i64,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<i64> {
+        let at = timestamp(now);
+        // One statement either way, so two saves from the same revision cannot
+        // both succeed: the insert meets the primary key, the update its guard.
+        let written = if revision == 0 {
+            sqlx::query(
+                "INSERT INTO drafts (key, xml, revision, based_on, updated_by, updated_at) \
+                 VALUES ($1, $2, 1, $3, $4, $5) ON CONFLICT (key) DO NOTHING",
+            )
+            .bind(key)
+            .bind(xml)
+            .bind(based_on)
+            .bind(by)
+            .bind(&at)
+            .execute(&self.pool)
+            .await?
+            .rows_affected()
+        } else {
+            sqlx::query(
+                "UPDATE drafts SET xml = $1, revision = revision + 1, updated_by = $2, updated_at = $3 \
+                 WHERE key = $4 AND revision = $5",
+            )
+            .bind(xml)
+            .bind(by)
+            .bind(&at)
+            .bind(key)
+            .bind(revision)
+            .execute(&self.pool)
+            .await?
+            .rows_affected()
+        };
+        if written == 1 {
+            return Ok(revision + 1);
+        }
+        match self.draft(key).await? {
+            Some(d) => Err(StoreError::DraftChanged {
+                key: key.to_string(),
+                revision: d.revision,
+                by: d.updated_by,
+                at: d.updated_at,
+            }),
+            None => Err(StoreError::NotFound("draft", key.to_string())),
+        }
+    }
+
+    /// Removes the draft of `key` if it is still at `revision` (after a deploy,
+    /// or when discarded). Returns whether it was removed.
+    pub async fn delete_draft(&self, key: &str, revision: i64) -> Result<bool> {
+        let n = sqlx::query("DELETE FROM drafts WHERE key = $1 AND revision = $2")
+            .bind(key)
+            .bind(revision)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok(n == 1)
+    }
+
+    /// The files deployed with the latest version of `key` (its scripts and
+    /// forms, and its BPMN file), as (name, text): what a draft of it is
+    /// deployed with, its BPMN replaced.
+    pub async fn latest_resources(&self, key: &str) -> Result<Vec<(String, String)>> {
+        let rows = sqlx::query(
+            "SELECT r.name, r.content FROM resources r WHERE r.deployment_id = \
+             (SELECT d.deployment_id FROM definitions d WHERE d.key = $1 ORDER BY d.version DESC LIMIT 1) \
+             ORDER BY r.name",
+        )
+        .bind(key)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
+    /// Every script file (`.rhai`) of the newest deployment that has it, by
+    /// name: what a draft's `camunda:resource` references are checked against.
+    pub async fn script_resources(&self) -> Result<Vec<(String, String)>> {
+        let rows = sqlx::query(
+            "SELECT r.name, r.content FROM resources r WHERE r.name LIKE '%.rhai' \
+             AND r.deployment_id = (SELECT MAX(x.deployment_id) FROM resources x WHERE x.name = r.name) \
+             ORDER BY r.name",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+}
+
+fn draft_row(r: &sqlx::any::AnyRow) -> DraftRow {
+    DraftRow {
+        key: r.get(0),
+        xml: r.get(1),
+        revision: r.get(2),
+        based_on: r.get(3),
+        updated_by: r.get(4),
+        updated_at: r.get(5),
+    }
+}

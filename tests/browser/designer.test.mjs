@@ -1,0 +1,239 @@
+// The designer walk, in Debian's Chromium against a real `millrace serve`
+// (started by tests/browser/run.sh, which sets MILLRACE_URL and
+// MILLRACE_ADMIN_PASSWORD): an analyst changes the support-case process in
+// the browser, breaks and fixes a condition, uploads a broken file; an
+// administrator reviews the diff and deploys; running instances stay on
+// their version; a staff user cannot open the designer. A screenshot of each
+// step goes to tests/browser/artifacts/.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { chromium } from 'playwright-core';
+
+const BASE = process.env.MILLRACE_URL;
+const ADMIN_PASSWORD = process.env.MILLRACE_ADMIN_PASSWORD;
+const KEY = 'support-case-reactivation';
+const ARTIFACTS = new URL('./artifacts/', import.meta.url).pathname;
+mkdirSync(ARTIFACTS, { recursive: true });
+
+let browser;
+let adminToken;
+
+async function api(method, path, body, headers = {}) {
+  const res = await fetch(BASE + path, {
+    method,
+    headers: { 'content-type': 'application/json', ...headers },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : null, headers: res.headers };
+}
+
+// Signs in through the API as the admin, for setup only.
+async function adminApi(method, path, body) {
+  if (!adminToken) {
+    const res = await fetch(BASE + '/api/login', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'admin', password: ADMIN_PASSWORD }),
+    });
+    assert.equal(res.status, 200, 'the admin signs in');
+    const me = await res.json();
+    adminToken = { cookie: res.headers.get('set-cookie').split(';')[0], csrf: me.csrfToken };
+  }
+  return api(method, path, body, { cookie: adminToken.cookie, 'x-csrf-token': adminToken.csrf });
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: `${ARTIFACTS}${name}.png` });
+}
+
+async function newPage() {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  page.on('pageerror', (e) => console.error('page error:', e.message));
+  return page;
+}
+
+async function signIn(page, user, password, path = '/') {
+  await page.goto(BASE + path);
+  await page.getByLabel('User name').fill(user);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL((url) => !url.pathname.startsWith('/login'));
+}
+
+async function waitSaved(page) {
+  await page.getByRole('status').filter({ hasText: /^Saved · revision \d+/ }).waitFor({ timeout: 15000 });
+}
+
+before(async () => {
+  assert.ok(BASE && ADMIN_PASSWORD, 'run through tests/browser/run.sh');
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+      '--disable-sync', '--no-first-run'],
+  });
+  for (const [name, role, groups] of [['ana', 'analyst', []], ['sam', 'staff', ['back-office']]]) {
+    const r = await adminApi('POST', '/api/users', { name, password: `${name}-password-1`, role, groups });
+    assert.equal(r.status, 204, `user ${name} is created: ${JSON.stringify(r.body)}`);
+  }
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+let before_v1;
+
+test('an instance started before the change runs version 1', async () => {
+  const r = await adminApi('POST', `/api/process-definitions/${KEY}/start`, {
+    variables: { paymentDate: '2024-11-01T10:00:00Z' },
+  });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  before_v1 = r.body.id;
+  const i = await adminApi('GET', `/api/process-instances/${before_v1}`);
+  assert.equal(i.body.version, 1);
+});
+
+test('an analyst adds a user task with a candidate group, and it survives closing the page', async () => {
+  const page = await newPage();
+  await signIn(page, 'ana', 'ana-password-1');
+  assert.equal(new URL(page.url()).pathname, '/designer', 'an analyst starts in the designer');
+  const open = page.getByRole('link', { name: 'Open Support case: payment reactivation' });
+  await open.waitFor();
+  await shot(page, '01-library');
+  await open.click();
+  await page.waitForURL(`**/designer/${KEY}`);
+  await page.getByRole('status').filter({ hasText: 'Deployed version, no draft yet' }).waitFor();
+  await page.locator('[data-element-id="Task_CloseCase"]').waitFor();
+  await shot(page, '02-modeler');
+
+  // Append a task after "Close case", make it a user task, name it, offer it to a group.
+  await page.locator('.djs-element[data-element-id="Task_CloseCase"]').click();
+  await page.getByTitle('Append task').click();
+  await page.keyboard.type('Check documents');
+  await page.locator('.djs-element[data-element-id="Task_Reactivate"]').click();
+  const created = page.locator('.djs-element.djs-shape', { hasText: 'Check documents' });
+  await created.click();
+  await page.getByTitle(/Change (element|type)/).click();
+  await page.locator('.djs-popup').getByText('User task', { exact: true }).click();
+  await page.getByRole('button', { name: /User assignment/ }).click();
+  await page.getByLabel('Candidate groups').fill('back-office');
+  await page.getByLabel('Candidate groups').blur();
+  await waitSaved(page);
+  await shot(page, '03-user-task-saved');
+  await page.context().close();
+
+  // Reopened: the draft has the task and its group.
+  const again = await newPage();
+  await signIn(again, 'ana', 'ana-password-1', `/designer/${KEY}`);
+  await waitSaved(again);
+  const task = again.locator('.djs-element.djs-shape', { hasText: 'Check documents' });
+  await task.waitFor();
+  await task.click();
+  await again.getByRole('button', { name: /User assignment/ }).click();
+  assert.equal(await again.getByLabel('Candidate groups').inputValue(), 'back-office');
+  await shot(again, '04-reopened');
+  await again.context().close();
+});
+
+test('a broken condition is marked on its flow and listed; fixing it clears both', async () => {
+  const page = await newPage();
+  await signIn(page, 'ana', 'ana-password-1', `/designer/${KEY}`);
+  await waitSaved(page);
+  await page.locator('.djs-element[data-element-id="Flow_Approved"]').click({ force: true });
+  await page.getByRole('button', { name: /^Condition/ }).click();
+  const script = page.getByLabel('Script', { exact: true });
+  await script.fill('approved == = true');
+  await script.blur();
+  const problem = page.getByRole('button', { name: /error E010 — Flow_Approved:/ });
+  await problem.waitFor({ timeout: 15000 });
+  assert.match(await problem.textContent(), /line 1, column \d+/);
+  await page.locator('.djs-element.mr-error[data-element-id="Flow_Approved"]').waitFor();
+  await shot(page, '05-broken-condition');
+  await script.fill('approved == true');
+  await script.blur();
+  await problem.waitFor({ state: 'detached', timeout: 15000 });
+  assert.equal(await page.locator('.djs-element.mr-error').count(), 0);
+  await shot(page, '06-fixed');
+  await page.context().close();
+});
+
+test('an uploaded file that is not XML is refused with the parser\'s line and column', async () => {
+  const page = await newPage();
+  await signIn(page, 'ana', 'ana-password-1', '/designer');
+  await page.getByText('New process').click();
+  await page.getByLabel('Upload a .bpmn file').setInputFiles({
+    name: 'broken.bpmn',
+    mimeType: 'application/xml',
+    buffer: Buffer.from('<?xml version="1.0"?>\n<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL">\n  <bpmn:process id="x">\n</bpmn:definitions>\n'),
+  });
+  const alert = page.getByRole('alert');
+  await alert.waitFor();
+  assert.match(await alert.textContent(), /cannot be read at line \d+, column \d+/);
+  await shot(page, '07-broken-upload');
+  await page.context().close();
+});
+
+test('an administrator reviews the diff on the diagram and deploys version 2', async () => {
+  const page = await newPage();
+  await signIn(page, 'admin', ADMIN_PASSWORD, `/designer/${KEY}`);
+  await waitSaved(page);
+  await page.getByRole('button', { name: 'Review changes' }).click();
+  const review = page.getByRole('region', { name: 'Changes to the deployed version' });
+  await review.waitFor();
+  assert.match(await review.textContent(), /Added: .*Activity_/);
+  await page.locator('.djs-element.mr-added').first().waitFor();
+  await page.getByLabel('Deployment note').fill('Back office checks documents after closing');
+  await shot(page, '08-review');
+  await page.getByRole('button', { name: 'Deploy as version 2' }).click();
+  await page.getByRole('status').filter({ hasText: `Deployed ${KEY} version 2.` }).waitFor();
+  await shot(page, '09-deployed');
+  await page.context().close();
+
+  const versions = await adminApi('GET', `/api/process-definitions?key=${KEY}`);
+  assert.deepEqual(versions.body.map((v) => v.version), [2, 1]);
+  assert.equal(versions.body[0].note, 'Back office checks documents after closing');
+  assert.equal(versions.body[0].deployedBy, 'admin');
+  const old = await adminApi('GET', `/api/process-instances/${before_v1}`);
+  assert.equal(old.body.version, 1, 'the instance started before stays on version 1');
+  const fresh = await adminApi('POST', `/api/process-definitions/${KEY}/start`, {
+    variables: { paymentDate: '2024-11-01T10:00:00Z' },
+  });
+  const started = await adminApi('GET', `/api/process-instances/${fresh.body.id}`);
+  assert.equal(started.body.version, 2, 'a new instance runs version 2');
+  const audit = await adminApi('GET', '/api/audit?limit=500');
+  assert.ok(audit.body.some((a) => a.action === 'deploy' && a.outcome === 'ok' && a.actor === 'admin'
+    && String(a.target).startsWith(KEY)), 'the deploy is audited');
+});
+
+test('a staff user cannot open the designer, by page or API', async () => {
+  const page = await newPage();
+  await signIn(page, 'sam', 'sam-password-1');
+  assert.equal(new URL(page.url()).pathname, '/inbox', 'staff start in the inbox');
+  assert.equal(await page.getByRole('link', { name: 'Designer' }).count(), 0, 'no Designer link for staff');
+  const res = await page.goto(`${BASE}/designer/${KEY}`);
+  assert.equal(res.status(), 403);
+  await page.getByRole('heading', { name: 'Not allowed' }).waitFor();
+  await shot(page, '10-staff-forbidden');
+  const lib = await page.evaluate(async () => (await fetch('/api/library')).status);
+  assert.equal(lib, 403);
+  await page.context().close();
+});
+
+test('signed out, a page sends you to sign in and back', async () => {
+  const page = await newPage();
+  const res = await page.goto(`${BASE}/designer/${KEY}`);
+  assert.equal(new URL(page.url()).pathname, '/login');
+  assert.equal(res.status(), 200);
+  await page.getByLabel('User name').fill('ana');
+  await page.getByLabel('Password').fill('ana-password-1');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(`**/designer/${KEY}`);
+  const missing = await page.goto(`${BASE}/no/such/page`);
+  assert.equal(missing.status(), 404);
+  await page.getByRole('heading', { name: 'Not found' }).waitFor();
+  await page.context().close();
+});

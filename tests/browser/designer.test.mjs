@@ -63,6 +63,26 @@ async function signIn(page, user, password, path = '/') {
   await page.waitForURL((url) => !url.pathname.startsWith('/login'));
 }
 
+// Clicks a diagram element as a person would: a shape near its top-left
+// corner (its centre may lie under a sequence flow), a connection on its line.
+async function clickElement(page, id) {
+  const el = page.locator(`.djs-element[data-element-id="${id}"]`);
+  // A straight connection has no height, which Playwright calls hidden.
+  await el.waitFor({ state: 'attached' });
+  const isShape = await el.evaluate((e) => e.classList.contains('djs-shape'));
+  const box = await el.locator('.djs-hit').first().boundingBox();
+  const [x, y] = isShape ? [box.x + 10, box.y + 10] : [box.x + box.width / 2, box.y + box.height / 2];
+  await page.mouse.click(x, y);
+}
+
+// Opens a group of the properties panel (its header is a third-party widget).
+async function openGroup(page, name) {
+  const panel = page.getByRole('complementary', { name: 'Properties' });
+  const header = panel.locator('.bio-properties-panel-group-header', { hasText: name }).first();
+  await header.waitFor();
+  if (!(await header.evaluate((h) => h.classList.contains('open')))) await header.click();
+}
+
 async function waitSaved(page) {
   await page.getByRole('status').filter({ hasText: /^Saved · revision \d+/ }).waitFor({ timeout: 15000 });
 }
@@ -111,15 +131,16 @@ test('an analyst adds a user task with a candidate group, and it survives closin
   await shot(page, '02-modeler');
 
   // Append a task after "Close case", make it a user task, name it, offer it to a group.
-  await page.locator('.djs-element[data-element-id="Task_CloseCase"]').click();
+  await clickElement(page, 'Task_CloseCase');
   await page.getByTitle('Append task').click();
   await page.keyboard.type('Check documents');
-  await page.locator('.djs-element[data-element-id="Task_Reactivate"]').click();
+  await clickElement(page, 'Task_Reactivate');
   const created = page.locator('.djs-element.djs-shape', { hasText: 'Check documents' });
-  await created.click();
+  const createdId = await created.getAttribute('data-element-id');
+  await clickElement(page, createdId);
   await page.getByTitle(/Change (element|type)/).click();
   await page.locator('.djs-popup').getByText('User task', { exact: true }).click();
-  await page.getByRole('button', { name: /User assignment/ }).click();
+  await openGroup(page, 'User assignment');
   await page.getByLabel('Candidate groups').fill('back-office');
   await page.getByLabel('Candidate groups').blur();
   await waitSaved(page);
@@ -132,8 +153,8 @@ test('an analyst adds a user task with a candidate group, and it survives closin
   await waitSaved(again);
   const task = again.locator('.djs-element.djs-shape', { hasText: 'Check documents' });
   await task.waitFor();
-  await task.click();
-  await again.getByRole('button', { name: /User assignment/ }).click();
+  await clickElement(again, await task.getAttribute('data-element-id'));
+  await openGroup(again, 'User assignment');
   assert.equal(await again.getByLabel('Candidate groups').inputValue(), 'back-office');
   await shot(again, '04-reopened');
   await again.context().close();
@@ -143,15 +164,15 @@ test('a broken condition is marked on its flow and listed; fixing it clears both
   const page = await newPage();
   await signIn(page, 'ana', 'ana-password-1', `/designer/${KEY}`);
   await waitSaved(page);
-  await page.locator('.djs-element[data-element-id="Flow_Approved"]').click({ force: true });
-  await page.getByRole('button', { name: /^Condition/ }).click();
+  await clickElement(page, 'Flow_Approved');
+  await openGroup(page, 'Condition');
   const script = page.getByLabel('Script', { exact: true });
   await script.fill('approved == = true');
   await script.blur();
   const problem = page.getByRole('button', { name: /error E010 — Flow_Approved:/ });
   await problem.waitFor({ timeout: 15000 });
   assert.match(await problem.textContent(), /line 1, column \d+/);
-  await page.locator('.djs-element.mr-error[data-element-id="Flow_Approved"]').waitFor();
+  await page.locator('.djs-element.mr-error[data-element-id="Flow_Approved"]').waitFor({ state: 'attached' });
   await shot(page, '05-broken-condition');
   await script.fill('approved == true');
   await script.blur();
@@ -185,7 +206,7 @@ test('an administrator reviews the diff on the diagram and deploys version 2', a
   const review = page.getByRole('region', { name: 'Changes to the deployed version' });
   await review.waitFor();
   assert.match(await review.textContent(), /Added: .*Activity_/);
-  await page.locator('.djs-element.mr-added').first().waitFor();
+  await page.locator('.djs-element.mr-added').first().waitFor({ state: 'attached' });
   await page.getByLabel('Deployment note').fill('Back office checks documents after closing');
   await shot(page, '08-review');
   await page.getByRole('button', { name: 'Deploy as version 2' }).click();

@@ -12,6 +12,7 @@ pub fn Login(next: String, notice: Option<String>) -> impl IntoView {
     let password = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
+    let next_field = next.clone();
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let next = next.clone();
@@ -34,7 +35,10 @@ pub fn Login(next: String, notice: Option<String>) -> impl IntoView {
         <section class="login" aria-labelledby="login-title">
             <h1 id="login-title">"Sign in to Millrace"</h1>
             {notice.map(|n| view! { <p class="banner info" role="status">{n}</p> })}
-            <form on:submit=submit>
+            // Without the page's script (or before it has loaded) the form posts
+            // to the server, never as a query string.
+            <form method="post" action="/login" on:submit=submit>
+                <input type="hidden" name="next" value=next_field/>
                 <label for="username">"User name"</label>
                 <input id="username" name="username" autocomplete="username" required
                     prop:value=username on:input=move |ev| username.set(event_target_value(&ev))/>

@@ -36,6 +36,13 @@ pub async fn login(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> ApiResult<Response> {
+    let (cookie, body) = sign_in(&state, &req).await?;
+    Ok(([(header::SET_COOKIE, cookie)], Json(body)).into_response())
+}
+
+/// Checks a user name and password (rate-limited, audited) and opens a
+/// session: its `Set-Cookie` value and who signed in, with the CSRF token.
+pub async fn sign_in(state: &AppState, req: &LoginRequest) -> ApiResult<(String, Me)> {
     if !state.limiter.allowed(&req.username) {
         state
             .audit(Some(&req.username), "login", None, "rate-limited")
@@ -81,7 +88,7 @@ pub async fn login(
         groups: user.groups,
         csrf_token: Some(csrf),
     };
-    Ok(([(header::SET_COOKIE, cookie)], Json(body)).into_response())
+    Ok((cookie, body))
 }
 
 /// Signs out: ends the session.

@@ -308,7 +308,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/drafts/{key}/deploy", post(drafts::deploy_draft))
         .route("/api/{*rest}", axum::routing::any(|| async { ApiError::not_found("no such path") }))
         .route("/", get(web::home))
-        .route("/login", get(web::login))
+        .route("/login", get(web::login).post(web::login_form))
         .route("/designer", get(web::library))
         .route("/designer/{key}", get(web::designer))
         .route("/inbox", get(web::inbox))

@@ -103,11 +103,7 @@ pub struct LoginQuery {
 
 /// `/login`.
 pub async fn login(Query(q): Query<LoginQuery>) -> Response {
-    // Only a path on this server: never an address elsewhere.
-    let next = q
-        .next
-        .filter(|n| n.starts_with('/') && !n.starts_with("//"))
-        .unwrap_or_else(|| "/".into());
+    let next = safe_next(q.next);
     let notice = q
         .ended
         .map(|_| "Your session has ended. Sign in again to go on where you were.".to_string());
@@ -118,6 +114,65 @@ pub async fn login(Query(q): Query<LoginQuery>) -> Response {
             me: None,
         },
     )
+}
+
+/// The sign-in form as a browser posts it before (or without) the page's script.
+#[derive(Debug, Deserialize)]
+pub struct LoginForm {
+    username: String,
+    password: String,
+    #[serde(default)]
+    next: String,
+}
+
+/// `POST /login`: the sign-in form without script. Signed in, to `next`;
+/// refused, the form again with the reason. A post from another site's page
+/// is refused (its `Origin` is not this server).
+pub async fn login_form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    axum::Form(form): axum::Form<LoginForm>,
+) -> Response {
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    let origin = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok());
+    let foreign = match (origin, host) {
+        (Some(o), Some(h)) => o.split("://").nth(1) != Some(h),
+        _ => false,
+    };
+    let next = safe_next(Some(form.next));
+    let shown = |notice: String, status| {
+        page(
+            status,
+            PageState {
+                page: Page::Login {
+                    next: next.clone(),
+                    notice: Some(notice),
+                },
+                me: None,
+            },
+        )
+    };
+    if foreign {
+        return shown("Sign in from this server's own page.".into(), StatusCode::FORBIDDEN);
+    }
+    let req = millrace_api::LoginRequest {
+        username: form.username,
+        password: form.password,
+    };
+    match crate::api::sign_in(&state, &req).await {
+        Ok((cookie, _)) => (
+            [(header::SET_COOKIE, cookie)],
+            Redirect::to(&next),
+        )
+            .into_response(),
+        Err(e) => shown(e.body.reason, e.status),
+    }
+}
+
+/// Only a path on this server: never an address elsewhere.
+fn safe_next(next: Option<String>) -> String {
+    next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
+        .unwrap_or_else(|| "/".into())
 }
 
 /// `/designer`: the process library.
@@ -205,6 +260,19 @@ fn fingerprint(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
         (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sign_in_goes_on_only_to_paths_of_this_server() {
+        use super::safe_next;
+        assert_eq!(safe_next(Some("/designer/x?a=1".into())), "/designer/x?a=1");
+        for away in ["https://evil.example/", "//evil.example/", "/\\evil.example", "designer"] {
+            assert_eq!(safe_next(Some(away.into())), "/", "{away}");
+        }
+        assert_eq!(safe_next(None), "/");
+    }
 }
 
 fn encode(s: &str) -> String {

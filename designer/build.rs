@@ -39,10 +39,19 @@ fn build() -> Result<(), String> {
         .to_path_buf();
     let out_dir = PathBuf::from(env::var("OUT_DIR").map_err(|e| e.to_string())?);
     for watched in ["src", "Cargo.toml", "assets"] {
-        println!("cargo:rerun-if-changed={}", manifest_dir.join(watched).display());
+        println!(
+            "cargo:rerun-if-changed={}",
+            manifest_dir.join(watched).display()
+        );
     }
-    println!("cargo:rerun-if-changed={}", workspace.join("runtime/api/src").display());
-    println!("cargo:rerun-if-changed={}", workspace.join("Cargo.lock").display());
+    println!(
+        "cargo:rerun-if-changed={}",
+        workspace.join("runtime/api/src").display()
+    );
+    println!(
+        "cargo:rerun-if-changed={}",
+        workspace.join("Cargo.lock").display()
+    );
     println!("cargo:rerun-if-env-changed=MILLRACE_WEB_TARGET_DIR");
 
     let release = env::var("PROFILE").as_deref() == Ok("release");
@@ -50,7 +59,11 @@ fn build() -> Result<(), String> {
     let web_out = out_dir.join("web");
     fs::create_dir_all(&web_out).map_err(|e| e.to_string())?;
     bindgen(&wasm, &web_out)?;
-    write_asset_table(&manifest_dir.join("assets"), &web_out, &out_dir.join("assets.rs"))
+    write_asset_table(
+        &manifest_dir.join("assets"),
+        &web_out,
+        &out_dir.join("assets.rs"),
+    )
 }
 
 #[cfg(feature = "ssr")]
@@ -64,7 +77,14 @@ fn build_wasm(workspace: &Path, release: bool) -> Result<PathBuf, String> {
     let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(workspace)
-        .args(["build", "--lib", "-p", "millrace-designer", "--target", TARGET])
+        .args([
+            "build",
+            "--lib",
+            "-p",
+            "millrace-designer",
+            "--target",
+            TARGET,
+        ])
         .args(["--no-default-features", "--features", "hydrate"])
         .env("CARGO_TARGET_DIR", &target_dir)
         // Debug info only bloats the download; panics still name the file and line.
@@ -85,7 +105,9 @@ fn build_wasm(workspace: &Path, release: bool) -> Result<PathBuf, String> {
         .status()
         .map_err(|e| format!("cannot run cargo for {TARGET}: {e}"))?;
     if !status.success() {
-        return Err(format!("cargo build for {TARGET} failed ({status}); its errors are above"));
+        return Err(format!(
+            "cargo build for {TARGET} failed ({status}); its errors are above"
+        ));
     }
     Ok(target_dir
         .join(TARGET)
@@ -102,7 +124,11 @@ fn ensure_target(target: &str) -> Result<(), String> {
         .output()
         .map_err(|e| format!("cannot run rustc: {e}"))?;
     let sysroot = String::from_utf8_lossy(&sysroot.stdout).trim().to_string();
-    if Path::new(&sysroot).join("lib/rustlib").join(target).exists() {
+    if Path::new(&sysroot)
+        .join("lib/rustlib")
+        .join(target)
+        .exists()
+    {
         return Ok(());
     }
     let status = Command::new("rustup")
@@ -141,7 +167,10 @@ fn write_asset_table(committed: &Path, built: &Path, table: &Path) -> Result<(),
     files.sort();
     let mut src = String::from("/// Every file served under `/assets/`, by path.\npub static FILES: &[(&str, &[u8])] = &[\n");
     for (name, path) in files {
-        src.push_str(&format!("    ({name:?}, include_bytes!({:?})),\n", path.display().to_string()));
+        src.push_str(&format!(
+            "    ({name:?}, include_bytes!({:?})),\n",
+            path.display().to_string()
+        ));
     }
     src.push_str("];\n");
     fs::write(table, src).map_err(|e| e.to_string())

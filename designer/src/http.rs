@@ -75,9 +75,13 @@ async fn call<T: DeserializeOwned>(
     init.set_method(method);
     init.set_credentials(web_sys::RequestCredentials::SameOrigin);
     let headers = web_sys::Headers::new().map_err(js_failure)?;
-    headers.set("accept", "application/json").map_err(js_failure)?;
+    headers
+        .set("accept", "application/json")
+        .map_err(js_failure)?;
     if let Some(b) = &body {
-        headers.set("content-type", "application/json").map_err(js_failure)?;
+        headers
+            .set("content-type", "application/json")
+            .map_err(js_failure)?;
         init.set_body(&wasm_bindgen::JsValue::from_str(b));
     }
     if method != "GET" {
@@ -102,7 +106,8 @@ async fn call<T: DeserializeOwned>(
     }
     if (200..300).contains(&status) {
         let text = if text.is_empty() { "null" } else { &text };
-        serde_json::from_str(text).map_err(|e| Failure::local(format!("unexpected answer from {url}: {e}")))
+        serde_json::from_str(text)
+            .map_err(|e| Failure::local(format!("unexpected answer from {url}: {e}")))
     } else {
         let body = serde_json::from_str::<ErrorBody>(&text).unwrap_or(ErrorBody {
             error: "http".into(),

@@ -196,7 +196,9 @@ async fn durable(args: &BenchArgs, text: &str, plan: &Plan) -> anyhow::Result<f6
         "scripts",
     )?);
     let now = chrono::DateTime::UNIX_EPOCH;
-    let deployed = store.deploy("bench", &files, Some("bench"), None, now).await?;
+    let deployed = store
+        .deploy("bench", &files, Some("bench"), None, now)
+        .await?;
     let key = deployed
         .first()
         .context("the file has no executable process")?

@@ -130,6 +130,12 @@ test('an analyst adds a user task with a candidate group, and it survives closin
   await page.locator('[data-element-id="Task_CloseCase"]').waitFor();
   await shot(page, '02-modeler');
 
+  // Before any change, the process's scenarios pass against it.
+  await page.getByRole('button', { name: 'Run scenarios' }).click();
+  const scenarios = page.getByRole('region', { name: 'Scenarios' });
+  await scenarios.getByText('3 of 3 passed').waitFor({ timeout: 30000 });
+  await shot(page, '02b-scenarios-pass');
+
   // Append a task after "Close case", make it a user task, name it, offer it to a group.
   await clickElement(page, 'Task_CloseCase');
   await page.getByTitle('Append task').click();
@@ -179,6 +185,18 @@ test('a broken condition is marked on its flow and listed; fixing it clears both
   await problem.waitFor({ state: 'detached', timeout: 15000 });
   assert.equal(await page.locator('.djs-element.mr-error').count(), 0);
   await shot(page, '06-fixed');
+
+  // The new task after "Close case" keeps the approved case from completing:
+  // its scenario fails at the step that expects the end, and shows its path.
+  await waitSaved(page);
+  await page.getByRole('button', { name: 'Run scenarios' }).click();
+  const scenarios = page.getByRole('region', { name: 'Scenarios' });
+  await scenarios.getByText('2 of 3 passed').waitFor({ timeout: 30000 });
+  const failed = scenarios.getByRole('button', { name: 'reactivation-approved.scenario.json failed: show its path' });
+  await failed.click();
+  assert.match(await scenarios.textContent(), /expectState completed — failed/);
+  await page.locator('.djs-element.mr-path[data-element-id="Task_CloseCase"]').waitFor({ state: 'attached' });
+  await shot(page, '06b-scenario-fails');
   await page.context().close();
 });
 

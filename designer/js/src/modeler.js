@@ -74,7 +74,7 @@ function mark(id, cls, badge, title) {
 }
 
 // Marks elements. `json`: {"problems":[{elementId, severity, message}],
-// "diff":{"added":[ids],"changed":[ids]}}. Replaces earlier marks; returns
+// "diff":{"added":[ids],"changed":[ids]}, "path":[ids], "unreached":[ids]}. Replaces earlier marks; returns
 // the ids not found on the diagram, as a JSON array.
 export function setMarkers(json) {
   clearMarkers();
@@ -95,6 +95,8 @@ export function setMarkers(json) {
   const diff = spec.diff || {};
   for (const id of diff.added || []) if (!mark(id, 'mr-added', '+', 'added since the deployed version')) missing.push(id);
   for (const id of diff.changed || []) if (!mark(id, 'mr-changed', '~', 'changed since the deployed version')) missing.push(id);
+  for (const id of spec.path || []) if (!mark(id, 'mr-path', null, '')) missing.push(id);
+  for (const id of spec.unreached || []) if (!mark(id, 'mr-unreached', null, '')) missing.push(id);
   return JSON.stringify(missing);
 }
 

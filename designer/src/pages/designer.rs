@@ -7,7 +7,10 @@
 use std::time::Duration;
 
 use leptos::prelude::*;
-use millrace_api::{DeployedOut, DiagnosticOut, DiffOut, DraftDeploy, DraftOut, DraftSave, DraftSaved};
+use millrace_api::{
+    DeployedOut, DiagnosticOut, DiffOut, DraftDeploy, DraftOut, DraftSave, DraftSaved,
+    ScenarioResult, ScenarioRun,
+};
 
 use crate::app::Session;
 use crate::http;
@@ -36,10 +39,9 @@ impl SaveState {
         match self {
             SaveState::Loading => "Loading…".into(),
             SaveState::Saved(0, _) => "Deployed version, no draft yet".into(),
-            SaveState::Saved(r, at) => format!(
-                "Saved · revision {r} · {}",
-                at.get(11..19).unwrap_or(at)
-            ),
+            SaveState::Saved(r, at) => {
+                format!("Saved · revision {r} · {}", at.get(11..19).unwrap_or(at))
+            }
             SaveState::Unsaved => "Unsaved changes".into(),
             SaveState::Saving => "Saving…".into(),
             SaveState::Conflict(_) => "Not saved: changed by someone else".into(),
@@ -68,15 +70,24 @@ pub fn Designer(key: String) -> impl IntoView {
     let saving = StoredValue::new(false);
     let save_again = StoredValue::new(false);
     let mounted = StoredValue::new(false);
+    let scenarios = RwSignal::new(None::<Result<ScenarioRun, String>>);
+    let path = RwSignal::new(Vec::<String>::new());
 
-    // Marks follow the findings and the diff.
+    // Marks follow the findings, the diff and the scenario shown.
     Effect::new(move |_| {
         let problems = diagnostics.get();
         let d = diff.get();
+        let p = path.get();
+        let unreached = match scenarios.get() {
+            Some(Ok(run)) => run.unreached,
+            _ => Vec::new(),
+        };
         if mounted.get_value() {
             modeler::set_marks(&Marks {
                 problems: &problems,
                 diff: d.as_ref(),
+                path: &p,
+                unreached: &unreached,
             });
         }
     });
@@ -142,7 +153,9 @@ pub fn Designer(key: String) -> impl IntoView {
             match http::get::<DraftOut>(&url).await {
                 Err(f) => state.set(SaveState::Failed(f.reason())),
                 Ok(draft) => match modeler::load(&draft.xml).await {
-                    Err(e) => state.set(SaveState::Failed(format!("the diagram cannot be shown: {e}"))),
+                    Err(e) => state.set(SaveState::Failed(format!(
+                        "the diagram cannot be shown: {e}"
+                    ))),
                     Ok(_) => {
                         revision.set(draft.revision);
                         based_on.set(draft.based_on);
@@ -168,7 +181,10 @@ pub fn Designer(key: String) -> impl IntoView {
         }
         mounted.set_value(true);
         mount(&c, &p, move || {
-            if matches!(state.get_untracked(), SaveState::Loading | SaveState::Conflict(_)) {
+            if matches!(
+                state.get_untracked(),
+                SaveState::Loading | SaveState::Conflict(_)
+            ) {
                 return;
             }
             state.set(SaveState::Unsaved);
@@ -187,6 +203,17 @@ pub fn Designer(key: String) -> impl IntoView {
             }
         });
     };
+    let running = RwSignal::new(false);
+    let run_scenarios = move |_| {
+        running.set(true);
+        leptos::task::spawn_local(async move {
+            let url = format!("/api/drafts/{}/scenarios", key.get_value());
+            let r = http::send::<_, ScenarioRun>("POST", &url, &serde_json::json!({}), &csrf.get_value()).await;
+            path.set(Vec::new());
+            scenarios.set(Some(r.map_err(|f| f.reason())));
+            running.set(false);
+        });
+    };
     let note = RwSignal::new(String::new());
     let deploying = RwSignal::new(false);
     let deploy = move |ev: leptos::ev::SubmitEvent| {
@@ -200,8 +227,10 @@ pub fn Designer(key: String) -> impl IntoView {
             };
             match http::send::<_, Vec<DeployedOut>>("POST", &url, &body, &csrf.get_value()).await {
                 Ok(out) => {
-                    let versions: Vec<String> =
-                        out.iter().map(|d| format!("{} version {}", d.key, d.version)).collect();
+                    let versions: Vec<String> = out
+                        .iter()
+                        .map(|d| format!("{} version {}", d.key, d.version))
+                        .collect();
                     notice.set(Some(format!("Deployed {}.", versions.join(", "))));
                     note.set(String::new());
                     load();
@@ -224,17 +253,28 @@ pub fn Designer(key: String) -> impl IntoView {
         _ => "status busy",
     };
     let problem = move || match state.get() {
-        SaveState::Conflict(why) => Some(view! {
-            <div class="banner error" role="alert">
-                {why} " "
-                <button type="button" on:click=reload>"Reload the draft"</button>
-            </div>
-        }.into_any()),
-        SaveState::Failed(why) => Some(view! { <div class="banner error" role="alert">{why}</div> }.into_any()),
+        SaveState::Conflict(why) => Some(
+            view! {
+                <div class="banner error" role="alert">
+                    {why} " "
+                    <button type="button" on:click=reload>"Reload the draft"</button>
+                </div>
+            }
+            .into_any(),
+        ),
+        SaveState::Failed(why) => {
+            Some(view! { <div class="banner error" role="alert">{why}</div> }.into_any())
+        }
         _ => None,
     };
     let saved = move || matches!(state.get(), SaveState::Saved(..));
-    let errors = move || diagnostics.get().iter().filter(|d| d.severity == "error").count();
+    let errors = move || {
+        diagnostics
+            .get()
+            .iter()
+            .filter(|d| d.severity == "error")
+            .count()
+    };
 
     view! {
         <div class="designer">
@@ -247,6 +287,9 @@ pub fn Designer(key: String) -> impl IntoView {
                     v => format!("from version {v}"),
                 }}</span>
                 <span class="spacer"></span>
+                <button type="button" on:click=run_scenarios disabled=move || { running.get() || !saved() }>
+                    {move || if running.get() { "Running scenarios…" } else { "Run scenarios" }}
+                </button>
                 <Show when=move || may_deploy>
                     <button type="button" on:click=review disabled=move || !saved()>"Review changes"</button>
                 </Show>
@@ -266,6 +309,12 @@ pub fn Designer(key: String) -> impl IntoView {
                         {move || diagnostics.get().into_iter().map(problem_item).collect_view()}
                     </ul>
                 </section>
+                <Show when=move || scenarios.get().is_some()>
+                    <section class="scenarios" aria-labelledby="scenarios-title">
+                        <h2 id="scenarios-title">"Scenarios"</h2>
+                        {move || scenarios.get().map(|r| scenario_list(r, path))}
+                    </section>
+                </Show>
                 <Show when=move || diff.get().is_some()>
                     <section class="review" aria-labelledby="review-title">
                         <h2 id="review-title">"Changes to the deployed version"</h2>
@@ -294,7 +343,10 @@ fn problem_item(d: DiagnosticOut) -> impl IntoView {
         "{} {} — {}{}",
         d.severity,
         d.code,
-        d.element_id.clone().map(|i| format!("{i}: ")).unwrap_or_default(),
+        d.element_id
+            .clone()
+            .map(|i| format!("{i}: "))
+            .unwrap_or_default(),
         d.message
     );
     let class = format!("problem {}", d.severity);
@@ -303,6 +355,57 @@ fn problem_item(d: DiagnosticOut) -> impl IntoView {
             <button type="button" class="link" on:click=move |_| {
                 if let Some(id) = &id { modeler::select(id); }
             }>{text}</button>
+        </li>
+    }
+}
+
+fn scenario_list(run: Result<ScenarioRun, String>, path: RwSignal<Vec<String>>) -> AnyView {
+    let run = match run {
+        Err(e) => return view! { <p class="banner error" role="alert">{e}</p> }.into_any(),
+        Ok(r) => r,
+    };
+    if run.scenarios.is_empty() {
+        return view! { <p>"This process has no scenario tests (*.scenario.json beside its BPMN file)."</p> }
+            .into_any();
+    }
+    let passed = run.scenarios.iter().filter(|s| s.passed).count();
+    let summary = format!("{passed} of {} passed", run.scenarios.len());
+    let coverage = if run.unreached.is_empty() {
+        "Every flow node is reached by some scenario.".to_string()
+    } else {
+        format!("Not reached by any scenario (dashed): {}", run.unreached.join(", "))
+    };
+    view! {
+        <p role="status">{summary}</p>
+        <ul>{run.scenarios.into_iter().map(|s| scenario_item(s, path)).collect_view()}</ul>
+        <p class="coverage">{coverage}</p>
+    }
+    .into_any()
+}
+
+fn scenario_item(s: ScenarioResult, path: RwSignal<Vec<String>>) -> impl IntoView {
+    let class = if s.passed { "scenario passed" } else { "scenario failed" };
+    let label = format!("{} {}", if s.passed { "✓" } else { "✗" }, s.file);
+    let aria = format!("{} {}: show its path", s.file, if s.passed { "passed" } else { "failed" });
+    let completed = s.completed.clone();
+    let steps = s
+        .steps
+        .into_iter()
+        .map(|st| {
+            let class = format!("step {}", st.outcome.replace(' ', "-"));
+            let text = format!("{}. {} — {}", st.number, st.summary, st.outcome);
+            view! { <li class=class>{text}</li> }
+        })
+        .collect_view();
+    view! {
+        <li class=class>
+            <details open=!s.passed>
+                <summary>{label}</summary>
+                {s.error.map(|e| view! { <div class="banner error">{e}</div> })}
+                <ol>{steps}</ol>
+            </details>
+            <button type="button" class="link show-path" aria-label=aria
+                on:click=move |_| path.set(completed.clone())>"Show its path"</button>
         </li>
     }
 }
@@ -344,8 +447,13 @@ fn schedule_save(changes: RwSignal<u64>, save_requests: RwSignal<u64>) {
 fn validate(key: String, xml: String, csrf: String, out: RwSignal<Vec<DiagnosticOut>>) {
     leptos::task::spawn_local(async move {
         let url = format!("/api/drafts/{key}/validate");
-        if let Ok(found) =
-            http::send::<_, Vec<DiagnosticOut>>("POST", &url, &DraftSave { xml, revision: 0 }, &csrf).await
+        if let Ok(found) = http::send::<_, Vec<DiagnosticOut>>(
+            "POST",
+            &url,
+            &DraftSave { xml, revision: 0 },
+            &csrf,
+        )
+        .await
         {
             out.set(found);
         }
@@ -372,6 +480,9 @@ mod tests {
     fn the_status_names_the_revision_and_time() {
         let s = SaveState::Saved(3, "2026-12-01T10:32:05.123Z".into());
         assert_eq!(s.label(), "Saved · revision 3 · 10:32:05");
-        assert_eq!(SaveState::Saved(0, String::new()).label(), "Deployed version, no draft yet");
+        assert_eq!(
+            SaveState::Saved(0, String::new()).label(),
+            "Deployed version, no draft yet"
+        );
     }
 }

@@ -15,7 +15,8 @@ pub fn Inbox() -> impl IntoView {
             tasks.set(Some(r.map_err(|f| f.reason())));
         });
     });
-    let rows = move || match tasks.get() {
+    let rows = move || {
+        match tasks.get() {
         None => view! { <p role="status">"Loading your tasks…"</p> }.into_any(),
         Some(Err(e)) => view! { <p class="banner error" role="alert">{e}</p> }.into_any(),
         Some(Ok(list)) if list.is_empty() => {
@@ -38,6 +39,7 @@ pub fn Inbox() -> impl IntoView {
                 </tbody>
             </table>
         }.into_any(),
+    }
     };
     view! {
         <section aria-labelledby="inbox-title" class="content">

@@ -70,7 +70,8 @@ pub fn Library() -> impl IntoView {
         });
     };
 
-    let list = move || match entries.get() {
+    let list = move || {
+        match entries.get() {
         None => view! { <p role="status">"Loading the processes…"</p> }.into_any(),
         Some(Err(e)) => view! { <p class="banner error" role="alert">{e}</p> }.into_any(),
         Some(Ok(list)) if list.is_empty() => view! { <p role="status">"No process matches."</p> }.into_any(),
@@ -80,6 +81,7 @@ pub fn Library() -> impl IntoView {
                 <tbody>{list.into_iter().map(entry_row).collect_view()}</tbody>
             </table>
         }.into_any(),
+    }
     };
     let keys = move || match entries.get() {
         Some(Ok(list)) => list.into_iter().map(|e| e.key).collect::<Vec<_>>(),
@@ -149,7 +151,10 @@ fn entry_row(e: LibraryEntry) -> impl IntoView {
             "revision {} by {}, {}",
             d.revision,
             d.updated_by,
-            d.updated_at.get(..16).unwrap_or(&d.updated_at).replace('T', " ")
+            d.updated_at
+                .get(..16)
+                .unwrap_or(&d.updated_at)
+                .replace('T', " ")
         ),
         None => "—".into(),
     };
@@ -166,7 +171,9 @@ fn entry_row(e: LibraryEntry) -> impl IntoView {
 fn encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()

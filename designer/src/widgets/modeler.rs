@@ -8,6 +8,10 @@ pub struct Marks<'a> {
     pub problems: &'a [millrace_api::DiagnosticOut],
     /// Elements added or changed since the deployed version.
     pub diff: Option<&'a millrace_api::DiffOut>,
+    /// The path one scenario took (completed flow nodes).
+    pub path: &'a [String],
+    /// Flow nodes no scenario reached.
+    pub unreached: &'a [String],
 }
 
 #[cfg(feature = "hydrate")]
@@ -75,7 +79,8 @@ pub async fn save() -> Result<String, String> {
     #[cfg(feature = "hydrate")]
     {
         let xml = js::save().await.map_err(describe)?;
-        xml.as_string().ok_or_else(|| "the modeler gave no XML".into())
+        xml.as_string()
+            .ok_or_else(|| "the modeler gave no XML".into())
     }
     #[cfg(not(feature = "hydrate"))]
     Err("the modeler runs in the browser only".into())

@@ -190,3 +190,47 @@ pub struct DraftDeploy {
     /// The draft revision that was reviewed; a newer one is refused (409).
     pub revision: i64,
 }
+
+/// The scenario tests of a process, run against its draft.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ScenarioRun {
+    /// One result per `*.scenario.json` of the process.
+    pub scenarios: Vec<ScenarioResult>,
+    /// Flow nodes some scenario completed.
+    pub reached: Vec<String>,
+    /// Flow nodes of the draft no scenario completed.
+    pub unreached: Vec<String>,
+}
+
+/// One scenario's run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ScenarioResult {
+    /// The scenario file, relative to the processes folder.
+    pub file: String,
+    /// Whether every step held.
+    pub passed: bool,
+    /// Each step and how it went.
+    pub steps: Vec<StepResult>,
+    /// Why it failed or could not run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The flow nodes the instance completed, in order: the path it took.
+    pub completed: Vec<String>,
+}
+
+/// One step of a scenario.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct StepResult {
+    /// 1-based.
+    pub number: u32,
+    /// What it does: `complete Task_X`, `expectWaiting`, `advance PT48H`, …
+    pub summary: String,
+    /// `passed`, `failed` or `not run`.
+    pub outcome: String,
+}

@@ -122,12 +122,12 @@ pub async fn run_file_on(path: &Path, postgres: Option<&str>) -> Result<Outcome,
     })?;
     let Some(base) = postgres else {
         let store = Store::open(&tmp.path().join("scenario.db").to_string_lossy()).await?;
-        return Runner::new(&store, dir, &json)?.run().await;
+        return Runner::new(&store, dir, &json, &[])?.run().await;
     };
     let scratch = millrace_store::ScratchSchema::create(base).await?;
     let outcome = {
         let store = Store::open_with(&scratch.url, 2).await?;
-        let outcome = match Runner::new(&store, dir, &json) {
+        let outcome = match Runner::new(&store, dir, &json, &[]) {
             Ok(runner) => runner.run().await,
             Err(e) => Err(e),
         };
@@ -139,9 +139,28 @@ pub async fn run_file_on(path: &Path, postgres: Option<&str>) -> Result<Outcome,
     outcome
 }
 
+/// Runs a scenario (its JSON, from a file in `dir`) on a fresh SQLite file,
+/// with `replaced` standing in for the files of the same name in `dir`: how
+/// the designer tests a draft before it is deployed, touching no live data.
+pub async fn run_with_files(
+    json: &Json,
+    dir: &Path,
+    replaced: &[DeploymentFile],
+) -> Result<Outcome, ScenarioError> {
+    let tmp = tempfile::tempdir().map_err(|error| ScenarioError::Io {
+        path: std::env::temp_dir(),
+        error,
+    })?;
+    let store = Store::open(&tmp.path().join("scenario.db").to_string_lossy()).await?;
+    let outcome = Runner::new(&store, dir, json, replaced)?.run().await;
+    store.close().await;
+    outcome
+}
+
 struct Runner<'a> {
     store: &'a Store,
     dir: &'a Path,
+    replaced: &'a [DeploymentFile],
     json: &'a Json,
     now: DateTime<Utc>,
     root: String,
@@ -168,7 +187,12 @@ fn scripts_dir(from: &Path) -> Option<PathBuf> {
 }
 
 impl<'a> Runner<'a> {
-    fn new(store: &'a Store, dir: &'a Path, json: &'a Json) -> Result<Self, ScenarioError> {
+    fn new(
+        store: &'a Store,
+        dir: &'a Path,
+        json: &'a Json,
+        replaced: &'a [DeploymentFile],
+    ) -> Result<Self, ScenarioError> {
         let now = match json.get("clock").and_then(Json::as_str) {
             Some(c) => millrace_model::timer::parse_date(c)
                 .map_err(|e| ScenarioError::Invalid(format!("clock: {e}")))?,
@@ -177,6 +201,7 @@ impl<'a> Runner<'a> {
         Ok(Runner {
             store,
             dir,
+            replaced,
             json,
             now,
             root: String::new(),
@@ -197,9 +222,13 @@ impl<'a> Runner<'a> {
         }
         let mut files = Vec::new();
         for name in &names {
+            let content = match self.replaced.iter().find(|f| &f.name == name) {
+                Some(f) => f.content.clone(),
+                None => read(&self.dir.join(name))?,
+            };
             files.push(DeploymentFile {
                 name: name.clone(),
-                content: read(&self.dir.join(name))?,
+                content,
             });
         }
         if let Some(scripts) = scripts_dir(self.dir) {

@@ -686,20 +686,20 @@ pub struct TaskQuery {
 
 /// A task as the API shows it.
 pub fn task_out(t: TaskView) -> TaskOut {
-        TaskOut {
-            id: t.id,
-            instance_id: t.instance_id,
-            process_key: t.key,
-            element_id: t.node_id,
-            name: t.name,
-            assignee: t.assignee,
-            candidate_groups: t.candidate_groups,
-            candidate_users: t.candidate_users,
-            due: t.due,
-            priority: t.priority,
-            form: t.form,
-            created_at: t.created_at,
-        }
+    TaskOut {
+        id: t.id,
+        instance_id: t.instance_id,
+        process_key: t.key,
+        element_id: t.node_id,
+        name: t.name,
+        assignee: t.assignee,
+        candidate_groups: t.candidate_groups,
+        candidate_users: t.candidate_users,
+        due: t.due,
+        priority: t.priority,
+        form: t.form,
+        created_at: t.created_at,
+    }
 }
 
 /// The tasks the caller may see: assigned to them, or offered to them or their groups.
@@ -763,9 +763,9 @@ pub async fn task(
     p: Principal,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<TaskOut>> {
-    Ok(Json(
-        task_out(visible_task(&state, &p, &id, "task.read").await?),
-    ))
+    Ok(Json(task_out(
+        visible_task(&state, &p, &id, "task.read").await?,
+    )))
 }
 
 /// Claims a task.

@@ -14,7 +14,7 @@ use axum::Json;
 use chrono::Utc;
 use millrace_api::{
     DiagnosticOut, DiffOut, DraftCreate, DraftDeploy, DraftOut, DraftSave, DraftSaved,
-    DraftSummary, LibraryEntry,
+    DraftSummary, LibraryEntry, ScenarioResult, ScenarioRun, StepResult,
 };
 use millrace_model::validate::{validate, Options};
 use millrace_model::Model;
@@ -61,7 +61,13 @@ pub async fn library(
         .into_iter()
         .map(|d| d.key)
         .collect();
-    keys.extend(drafts.keys().filter(|k| !keys.contains(k)).cloned().collect::<Vec<_>>());
+    keys.extend(
+        drafts
+            .keys()
+            .filter(|k| !keys.contains(k))
+            .cloned()
+            .collect::<Vec<_>>(),
+    );
     keys.sort();
     let mut out = Vec::new();
     for key in keys {
@@ -84,7 +90,9 @@ pub async fn library(
                 (None, None) => String::new(),
             };
             let hit = key.to_lowercase().contains(&needle)
-                || name.as_deref().is_some_and(|n| n.to_lowercase().contains(&needle))
+                || name
+                    .as_deref()
+                    .is_some_and(|n| n.to_lowercase().contains(&needle))
                 || text.to_lowercase().contains(&needle);
             if !hit {
                 continue;
@@ -128,9 +136,9 @@ async fn current(state: &AppState, key: &str) -> ApiResult<DraftOut> {
             based_on: d.based_on,
         });
     }
-    let latest = latest_version(state, key)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("process {key:?} has no draft and no version")))?;
+    let latest = latest_version(state, key).await?.ok_or_else(|| {
+        ApiError::not_found(format!("process {key:?} has no draft and no version"))
+    })?;
     Ok(DraftOut {
         key: key.to_string(),
         xml: state.store.definition_xml(key, latest.version).await?,
@@ -220,7 +228,10 @@ pub async fn create_draft(
     principal.require(&state, "design", DESIGNERS).await?;
     let (key, xml) = match (&req.xml, &req.copy_of) {
         (Some(_), Some(_)) => {
-            return Err(ApiError::field("copyOf", "give either an uploaded file or a process to copy, not both"))
+            return Err(ApiError::field(
+                "copyOf",
+                "give either an uploaded file or a process to copy, not both",
+            ))
         }
         (Some(xml), None) => {
             let model = parse(xml)?;
@@ -233,9 +244,7 @@ pub async fn create_draft(
                 .map(|p| p.id.clone())
                 .ok_or_else(|| ApiError::field("xml", "the file has no process"))?;
             match &req.key {
-                Some(k) if k != &from_file => {
-                    (checked_key(k)?, rename_process(xml, &from_file, k))
-                }
+                Some(k) if k != &from_file => (checked_key(k)?, rename_process(xml, &from_file, k)),
                 _ => (from_file, xml.clone()),
             }
         }
@@ -317,13 +326,15 @@ pub async fn deploy_draft(
 ) -> ApiResult<Response> {
     principal.require(&state, "deploy", &[Role::Admin]).await?;
     if req.note.trim().is_empty() {
-        return Err(ApiError::field("note", "say in a few words why this version is deployed"));
+        return Err(ApiError::field(
+            "note",
+            "say in a few words why this version is deployed",
+        ));
     }
-    let draft = state
-        .store
-        .draft(&key)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("process {key:?} has no draft to deploy")))?;
+    let draft =
+        state.store.draft(&key).await?.ok_or_else(|| {
+            ApiError::not_found(format!("process {key:?} has no draft to deploy"))
+        })?;
     if draft.revision != req.revision {
         return Err(ApiError::conflict(format!(
             "the draft is at revision {} (saved by {} at {}), not the reviewed revision {}; review it again",
@@ -402,6 +413,178 @@ pub async fn deploy_draft(
     Ok((StatusCode::CREATED, Json(out)).into_response())
 }
 
+/// Runs the process's scenario tests (`*.scenario.json` in the processes
+/// folder whose `process` file defines `key`) against the draft, each on a
+/// fresh temporary store: the live database is never touched. Returns each
+/// step's outcome, the path each took, and which nodes none reached.
+#[utoipa::path(post, path = "/api/drafts/{key}/scenarios", params(("key" = String, Path)),
+    responses((status = 200, body = ScenarioRun), (status = 404, body = ErrorBody)))]
+pub async fn run_scenarios(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(key): ApiPath<String>,
+) -> ApiResult<Json<ScenarioRun>> {
+    principal.require(&state, "design", DESIGNERS).await?;
+    let draft = current(&state, &key).await?;
+    let model = parse(&draft.xml)?;
+    let Some(root) = state.processes.clone() else {
+        return Ok(Json(ScenarioRun::default()));
+    };
+    let mut results = Vec::new();
+    for (path, json) in scenarios_of(&root, &key) {
+        let dir = path.parent().unwrap_or(&root).to_path_buf();
+        let process = json.get("process").and_then(|p| p.as_str()).unwrap_or_default().to_string();
+        let replaced = [DeploymentFile {
+            name: process,
+            content: draft.xml.clone(),
+        }];
+        let outcome = millrace_scenario::run_with_files(&json, &dir, &replaced).await;
+        let file = path
+            .strip_prefix(&root)
+            .unwrap_or(&path)
+            .to_string_lossy()
+            .into_owned();
+        results.push(scenario_result(file, &json, outcome));
+    }
+    let reached: std::collections::BTreeSet<String> = results
+        .iter()
+        .flat_map(|r| r.completed.iter().cloned())
+        .collect();
+    let unreached = model
+        .definitions
+        .processes
+        .iter()
+        .filter(|p| p.id == key)
+        .flat_map(|p| p.scope.all_nodes())
+        .map(|n| n.id.clone())
+        .filter(|id| !reached.contains(id))
+        .collect();
+    Ok(Json(ScenarioRun {
+        scenarios: results,
+        reached: reached.into_iter().collect(),
+        unreached,
+    }))
+}
+
+/// The scenario files below `root` whose process file defines process `key`, sorted by path.
+fn scenarios_of(root: &std::path::Path, key: &str) -> Vec<(std::path::PathBuf, serde_json::Value)> {
+    let mut found = Vec::new();
+    let mut dirs = vec![root.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                dirs.push(path);
+                continue;
+            }
+            if !path.to_string_lossy().ends_with(".scenario.json") {
+                continue;
+            }
+            let Some(json) = std::fs::read_to_string(&path)
+                .ok()
+                .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            else {
+                continue;
+            };
+            let named = json.get("processId").and_then(|p| p.as_str());
+            let defines = |process: &str| {
+                std::fs::read(dir.join(process))
+                    .ok()
+                    .and_then(|b| Model::import(&b).ok())
+                    .is_some_and(|m| m.definitions.processes.iter().any(|p| p.id == key))
+            };
+            let ours = match (named, json.get("process").and_then(|p| p.as_str())) {
+                (Some(id), _) => id == key,
+                (None, Some(process)) => defines(process),
+                (None, None) => false,
+            };
+            if ours {
+                found.push((path, json));
+            }
+        }
+    }
+    found.sort_by(|a, b| a.0.cmp(&b.0));
+    found
+}
+
+fn scenario_result(
+    file: String,
+    json: &serde_json::Value,
+    outcome: Result<millrace_scenario::Outcome, millrace_scenario::ScenarioError>,
+) -> ScenarioResult {
+    let steps: Vec<&serde_json::Value> = json
+        .get("steps")
+        .and_then(|s| s.as_array())
+        .map(|s| s.iter().collect())
+        .unwrap_or_default();
+    let (failed_at, error, completed) = match outcome {
+        Ok(o) => (None, None, o.completed),
+        Err(millrace_scenario::ScenarioError::Failed {
+            step,
+            what,
+            reason,
+            outcome,
+        }) => (
+            Some(step),
+            Some(format!("step {step} ({what}): {reason}")),
+            outcome.map(|o| o.completed).unwrap_or_default(),
+        ),
+        // It could not start: no step ran.
+        Err(e) => (Some(0), Some(e.to_string()), Vec::new()),
+    };
+    let steps = steps
+        .iter()
+        .enumerate()
+        .map(|(i, step)| {
+            let number = i + 1;
+            let outcome = match failed_at {
+                None => "passed",
+                Some(f) if number < f => "passed",
+                Some(f) if number == f => "failed",
+                Some(_) => "not run",
+            };
+            StepResult {
+                number: u32::try_from(number).unwrap_or(u32::MAX),
+                summary: step_summary(step),
+                outcome: outcome.into(),
+            }
+        })
+        .collect();
+    ScenarioResult {
+        file,
+        passed: failed_at.is_none(),
+        steps,
+        error,
+        completed,
+    }
+}
+
+/// `complete Task_X`, `advance PT48H`, `expectWaiting [..]`: the step's first key and its value in short.
+fn step_summary(step: &serde_json::Value) -> String {
+    let Some(obj) = step.as_object() else {
+        return step.to_string();
+    };
+    let Some((kind, value)) = obj
+        .iter()
+        .find(|(k, _)| !matches!(k.as_str(), "variables" | "user" | "expectError"))
+    else {
+        return "(empty step)".into();
+    };
+    let shown = match value {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let shown = if shown.chars().count() > 80 {
+        shown.chars().take(80).chain(['…']).collect()
+    } else {
+        shown
+    };
+    format!("{kind} {shown}")
+}
+
 /// Reads BPMN text, or refuses it naming the line, column and reason.
 fn parse(xml: &str) -> ApiResult<Model> {
     Model::import(xml.as_bytes()).map_err(|e| {
@@ -409,7 +592,10 @@ fn parse(xml: &str) -> ApiResult<Model> {
         let mut err = ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid",
-            format!("the BPMN cannot be read at line {line}, column {column}: {}", reason_of(&e)),
+            format!(
+                "the BPMN cannot be read at line {line}, column {column}: {}",
+                reason_of(&e)
+            ),
         );
         err.body.field = Some("xml".into());
         err
@@ -419,7 +605,9 @@ fn parse(xml: &str) -> ApiResult<Model> {
 fn reason_of(e: &millrace_model::ImportError) -> String {
     // The error prints as `line:column: reason`; the position is said above.
     let text = e.to_string();
-    text.splitn(3, ':').nth(2).map_or(text.clone(), |r| r.trim().to_string())
+    text.splitn(3, ':')
+        .nth(2)
+        .map_or(text.clone(), |r| r.trim().to_string())
 }
 
 /// The engine's validator with the deployed scripts, as the designer shows it.
@@ -468,7 +656,9 @@ fn checked_key(key: &str) -> ApiResult<String> {
         .next()
         .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && key.len() <= 200
-        && key.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
     if ok {
         Ok(key.to_string())
     } else {
@@ -520,6 +710,31 @@ mod tests {
     use super::*;
 
     #[test]
+    fn steps_are_summarised_by_their_kind_and_value() {
+        let step = serde_json::json!({"complete": "Task_A", "variables": {"x": 1}, "user": "u"});
+        assert_eq!(step_summary(&step), "complete Task_A");
+        let long = serde_json::json!({"expectWaiting": vec!["Task_Long_Name_0123456789"; 5]});
+        let s = step_summary(&long);
+        assert!(s.starts_with("expectWaiting [") && s.ends_with('…'), "{s}");
+    }
+
+    #[test]
+    fn a_failed_step_fails_and_the_ones_after_it_do_not_run() {
+        let json = serde_json::json!({"steps": [{"expectWaiting": []}, {"complete": "T"}, {"expectState": "completed"}]});
+        let failed = Err(millrace_scenario::ScenarioError::Failed {
+            step: 2,
+            what: "complete".into(),
+            reason: "no task T".into(),
+            outcome: None,
+        });
+        let r = scenario_result("s.scenario.json".into(), &json, failed);
+        let outcomes: Vec<&str> = r.steps.iter().map(|s| s.outcome.as_str()).collect();
+        assert_eq!(outcomes, ["passed", "failed", "not run"]);
+        assert!(!r.passed);
+        assert_eq!(r.error.as_deref(), Some("step 2 (complete): no task T"));
+    }
+
+    #[test]
     fn a_blank_diagram_reads_as_one_executable_process() {
         let m = Model::import(blank_diagram("p1", "A <new> one").as_bytes()).expect("reads");
         let p = &m.definitions.processes[0];
@@ -530,11 +745,17 @@ mod tests {
 
     #[test]
     fn renaming_a_process_moves_its_references_and_nothing_else() {
-        let xml = blank_diagram("old", "x").replace("StartEvent_1\"", "StartEvent_1\" camunda:asyncBefore=\"true\" other=\"old\"");
+        let xml = blank_diagram("old", "x").replace(
+            "StartEvent_1\"",
+            "StartEvent_1\" camunda:asyncBefore=\"true\" other=\"old\"",
+        );
         let renamed = rename_process(&xml, "old", "new");
         assert!(renamed.contains(r#"<bpmn:process id="new""#));
         assert!(renamed.contains(r#"bpmnElement="new""#));
-        assert!(renamed.contains(r#"other="old""#), "an attribute that is no reference stays");
+        assert!(
+            renamed.contains(r#"other="old""#),
+            "an attribute that is no reference stays"
+        );
         assert!(Model::import(renamed.as_bytes()).is_ok());
     }
 
@@ -548,9 +769,17 @@ mod tests {
 
     #[test]
     fn a_parse_failure_names_line_and_column_once() {
-        let err = parse("<bpmn:definitions>\n  <oops\n").map(|_| ()).expect_err("refused");
+        let err = parse("<bpmn:definitions>\n  <oops\n")
+            .map(|_| ())
+            .expect_err("refused");
         assert_eq!(err.status, StatusCode::UNPROCESSABLE_ENTITY);
-        assert!(err.body.reason.starts_with("the BPMN cannot be read at line "), "{}", err.body.reason);
+        assert!(
+            err.body
+                .reason
+                .starts_with("the BPMN cannot be read at line "),
+            "{}",
+            err.body.reason
+        );
         assert_eq!(err.body.field.as_deref(), Some("xml"));
     }
 }

@@ -64,6 +64,8 @@ pub struct AppState {
     pub tokens: Arc<auth::TokenCache>,
     /// This node's job worker's outcomes.
     pub jobs: Arc<millrace_store::JobCounters>,
+    /// The processes folder, where the scenario tests the designer runs live.
+    pub processes: Option<Arc<std::path::Path>>,
 }
 
 impl AppState {
@@ -77,7 +79,14 @@ impl AppState {
             metrics: Arc::new(Metrics::default()),
             node_id: node_id.into(),
             jobs: Arc::default(),
+            processes: None,
         }
+    }
+
+    /// The same state, with the processes folder whose scenario tests the designer runs.
+    pub fn with_processes(mut self, dir: &std::path::Path) -> Self {
+        self.processes = Some(dir.into());
+        self
     }
 
     /// Records an action or denial; a failure to record is logged, never hidden.
@@ -306,7 +315,11 @@ pub fn router(state: AppState) -> Router {
         .route("/api/drafts/{key}/validate", post(drafts::validate_draft))
         .route("/api/drafts/{key}/diff", get(drafts::draft_diff))
         .route("/api/drafts/{key}/deploy", post(drafts::deploy_draft))
-        .route("/api/{*rest}", axum::routing::any(|| async { ApiError::not_found("no such path") }))
+        .route("/api/drafts/{key}/scenarios", post(drafts::run_scenarios))
+        .route(
+            "/api/{*rest}",
+            axum::routing::any(|| async { ApiError::not_found("no such path") }),
+        )
         .route("/", get(web::home))
         .route("/login", get(web::login).post(web::login_form))
         .route("/designer", get(web::library))

@@ -51,6 +51,7 @@ use crate::error::ErrorBody;
         crate::drafts::create_draft,
         crate::drafts::draft_diff,
         crate::drafts::deploy_draft,
+        crate::drafts::run_scenarios,
     ),
     components(schemas(ErrorBody))
 )]

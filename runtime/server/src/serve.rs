@@ -98,7 +98,7 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
             tracing::info!(key = %d.key, version = d.version, created = d.created, "process deployed at start");
         }
     }
-    let mut state = AppState::new(store.clone(), &config.node_id);
+    let mut state = AppState::new(store.clone(), &config.node_id).with_processes(&config.processes);
     let (stop_tx, stop_rx) = watch::channel(false);
     let worker = {
         let mut w = Worker::new(store.clone(), format!("{}-worker", config.node_id));

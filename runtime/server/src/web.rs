@@ -153,18 +153,17 @@ pub async fn login_form(
         )
     };
     if foreign {
-        return shown("Sign in from this server's own page.".into(), StatusCode::FORBIDDEN);
+        return shown(
+            "Sign in from this server's own page.".into(),
+            StatusCode::FORBIDDEN,
+        );
     }
     let req = millrace_api::LoginRequest {
         username: form.username,
         password: form.password,
     };
     match crate::api::sign_in(&state, &req).await {
-        Ok((cookie, _)) => (
-            [(header::SET_COOKIE, cookie)],
-            Redirect::to(&next),
-        )
-            .into_response(),
+        Ok((cookie, _)) => ([(header::SET_COOKIE, cookie)], Redirect::to(&next)).into_response(),
         Err(e) => shown(e.body.reason, e.status),
     }
 }
@@ -181,7 +180,15 @@ pub async fn library(
     principal: Result<Principal, ApiError>,
     uri: Uri,
 ) -> Response {
-    guarded(&state, principal, &uri, Audience::Designers, "the designer", Page::Library).await
+    guarded(
+        &state,
+        principal,
+        &uri,
+        Audience::Designers,
+        "the designer",
+        Page::Library,
+    )
+    .await
 }
 
 /// `/designer/{key}`: the modeler on a process.
@@ -191,7 +198,15 @@ pub async fn designer(
     uri: Uri,
     Path(key): Path<String>,
 ) -> Response {
-    guarded(&state, principal, &uri, Audience::Designers, "the designer", Page::Designer { key }).await
+    guarded(
+        &state,
+        principal,
+        &uri,
+        Audience::Designers,
+        "the designer",
+        Page::Designer { key },
+    )
+    .await
 }
 
 /// `/inbox`.
@@ -200,7 +215,15 @@ pub async fn inbox(
     principal: Result<Principal, ApiError>,
     uri: Uri,
 ) -> Response {
-    guarded(&state, principal, &uri, Audience::Workers, "the inbox", Page::Inbox).await
+    guarded(
+        &state,
+        principal,
+        &uri,
+        Audience::Workers,
+        "the inbox",
+        Page::Inbox,
+    )
+    .await
 }
 
 /// Any other address outside `/api`: the 404 page.
@@ -262,19 +285,6 @@ fn fingerprint(bytes: &[u8]) -> u64 {
     })
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn sign_in_goes_on_only_to_paths_of_this_server() {
-        use super::safe_next;
-        assert_eq!(safe_next(Some("/designer/x?a=1".into())), "/designer/x?a=1");
-        for away in ["https://evil.example/", "//evil.example/", "/\\evil.example", "designer"] {
-            assert_eq!(safe_next(Some(away.into())), "/", "{away}");
-        }
-        assert_eq!(safe_next(None), "/");
-    }
-}
-
 fn encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
@@ -284,4 +294,22 @@ fn encode(s: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sign_in_goes_on_only_to_paths_of_this_server() {
+        use super::safe_next;
+        assert_eq!(safe_next(Some("/designer/x?a=1".into())), "/designer/x?a=1");
+        for away in [
+            "https://evil.example/",
+            "//evil.example/",
+            "/\\evil.example",
+            "designer",
+        ] {
+            assert_eq!(safe_next(Some(away.into())), "/", "{away}");
+        }
+        assert_eq!(safe_next(None), "/");
+    }
 }

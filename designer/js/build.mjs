@@ -31,3 +31,5 @@ const fallback = { '.eot': 'empty', '.svg': 'empty', '.ttf': 'empty', '.woff': '
 await build({ ...common, loader: fallback, entryPoints: [pkg('camunda-bpmn-js/dist/assets/camunda-platform-modeler.css')], outfile: join(vendor, 'camunda-platform-modeler.css') });
 // Our facades: one global each, bound from Rust in designer/src/widgets/.
 await build({ ...common, entryPoints: [join(here, 'src/modeler.js')], format: 'iife', globalName: 'MillraceModeler', outfile: join(js, 'modeler.js') });
+// CodeMirror 6 with a Rhai mode, for conditions and scripts.
+await build({ ...common, entryPoints: [join(here, 'src/code-editor.js')], format: 'iife', globalName: 'MillraceCodeEditor', outfile: join(js, 'code-editor.js') });

@@ -28,6 +28,7 @@ pub fn render_page(state: &PageState) -> String {
             r#"<link rel="stylesheet" href="/assets/vendor/camunda-platform-modeler.css">"#,
             r#"<script src="/assets/vendor/camunda-platform-modeler.js" defer></script>"#,
             r#"<script src="/assets/js/modeler.js" defer></script>"#,
+            r#"<script src="/assets/js/code-editor.js" defer></script>"#,
         )
     } else {
         ""
@@ -116,6 +117,7 @@ mod tests {
             "vendor/camunda-platform-modeler.css",
             "vendor/camunda-platform-modeler.js",
             "js/modeler.js",
+            "js/code-editor.js",
             "wasm/millrace_designer.js",
             "wasm/millrace_designer_bg.wasm",
         ] {

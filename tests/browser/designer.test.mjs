@@ -171,17 +171,29 @@ test('a broken condition is marked on its flow and listed; fixing it clears both
   await signIn(page, 'ana', 'ana-password-1', `/designer/${KEY}`);
   await waitSaved(page);
   await clickElement(page, 'Flow_Approved');
-  await openGroup(page, 'Condition');
-  const script = page.getByLabel('Script', { exact: true });
-  await script.fill('approved == = true');
-  await script.blur();
+  // The condition opens in the Rhai code editor; the server compiles it as it is typed.
+  const editor = page.getByRole('textbox', { name: 'Rhai condition of Flow_Approved' });
+  await editor.waitFor();
+  assert.equal((await editor.textContent()).trim(), 'approved == true');
+  await editor.click();
+  await page.keyboard.press('Control+A');
+  await page.keyboard.type('approved == = true');
+  const compiled = page.getByRole('region', { name: 'Rhai condition of Flow_Approved' }).getByRole('status');
+  await compiled.filter({ hasText: /^Line 1, column 13: / }).waitFor({ timeout: 15000 });
+  await page.locator('.cm-lintRange-error').first().waitFor();
+  // …and, once saved, the engine's validator marks the flow and lists it.
   const problem = page.getByRole('button', { name: /error E010 — Flow_Approved:/ });
   await problem.waitFor({ timeout: 15000 });
-  assert.match(await problem.textContent(), /line 1, column \d+/);
+  assert.match(await problem.textContent(), /line 1, column 13/);
   await page.locator('.djs-element.mr-error[data-element-id="Flow_Approved"]').waitFor({ state: 'attached' });
+  await openGroup(page, 'Condition');
+  assert.equal(await page.getByLabel('Script', { exact: true }).inputValue(), 'approved == = true',
+    'the properties panel shows the same text');
   await shot(page, '05-broken-condition');
-  await script.fill('approved == true');
-  await script.blur();
+  await editor.click();
+  await page.keyboard.press('Control+A');
+  await page.keyboard.type('approved == true');
+  await compiled.filter({ hasText: 'Compiles.' }).waitFor();
   await problem.waitFor({ state: 'detached', timeout: 15000 });
   assert.equal(await page.locator('.djs-element.mr-error').count(), 0);
   await shot(page, '06-fixed');

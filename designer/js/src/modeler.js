@@ -110,6 +110,35 @@ export function select(id) {
   return true;
 }
 
+function scripted(id) {
+  const el = need().get('elementRegistry').get(id);
+  if (!el) return null;
+  const bo = el.businessObject;
+  if (bo.$type === 'bpmn:SequenceFlow' && bo.conditionExpression && !bo.conditionExpression.get('camunda:resource')) {
+    return { el, kind: 'condition', text: bo.conditionExpression.body || '', target: bo.conditionExpression };
+  }
+  if (bo.$type === 'bpmn:ScriptTask' && !bo.get('camunda:resource')) {
+    return { el, kind: 'script', text: bo.script || '', target: null };
+  }
+  return null;
+}
+
+// The Rhai an element carries inline, as JSON {"kind":"condition"|"script","text":…},
+// or "null" (none, or a camunda:resource file).
+export function scriptOf(id) {
+  const s = scripted(id);
+  return JSON.stringify(s ? { kind: s.kind, text: s.text } : null);
+}
+
+// Replaces that text (one undoable command).
+export function setScript(id, text) {
+  const s = scripted(id);
+  if (!s || s.text === text) return;
+  const modeling = need().get('modeling');
+  if (s.target) modeling.updateModdleProperties(s.el, s.target, { body: text });
+  else modeling.updateProperties(s.el, { script: text });
+}
+
 // Removes the modeler from the page.
 export function destroy() {
   if (modeler) {

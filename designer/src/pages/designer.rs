@@ -14,7 +14,11 @@ use millrace_api::{
 
 use crate::app::Session;
 use crate::http;
-use crate::widgets::modeler::{self, Marks};
+use crate::widgets::code_editor;
+use crate::widgets::modeler::{self, InlineScript, Marks};
+
+/// How long after the last keystroke a script is compiled and written back.
+const SCRIPT_DELAY: Duration = Duration::from_millis(400);
 
 /// How long after the last change the draft is saved.
 const AUTOSAVE_DELAY: Duration = Duration::from_millis(1200);
@@ -71,6 +75,34 @@ pub fn Designer(key: String) -> impl IntoView {
     let save_again = StoredValue::new(false);
     let mounted = StoredValue::new(false);
     let scenarios = RwSignal::new(None::<Result<ScenarioRun, String>>);
+    // The selected element's inline Rhai, edited in the code editor.
+    let script = RwSignal::new(None::<(String, InlineScript)>);
+    let script_problems = RwSignal::new(Vec::<millrace_api::ScriptProblem>::new());
+    let editor = NodeRef::<leptos::html::Div>::new();
+    let keystrokes = RwSignal::new(0u64);
+    Effect::new(move |_| {
+        let (Some(el), Some((id, s))) = (editor.get(), script.get()) else {
+            return;
+        };
+        script_problems.set(Vec::new());
+        let label = format!("Rhai {} of {id}", s.kind);
+        let kind = s.kind.clone();
+        mount_editor(&el, &s.text, &label, move |text: String| {
+            keystrokes.update(|k| *k += 1);
+            let mine = keystrokes.get_untracked();
+            let (id, kind) = (id.clone(), kind.clone());
+            set_timeout(
+                move || {
+                    if keystrokes.get_untracked() != mine {
+                        return;
+                    }
+                    modeler::set_script(&id, &text);
+                    check_script(kind, text, csrf.get_value(), script_problems);
+                },
+                SCRIPT_DELAY,
+            );
+        });
+    });
     let path = RwSignal::new(Vec::<String>::new());
 
     // Marks follow the findings, the diff and the scenario shown.
@@ -180,7 +212,11 @@ pub fn Designer(key: String) -> impl IntoView {
             return;
         }
         mounted.set_value(true);
-        mount(&c, &p, move || {
+        let on_select = move |id: String| {
+            let found = modeler::script_of(&id);
+            script.set(found.map(|s| (id, s)));
+        };
+        mount(&c, &p, on_select, move || {
             if matches!(
                 state.get_untracked(),
                 SaveState::Loading | SaveState::Conflict(_)
@@ -208,7 +244,13 @@ pub fn Designer(key: String) -> impl IntoView {
         running.set(true);
         leptos::task::spawn_local(async move {
             let url = format!("/api/drafts/{}/scenarios", key.get_value());
-            let r = http::send::<_, ScenarioRun>("POST", &url, &serde_json::json!({}), &csrf.get_value()).await;
+            let r = http::send::<_, ScenarioRun>(
+                "POST",
+                &url,
+                &serde_json::json!({}),
+                &csrf.get_value(),
+            )
+            .await;
             path.set(Vec::new());
             scenarios.set(Some(r.map_err(|f| f.reason())));
             running.set(false);
@@ -303,6 +345,19 @@ pub fn Designer(key: String) -> impl IntoView {
                 <aside class="properties" node_ref=panel aria-label="Properties"></aside>
             </div>
             <div class="bottom">
+                <Show when=move || script.get().is_some()>
+                    <section class="script-editor" aria-labelledby="script-title">
+                        <h2 id="script-title">{move || script.get().map(|(id, s)| format!("Rhai {} of {id}", s.kind))}</h2>
+                        <div class="code" node_ref=editor></div>
+                        <p class="script-status" role="status">{move || {
+                            let p = script_problems.get();
+                            match p.first() {
+                                None => "Compiles.".to_string(),
+                                Some(f) => format!("Line {}, column {}: {}", f.line, f.column, f.message),
+                            }
+                        }}</p>
+                    </section>
+                </Show>
                 <section class="problems" aria-labelledby="problems-title">
                     <h2 id="problems-title">{move || format!("Problems ({})", diagnostics.get().len())}</h2>
                     <ul>
@@ -373,7 +428,10 @@ fn scenario_list(run: Result<ScenarioRun, String>, path: RwSignal<Vec<String>>) 
     let coverage = if run.unreached.is_empty() {
         "Every flow node is reached by some scenario.".to_string()
     } else {
-        format!("Not reached by any scenario (dashed): {}", run.unreached.join(", "))
+        format!(
+            "Not reached by any scenario (dashed): {}",
+            run.unreached.join(", ")
+        )
     };
     view! {
         <p role="status">{summary}</p>
@@ -384,9 +442,17 @@ fn scenario_list(run: Result<ScenarioRun, String>, path: RwSignal<Vec<String>>) 
 }
 
 fn scenario_item(s: ScenarioResult, path: RwSignal<Vec<String>>) -> impl IntoView {
-    let class = if s.passed { "scenario passed" } else { "scenario failed" };
+    let class = if s.passed {
+        "scenario passed"
+    } else {
+        "scenario failed"
+    };
     let label = format!("{} {}", if s.passed { "✓" } else { "✗" }, s.file);
-    let aria = format!("{} {}: show its path", s.file, if s.passed { "passed" } else { "failed" });
+    let aria = format!(
+        "{} {}: show its path",
+        s.file,
+        if s.passed { "passed" } else { "failed" }
+    );
     let completed = s.completed.clone();
     let steps = s
         .steps
@@ -460,17 +526,60 @@ fn validate(key: String, xml: String, csrf: String, out: RwSignal<Vec<Diagnostic
     });
 }
 
+/// Compiles the script on the server and marks where it fails in the editor.
+fn check_script(
+    kind: String,
+    text: String,
+    csrf: String,
+    out: RwSignal<Vec<millrace_api::ScriptProblem>>,
+) {
+    leptos::task::spawn_local(async move {
+        let body = millrace_api::ScriptCheck { kind, text };
+        if let Ok(found) = http::send::<_, Vec<millrace_api::ScriptProblem>>(
+            "POST",
+            "/api/scripts/check",
+            &body,
+            &csrf,
+        )
+        .await
+        {
+            code_editor::set_problems(&found);
+            out.set(found);
+        }
+    });
+}
+
 #[cfg(feature = "hydrate")]
 fn mount(
     canvas: &web_sys::HtmlDivElement,
     panel: &web_sys::HtmlElement,
+    on_select: impl Fn(String) + 'static,
     on_change: impl Fn() + 'static,
 ) {
-    modeler::mount(canvas, panel, on_change, |_| {});
+    modeler::mount(canvas, panel, on_change, on_select);
 }
 
 #[cfg(not(feature = "hydrate"))]
-fn mount<C, P>(_canvas: &C, _panel: &P, _on_change: impl Fn() + 'static) {}
+fn mount<C, P>(
+    _canvas: &C,
+    _panel: &P,
+    _on_select: impl Fn(String) + 'static,
+    _on_change: impl Fn() + 'static,
+) {
+}
+
+#[cfg(feature = "hydrate")]
+fn mount_editor(
+    el: &web_sys::HtmlDivElement,
+    text: &str,
+    label: &str,
+    on_change: impl Fn(String) + 'static,
+) {
+    code_editor::mount(el, text, label, on_change);
+}
+
+#[cfg(not(feature = "hydrate"))]
+fn mount_editor<E>(_el: &E, _text: &str, _label: &str, _on_change: impl Fn(String) + 'static) {}
 
 #[cfg(test)]
 mod tests {

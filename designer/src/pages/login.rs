@@ -8,17 +8,22 @@ use crate::http;
 /// The sign-in form; on success, to `next`.
 #[component]
 pub fn Login(next: String, notice: Option<String>) -> impl IntoView {
-    let username = RwSignal::new(String::new());
-    let password = RwSignal::new(String::new());
+    // Read from the fields at submit, not bound to signals: what was typed
+    // (or filled in by a password manager) before the page hydrated stays.
+    let username = NodeRef::<leptos::html::Input>::new();
+    let password = NodeRef::<leptos::html::Input>::new();
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
     let next_field = next.clone();
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let next = next.clone();
+        let value = |field: NodeRef<leptos::html::Input>| {
+            field.get_untracked().map(|f| f.value()).unwrap_or_default()
+        };
         let req = LoginRequest {
-            username: username.get_untracked(),
-            password: password.get_untracked(),
+            username: value(username),
+            password: value(password),
         };
         busy.set(true);
         leptos::task::spawn_local(async move {
@@ -40,11 +45,10 @@ pub fn Login(next: String, notice: Option<String>) -> impl IntoView {
             <form method="post" action="/login" on:submit=submit>
                 <input type="hidden" name="next" value=next_field/>
                 <label for="username">"User name"</label>
-                <input id="username" name="username" autocomplete="username" required
-                    prop:value=username on:input=move |ev| username.set(event_target_value(&ev))/>
+                <input id="username" name="username" autocomplete="username" required node_ref=username/>
                 <label for="password">"Password"</label>
                 <input id="password" name="password" type="password" autocomplete="current-password" required
-                    prop:value=password on:input=move |ev| password.set(event_target_value(&ev))/>
+                    node_ref=password/>
                 <Show when=move || error.get().is_some()>
                     <p class="banner error" role="alert">{move || error.get().unwrap_or_default()}</p>
                 </Show>

@@ -4,4 +4,5 @@
 //! the server these are inert: the page renders an empty container and the
 //! browser mounts the widget after hydration.
 
+pub mod code_editor;
 pub mod modeler;

@@ -33,6 +33,10 @@ mod js {
         #[wasm_bindgen(js_name = setMarkers)]
         pub fn set_markers(json: &str) -> String;
         pub fn select(id: &str) -> bool;
+        #[wasm_bindgen(js_name = scriptOf)]
+        pub fn script_of(id: &str) -> String;
+        #[wasm_bindgen(js_name = setScript)]
+        pub fn set_script(id: &str, text: &str);
         pub fn destroy();
     }
 }
@@ -111,6 +115,36 @@ pub fn select(id: &str) -> bool {
         let _ = id;
         false
     }
+}
+
+/// The Rhai an element carries inline: a condition or a script task's script.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct InlineScript {
+    /// `condition` or `script`.
+    pub kind: String,
+    /// Its text.
+    pub text: String,
+}
+
+/// The inline Rhai of element `id`, if it has any.
+pub fn script_of(id: &str) -> Option<InlineScript> {
+    #[cfg(feature = "hydrate")]
+    {
+        serde_json::from_str(&js::script_of(id)).ok().flatten()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = id;
+        None
+    }
+}
+
+/// Replaces the inline Rhai of element `id` (one undoable edit).
+pub fn set_script(id: &str, text: &str) {
+    #[cfg(feature = "hydrate")]
+    js::set_script(id, text);
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (id, text);
 }
 
 #[cfg(feature = "hydrate")]

@@ -234,3 +234,26 @@ pub struct StepResult {
     /// `passed`, `failed` or `not run`.
     pub outcome: String,
 }
+
+/// A condition or script to compile as the analyst types.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ScriptCheck {
+    /// `condition` (a boolean expression), `expression` (a value) or `script` (statements).
+    pub kind: String,
+    /// The Rhai text.
+    pub text: String,
+}
+
+/// Where a script does not compile, inside its own text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ScriptProblem {
+    /// 1-based line.
+    pub line: u32,
+    /// 1-based column.
+    pub column: u32,
+    /// The compiler's reason.
+    pub message: String,
+}

@@ -14,7 +14,8 @@ use axum::Json;
 use chrono::Utc;
 use millrace_api::{
     DiagnosticOut, DiffOut, DraftCreate, DraftDeploy, DraftOut, DraftSave, DraftSaved,
-    DraftSummary, LibraryEntry, ScenarioResult, ScenarioRun, StepResult,
+    DraftSummary, LibraryEntry, ScenarioResult, ScenarioRun, ScriptCheck, ScriptProblem,
+    StepResult,
 };
 use millrace_model::validate::{validate, Options};
 use millrace_model::Model;
@@ -433,7 +434,11 @@ pub async fn run_scenarios(
     let mut results = Vec::new();
     for (path, json) in scenarios_of(&root, &key) {
         let dir = path.parent().unwrap_or(&root).to_path_buf();
-        let process = json.get("process").and_then(|p| p.as_str()).unwrap_or_default().to_string();
+        let process = json
+            .get("process")
+            .and_then(|p| p.as_str())
+            .unwrap_or_default()
+            .to_string();
         let replaced = [DeploymentFile {
             name: process,
             content: draft.xml.clone(),
@@ -583,6 +588,38 @@ fn step_summary(step: &serde_json::Value) -> String {
         shown
     };
     format!("{kind} {shown}")
+}
+
+/// Compiles a condition, expression or script as Rhai: where it does not
+/// compile, inside its own text (empty when it does). Nothing is run.
+#[utoipa::path(post, path = "/api/scripts/check", request_body = ScriptCheck,
+    responses((status = 200, body = [ScriptProblem]), (status = 400, body = ErrorBody)))]
+pub async fn check_script(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiJson(req): ApiJson<ScriptCheck>,
+) -> ApiResult<Json<Vec<ScriptProblem>>> {
+    use millrace_model::validate::{ScriptChecker, ScriptKind};
+    principal.require(&state, "design", DESIGNERS).await?;
+    let kind = match req.kind.as_str() {
+        "condition" => ScriptKind::Condition,
+        "expression" => ScriptKind::Expression,
+        "script" => ScriptKind::Script,
+        _ => {
+            return Err(ApiError::field(
+                "kind",
+                "one of condition, expression, script",
+            ))
+        }
+    };
+    Ok(Json(match Rhai::new().check(kind, &req.text) {
+        Ok(()) => Vec::new(),
+        Err(f) => vec![ScriptProblem {
+            line: f.line,
+            column: f.column,
+            message: f.message,
+        }],
+    }))
 }
 
 /// Reads BPMN text, or refuses it naming the line, column and reason.

@@ -316,6 +316,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/drafts/{key}/diff", get(drafts::draft_diff))
         .route("/api/drafts/{key}/deploy", post(drafts::deploy_draft))
         .route("/api/drafts/{key}/scenarios", post(drafts::run_scenarios))
+        .route("/api/scripts/check", post(drafts::check_script))
         .route(
             "/api/{*rest}",
             axum::routing::any(|| async { ApiError::not_found("no such path") }),

@@ -52,6 +52,7 @@ use crate::error::ErrorBody;
         crate::drafts::draft_diff,
         crate::drafts::deploy_draft,
         crate::drafts::run_scenarios,
+        crate::drafts::check_script,
     ),
     components(schemas(ErrorBody))
 )]

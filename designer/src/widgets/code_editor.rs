@@ -1,0 +1,42 @@
+//! The Rhai code editor: CodeMirror 6 with a Rhai mode
+//! (`designer/js/src/code-editor.js`, global `MillraceCodeEditor`).
+
+#[cfg(feature = "hydrate")]
+mod js {
+    use wasm_bindgen::prelude::*;
+
+    #[wasm_bindgen(js_namespace = MillraceCodeEditor)]
+    extern "C" {
+        pub fn mount(
+            parent: &web_sys::HtmlElement,
+            text: &str,
+            label: &str,
+            on_change: &js_sys::Function,
+        );
+        #[wasm_bindgen(js_name = setProblems)]
+        pub fn set_problems(json: &str);
+    }
+}
+
+/// Mounts the editor in `parent` with `text`; `on_change` gets the text after every edit.
+#[cfg(feature = "hydrate")]
+pub fn mount(
+    parent: &web_sys::HtmlElement,
+    text: &str,
+    label: &str,
+    on_change: impl Fn(String) + 'static,
+) {
+    use wasm_bindgen::prelude::*;
+    let change = Closure::<dyn Fn(String)>::new(on_change);
+    js::mount(parent, text, label, change.as_ref().unchecked_ref());
+    // The editor calls it until it is destroyed; one closure per mount is kept.
+    change.forget();
+}
+
+/// Marks where the text does not compile (replaces earlier marks).
+pub fn set_problems(problems: &[millrace_api::ScriptProblem]) {
+    #[cfg(feature = "hydrate")]
+    js::set_problems(&serde_json::to_string(problems).unwrap_or_else(|_| "[]".into()));
+    #[cfg(not(feature = "hydrate"))]
+    let _ = problems;
+}

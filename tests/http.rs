@@ -79,6 +79,8 @@ impl Client {
     fn new(server: &Server) -> Client {
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
+            // Pages redirect; the tests look at the redirect itself.
+            .max_redirects(0)
             .build()
             .into();
         Client {
@@ -675,4 +677,227 @@ fn serve_with_an_unreachable_postgres_says_why_at_once() {
             && stderr.contains("Connection refused"),
         "names the database and the reason: {stderr}"
     );
+}
+
+#[test]
+fn drafts_are_saved_under_a_revision_check_validated_and_deployed_by_administrators() {
+    let server = start_server();
+    let admin = admin(&server);
+    let ana_pw = add_user(&admin, "ana", "analyst", &[]);
+    let bea_pw = add_user(&admin, "bea", "analyst", &[]);
+    let sam_pw = add_user(&admin, "sam", "staff", &["back-office"]);
+    let ana = Client::login(&server, "ana", &ana_pw);
+    let bea = Client::login(&server, "bea", &bea_pw);
+    let sam = Client::login(&server, "sam", &sam_pw);
+
+    // Staff may not design: neither the library nor a draft.
+    assert_eq!(sam.call("GET", "/api/library", None).0, 403);
+    assert_eq!(sam.call("GET", "/api/drafts/approval", None).0, 403);
+
+    // Without a draft, the draft is the latest version's text at revision 0.
+    let (s, d) = ana.call("GET", "/api/drafts/approval", None);
+    assert_eq!(s, 200, "{d}");
+    assert_eq!(
+        (d["revision"].as_i64(), d["basedOn"].as_i64()),
+        (Some(0), Some(1))
+    );
+    let xml = d["xml"].as_str().expect("xml").to_string();
+
+    // Text that is not BPMN is refused naming line and column, and nothing is saved.
+    let (s, e) = ana.call(
+        "PUT",
+        "/api/drafts/approval",
+        Some(json!({ "xml": "<bpmn:definitions>\n<oops", "revision": 0 })),
+    );
+    assert_eq!(s, 422, "{e}");
+    assert_eq!(e["field"], "xml");
+    assert!(
+        e["reason"].as_str().is_some_and(|r| r.contains("line 2")),
+        "{e}"
+    );
+    assert_eq!(
+        ana.call("GET", "/api/drafts/approval", None).1["revision"],
+        0
+    );
+
+    // A save validates with the engine's validator: a script that does not
+    // compile is an error on its element, placed inside the script.
+    let broken = xml.replacen(
+        r#"<startEvent id="Start" />"#,
+        r#"<startEvent id="Start" /><scriptTask id="Broken" scriptFormat="rhai"><script>let x = = 1;</script></scriptTask>"#,
+        1,
+    );
+    let (s, saved) = ana.call(
+        "PUT",
+        "/api/drafts/approval",
+        Some(json!({ "xml": broken, "revision": 0 })),
+    );
+    assert_eq!(s, 200, "{saved}");
+    assert_eq!(saved["revision"], 1);
+    let finding = saved["diagnostics"]
+        .as_array()
+        .and_then(|d| {
+            d.iter()
+                .find(|d| d["elementId"] == "Broken" && d["code"] == "E010")
+        })
+        .unwrap_or_else(|| panic!("the broken script is found: {saved}"));
+    assert_eq!(
+        (finding["severity"].as_str(), finding["scriptLine"].as_i64()),
+        (Some("error"), Some(1))
+    );
+    let tagged = xml.replacen(
+        r#"<process id="approval""#,
+        r#"<process id="approval" camunda:versionTag="x""#,
+        1,
+    );
+
+    // Two analysts from the same revision: the second is refused and told who saved.
+    let (s, _) = ana.call(
+        "PUT",
+        "/api/drafts/approval",
+        Some(json!({ "xml": tagged, "revision": 1 })),
+    );
+    assert_eq!(s, 200);
+    let (s, e) = bea.call(
+        "PUT",
+        "/api/drafts/approval",
+        Some(json!({ "xml": xml, "revision": 1 })),
+    );
+    assert_eq!(s, 409, "{e}");
+    assert!(
+        e["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("saved by ana")),
+        "{e}"
+    );
+    let (_, now) = bea.call("GET", "/api/drafts/approval", None);
+    assert_eq!(
+        (now["revision"].as_i64(), now["updatedBy"].as_str()),
+        (Some(2), Some("ana"))
+    );
+
+    // A script that does not compile is placed in its own text.
+    let (s, p) = ana.call(
+        "POST",
+        "/api/scripts/check",
+        Some(json!({ "kind": "condition", "text": "amount >\n > 3" })),
+    );
+    assert_eq!(s, 200, "{p}");
+    assert_eq!(p[0]["line"], 2, "{p}");
+    let (_, ok) = ana.call(
+        "POST",
+        "/api/scripts/check",
+        Some(json!({ "kind": "condition", "text": "amount > 3" })),
+    );
+    assert_eq!(ok, json!([]));
+
+    // The library lists the process with its version and the draft; search reads the BPMN text.
+    let (_, lib) = ana.call("GET", "/api/library?q=versionTag", None);
+    let entry = lib
+        .as_array()
+        .and_then(|l| l.iter().find(|e| e["key"] == "approval"))
+        .expect("approval is found by text in its draft");
+    assert_eq!(entry["draft"]["revision"], 2);
+    assert_eq!(entry["versions"][0]["version"], 1);
+    let (_, none) = ana.call("GET", "/api/library?q=no-such-text-anywhere", None);
+    assert_eq!(none, json!([]));
+
+    // Analysts may not deploy; administrators deploy the reviewed revision only, with a note.
+    let deploy = |c: &Client, revision: i64, note: &str| {
+        c.call(
+            "POST",
+            "/api/drafts/approval/deploy",
+            Some(json!({ "note": note, "revision": revision })),
+        )
+    };
+    assert_eq!(deploy(&ana, 2, "mine").0, 403);
+    assert_eq!(deploy(&admin, 1, "stale").0, 409);
+    assert_eq!(deploy(&admin, 2, "  ").0, 400);
+    let (s, out) = deploy(&admin, 2, "version tag for the audit");
+    assert_eq!(s, 201, "{out}");
+    assert_eq!(out[0]["version"], 2);
+    let (_, versions) = admin.call("GET", "/api/process-definitions?key=approval", None);
+    assert_eq!(versions[0]["note"], "version tag for the audit");
+    assert_eq!(versions[0]["deployedBy"], "admin");
+    // The draft is gone: the draft is now version 2's text.
+    let (_, d) = ana.call("GET", "/api/drafts/approval", None);
+    assert_eq!(
+        (d["revision"].as_i64(), d["basedOn"].as_i64()),
+        (Some(0), Some(2))
+    );
+    let (_, audit) = admin.call("GET", "/api/audit?limit=200", None);
+    assert!(
+        audit
+            .as_array()
+            .is_some_and(|a| a.iter().any(|e| e["action"] == "deploy"
+                && e["outcome"] == "ok"
+                && e["target"]
+                    .as_str()
+                    .is_some_and(|t| t.starts_with("approval")))),
+        "{audit}"
+    );
+
+    // New processes: blank, and a copy; an existing id is refused.
+    let (s, blank) = ana.call(
+        "POST",
+        "/api/drafts",
+        Some(json!({ "key": "fresh", "name": "Fresh" })),
+    );
+    assert_eq!(s, 201, "{blank}");
+    assert!(blank["xml"]
+        .as_str()
+        .is_some_and(|x| x.contains(r#"<bpmn:process id="fresh""#)));
+    let (s, copy) = ana.call(
+        "POST",
+        "/api/drafts",
+        Some(json!({ "key": "approval-copy", "copyOf": "approval" })),
+    );
+    assert_eq!(s, 201, "{copy}");
+    assert!(copy["xml"]
+        .as_str()
+        .is_some_and(|x| x.contains(r#"id="approval-copy""#)));
+    assert_eq!(
+        ana.call("POST", "/api/drafts", Some(json!({ "key": "approval" })))
+            .0,
+        409
+    );
+    assert_eq!(
+        ana.call("POST", "/api/drafts", Some(json!({ "key": "1 bad" })))
+            .0,
+        400
+    );
+}
+
+#[test]
+fn pages_send_strangers_to_sign_in_and_refuse_roles_that_may_not() {
+    let server = start_server();
+    let admin = admin(&server);
+    let pw = add_user(&admin, "sam", "staff", &[]);
+    let stranger = Client::new(&server);
+    let (s, _, headers) = stranger.call_raw("GET", "/designer/approval", None);
+    assert_eq!(s, 303);
+    let location = headers
+        .iter()
+        .find(|(k, _)| k == "location")
+        .map(|(_, v)| v.as_str());
+    assert_eq!(location, Some("/login?next=/designer/approval"));
+    let sam = Client::login(&server, "sam", &pw);
+    let (s, page, _) = sam.call_raw("GET", "/designer", None);
+    assert_eq!(s, 403);
+    assert!(page.as_str().is_some_and(|p| p.contains("Not allowed")));
+    let (s, page, _) = admin.call_raw("GET", "/designer/approval", None);
+    assert_eq!(s, 200);
+    // The page carries the session's CSRF token for its scripts, and an empty canvas.
+    let html = page.as_str().expect("html");
+    assert!(html.contains(admin.csrf.as_deref().expect("csrf")));
+    assert!(html.contains(r#"class="canvas""#));
+    assert_eq!(stranger.call("GET", "/no/such/page", None).0, 404);
+    assert_eq!(stranger.call("GET", "/api/no/such/path", None).0, 404);
+    let (s, wasm, headers) =
+        stranger.call_raw("GET", "/assets/wasm/millrace_designer_bg.wasm", None);
+    assert_eq!(s, 200);
+    assert!(headers
+        .iter()
+        .any(|(k, v)| k == "content-type" && v == "application/wasm"));
+    drop(wasm);
 }

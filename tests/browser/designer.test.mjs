@@ -95,7 +95,7 @@ before(async () => {
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
       '--disable-sync', '--no-first-run'],
   });
-  for (const [name, role, groups] of [['ana', 'analyst', []], ['sam', 'staff', ['back-office']]]) {
+  for (const [name, role, groups] of [['ana', 'analyst', []], ['bea', 'analyst', []], ['sam', 'staff', ['back-office']]]) {
     const r = await adminApi('POST', '/api/users', { name, password: `${name}-password-1`, role, groups });
     assert.equal(r.status, 204, `user ${name} is created: ${JSON.stringify(r.body)}`);
   }
@@ -212,6 +212,38 @@ test('a broken condition is marked on its flow and listed; fixing it clears both
   await page.context().close();
 });
 
+test('two analysts on one draft: the later save is refused and says who saved, nothing is overwritten', async () => {
+  const ana = await newPage();
+  await signIn(ana, 'ana', 'ana-password-1', `/designer/${KEY}`);
+  await waitSaved(ana);
+  const bea = await newPage();
+  await signIn(bea, 'bea', 'bea-password-1', `/designer/${KEY}`);
+  await waitSaved(bea);
+  const before = (await adminApi('GET', `/api/drafts/${KEY}`)).body.revision;
+
+  // Ana moves a task (arrow keys move the selection); her save goes through.
+  await clickElement(ana, 'Task_CloseCase');
+  await ana.keyboard.press('Shift+ArrowDown');
+  await ana.getByRole('status').filter({ hasText: `Saved · revision ${before + 1}` }).waitFor({ timeout: 15000 });
+
+  // Bea, still on the revision she opened, moves another: refused, and told by whom.
+  await clickElement(bea, 'Task_Reactivate');
+  await bea.keyboard.press('Shift+ArrowDown');
+  const alert = bea.getByRole('alert');
+  await alert.filter({ hasText: /saved by ana/ }).waitFor({ timeout: 15000 });
+  await bea.getByRole('status').filter({ hasText: 'Not saved: changed by someone else' }).waitFor();
+  await shot(bea, '06c-conflict');
+  const after = (await adminApi('GET', `/api/drafts/${KEY}`)).body;
+  assert.equal(after.revision, before + 1, 'the refused save wrote nothing');
+  assert.equal(after.updatedBy, 'ana');
+
+  // Reloading shows Ana's revision, and saving works again.
+  await bea.getByRole('button', { name: 'Reload the draft' }).click();
+  await bea.getByRole('status').filter({ hasText: `Saved · revision ${before + 1}` }).waitFor();
+  await ana.context().close();
+  await bea.context().close();
+});
+
 test('an uploaded file that is not XML is refused with the parser\'s line and column', async () => {
   const page = await newPage();
   await signIn(page, 'ana', 'ana-password-1', '/designer');
@@ -255,6 +287,17 @@ test('an administrator reviews the diff on the diagram and deploys version 2', a
   });
   const started = await adminApi('GET', `/api/process-instances/${fresh.body.id}`);
   assert.equal(started.body.version, 2, 'a new instance runs version 2');
+  // Version 1 is retired from the library: it takes no new instance; the one on it goes on.
+  const lib = await newPage();
+  await signIn(lib, 'admin', ADMIN_PASSWORD, '/designer');
+  await lib.getByRole('button', { name: `Retire ${KEY} version 1` }).click();
+  await lib.getByRole('button', { name: `Reinstate ${KEY} version 1` }).waitFor();
+  await shot(lib, '09b-library-after-deploy');
+  await lib.context().close();
+  const retired = await adminApi('GET', `/api/process-definitions?key=${KEY}`);
+  assert.deepEqual(retired.body.map((v) => v.retired), [false, true]);
+  assert.equal((await adminApi('GET', `/api/process-instances/${before_v1}`)).body.state, 'active');
+
   const audit = await adminApi('GET', '/api/audit?limit=500');
   assert.ok(audit.body.some((a) => a.action === 'deploy' && a.outcome === 'ok' && a.actor === 'admin'
     && String(a.target).startsWith(KEY)), 'the deploy is audited');

@@ -10,7 +10,10 @@ use crate::http;
 /// The library page.
 #[component]
 pub fn Library() -> impl IntoView {
-    let csrf = expect_context::<Session>().csrf();
+    let session = expect_context::<Session>();
+    let csrf = session.csrf();
+    let admin = session.0.as_ref().is_some_and(|m| m.may_deploy());
+    let row_csrf = StoredValue::new(csrf.clone());
     let entries = RwSignal::new(None::<Result<Vec<LibraryEntry>, String>>);
     let query = RwSignal::new(String::new());
     let generation = RwSignal::new(0u32);
@@ -78,7 +81,7 @@ pub fn Library() -> impl IntoView {
         Some(Ok(list)) => view! {
             <table class="grid" aria-label="Processes">
                 <thead><tr><th>"Process"</th><th>"Versions"</th><th>"Draft"</th><th></th></tr></thead>
-                <tbody>{list.into_iter().map(entry_row).collect_view()}</tbody>
+                <tbody>{list.into_iter().map(|e| entry_row(e, admin, row_csrf, load)).collect_view()}</tbody>
             </table>
         }.into_any(),
     }
@@ -126,7 +129,12 @@ pub fn Library() -> impl IntoView {
     }
 }
 
-fn entry_row(e: LibraryEntry) -> impl IntoView {
+fn entry_row(
+    e: LibraryEntry,
+    admin: bool,
+    csrf: StoredValue<String>,
+    reload: impl Fn() + Copy + Send + Sync + 'static,
+) -> impl IntoView {
     let href = format!("/designer/{}", e.key);
     let title = e.name.clone().unwrap_or_else(|| e.key.clone());
     let open_label = format!("Open {}", title);
@@ -143,7 +151,27 @@ fn entry_row(e: LibraryEntry) -> impl IntoView {
                 if v.retired { " · retired" } else { "" },
             );
             let note = v.note.clone().unwrap_or_default();
-            view! { <li>{text}{(!note.is_empty()).then(|| view! { <span class="note">" — " {note}</span> })}</li> }
+            let (key, version, retired) = (v.key.clone(), v.version, v.retired);
+            let toggle = admin.then(|| {
+                let label = if retired { "Reinstate" } else { "Retire" };
+                let aria = format!("{label} {key} version {version}");
+                let retire = move |_| {
+                    let url = format!("/api/process-definitions/{key}/versions/{version}/retire");
+                    leptos::task::spawn_local(async move {
+                        let body = serde_json::json!({ "retired": !retired });
+                        let _: Result<serde_json::Value, _> = http::send("POST", &url, &body, &csrf.get_value()).await;
+                        reload();
+                    });
+                };
+                view! { " " <button type="button" class="link" aria-label=aria on:click=retire>{label}</button> }
+            });
+            view! {
+                <li>
+                    {text}
+                    {(!note.is_empty()).then(|| view! { <span class="note">" — " {note}</span> })}
+                    {toggle}
+                </li>
+            }
         })
         .collect_view();
     let draft = match &e.draft {

@@ -192,15 +192,19 @@ pub async fn deploy(
     state
         .audit(Some(&principal.user), "deploy", Some(&req.name), "ok")
         .await;
-    let out: Vec<DeployedOut> = deployed
+    Ok((StatusCode::CREATED, Json(deployed_out(deployed))).into_response())
+}
+
+/// What a deployment did, as the API shows it.
+pub fn deployed_out(deployed: Vec<millrace_store::DeployedDefinition>) -> Vec<DeployedOut> {
+    deployed
         .into_iter()
         .map(|d| DeployedOut {
             key: d.key,
             version: d.version,
             created: d.created,
         })
-        .collect();
-    Ok((StatusCode::CREATED, Json(out)).into_response())
+        .collect()
 }
 
 /// Filter for definitions.
@@ -550,8 +554,8 @@ pub struct HistoryOut {
     pub event: String,
     /// Which element.
     pub node: Option<String>,
-    /// Detail.
-    #[schema(value_type = Object)]
+    /// Detail (null for events that carry none).
+    #[schema(value_type = Option<Object>)]
     pub detail: Option<Json_>,
 }
 

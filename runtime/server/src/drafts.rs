@@ -246,7 +246,7 @@ pub async fn create_draft(
                 .ok_or_else(|| ApiError::field("xml", "the file has no process"))?;
             match &req.key {
                 Some(k) if k != &from_file => (checked_key(k)?, rename_process(xml, &from_file, k)),
-                _ => (from_file, xml.clone()),
+                _ => (checked_key(&from_file)?, xml.clone()),
             }
         }
         (None, Some(source)) => {
@@ -403,15 +403,11 @@ pub async fn deploy_draft(
             "ok",
         )
         .await;
-    let out: Vec<DeployedOut> = deployed
-        .into_iter()
-        .map(|d| DeployedOut {
-            key: d.key,
-            version: d.version,
-            created: d.created,
-        })
-        .collect();
-    Ok((StatusCode::CREATED, Json(out)).into_response())
+    Ok((
+        StatusCode::CREATED,
+        Json(crate::api::deployed_out(deployed)),
+    )
+        .into_response())
 }
 
 /// Runs the process's scenario tests (`*.scenario.json` in the processes

@@ -29,6 +29,8 @@ const common = { bundle: true, minify: true, legalComments: 'none', logLevel: 'w
 // in bpmn-embedded.css) in one file; the old-browser font fallbacks are left out.
 const fallback = { '.eot': 'empty', '.svg': 'empty', '.ttf': 'empty', '.woff': 'empty' };
 await build({ ...common, loader: fallback, entryPoints: [pkg('camunda-bpmn-js/dist/assets/camunda-platform-modeler.css')], outfile: join(vendor, 'camunda-platform-modeler.css') });
+// bpmnlint's overlays and panel (bpmn-js-bpmnlint), used by our modeler facade.
+await build({ ...common, entryPoints: [pkg('bpmn-js-bpmnlint/dist/assets/css/bpmn-js-bpmnlint.css')], outfile: join(vendor, 'bpmn-js-bpmnlint.css') });
 // Our facades: one global each, bound from Rust in designer/src/widgets/.
 await build({ ...common, entryPoints: [join(here, 'src/modeler.js')], format: 'iife', globalName: 'MillraceModeler', outfile: join(js, 'modeler.js') });
 // CodeMirror 6 with a Rhai mode, for conditions and scripts.

@@ -26,6 +26,7 @@ pub fn render_page(state: &PageState) -> String {
     let modeler = if state.page.uses_modeler() {
         concat!(
             r#"<link rel="stylesheet" href="/assets/vendor/camunda-platform-modeler.css">"#,
+            r#"<link rel="stylesheet" href="/assets/vendor/bpmn-js-bpmnlint.css">"#,
             r#"<script src="/assets/vendor/camunda-platform-modeler.js" defer></script>"#,
             r#"<script src="/assets/js/modeler.js" defer></script>"#,
             r#"<script src="/assets/js/code-editor.js" defer></script>"#,
@@ -116,6 +117,7 @@ mod tests {
             "app.css",
             "vendor/camunda-platform-modeler.css",
             "vendor/camunda-platform-modeler.js",
+            "vendor/bpmn-js-bpmnlint.css",
             "js/modeler.js",
             "js/code-editor.js",
             "wasm/millrace_designer.js",

@@ -63,15 +63,16 @@ async function signIn(page, user, password, path = '/') {
   await page.waitForURL((url) => !url.pathname.startsWith('/login'));
 }
 
-// Clicks a diagram element as a person would: a shape near its top-left
-// corner (its centre may lie under a sequence flow), a connection on its line.
+// Clicks a diagram element as a person would: a shape near its bottom-right
+// corner (its centre may lie under a sequence flow, its top corners under
+// badges), a connection on its line.
 async function clickElement(page, id) {
   const el = page.locator(`.djs-element[data-element-id="${id}"]`);
   // A straight connection has no height, which Playwright calls hidden.
   await el.waitFor({ state: 'attached' });
   const isShape = await el.evaluate((e) => e.classList.contains('djs-shape'));
   const box = await el.locator('.djs-hit').first().boundingBox();
-  const [x, y] = isShape ? [box.x + 10, box.y + 10] : [box.x + box.width / 2, box.y + box.height / 2];
+  const [x, y] = isShape ? [box.x + box.width - 12, box.y + box.height - 12] : [box.x + box.width / 2, box.y + box.height / 2];
   await page.mouse.click(x, y);
 }
 
@@ -150,6 +151,11 @@ test('an analyst adds a user task with a candidate group, and it survives closin
   await page.getByLabel('Candidate groups').fill('back-office');
   await page.getByLabel('Candidate groups').blur();
   await waitSaved(page);
+  // bpmnlint (recommended rules) runs in the browser: the new task has no
+  // outgoing flow, an implicit end, and is flagged on the canvas.
+  await page.locator(`.djs-overlays[data-container-id="${createdId}"] .bjsl-overlay`).first()
+    .waitFor({ state: 'attached', timeout: 10000 });
+  assert.match(await page.locator('.bjsl-button').textContent(), /\d+ (Error|Warning)s?/);
   await shot(page, '03-user-task-saved');
   await page.context().close();
 

@@ -3,6 +3,9 @@
 // (designer/src/widgets/modeler.rs) sees only these functions, with strings,
 // JSON and DOM elements across the boundary. One modeler per page.
 
+import lintModule from 'bpmn-js-bpmnlint';
+import { bpmnlint } from './lint.js';
+
 let modeler = null;
 let overlayIds = [];
 let marked = [];
@@ -22,6 +25,8 @@ export function mount(canvas, panel, onChange, onSelect) {
     container: canvas,
     propertiesPanel: { parent: panel },
     keyboard: { bindTo: document },
+    additionalModules: [lintModule],
+    linting: { bpmnlint, active: true },
   });
   modeler.on('commandStack.changed', () => onChange());
   modeler.on('selection.changed', (e) => {
@@ -34,9 +39,25 @@ export function mount(canvas, panel, onChange, onSelect) {
 export async function load(xml) {
   const m = need();
   const result = await m.importXML(xml);
+  linkFlows(m);
   clearMarkers();
   m.get('canvas').zoom('fit-viewport', 'auto');
   return JSON.stringify((result.warnings || []).map((w) => String(w.message || w)));
+}
+
+// Files from some tools leave out a node's <incoming>/<outgoing>, which the
+// spec derives from the flows' sourceRef/targetRef; bpmn-js and bpmnlint read
+// them, so they are filled in from the flows (without an undoable command).
+function linkFlows(m) {
+  for (const el of m.get('elementRegistry').getAll()) {
+    const bo = el.businessObject;
+    if (!bo || bo.$type !== 'bpmn:SequenceFlow') continue;
+    for (const [end, list] of [[bo.sourceRef, 'outgoing'], [bo.targetRef, 'incoming']]) {
+      if (!end) continue;
+      const refs = end.get(list);
+      if (!refs.includes(bo)) refs.push(bo);
+    }
+  }
 }
 
 // The diagram as BPMN XML.

@@ -7,6 +7,7 @@ import lintModule from 'bpmn-js-bpmnlint';
 import { bpmnlint } from './lint.js';
 
 let modeler = null;
+let mountedWith = null;
 let overlayIds = [];
 let marked = [];
 
@@ -20,12 +21,16 @@ function need() {
 // with the selected element's id, or '' when nothing is selected.
 export function mount(canvas, panel, onChange, onSelect) {
   destroy();
+  mountedWith = [canvas, panel, onChange, onSelect];
   // eslint-disable-next-line no-undef
   modeler = new BpmnModeler({
     container: canvas,
     propertiesPanel: { parent: panel },
     keyboard: { bindTo: document },
     additionalModules: [lintModule],
+    // Camunda Modeler moves a diagram near the origin when it saves; the
+    // designer keeps the layout exactly as the file had it.
+    alignToOrigin: { alignOnSave: false },
     linting: { bpmnlint, active: true },
   });
   modeler.on('commandStack.changed', () => onChange());
@@ -38,10 +43,23 @@ export function mount(canvas, panel, onChange, onSelect) {
 // Imports BPMN XML; resolves to a JSON array of import warnings (strings).
 export async function load(xml) {
   const m = need();
-  const result = await m.importXML(xml);
+  clearMarkers();
+  let result;
+  try {
+    result = await m.importXML(xml);
+  } catch (e) {
+    // bpmn-js is left half-cleared by a refused file; a fresh modeler in the
+    // same place shows nothing half-imported, and the next load starts clean.
+    mount(...mountedWith);
+    throw e;
+  }
   linkFlows(m);
   clearMarkers();
-  m.get('canvas').zoom('fit-viewport', 'auto');
+  try {
+    m.get('canvas').zoom('fit-viewport', 'auto');
+  } catch {
+    // A diagram with nothing drawn has no extent to fit.
+  }
   return JSON.stringify((result.warnings || []).map((w) => String(w.message || w)));
 }
 
@@ -53,7 +71,7 @@ function linkFlows(m) {
     const bo = el.businessObject;
     if (!bo || bo.$type !== 'bpmn:SequenceFlow') continue;
     for (const [end, list] of [[bo.sourceRef, 'outgoing'], [bo.targetRef, 'incoming']]) {
-      if (!end) continue;
+      if (!end || typeof end.get !== 'function') continue;
       const refs = end.get(list);
       if (!refs.includes(bo)) refs.push(bo);
     }
@@ -166,6 +184,7 @@ export function destroy() {
     modeler.destroy();
     modeler = null;
   }
+  for (const el of mountedWith ? [mountedWith[0], mountedWith[1]] : []) el.replaceChildren();
   overlayIds = [];
   marked = [];
 }

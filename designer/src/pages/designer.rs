@@ -188,7 +188,16 @@ pub fn Designer(key: String) -> impl IntoView {
                     Err(e) => state.set(SaveState::Failed(format!(
                         "the diagram cannot be shown: {e}"
                     ))),
-                    Ok(_) => {
+                    Ok(warnings) => {
+                        // The modeler could not read all of the file: say so
+                        // before a save writes it back without those parts.
+                        if !warnings.is_empty() {
+                            notice.set(Some(format!(
+                                "The modeler could not read {} part(s) of this file; a save leaves them out: {}",
+                                warnings.len(),
+                                warnings.join("; ")
+                            )));
+                        }
                         revision.set(draft.revision);
                         based_on.set(draft.based_on);
                         diff.set(None);

@@ -70,6 +70,7 @@ pub fn Designer(key: String) -> impl IntoView {
     let diagnostics = RwSignal::new(Vec::<DiagnosticOut>::new());
     let diff = RwSignal::new(None::<DiffOut>);
     let notice = RwSignal::new(None::<String>);
+    let import_warning = RwSignal::new(None::<String>);
     let changes = RwSignal::new(0u64);
     let saving = StoredValue::new(false);
     let save_again = StoredValue::new(false);
@@ -191,13 +192,18 @@ pub fn Designer(key: String) -> impl IntoView {
                     Ok(warnings) => {
                         // The modeler could not read all of the file: say so
                         // before a save writes it back without those parts.
-                        if !warnings.is_empty() {
-                            notice.set(Some(format!(
+                        // (An attribute it does not know it keeps and writes back.)
+                        let dropped: Vec<String> = warnings
+                            .into_iter()
+                            .filter(|w| !w.starts_with("unknown attribute"))
+                            .collect();
+                        import_warning.set((!dropped.is_empty()).then(|| {
+                            format!(
                                 "The modeler could not read {} part(s) of this file; a save leaves them out: {}",
-                                warnings.len(),
-                                warnings.join("; ")
-                            )));
-                        }
+                                dropped.len(),
+                                dropped.join("; ")
+                            )
+                        }));
                         revision.set(draft.revision);
                         based_on.set(draft.based_on);
                         diff.set(None);
@@ -346,6 +352,9 @@ pub fn Designer(key: String) -> impl IntoView {
                 </Show>
             </div>
             {problem}
+            <Show when=move || import_warning.get().is_some()>
+                <div class="banner error" role="alert">{move || import_warning.get().unwrap_or_default()}</div>
+            </Show>
             <Show when=move || notice.get().is_some()>
                 <div class="banner info" role="status">{move || notice.get().unwrap_or_default()}</div>
             </Show>

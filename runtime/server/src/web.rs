@@ -239,7 +239,8 @@ pub async fn not_found(principal: Result<Principal, ApiError>, uri: Uri) -> Resp
     )
 }
 
-/// `/assets/{*path}`: a compiled-in file, revalidated by its ETag.
+/// `/assets/{*path}`: a compiled-in file, revalidated by its ETag, gzipped
+/// for browsers that take it (compressed once per file, then kept).
 pub async fn asset(Path(path): Path<String>, headers: HeaderMap) -> Response {
     let Some(a) = millrace_designer::asset(&path) else {
         return (StatusCode::NOT_FOUND, "no such file").into_response();
@@ -252,15 +253,45 @@ pub async fn asset(Path(path): Path<String>, headers: HeaderMap) -> Response {
     if fresh {
         return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response();
     }
-    (
-        [
-            (header::CONTENT_TYPE, a.content_type.to_string()),
-            (header::ETAG, etag),
-            (header::CACHE_CONTROL, "no-cache".to_string()),
-        ],
-        a.bytes,
-    )
-        .into_response()
+    let gzip_ok = headers
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|e| e.trim().starts_with("gzip")));
+    let common = [
+        (header::CONTENT_TYPE, a.content_type.to_string()),
+        (header::ETAG, etag),
+        (header::CACHE_CONTROL, "no-cache".to_string()),
+        (header::VARY, "accept-encoding".to_string()),
+    ];
+    if gzip_ok {
+        let bytes = a.bytes;
+        let key = path.clone();
+        if let Ok(Some(gz)) = tokio::task::spawn_blocking(move || gzipped(&key, bytes)).await {
+            return (common, [(header::CONTENT_ENCODING, "gzip")], gz).into_response();
+        }
+    }
+    (common, a.bytes).into_response()
+}
+
+/// The file gzipped, compressed on first use and kept for the process's life
+/// (the assets are compiled in, so they never change under it).
+fn gzipped(path: &str, bytes: &'static [u8]) -> Option<&'static [u8]> {
+    use std::io::Write;
+    static CACHE: std::sync::OnceLock<
+        std::sync::Mutex<std::collections::HashMap<String, &'static [u8]>>,
+    > = std::sync::OnceLock::new();
+    // Held while compressing, so each file is compressed once however many
+    // browsers ask at the same moment.
+    let mut cache = CACHE.get_or_init(Default::default).lock().ok()?;
+    if let Some(hit) = cache.get(path) {
+        return Some(hit);
+    }
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(bytes).ok()?;
+    // Leaked on purpose: one copy per asset, kept as long as the binary's own bytes.
+    let gz: &'static [u8] = Box::leak(enc.finish().ok()?.into_boxed_slice());
+    cache.insert(path.to_string(), gz);
+    Some(gz)
 }
 
 /// Each file's ETag, computed once.

@@ -818,6 +818,11 @@ fn drafts_are_saved_under_a_revision_check_validated_and_deployed_by_administrat
     assert_eq!(out[0]["version"], 2);
     let (_, versions) = admin.call("GET", "/api/process-definitions?key=approval", None);
     assert_eq!(versions[0]["note"], "version tag for the audit");
+    // The new version keeps its file's name (the folder deployment held three BPMN files).
+    assert_eq!(
+        versions[0]["resourceName"], versions[1]["resourceName"],
+        "{versions}"
+    );
     assert_eq!(versions[0]["deployedBy"], "admin");
     // The draft is gone: the draft is now version 2's text.
     let (_, d) = ana.call("GET", "/api/drafts/approval", None);

@@ -342,15 +342,20 @@ pub async fn deploy_draft(
             draft.revision, draft.updated_by, draft.updated_at, req.revision
         )));
     }
-    let mut files: Vec<DeploymentFile> = Vec::new();
-    let mut bpmn_name = format!("{key}.bpmn");
-    for (name, content) in state.store.latest_resources(&key).await? {
-        if name.ends_with(".bpmn") || name.ends_with(".bpmn20.xml") {
-            bpmn_name = name;
-        } else {
-            files.push(DeploymentFile { name, content });
-        }
-    }
+    // The draft keeps the file name of the version it replaces (a deployment
+    // of the processes folder holds every process's BPMN; only this one's is
+    // replaced, and the others are not deployed again).
+    let bpmn_name = latest_version(&state, &key)
+        .await?
+        .map_or_else(|| format!("{key}.bpmn"), |v| v.resource_name);
+    let mut files: Vec<DeploymentFile> = state
+        .store
+        .latest_resources(&key)
+        .await?
+        .into_iter()
+        .filter(|(name, _)| !(name.ends_with(".bpmn") || name.ends_with(".bpmn20.xml")))
+        .map(|(name, content)| DeploymentFile { name, content })
+        .collect();
     for (name, content) in state.store.script_resources().await? {
         match files.iter_mut().find(|f| f.name == name) {
             Some(f) => f.content = content,

@@ -7,7 +7,7 @@
 // step goes to tests/browser/artifacts/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { chromium } from 'playwright-core';
 
 const BASE = process.env.MILLRACE_URL;
@@ -169,6 +169,15 @@ test('an analyst adds a user task with a candidate group, and it survives closin
   await openGroup(again, 'User assignment');
   assert.equal(await again.getByLabel('Candidate groups').inputValue(), 'back-office');
   await shot(again, '04-reopened');
+  // The draft leaves as a file Camunda Modeler opens: the BPMN with its camunda: extensions.
+  const [file] = await Promise.all([
+    again.waitForEvent('download'),
+    again.getByRole('button', { name: 'Download .bpmn' }).click(),
+  ]);
+  assert.equal(file.suggestedFilename(), `${KEY}.bpmn`);
+  const text = readFileSync(await file.path(), 'utf8');
+  assert.match(text, /camunda:candidateGroups="back-office"/);
+  assert.match(text, /<bpmndi:BPMNDiagram/);
   await again.context().close();
 });
 

@@ -297,6 +297,14 @@ pub fn Designer(key: String) -> impl IntoView {
             deploying.set(false);
         });
     };
+    let download = move |_| {
+        leptos::task::spawn_local(async move {
+            match modeler::save().await {
+                Ok(xml) => offer_file(&format!("{}.bpmn", key.get_value()), &xml),
+                Err(e) => notice.set(Some(format!("The diagram cannot be saved as a file: {e}"))),
+            }
+        });
+    };
     let reload = move |_| {
         notice.set(None);
         state.set(SaveState::Loading);
@@ -344,6 +352,7 @@ pub fn Designer(key: String) -> impl IntoView {
                     v => format!("from version {v}"),
                 }}</span>
                 <span class="spacer"></span>
+                <button type="button" on:click=download>"Download .bpmn"</button>
                 <button type="button" on:click=run_scenarios disabled=move || { running.get() || !saved() }>
                     {move || if running.get() { "Running scenarios…" } else { "Run scenarios" }}
                 </button>
@@ -542,6 +551,36 @@ fn validate(key: String, xml: String, csrf: String, out: RwSignal<Vec<Diagnostic
             out.set(found);
         }
     });
+}
+
+/// Hands `text` to the browser as a file download named `name` (the diagram
+/// as the modeler writes it: it opens in Camunda Modeler as it is).
+fn offer_file(name: &str, text: &str) {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(text));
+        let options = web_sys::BlobPropertyBag::new();
+        options.set_type("application/xml");
+        let Ok(blob) = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options) else {
+            return;
+        };
+        let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) else {
+            return;
+        };
+        let anchor = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.create_element("a").ok())
+            .and_then(|a| a.dyn_into::<web_sys::HtmlAnchorElement>().ok());
+        if let Some(a) = anchor {
+            a.set_href(&url);
+            a.set_download(name);
+            a.click();
+        }
+        let _ = web_sys::Url::revoke_object_url(&url);
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (name, text);
 }
 
 /// Compiles the script on the server and marks where it fails in the editor.

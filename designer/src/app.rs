@@ -88,6 +88,11 @@ impl PageState {
     }
 }
 
+/// An RFC 3339 time as a person reads it in a list: `2026-12-01 11:17` (UTC).
+pub fn short_time(t: &str) -> String {
+    t.get(..16).unwrap_or(t).replace('T', " ")
+}
+
 /// The signed-in user and CSRF token, for every component below the layout.
 #[derive(Debug, Clone)]
 pub struct Session(pub Option<Me>);
@@ -165,5 +170,17 @@ fn Header(me: Option<Me>, page: Page) -> impl IntoView {
             <nav aria-label="Sections">{nav}</nav>
             <div class="user">{user}</div>
         </header>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn times_are_shown_to_the_minute() {
+        assert_eq!(
+            super::short_time("2026-12-01T11:17:00.940572Z"),
+            "2026-12-01 11:17"
+        );
+        assert_eq!(super::short_time("soon"), "soon");
     }
 }

@@ -323,6 +323,8 @@ test('a staff user cannot open the designer, by page or API', async () => {
   await signIn(page, 'sam', 'sam-password-1');
   assert.equal(new URL(page.url()).pathname, '/inbox', 'staff start in the inbox');
   assert.equal(await page.getByRole('link', { name: 'Designer' }).count(), 0, 'no Designer link for staff');
+  await page.getByRole('table', { name: 'Tasks' }).or(page.getByText('No task is assigned or offered to you.')).waitFor();
+  await shot(page, '10a-staff-inbox');
   const res = await page.goto(`${BASE}/designer/${KEY}`);
   assert.equal(res.status(), 403);
   await page.getByRole('heading', { name: 'Not allowed' }).waitFor();

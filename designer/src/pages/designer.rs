@@ -543,7 +543,7 @@ fn validate(key: String, xml: String, csrf: String, out: RwSignal<Vec<Diagnostic
         if let Ok(found) = http::send::<_, Vec<DiagnosticOut>>(
             "POST",
             &url,
-            &DraftSave { xml, revision: 0 },
+            &millrace_api::BpmnText { xml },
             &csrf,
         )
         .await

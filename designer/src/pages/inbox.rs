@@ -3,6 +3,7 @@
 use leptos::prelude::*;
 use millrace_api::TaskOut;
 
+use crate::app::short_time;
 use crate::http;
 
 /// The task list (claiming and forms come with the inbox's own pages).
@@ -32,8 +33,8 @@ pub fn Inbox() -> impl IntoView {
                             <td>{t.process_key}</td>
                             <td>{t.assignee.unwrap_or_default()}</td>
                             <td>{t.candidate_groups.join(", ")}</td>
-                            <td>{t.due.unwrap_or_default()}</td>
-                            <td>{t.created_at}</td>
+                            <td>{t.due.as_deref().map(short_time).unwrap_or_default()}</td>
+                            <td>{short_time(&t.created_at)}</td>
                         </tr>
                     }).collect_view()}
                 </tbody>

@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use millrace_api::{DraftCreate, DraftOut, LibraryEntry};
 
-use crate::app::Session;
+use crate::app::{short_time, Session};
 use crate::http;
 
 /// The library page.
@@ -146,7 +146,7 @@ fn entry_row(
                 "v{} · {} · {}{}{}",
                 v.version,
                 v.deployed_by.clone().unwrap_or_else(|| "—".into()),
-                v.deployed_at.get(..16).unwrap_or(&v.deployed_at).replace('T', " "),
+                short_time(&v.deployed_at),
                 if v.running > 0 { format!(" · {} running", v.running) } else { String::new() },
                 if v.retired { " · retired" } else { "" },
             );
@@ -179,10 +179,7 @@ fn entry_row(
             "revision {} by {}, {}",
             d.revision,
             d.updated_by,
-            d.updated_at
-                .get(..16)
-                .unwrap_or(&d.updated_at)
-                .replace('T', " ")
+            short_time(&d.updated_at)
         ),
         None => "—".into(),
     };

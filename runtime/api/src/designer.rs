@@ -148,6 +148,15 @@ pub struct DraftSave {
     pub revision: i64,
 }
 
+/// BPMN text to check without saving it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct BpmnText {
+    /// The BPMN XML.
+    pub xml: String,
+}
+
 /// A saved draft, validated.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

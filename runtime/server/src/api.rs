@@ -114,11 +114,10 @@ pub async fn logout(
 /// Who is signed in.
 #[utoipa::path(get, path = "/api/me", responses((status = 200, body = Me), (status = 401, body = ErrorBody)))]
 pub async fn me(principal: Principal) -> Json<Me> {
+    // The CSRF token is handed out at sign-in only.
     Json(Me {
-        user: principal.user,
-        role: format!("{:?}", principal.role).to_lowercase(),
-        groups: principal.groups,
         csrf_token: None,
+        ..principal.me()
     })
 }
 

@@ -68,7 +68,30 @@ pub struct Principal {
     pub csrf: Option<String>,
 }
 
+impl Role {
+    /// The role's name, as stored and as the API shows it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Analyst => "analyst",
+            Role::Staff => "staff",
+            Role::System => "system",
+        }
+    }
+}
+
 impl Principal {
+    /// Who this is, as the API and the web app's pages show it (with the
+    /// session's CSRF token when signed in with the cookie).
+    pub fn me(&self) -> millrace_api::Me {
+        millrace_api::Me {
+            user: self.user.clone(),
+            role: self.role.as_str().to_string(),
+            groups: self.groups.clone(),
+            csrf_token: self.csrf.clone(),
+        }
+    }
+
     /// Refuses (and audits) unless the principal has one of `roles`.
     pub async fn require(
         &self,

@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::Utc;
 use millrace_api::{
-    DiagnosticOut, DiffOut, DraftCreate, DraftDeploy, DraftOut, DraftSave, DraftSaved,
+    BpmnText, DiagnosticOut, DiffOut, DraftCreate, DraftDeploy, DraftOut, DraftSave, DraftSaved,
     DraftSummary, LibraryEntry, ScenarioResult, ScenarioRun, ScriptCheck, ScriptProblem,
     StepResult,
 };
@@ -191,13 +191,13 @@ pub async fn save_draft(
 }
 
 /// Validates a text without saving it: the findings, a parse failure among them (E001).
-#[utoipa::path(post, path = "/api/drafts/{key}/validate", params(("key" = String, Path)), request_body = DraftSave,
+#[utoipa::path(post, path = "/api/drafts/{key}/validate", params(("key" = String, Path)), request_body = BpmnText,
     responses((status = 200, body = [DiagnosticOut])))]
 pub async fn validate_draft(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath(_key): ApiPath<String>,
-    ApiJson(req): ApiJson<DraftSave>,
+    ApiJson(req): ApiJson<BpmnText>,
 ) -> ApiResult<Json<Vec<DiagnosticOut>>> {
     principal.require(&state, "design", DESIGNERS).await?;
     match Model::import(req.xml.as_bytes()) {

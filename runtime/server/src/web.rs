@@ -7,7 +7,6 @@
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use millrace_api::Me;
 use millrace_designer::{Page, PageState};
 use serde::Deserialize;
 
@@ -28,15 +27,6 @@ impl Audience {
             Audience::Designers => matches!(role, Role::Admin | Role::Analyst),
             Audience::Workers => role != Role::System,
         }
-    }
-}
-
-fn me(p: &Principal) -> Me {
-    Me {
-        user: p.user.clone(),
-        role: format!("{:?}", p.role).to_lowercase(),
-        groups: p.groups.clone(),
-        csrf_token: p.csrf.clone(),
     }
 }
 
@@ -71,7 +61,7 @@ async fn guarded(
                 StatusCode::FORBIDDEN,
                 PageState {
                     page: Page::Forbidden { what: what.into() },
-                    me: Some(me(&p)),
+                    me: Some(p.me()),
                 },
             )
         }
@@ -79,7 +69,7 @@ async fn guarded(
             StatusCode::OK,
             PageState {
                 page: shown,
-                me: Some(me(&p)),
+                me: Some(p.me()),
             },
         ),
     }
@@ -234,86 +224,87 @@ pub async fn not_found(principal: Result<Principal, ApiError>, uri: Uri) -> Resp
             page: Page::NotFound {
                 path: uri.path().to_string(),
             },
-            me: principal.ok().as_ref().map(me),
+            me: principal.ok().as_ref().map(Principal::me),
         },
     )
 }
 
 /// `/assets/{*path}`: a compiled-in file, revalidated by its ETag, gzipped
-/// for browsers that take it (compressed once per file, then kept).
+/// for browsers that take it.
 pub async fn asset(Path(path): Path<String>, headers: HeaderMap) -> Response {
     let Some(a) = millrace_designer::asset(&path) else {
         return (StatusCode::NOT_FOUND, "no such file").into_response();
     };
-    let etag = etag_of(&path, a.bytes);
+    let key = path.clone();
+    let Ok(Some(prepared)) = tokio::task::spawn_blocking(move || prepare(&key, a.bytes)).await
+    else {
+        return ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "the file could not be prepared",
+        )
+        .into_response();
+    };
     let fresh = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v == etag);
+        .is_some_and(|v| v == prepared.etag);
     if fresh {
-        return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response();
+        return (StatusCode::NOT_MODIFIED, [(header::ETAG, prepared.etag)]).into_response();
     }
     let gzip_ok = headers
         .get(header::ACCEPT_ENCODING)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.split(',').any(|e| e.trim().starts_with("gzip")));
     let common = [
-        (header::CONTENT_TYPE, a.content_type.to_string()),
-        (header::ETAG, etag),
-        (header::CACHE_CONTROL, "no-cache".to_string()),
-        (header::VARY, "accept-encoding".to_string()),
+        (header::CONTENT_TYPE, a.content_type),
+        (header::ETAG, prepared.etag),
+        (header::CACHE_CONTROL, "no-cache"),
+        (header::VARY, "accept-encoding"),
     ];
     if gzip_ok {
-        let bytes = a.bytes;
-        let key = path.clone();
-        if let Ok(Some(gz)) = tokio::task::spawn_blocking(move || gzipped(&key, bytes)).await {
-            return (common, [(header::CONTENT_ENCODING, "gzip")], gz).into_response();
-        }
+        return (common, [(header::CONTENT_ENCODING, "gzip")], prepared.gzip).into_response();
     }
     (common, a.bytes).into_response()
 }
 
-/// The file gzipped, compressed on first use and kept for the process's life
-/// (the assets are compiled in, so they never change under it).
-fn gzipped(path: &str, bytes: &'static [u8]) -> Option<&'static [u8]> {
+/// What a compiled-in file is served with, worked out on its first request.
+#[derive(Clone, Copy)]
+struct Prepared {
+    /// A strong validator: the SHA-256 of the bytes, as served.
+    etag: &'static str,
+    /// The bytes gzipped.
+    gzip: &'static [u8],
+}
+
+/// The ETag and gzipped bytes of an asset, computed once and kept for the
+/// process's life (the assets are compiled in, so they never change).
+fn prepare(path: &str, bytes: &'static [u8]) -> Option<Prepared> {
+    use sha2::{Digest, Sha256};
     use std::io::Write;
     static CACHE: std::sync::OnceLock<
-        std::sync::Mutex<std::collections::HashMap<String, &'static [u8]>>,
+        std::sync::Mutex<std::collections::HashMap<String, Prepared>>,
     > = std::sync::OnceLock::new();
-    // Held while compressing, so each file is compressed once however many
-    // browsers ask at the same moment.
+    // Held while computing, so each file is done once however many browsers
+    // ask at the same moment.
     let mut cache = CACHE.get_or_init(Default::default).lock().ok()?;
     if let Some(hit) = cache.get(path) {
-        return Some(hit);
+        return Some(*hit);
     }
+    let hash: String = Sha256::digest(bytes)
+        .iter()
+        .take(12)
+        .map(|b| format!("{b:02x}"))
+        .collect();
     let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     enc.write_all(bytes).ok()?;
     // Leaked on purpose: one copy per asset, kept as long as the binary's own bytes.
-    let gz: &'static [u8] = Box::leak(enc.finish().ok()?.into_boxed_slice());
-    cache.insert(path.to_string(), gz);
-    Some(gz)
-}
-
-/// Each file's ETag, computed once.
-fn etag_of(path: &str, bytes: &[u8]) -> String {
-    static TAGS: std::sync::OnceLock<std::sync::Mutex<std::collections::HashMap<String, String>>> =
-        std::sync::OnceLock::new();
-    let tags = TAGS.get_or_init(Default::default);
-    let mut tags = match tags.lock() {
-        Ok(t) => t,
-        // A panic while holding the lock left at worst a missing entry.
-        Err(poisoned) => poisoned.into_inner(),
+    let prepared = Prepared {
+        etag: Box::leak(format!("\"{hash}\"").into_boxed_str()),
+        gzip: Box::leak(enc.finish().ok()?.into_boxed_slice()),
     };
-    tags.entry(path.to_string())
-        .or_insert_with(|| format!("\"{:016x}\"", fingerprint(bytes)))
-        .clone()
-}
-
-/// FNV-1a over the file: a cheap, stable validator (not a security hash).
-fn fingerprint(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
-    })
+    cache.insert(path.to_string(), prepared);
+    Some(prepared)
 }
 
 fn encode(s: &str) -> String {

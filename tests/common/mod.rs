@@ -10,6 +10,8 @@
 
 use std::path::Path;
 
+pub mod server;
+
 /// The PostgreSQL URL the tests run against, when they run against one.
 pub fn postgres() -> Option<String> {
     std::env::var("MILLRACE_TEST_POSTGRES")

@@ -385,6 +385,17 @@ pub struct ProcessDefinition {
     pub inclusive_upstream: HashMap<NodeIx, HashSet<NodeIx>>,
     /// Process-level listeners.
     pub listeners: Listeners,
+    /// Who may start it (`camunda:candidateStarterGroups` and `…Users`).
+    pub starters: Starters,
+}
+
+/// The groups and users a process names as its candidate starters.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Starters {
+    /// Groups whose members may start the process.
+    pub groups: Vec<String>,
+    /// Users who may start it.
+    pub users: Vec<String>,
 }
 
 /// Why a process cannot be deployed.
@@ -468,6 +479,7 @@ impl<'a, H: ScriptHost + ScriptChecker> Compiler<'a, H> {
                 node_by_id: HashMap::new(),
                 inclusive_upstream: HashMap::new(),
                 listeners: Listeners::default(),
+                starters: Starters::default(),
             },
             pending_boundaries: Vec::new(),
         }
@@ -508,6 +520,10 @@ impl<'a, H: ScriptHost + ScriptChecker> Compiler<'a, H> {
         self.def.name = p.name.clone();
         self.def.version = version;
         self.def.listeners = self.listeners(&p.camunda, &p.id)?;
+        self.def.starters = Starters {
+            groups: p.camunda.candidate_starter_groups.clone(),
+            users: p.camunda.candidate_starter_users.clone(),
+        };
         self.scope(&p.scope, None)?;
         for (ix, host) in std::mem::take(&mut self.pending_boundaries) {
             let host_ix = self

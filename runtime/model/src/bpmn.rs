@@ -585,6 +585,10 @@ pub struct Camunda {
     pub properties: Vec<(String, String)>,
     /// `camunda:initiator` on a start event.
     pub initiator: Option<String>,
+    /// `camunda:candidateStarterGroups` on a process, split on commas: who may start it.
+    pub candidate_starter_groups: Vec<String>,
+    /// `camunda:candidateStarterUsers` on a process, split on commas.
+    pub candidate_starter_users: Vec<String>,
 }
 
 /// A `camunda:formField`.

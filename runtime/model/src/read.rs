@@ -508,6 +508,8 @@ fn read_camunda(e: &Element) -> Camunda {
         called_element_version: c("calledElementVersion"),
         called_element_binding: c("calledElementBinding"),
         initiator: c("initiator"),
+        candidate_starter_groups: split_list(e.attr_ns(CAMUNDA, "candidateStarterGroups")),
+        candidate_starter_users: split_list(e.attr_ns(CAMUNDA, "candidateStarterUsers")),
         ..Camunda::default()
     };
     let Some(ext) = bpmn_child(e, "extensionElements") else {

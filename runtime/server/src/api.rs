@@ -17,6 +17,7 @@ use utoipa::{IntoParams, ToSchema};
 pub use millrace_api::{DefinitionOut, DeployedOut, DiffOut, LoginRequest, Me, TaskOut};
 
 use crate::auth::{self, Principal, Role};
+use crate::authz::{self, Permission};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::{ApiJson, ApiPath, ApiQuery, AppState};
 
@@ -62,7 +63,7 @@ pub async fn sign_in(state: &AppState, req: &LoginRequest) -> ApiResult<(String,
             false
         }
     };
-    let Some((user, _)) = found.filter(|_| valid) else {
+    let Some((user, _)) = found.filter(|(u, _)| valid && !u.disabled) else {
         state.limiter.failed(&req.username);
         state
             .audit(Some(&req.username), "login", None, "denied")
@@ -346,13 +347,6 @@ pub async fn start(
     ApiPath(key): ApiPath<String>,
     ApiJson(req): ApiJson<StartRequest>,
 ) -> ApiResult<Response> {
-    principal
-        .require(
-            &state,
-            "start",
-            &[Role::Admin, Role::Analyst, Role::Staff, Role::System],
-        )
-        .await?;
     let vars = variables(&req.variables, "variables")?;
     let startable = state.store.startable_version(&key).await?;
     if startable.is_some_and(|v| state.store.definition(&key, v).is_none()) {
@@ -377,6 +371,19 @@ pub async fn start(
             )))
         }
         _ => {}
+    }
+    let def = startable.and_then(|v| state.store.definition(&key, v));
+    let allowed = match &def {
+        Some(def) => authz::may_start(&state, &principal, def).await?,
+        None => false,
+    };
+    if !allowed {
+        state
+            .audit(Some(&principal.user), "start", Some(&key), "denied")
+            .await;
+        return Err(ApiError::forbidden(format!(
+            "you may not start {key:?}: the process names its starters (candidate starter groups and users), or an administrator grants start"
+        )));
     }
     let id = state
         .committer
@@ -445,7 +452,7 @@ fn page(limit: Option<i64>, offset: Option<i64>) -> ApiResult<(i64, i64)> {
 #[utoipa::path(get, path = "/api/process-instances", params(InstanceQuery), responses((status = 200, body = [InstanceListItem])))]
 pub async fn instances(
     State(state): State<AppState>,
-    _p: Principal,
+    p: Principal,
     ApiQuery(q): ApiQuery<InstanceQuery>,
 ) -> ApiResult<Json<Vec<InstanceListItem>>> {
     let (limit, offset) = page(q.limit, q.offset)?;
@@ -457,9 +464,16 @@ pub async fn instances(
             ));
         }
     }
+    let keys = authz::granted(&state, &p, Permission::Read).await?;
+    let reader = millrace_store::Reader {
+        user: &p.user,
+        groups: &p.groups,
+        keys: &keys,
+    };
     let rows = state
         .store
         .list_instances(
+            &reader,
             q.key.as_deref(),
             q.state.as_deref(),
             q.business_key.as_deref(),
@@ -511,10 +525,17 @@ pub struct InstanceOut {
 #[utoipa::path(get, path = "/api/process-instances/{id}", params(("id" = String, Path)), responses((status = 200, body = InstanceOut), (status = 404, body = ErrorBody)))]
 pub async fn instance(
     State(state): State<AppState>,
-    _p: Principal,
+    p: Principal,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<InstanceOut>> {
+    authz::readable(&state, &p, &id, "instance.read").await?;
     let inst = state.store.instance(&id).await?;
+    if p.role != Role::System {
+        // Who saw which customer's data, and when.
+        state
+            .audit(Some(&p.user), "instance.read", Some(&id), "ok")
+            .await;
+    }
     let def = state.store.definition(&inst.key, inst.version);
     let waiting = def
         .as_ref()
@@ -562,10 +583,10 @@ pub struct HistoryOut {
 #[utoipa::path(get, path = "/api/process-instances/{id}/history", params(("id" = String, Path)), responses((status = 200, body = [HistoryOut])))]
 pub async fn history(
     State(state): State<AppState>,
-    _p: Principal,
+    p: Principal,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Vec<HistoryOut>>> {
-    state.store.instance(&id).await?;
+    authz::readable(&state, &p, &id, "instance.history").await?;
     Ok(Json(
         state
             .store
@@ -591,7 +612,8 @@ pub async fn cancel(
     principal: Principal,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
-    principal.require(&state, "cancel", &[Role::Admin]).await?;
+    let key = authz::readable(&state, &principal, &id, "cancel").await?;
+    authz::require(&state, &principal, Permission::Operate, &key, "cancel", &id).await?;
     let mut unit = state.store.begin(Utc::now(), Some(&principal.user)).await?;
     unit.command(&id, Command::Cancel).await?;
     unit.audit("cancel", Some(&id)).await?;
@@ -622,10 +644,10 @@ pub struct CommentOut {
 #[utoipa::path(get, path = "/api/process-instances/{id}/comments", params(("id" = String, Path)), responses((status = 200, body = [CommentOut])))]
 pub async fn comments(
     State(state): State<AppState>,
-    _p: Principal,
+    p: Principal,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Vec<CommentOut>>> {
-    state.store.instance(&id).await?;
+    authz::readable(&state, &p, &id, "comments.read").await?;
     Ok(Json(
         state
             .store
@@ -656,7 +678,7 @@ pub async fn add_comment(
             "a comment has 1 to 10000 characters",
         ));
     }
-    state.store.instance(&id).await?;
+    authz::readable(&state, &principal, &id, "comment").await?;
     state
         .store
         .add_comment(&id, &principal.user, text, Utc::now())
@@ -840,8 +862,23 @@ pub async fn assign(
         ));
     }
     if let Some(u) = &req.user {
-        if state.store.user(u).await?.is_none() {
+        let Some(target) = state.store.user(u).await? else {
             return Err(ApiError::field("user", format!("no user {u:?}")));
+        };
+        // A task goes only to someone who may work it: a candidate (by name
+        // or group); a task that names no candidates, to any person (not to a
+        // system account, which works only what it is a candidate for).
+        let open_to_all = task.candidate_users.is_empty() && task.candidate_groups.is_empty();
+        let may_work = task.visible_to(&target.name, &target.groups)
+            || (open_to_all && target.role != Role::System.as_str());
+        if !may_work || target.disabled {
+            state
+                .audit(Some(&p.user), "task.assign", Some(&id), "refused")
+                .await;
+            return Err(ApiError::field(
+                "user",
+                format!("{u:?} may not work this task: they are not among its candidates"),
+            ));
         }
     }
     state.store.assign(&id, req.user.as_deref()).await?;
@@ -967,8 +1004,7 @@ pub async fn message(
     p: Principal,
     ApiJson(req): ApiJson<MessageRequest>,
 ) -> ApiResult<Json<Correlated>> {
-    p.require(&state, "message", &[Role::Admin, Role::System, Role::Staff])
-        .await?;
+    let reach = authz::granted(&state, &p, Permission::Act).await?;
     let keys = variables(&req.correlation_keys, "correlationKeys")?;
     let vars = variables(&req.variables, "variables")?;
     if req
@@ -979,6 +1015,7 @@ pub async fn message(
         return Err(ApiError::field("messageId", "must be 1 to 200 characters"));
     }
     let mut unit = state.store.begin(Utc::now(), Some(&p.user)).await?;
+    unit.restrict_to(reach);
     if let Some(message_id) = &req.message_id {
         if let Some(first) = unit.receive_message_id(message_id, &req.name).await? {
             return Ok(Json(Correlated {
@@ -1014,15 +1051,26 @@ pub async fn message(
                 duplicate: false,
             }))
         }
-        None => Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "no_match",
-            format!(
-                "nothing waits for the message {:?} with these keys",
-                req.name
-            ),
-        )),
+        None => {
+            if unit.withheld() {
+                drop(unit);
+                state
+                    .audit(Some(&p.user), "message", Some(&req.name), "denied")
+                    .await;
+            }
+            Err(no_match(&req.name))
+        }
     }
+}
+
+/// The answer when nothing (that the sender may act on) waits for a message:
+/// the same whether something else waits or not.
+fn no_match(name: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "no_match",
+        format!("nothing waits for the message {name:?} with these keys"),
+    )
 }
 
 /// A signal to broadcast.
@@ -1050,13 +1098,20 @@ pub async fn signal(
     p: Principal,
     ApiJson(req): ApiJson<SignalRequest>,
 ) -> ApiResult<Json<Signalled>> {
-    p.require(&state, "signal", &[Role::Admin, Role::System])
-        .await?;
+    let reach = authz::granted(&state, &p, Permission::Act).await?;
     let vars = variables(&req.variables, "variables")?;
     let mut unit = state.store.begin(Utc::now(), Some(&p.user)).await?;
+    unit.restrict_to(reach);
     let delivered = unit.signal(&req.name, None, vars).await?;
+    let withheld = unit.withheld();
     unit.audit("signal", Some(&req.name)).await?;
     unit.commit().await?;
+    if withheld {
+        // Delivered to what the sender may act on; the rest did not hear it.
+        state
+            .audit(Some(&p.user), "signal", Some(&req.name), "denied")
+            .await;
+    }
     Ok(Json(Signalled { delivered }))
 }
 
@@ -1078,12 +1133,18 @@ pub struct IncidentOut {
 #[utoipa::path(get, path = "/api/incidents", responses((status = 200, body = [IncidentOut])))]
 pub async fn incidents(
     State(state): State<AppState>,
-    _p: Principal,
+    p: Principal,
 ) -> ApiResult<Json<Vec<IncidentOut>>> {
+    let keys = authz::granted(&state, &p, Permission::Read).await?;
+    let reader = millrace_store::Reader {
+        user: &p.user,
+        groups: &p.groups,
+        keys: &keys,
+    };
     Ok(Json(
         state
             .store
-            .incidents(None, 500)
+            .readable_incidents(&reader, 500)
             .await?
             .into_iter()
             .map(|i| IncidentOut {
@@ -1103,9 +1164,10 @@ pub async fn retry(
     p: Principal,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
-    p.require(&state, "retry", &[Role::Admin]).await?;
     let (instance, local) =
         split_id(&id).ok_or_else(|| ApiError::not_found(format!("no incident {id:?}")))?;
+    let key = authz::readable(&state, &p, instance, "retry").await?;
+    authz::require(&state, &p, Permission::Operate, &key, "retry", &id).await?;
     let mut unit = state.store.begin(Utc::now(), Some(&p.user)).await?;
     unit.command(instance, Command::RetryIncident { incident: local })
         .await?;
@@ -1125,6 +1187,8 @@ pub struct UserOut {
     pub role: String,
     /// Groups.
     pub groups: Vec<String>,
+    /// Disabled: cannot sign in.
+    pub disabled: bool,
 }
 
 /// Users (administrators).
@@ -1141,6 +1205,7 @@ pub async fn users(State(state): State<AppState>, p: Principal) -> ApiResult<Jso
                 name: u.name,
                 role: u.role,
                 groups: u.groups,
+                disabled: u.disabled,
             })
             .collect(),
     ))
@@ -1159,6 +1224,9 @@ pub struct UserIn {
     /// Groups.
     #[serde(default)]
     pub groups: Vec<String>,
+    /// A disabled user cannot sign in, and their sessions end.
+    #[serde(default)]
+    pub disabled: bool,
 }
 
 /// Creates or updates a user (administrators).
@@ -1187,8 +1255,10 @@ pub async fn put_user(
     let hash = auth::hash_password(&u.password)?;
     state
         .store
-        .put_user(&u.name, &hash, &u.role, &u.groups, Utc::now())
+        .put_user(&u.name, &hash, &u.role, &u.groups, u.disabled, Utc::now())
         .await?;
+    // Their sessions ended with the change; resolved API tokens are forgotten too.
+    state.tokens.clear();
     state
         .audit(Some(&p.user), "user.put", Some(&u.name), "ok")
         .await;
@@ -1196,6 +1266,172 @@ pub async fn put_user(
 }
 
 /// An audit entry.
+/// Removes a user: their sessions and API tokens end at once (administrators).
+#[utoipa::path(delete, path = "/api/users/{name}", params(("name" = String, Path)), responses((status = 204), (status = 404, body = ErrorBody)))]
+pub async fn remove_user(
+    State(state): State<AppState>,
+    p: Principal,
+    ApiPath(name): ApiPath<String>,
+) -> ApiResult<StatusCode> {
+    p.require(&state, "manage users", &[Role::Admin]).await?;
+    if name == p.user {
+        return Err(ApiError::conflict("you cannot remove yourself"));
+    }
+    if !state.store.remove_user(&name).await? {
+        return Err(ApiError::not_found(format!("no user {name:?}")));
+    }
+    state.tokens.clear();
+    state
+        .audit(Some(&p.user), "user.remove", Some(&name), "ok")
+        .await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// ----- grants ----------------------------------------------------------------------------
+
+/// A permission on a process's instances given to a group or a user.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct GrantIn {
+    /// The process key, or `*` for every process.
+    pub key: String,
+    /// `start`, `read`, `act` or `operate`.
+    pub permission: String,
+    /// The group it is given to (exactly one of `group` and `user`).
+    #[serde(default)]
+    pub group: Option<String>,
+    /// The user it is given to.
+    #[serde(default)]
+    pub user: Option<String>,
+}
+
+/// A grant as listed.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct GrantOut {
+    /// The process key, or `*`.
+    pub key: String,
+    /// `start`, `read`, `act` or `operate`.
+    pub permission: String,
+    /// The group, when given to a group.
+    pub group: Option<String>,
+    /// The user, when given to a user.
+    pub user: Option<String>,
+    /// Who gave it.
+    pub granted_by: Option<String>,
+    /// When.
+    pub granted_at: String,
+}
+
+impl GrantIn {
+    fn checked(&self) -> ApiResult<millrace_store::Grant> {
+        if authz::Permission::parse(&self.permission).is_none() {
+            return Err(ApiError::field(
+                "permission",
+                "must be start, read, act or operate",
+            ));
+        }
+        if self.key.trim().is_empty() || self.key.len() > 200 {
+            return Err(ApiError::field(
+                "key",
+                "a process key (1 to 200 characters) or *",
+            ));
+        }
+        let (kind, name) = match (&self.group, &self.user) {
+            (Some(g), None) => ("group", g),
+            (None, Some(u)) => ("user", u),
+            _ => {
+                return Err(ApiError::field(
+                    "group",
+                    "give exactly one of group and user",
+                ))
+            }
+        };
+        if name.trim().is_empty() || name.len() > 200 {
+            return Err(ApiError::field(kind, "1 to 200 characters"));
+        }
+        Ok(millrace_store::Grant {
+            key: self.key.clone(),
+            permission: self.permission.clone(),
+            kind: kind.to_string(),
+            name: name.clone(),
+            granted_by: None,
+            granted_at: String::new(),
+        })
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct GrantQuery {
+    /// Only the grants on this process key.
+    pub key: Option<String>,
+}
+
+/// The grants (administrators).
+#[utoipa::path(get, path = "/api/grants", params(GrantQuery), responses((status = 200, body = [GrantOut]), (status = 403, body = ErrorBody)))]
+pub async fn grants(
+    State(state): State<AppState>,
+    p: Principal,
+    ApiQuery(q): ApiQuery<GrantQuery>,
+) -> ApiResult<Json<Vec<GrantOut>>> {
+    p.require(&state, "read grants", &[Role::Admin]).await?;
+    Ok(Json(
+        state
+            .store
+            .grants(q.key.as_deref())
+            .await?
+            .into_iter()
+            .map(|g| {
+                let group = g.kind == "group";
+                GrantOut {
+                    key: g.key,
+                    permission: g.permission,
+                    group: group.then(|| g.name.clone()),
+                    user: (!group).then_some(g.name),
+                    granted_by: g.granted_by,
+                    granted_at: g.granted_at,
+                }
+            })
+            .collect(),
+    ))
+}
+
+/// Gives a permission to a group or a user (administrators; audited).
+#[utoipa::path(post, path = "/api/grants", request_body = GrantIn, responses((status = 201), (status = 200), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn add_grant(
+    State(state): State<AppState>,
+    p: Principal,
+    ApiJson(g): ApiJson<GrantIn>,
+) -> ApiResult<StatusCode> {
+    p.require(&state, "change grants", &[Role::Admin]).await?;
+    let grant = g.checked()?;
+    let added = state.store.add_grant(&grant, &p.user, Utc::now()).await?;
+    Ok(if added {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    })
+}
+
+/// Takes a permission back (administrators; audited).
+#[utoipa::path(delete, path = "/api/grants", params(GrantIn), responses((status = 204), (status = 404, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn remove_grant(
+    State(state): State<AppState>,
+    p: Principal,
+    ApiQuery(g): ApiQuery<GrantIn>,
+) -> ApiResult<StatusCode> {
+    p.require(&state, "change grants", &[Role::Admin]).await?;
+    let grant = g.checked()?;
+    if !state
+        .store
+        .remove_grant(&grant, &p.user, Utc::now())
+        .await?
+    {
+        return Err(ApiError::not_found("no such grant"));
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AuditOut {
     /// When.

@@ -285,6 +285,9 @@ async fn principal_of(state: &AppState, user_name: &str) -> Result<Principal, Ap
         .user(user_name)
         .await?
         .ok_or_else(|| ApiError::unauthenticated("the user no longer exists"))?;
+    if user.disabled {
+        return Err(ApiError::unauthenticated("the user is disabled"));
+    }
     let role =
         Role::parse(&user.role).ok_or_else(|| ApiError::forbidden("the user has no valid role"))?;
     Ok(Principal {
@@ -312,6 +315,13 @@ impl TokenCache {
         map.get(hash)
             .filter(|(_, at)| at.elapsed() < TOKEN_CACHE_TTL)
             .map(|(p, _)| p.clone())
+    }
+
+    /// Forgets every resolved token: a user's role, groups or existence changed.
+    pub fn clear(&self) {
+        if let Ok(mut map) = self.entries.lock() {
+            map.clear();
+        }
     }
 
     fn put(&self, hash: String, p: Principal) {

@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod authz;
 pub mod drafts;
 pub mod error;
 pub mod forms;
@@ -22,7 +23,7 @@ use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use chrono::Utc;
 use millrace_store::Store;
@@ -304,6 +305,11 @@ pub fn router(state: AppState) -> Router {
         .route("/api/external-tasks/{id}/complete", post(external_complete))
         .route("/api/external-tasks/{id}/failure", post(external_failure))
         .route("/api/users", get(users).post(put_user))
+        .route("/api/users/{name}", delete(remove_user))
+        .route(
+            "/api/grants",
+            get(grants).post(add_grant).delete(remove_grant),
+        )
         .route("/api/audit", get(audit))
         .route("/api/outbox", get(outbox))
         .route("/api/library", get(drafts::library))

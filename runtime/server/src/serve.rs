@@ -76,7 +76,7 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
         };
         let hash = auth::hash_password(&password).map_err(|e| ServeError::Admin(e.body.reason))?;
         store
-            .put_user(&config.admin_user, &hash, "admin", &[], Utc::now())
+            .put_user(&config.admin_user, &hash, "admin", &[], false, Utc::now())
             .await?;
         if generated {
             // Said once: only the hash is kept.

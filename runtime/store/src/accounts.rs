@@ -18,6 +18,8 @@ pub struct User {
     pub role: String,
     /// Group memberships.
     pub groups: Vec<String>,
+    /// A disabled user cannot sign in; their sessions and tokens stop working.
+    pub disabled: bool,
 }
 
 /// A stored session.
@@ -60,26 +62,35 @@ pub struct Comment {
 }
 
 impl Store {
-    /// Creates a user (or replaces their password, role and groups).
+    /// Creates a user (or replaces their password, role, groups and whether
+    /// they are disabled). An existing user's sessions end in the same
+    /// transaction: a changed password, role or group must not leave an old
+    /// session working.
     pub async fn put_user(
         &self,
         name: &str,
         password_hash: &str,
         role: &str,
         groups: &[String],
+        disabled: bool,
         now: DateTime<Utc>,
     ) -> Result<()> {
         let mut tx = self.write_tx().await?;
         sqlx::query(
-            "INSERT INTO users (name, password_hash, role, created_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (name) DO UPDATE SET password_hash = excluded.password_hash, role = excluded.role",
+            "INSERT INTO users (name, password_hash, role, created_at, disabled) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (name) DO UPDATE SET password_hash = excluded.password_hash, role = excluded.role, disabled = excluded.disabled",
         )
         .bind(name)
         .bind(password_hash)
         .bind(role)
         .bind(timestamp(now))
+        .bind(i64::from(disabled))
         .execute(&mut *tx)
         .await?;
+        sqlx::query("DELETE FROM sessions WHERE user_name = $1")
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query("DELETE FROM user_groups WHERE user_name = $1")
             .bind(name)
             .execute(&mut *tx)
@@ -97,6 +108,27 @@ impl Store {
         Ok(())
     }
 
+    /// Removes a user with their sessions, API tokens and group memberships;
+    /// false when there was no such user.
+    pub async fn remove_user(&self, name: &str) -> Result<bool> {
+        let mut tx = self.write_tx().await?;
+        for sql in [
+            "DELETE FROM sessions WHERE user_name = $1",
+            "DELETE FROM api_tokens WHERE user_name = $1",
+            "DELETE FROM user_groups WHERE user_name = $1",
+        ] {
+            sqlx::query(sql).bind(name).execute(&mut *tx).await?;
+        }
+        let removed = sqlx::query("DELETE FROM users WHERE name = $1")
+            .bind(name)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            == 1;
+        tx.commit().await?;
+        Ok(removed)
+    }
+
     /// How many users exist.
     pub async fn user_count(&self) -> Result<i64> {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users")
@@ -107,7 +139,7 @@ impl Store {
     /// A user with their password hash.
     pub async fn user_with_hash(&self, name: &str) -> Result<Option<(User, String)>> {
         let Some(row) = sqlx::query(
-            "SELECT name, display_name, role, password_hash FROM users WHERE name = $1",
+            "SELECT name, display_name, role, password_hash, disabled FROM users WHERE name = $1",
         )
         .bind(name)
         .fetch_optional(&self.pool)
@@ -122,6 +154,7 @@ impl Store {
                 display_name: row.get(1),
                 role: row.get(2),
                 groups,
+                disabled: row.get::<i64, _>(4) != 0,
             },
             row.get(3),
         )))

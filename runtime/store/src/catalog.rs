@@ -400,6 +400,15 @@ impl Store {
             .bind(task)
             .execute(&mut *tx)
             .await?;
+            // An assignee may read the instance from now on, as its candidates may.
+            sqlx::query(
+                "INSERT INTO instance_people (instance_id, kind, name) \
+                 SELECT instance_id, 'user', $1 FROM tasks WHERE id = $2 ON CONFLICT DO NOTHING",
+            )
+            .bind(u)
+            .bind(task)
+            .execute(&mut *tx)
+            .await?;
         }
         Ok(())
     }
@@ -438,39 +447,6 @@ impl Store {
             .await?
             .ok_or_else(|| StoreError::NotFound("instance", id.to_string()))?;
         Ok((row.get(0), row.get(1)))
-    }
-
-    /// Instances with filters and paging, newest first.
-    pub async fn list_instances(
-        &self,
-        key: Option<&str>,
-        state: Option<&str>,
-        business_key: Option<&str>,
-        limit: i64,
-        offset: i64,
-    ) -> Result<Vec<crate::InstanceSummary>> {
-        let rows = sqlx::query(
-            "SELECT id, key, version, state, has_incident FROM instances \
-             WHERE ($1 IS NULL OR key = $1) AND ($2 IS NULL OR state = $2) AND ($3 IS NULL OR business_key = $3) \
-             ORDER BY started_at DESC, id DESC LIMIT $4 OFFSET $5",
-        )
-        .bind(key)
-        .bind(state)
-        .bind(business_key)
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| crate::InstanceSummary {
-                id: r.get(0),
-                key: r.get(1),
-                version: r.get(2),
-                state: r.get(3),
-                has_incident: r.get::<i64, _>(4) != 0,
-            })
-            .collect())
     }
 
     /// Removes expired sessions (idle past `idle_before` or created before `absolute_before`).

@@ -6,6 +6,7 @@
 //! together with its history rows and its jobs ([`Unit`]); a unit that fails
 //! leaves nothing behind.
 
+mod access;
 mod accounts;
 mod catalog;
 mod committer;
@@ -27,6 +28,7 @@ use sqlx::any::AnyPoolOptions;
 use sqlx::AnyPool;
 use sqlx::Executor;
 
+pub use access::{Grant, GrantedKeys, Reader, EVERY_PROCESS};
 pub use accounts::{AuditEntry, Comment, SessionRow, User};
 pub use catalog::{DefinitionRow, TaskFilter, TaskView};
 pub use committer::{Committer, Write};

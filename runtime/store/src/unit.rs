@@ -43,6 +43,12 @@ pub struct Unit<'s> {
     signal_starts: Vec<(String, String, Variables)>,
     /// Messages thrown by steps, delivered when the cascade drains.
     messages: VecDeque<(String, Variables)>,
+    /// The processes a message or signal sent into this unit may reach
+    /// (`None`: all); see [`Unit::restrict_to`].
+    reach: Option<crate::GrantedKeys>,
+    /// Whether a message or signal passed over an instance or start event
+    /// outside [`Unit::restrict_to`]'s processes.
+    withheld: bool,
 }
 
 /// A history row waiting to be written.
@@ -87,12 +93,48 @@ impl<'s> Unit<'s> {
             history_mark: 0,
             signal_starts: Vec::new(),
             messages: VecDeque::new(),
+            reach: None,
+            withheld: false,
         })
     }
 
     /// The unit's time.
     pub fn now(&self) -> DateTime<Utc> {
         self.now
+    }
+
+    /// Lets the messages and signals sent with [`Unit::correlate`] and
+    /// [`Unit::signal`] reach (and start) instances of these processes only:
+    /// what the sender may act on. What the steps they trigger throw in turn
+    /// is the processes' own doing and goes wherever BPMN sends it.
+    pub fn restrict_to(&mut self, processes: crate::GrantedKeys) {
+        self.reach = (!processes.every).then_some(processes);
+    }
+
+    /// Whether a message or signal sent into this unit passed over an
+    /// instance or start event outside [`Unit::restrict_to`]'s processes.
+    pub fn withheld(&self) -> bool {
+        self.withheld
+    }
+
+    /// Whether a message or signal sent from outside may reach an instance or
+    /// start event of `key`; notes it when not.
+    fn reaches(&mut self, key: &str) -> bool {
+        let ok = self.reach.as_ref().is_none_or(|r| r.covers(key));
+        self.withheld |= !ok;
+        ok
+    }
+
+    /// An instance's process key, from memory or its row (not locked).
+    async fn key_of(&mut self, id: &str) -> Result<String> {
+        if let Some(l) = self.loaded.get(id) {
+            return Ok(l.instance.key.clone());
+        }
+        sqlx::query_scalar("SELECT key FROM instances WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *self.tx)
+            .await?
+            .ok_or_else(|| StoreError::NotFound("instance", id.to_string()))
     }
 
     /// Starts an instance of the latest version of `key`.
@@ -123,6 +165,9 @@ impl<'s> Unit<'s> {
             self.now,
         )?;
         self.adopt(instance);
+        if let Some(actor) = self.actor.clone() {
+            self.concerns(&id, "user", &actor).await?;
+        }
         self.apply(&id, effects).await?;
         self.drain().await?;
         Ok(id)
@@ -186,6 +231,12 @@ impl<'s> Unit<'s> {
             if instances.is_some_and(|ids| !ids.contains(&instance)) {
                 continue;
             }
+            if self.reach.is_some() {
+                let key = self.key_of(&instance).await?;
+                if !self.reaches(&key) {
+                    continue;
+                }
+            }
             let inst = &self.load(&instance).await?.instance;
             if business_key.is_some_and(|bk| inst.business_key.as_deref() != Some(bk)) {
                 continue;
@@ -208,7 +259,11 @@ impl<'s> Unit<'s> {
             return Ok(Some(instance));
         }
         if keys.is_empty() && instances.is_none() {
-            if let Some((key, node)) = self.store.message_start(name) {
+            if let Some((key, node)) = self
+                .store
+                .message_start(name)
+                .filter(|(key, _)| self.reaches(key))
+            {
                 let id = self
                     .start(
                         &key,
@@ -237,6 +292,12 @@ impl<'s> Unit<'s> {
             if instances.is_some_and(|ids| !ids.contains(&instance)) {
                 continue;
             }
+            if self.reach.is_some() {
+                let key = self.key_of(&instance).await?;
+                if !self.reaches(&key) {
+                    continue;
+                }
+            }
             // An earlier delivery in this broadcast may have closed this one.
             let open = self
                 .load(&instance)
@@ -259,6 +320,9 @@ impl<'s> Unit<'s> {
         // A broadcast to everyone also starts the processes with a signal start event.
         if instances.is_none() {
             for (key, node) in self.store.signal_starts(name) {
+                if !self.reaches(&key) {
+                    continue;
+                }
                 self.start(&key, variables.clone(), None, Some(node))
                     .await?;
                 delivered += 1;
@@ -549,6 +613,20 @@ impl<'s> Unit<'s> {
             .ok_or_else(|| StoreError::NotFound("instance", id.to_string()))
     }
 
+    /// Records that `instance` concerns a user or group (its starter, a
+    /// task's assignee or candidate): they may read it from now on.
+    async fn concerns(&mut self, instance: &str, kind: &str, name: &str) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO instance_people (instance_id, kind, name) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        )
+        .bind(instance)
+        .bind(kind)
+        .bind(name)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
     /// Queues an audit-trail row; all are written, in order, at commit.
     fn history(&mut self, instance: &str, event: &HistoryEvent) {
         let (name, node) = match event {
@@ -644,6 +722,12 @@ impl<'s> Unit<'s> {
                     .bind(timestamp(self.now))
                     .execute(&mut *self.tx)
                     .await?;
+                    for g in &task.candidate_groups {
+                        self.concerns(instance, "group", g).await?;
+                    }
+                    for u in task.candidate_users.iter().chain(&task.assignee) {
+                        self.concerns(instance, "user", u).await?;
+                    }
                     let assignee: Vec<String> = task.assignee.iter().cloned().collect();
                     for (kind, names) in [
                         ("group", &task.candidate_groups),

@@ -1,0 +1,308 @@
+//! Security and robustness against a real `millrace serve`: who may see and
+//! move an instance, where tasks may go, when sessions end, bounded inputs.
+//! Each test reproduces a finding of the security review (issue 15).
+
+use serde_json::{json, Value};
+
+mod common;
+
+use common::server::*;
+
+const FIXTURES: &str = "tests/fixtures/security";
+
+/// The instance's state as the administrator sees it.
+fn active(admin: &Client, id: &str) -> Value {
+    let (s, b) = admin.call("GET", &format!("/api/process-instances/{id}"), None);
+    assert_eq!(s, 200, "{b}");
+    b["activeActivities"].clone()
+}
+
+fn listed(c: &Client, id: &str) -> bool {
+    let (s, b) = c.call("GET", "/api/process-instances?limit=500", None);
+    assert_eq!(s, 200, "{b}");
+    b.as_array().expect("a list").iter().any(|i| i["id"] == id)
+}
+
+fn audited(admin: &Client, actor: &str, action: &str, outcome: &str) -> bool {
+    let (_, audit) = admin.call("GET", "/api/audit", None);
+    audit
+        .as_array()
+        .expect("audit")
+        .iter()
+        .any(|a| a["actor"] == actor && a["action"] == action && a["outcome"] == outcome)
+}
+
+#[test]
+fn only_those_who_may_read_an_instance_see_it_and_only_those_who_may_act_move_it() {
+    let server = start_server_with(FIXTURES);
+    let admin = admin(&server);
+    let cara = Client::login(
+        &server,
+        "cara",
+        &add_user(&admin, "cara", "staff", &["call-centre-representatives"]),
+    );
+    let rex = Client::login(
+        &server,
+        "rex",
+        &add_user(&admin, "rex", "staff", &["recovery-executives"]),
+    );
+    let olga = Client::login(
+        &server,
+        "olga",
+        &add_user(&admin, "olga", "staff", &["billing-specialists"]),
+    );
+    let sys = Client::login(
+        &server,
+        "payments",
+        &add_user(&admin, "payments", "system", &[]),
+    );
+
+    // Starting: the process names call-centre representatives as its starters.
+    let (s, b) = olga.call(
+        "POST",
+        "/api/process-definitions/disconnection/start",
+        Some(json!({ "businessKey": "ACC-1" })),
+    );
+    assert_eq!(s, 403, "olga's group may not start it: {b}");
+    assert!(audited(&admin, "olga", "start", "denied"));
+    let (s, b) = cara.call(
+        "POST",
+        "/api/process-definitions/disconnection/start",
+        Some(json!({ "businessKey": "ACC-1", "variables": { "iban": "DE89370400440532013000", "phone": "+1 555 0100" } })),
+    );
+    assert_eq!(s, 201, "{b}");
+    let id = b["id"].as_str().expect("id").to_string();
+
+    // Reading: not the other group's staff, not the future task's group yet;
+    // the starter and the administrator do.
+    let (s, missing) = olga.call("GET", "/api/process-instances/no-such-instance", None);
+    assert_eq!(s, 404);
+    for path in [
+        format!("/api/process-instances/{id}"),
+        format!("/api/process-instances/{id}/history"),
+        format!("/api/process-instances/{id}/comments"),
+    ] {
+        let (s, b) = olga.call("GET", &path, None);
+        assert_eq!(s, 404, "{path}: {b}");
+        assert_eq!(b["error"], missing["error"], "a refusal looks like absence");
+        assert!(!b.to_string().contains("DE89"), "{b}");
+    }
+    let (s, _) = olga.call(
+        "POST",
+        &format!("/api/process-instances/{id}/comments"),
+        Some(json!({ "text": "hello" })),
+    );
+    assert_eq!(s, 404, "no comments on what one may not read");
+    assert!(!listed(&olga, &id));
+    assert!(!listed(&rex, &id));
+    assert!(listed(&cara, &id));
+    let (s, b) = cara.call("GET", &format!("/api/process-instances/{id}"), None);
+    assert_eq!(
+        (s, &b["variables"]["iban"]),
+        (200, &json!("DE89370400440532013000"))
+    );
+    assert!(
+        audited(&admin, "cara", "instance.read", "ok"),
+        "who saw the customer's data is recorded"
+    );
+    assert!(audited(&admin, "olga", "instance.read", "denied"));
+
+    // Acting: a message by business key from staff without `act` reaches nothing.
+    let paid = json!({ "name": "Paid", "businessKey": "ACC-1" });
+    let (s, b) = olga.call("POST", "/api/messages", Some(paid.clone()));
+    assert_eq!((s, b["error"].as_str()), (422, Some("no_match")), "{b}");
+    assert_eq!(
+        active(&admin, &id),
+        json!(["Wait_Paid"]),
+        "the instance did not move"
+    );
+    assert!(audited(&admin, "olga", "message", "denied"));
+    let (s, b) = sys.call("POST", "/api/messages", Some(paid));
+    assert_eq!(
+        (s, b["instanceId"].as_str()),
+        (200, Some(id.as_str())),
+        "{b}"
+    );
+    assert_eq!(active(&admin, &id), json!(["Task_Disconnect"]));
+
+    // A task's candidate group may read the instance from now on.
+    assert!(listed(&rex, &id));
+    let (s, _) = rex.call("GET", &format!("/api/process-instances/{id}"), None);
+    assert_eq!(s, 200);
+    // A signal from someone without `act` reaches nothing either.
+    let (s, b) = olga.call("POST", "/api/signals", Some(json!({ "name": "Storm" })));
+    assert_eq!((s, &b["delivered"]), (200, &json!(0)), "{b}");
+
+    // A grant to a group: given, used, audited, taken back.
+    let grant =
+        json!({ "key": "disconnection", "permission": "read", "group": "billing-specialists" });
+    let (s, b) = rex.call("POST", "/api/grants", Some(grant.clone()));
+    assert_eq!(s, 403, "only administrators grant: {b}");
+    let (s, b) = admin.call("POST", "/api/grants", Some(grant));
+    assert_eq!(s, 201, "{b}");
+    let (s, grants) = admin.call("GET", "/api/grants?key=disconnection", None);
+    assert_eq!(
+        (s, grants[0]["group"].as_str()),
+        (200, Some("billing-specialists"))
+    );
+    assert!(listed(&olga, &id));
+    let (s, _) = olga.call("GET", &format!("/api/process-instances/{id}"), None);
+    assert_eq!(s, 200);
+    assert!(audited(&admin, "admin", "grant.add", "ok"));
+    let (s, b) = admin.call(
+        "DELETE",
+        "/api/grants?key=disconnection&permission=read&group=billing-specialists",
+        None,
+    );
+    assert_eq!(s, 204, "{b}");
+    assert!(audited(&admin, "admin", "grant.remove", "ok"));
+    assert!(!listed(&olga, &id));
+
+    // Operating: reading is not enough to cancel; an `operate` grant is.
+    let cancel = format!("/api/process-instances/{id}/cancel");
+    let (s, _) = olga.call("POST", &cancel, None);
+    assert_eq!(s, 404, "one who may not read it is not told it exists");
+    let (s, _) = cara.call("POST", &cancel, None);
+    assert_eq!(s, 403);
+    let (s, b) = admin.call(
+        "POST",
+        "/api/grants",
+        Some(json!({ "key": "*", "permission": "operate", "user": "cara" })),
+    );
+    assert_eq!(s, 201, "{b}");
+    let (s, b) = cara.call("POST", &cancel, None);
+    assert_eq!(s, 204, "{b}");
+    let (_, b) = admin.call("GET", &format!("/api/process-instances/{id}"), None);
+    assert_eq!(b["state"], "terminated");
+}
+
+#[test]
+fn a_task_goes_only_to_someone_who_may_work_it() {
+    let server = start_server_with(FIXTURES);
+    let admin = admin(&server);
+    let cara_pw = add_user(&admin, "cara", "staff", &["call-centre-representatives"]);
+    let cara = Client::login(&server, "cara", &cara_pw);
+    let rex = Client::login(
+        &server,
+        "rex",
+        &add_user(&admin, "rex", "staff", &["recovery-executives"]),
+    );
+    add_user(&admin, "rita", "staff", &["recovery-executives"]);
+    add_user(&admin, "olga", "staff", &["billing-specialists"]);
+    add_user(&admin, "robot", "system", &[]);
+    let (s, b) = cara.call(
+        "POST",
+        "/api/process-definitions/disconnection/start",
+        Some(json!({ "businessKey": "ACC-2" })),
+    );
+    assert_eq!(s, 201, "{b}");
+    let id = b["id"].as_str().expect("id").to_string();
+    let (s, b) = admin.call(
+        "POST",
+        "/api/messages",
+        Some(json!({ "name": "Paid", "businessKey": "ACC-2" })),
+    );
+    assert_eq!(s, 200, "{b}");
+    let (_, tasks) = rex.call("GET", &format!("/api/tasks?instanceId={id}"), None);
+    let task = tasks[0]["id"]
+        .as_str()
+        .expect("rex sees the task")
+        .to_string();
+    let (s, _) = rex.call("POST", &format!("/api/tasks/{task}/claim"), None);
+    assert_eq!(s, 204);
+    let assign = format!("/api/tasks/{task}/assign");
+    for outsider in ["olga", "robot"] {
+        let (s, b) = rex.call("POST", &assign, Some(json!({ "user": outsider })));
+        assert_eq!(
+            (s, b["field"].as_str()),
+            (400, Some("user")),
+            "{outsider}: {b}"
+        );
+    }
+    let (_, t) = admin.call("GET", &format!("/api/tasks?instanceId={id}"), None);
+    assert!(
+        t.as_array().is_some_and(Vec::is_empty),
+        "admin is no candidate: {t}"
+    );
+    let (s, b) = rex.call("POST", &assign, Some(json!({ "user": "rita" })));
+    assert_eq!(s, 204, "a colleague of the candidate group: {b}");
+
+    // A task that names no candidates goes to any person, never to a system account.
+    let (s, b) = cara.call(
+        "POST",
+        "/api/process-definitions/open-task/start",
+        Some(json!({})),
+    );
+    assert_eq!(s, 201, "cara is a candidate starter by name: {b}");
+    let open = format!("{}:", b["id"].as_str().expect("id"));
+    let (_, instance) = admin.call(
+        "GET",
+        &format!("/api/process-instances/{}", b["id"].as_str().expect("id")),
+        None,
+    );
+    assert_eq!(instance["activeActivities"], json!(["O_Task"]));
+    // Its task id: the instance's first local id that names a task.
+    let open_task = (1..10)
+        .map(|n| format!("{open}{n}"))
+        .find(|t| {
+            admin
+                .call(
+                    "POST",
+                    &format!("/api/tasks/{t}/assign"),
+                    Some(json!({ "user": "robot" })),
+                )
+                .0
+                == 400
+        })
+        .expect("the open task refuses a system account");
+    let (s, b) = admin.call(
+        "POST",
+        &format!("/api/tasks/{open_task}/assign"),
+        Some(json!({ "user": "olga" })),
+    );
+    assert_eq!(s, 204, "{b}");
+}
+
+#[test]
+fn sessions_end_when_the_password_or_role_changes_or_the_user_goes() {
+    let server = start_server_with(FIXTURES);
+    let admin = admin(&server);
+    let pw = add_user(&admin, "bea", "staff", &["billing-specialists"]);
+    let bea = Client::login(&server, "bea", &pw);
+    assert_eq!(bea.call("GET", "/api/me", None).0, 200);
+
+    // A new password (or role, or groups: the same request) ends the old session.
+    let (s, b) = admin.call(
+        "POST",
+        "/api/users",
+        Some(json!({ "name": "bea", "password": "a-new-password-1", "role": "analyst" })),
+    );
+    assert_eq!(s, 204, "{b}");
+    assert_eq!(bea.call("GET", "/api/me", None).0, 401);
+    let bea = Client::login(&server, "bea", "a-new-password-1");
+    assert_eq!(bea.call("GET", "/api/me", None).1["role"], "analyst");
+
+    // Disabled: the session ends and signing in fails.
+    let (s, _) = admin.call(
+        "POST",
+        "/api/users",
+        Some(json!({ "name": "bea", "password": "a-new-password-1", "role": "analyst", "disabled": true })),
+    );
+    assert_eq!(s, 204);
+    assert_eq!(bea.call("GET", "/api/me", None).0, 401);
+    let (s, _) = Client::new(&server).call(
+        "POST",
+        "/api/login",
+        Some(json!({ "username": "bea", "password": "a-new-password-1" })),
+    );
+    assert_eq!(s, 401);
+
+    // Removed: gone, with every session.
+    let pw = add_user(&admin, "ben", "staff", &[]);
+    let ben = Client::login(&server, "ben", &pw);
+    let (s, _) = admin.call("DELETE", "/api/users/ben", None);
+    assert_eq!(s, 204);
+    assert_eq!(ben.call("GET", "/api/me", None).0, 401);
+    let (s, _) = admin.call("DELETE", "/api/users/ben", None);
+    assert_eq!(s, 404);
+}

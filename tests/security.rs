@@ -306,3 +306,109 @@ fn sessions_end_when_the_password_or_role_changes_or_the_user_goes() {
     let (s, _) = admin.call("DELETE", "/api/users/ben", None);
     assert_eq!(s, 404);
 }
+
+/// `[[[ … ]]]`, `levels` deep.
+fn nested(levels: usize) -> Value {
+    (0..levels).fold(json!(1), |inner, _| json!([inner]))
+}
+
+#[test]
+fn inputs_are_bounded_with_the_field_named_and_nothing_accepted_becomes_unreadable() {
+    let server = start_server_with(FIXTURES);
+    let admin = admin(&server);
+    let start = "/api/process-definitions/disconnection/start";
+
+    // 62 levels of nesting: refused, naming the variable (it used to be
+    // accepted and then make every read of the instance fail).
+    let (s, b) = admin.call(
+        "POST",
+        start,
+        Some(json!({ "variables": { "x": nested(62) } })),
+    );
+    assert_eq!(s, 400, "{b}");
+    assert!(
+        b["field"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("variables.x"),
+        "{b}"
+    );
+    let (s, b) = admin.call(
+        "POST",
+        start,
+        Some(json!({ "variables": { "x": nested(20) } })),
+    );
+    assert_eq!(s, 201, "twenty levels are fine: {b}");
+    let id = b["id"].as_str().expect("id").to_string();
+    let (s, b) = admin.call("GET", &format!("/api/process-instances/{id}"), None);
+    assert_eq!(s, 200, "{b}");
+
+    // NUL characters: in a variable's name, a map key, a business key.
+    for body in [
+        json!({ "variables": { "a\u{0}b": 1 } }),
+        json!({ "variables": { "m": { "k\u{0}": 1 } } }),
+        json!({ "businessKey": "ACC\u{0}1" }),
+    ] {
+        let (s, b) = admin.call("POST", start, Some(body.clone()));
+        assert_eq!(s, 400, "{body}: {b}");
+        assert!(
+            b["reason"].as_str().unwrap_or_default().contains("NUL"),
+            "{b}"
+        );
+    }
+
+    // An error does not echo a megabyte of the input back.
+    let long = "y".repeat(1024 * 1024);
+    let (s, b) = admin.call("POST", start, Some(json!({ long.clone(): 1 })));
+    assert_eq!(s, 422);
+    assert!(b.to_string().len() < 2_000, "{} bytes", b.to_string().len());
+
+    // A 3 MB signal payload (five variables each within their own limit) is
+    // refused before it is copied into every instance that waits for it.
+    let part = "z".repeat(600 * 1024);
+    let (s, b) = admin.call(
+        "POST",
+        "/api/signals",
+        Some(json!({ "name": "Storm", "variables": { "a": part, "b": part, "c": part, "d": part, "e": part } })),
+    );
+    assert_eq!((s, b["field"].as_str()), (413, Some("variables")), "{b}");
+
+    // The document of the instance accepted above still reads, and its
+    // administrator can cancel it.
+    let (s, _) = admin.call("POST", &format!("/api/process-instances/{id}/cancel"), None);
+    assert_eq!(s, 204);
+}
+
+#[test]
+fn scripts_cannot_block_or_write_without_bound() {
+    let server = start_server_with(FIXTURES);
+    let admin = admin(&server);
+    for (what, node, says) in [
+        ("big", "S_Big", "weighs at most"),
+        ("sleep", "S_Sleep", "sleep is not available"),
+        ("deep", "S_Deep", "deep"),
+    ] {
+        let (s, b) = admin.call(
+            "POST",
+            "/api/process-definitions/scripted/start",
+            Some(json!({ "variables": { "what": what } })),
+        );
+        assert_eq!(s, 201, "{what}: {b}");
+        let id = b["id"].as_str().expect("id").to_string();
+        let (_, inst) = admin.call("GET", &format!("/api/process-instances/{id}"), None);
+        assert_eq!(inst["incidents"], json!([node]), "{what}: {inst}");
+        assert!(
+            inst["variables"].get("m").is_none(),
+            "nothing was written: {inst}"
+        );
+        let (_, incidents) = admin.call("GET", "/api/incidents", None);
+        let message = incidents
+            .as_array()
+            .expect("incidents")
+            .iter()
+            .find(|i| i["instanceId"] == id.as_str())
+            .map(|i| i["message"].as_str().unwrap_or_default().to_string())
+            .expect("an incident");
+        assert!(message.contains(says), "{what}: {message}");
+    }
+}

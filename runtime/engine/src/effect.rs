@@ -102,6 +102,26 @@ pub enum CommandError {
     /// Already started.
     #[error("the instance is already started")]
     AlreadyStarted,
+    /// The command's variables pass a limit (depth, size, NUL characters).
+    #[error("variable {0}")]
+    Limit(#[from] crate::value::LimitError),
+    /// The instance's variables would weigh more than an instance may hold.
+    #[error("the instance's variables would weigh {0} bytes; an instance holds at most {max} MiB", max = crate::value::MAX_INSTANCE_BYTES / (1024 * 1024))]
+    InstanceFull(usize),
+}
+
+impl Command {
+    /// The variables the command brings in, if any.
+    pub fn variables(&self) -> Option<&Variables> {
+        match self {
+            Command::Start { variables, .. }
+            | Command::CompleteTask { variables, .. }
+            | Command::Trigger { variables, .. }
+            | Command::CompleteExternalTask { variables, .. }
+            | Command::CalledInstanceCompleted { variables, .. } => Some(variables),
+            _ => None,
+        }
+    }
 }
 
 /// How a job runs.

@@ -70,6 +70,13 @@ pub fn step(
     if inst.state != InstanceState::Active {
         return Err(CommandError::Ended(inst.state.as_str()));
     }
+    if let Some(vars) = command.variables().filter(|v| !v.is_empty()) {
+        let incoming = crate::value::check_variables(vars)?;
+        let held = inst.variable_weight();
+        if held + incoming > crate::value::MAX_INSTANCE_BYTES {
+            return Err(CommandError::InstanceFull(held + incoming));
+        }
+    }
     let mut x = Exec {
         def,
         inst,
@@ -1870,9 +1877,26 @@ impl<'a> Exec<'a> {
             .rev()
             .filter_map(|s| self.inst.scopes.get(s).map(|sc| &sc.variables))
             .collect();
-        code.compiled
+        let out = code
+            .compiled
             .run(&scopes, self.now)
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.to_string())?;
+        if out.writes.is_empty() {
+            return Ok(out);
+        }
+        // What a script may write is bounded like what a request may bring:
+        // past a limit, an incident naming it, and nothing written.
+        let written = crate::value::check_variables(out.writes.iter().map(|(k, v)| (k, v)))
+            .map_err(|e| format!("the script's write to variable {e}"))?;
+        let held = self.inst.variable_weight();
+        if held + written > crate::value::MAX_INSTANCE_BYTES {
+            return Err(format!(
+                "the script's writes would make the instance's variables weigh {} bytes; an instance holds at most {} MiB",
+                held + written,
+                crate::value::MAX_INSTANCE_BYTES / (1024 * 1024)
+            ));
+        }
+        Ok(out)
     }
 
     fn eval_in(&self, s: LocalId, code: &Code) -> Result<Value, String> {

@@ -264,6 +264,16 @@ pub struct Subscription {
 }
 
 impl Instance {
+    /// About how many bytes all the instance's variables weigh (see
+    /// [`crate::value::Value::weight`]).
+    pub fn variable_weight(&self) -> usize {
+        self.scopes
+            .values()
+            .flat_map(|s| s.variables.iter())
+            .map(|(k, v)| k.len() + v.weight(usize::MAX))
+            .sum()
+    }
+
     /// A fresh local id.
     pub fn fresh_id(&mut self) -> LocalId {
         self.next_id += 1;

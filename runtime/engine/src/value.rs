@@ -164,6 +164,145 @@ pub fn variables_from_json(json: &serde_json::Value) -> Result<Variables, ValueE
     }
 }
 
+/// How deep a value may nest: a list or map inside another is one level more.
+/// Far below what the stored instance document's JSON reader allows (128), so
+/// nothing accepted can become unreadable.
+pub const MAX_DEPTH: usize = 32;
+/// The most one variable's value may weigh (bytes of its JSON form, about).
+pub const MAX_VARIABLE_BYTES: usize = 1024 * 1024;
+/// The most the variables of one write (a start, a completion, a message, a
+/// signal, one script's run) may weigh together.
+pub const MAX_WRITE_BYTES: usize = 4 * 1024 * 1024;
+/// The most all of one instance's variables may weigh together.
+pub const MAX_INSTANCE_BYTES: usize = 16 * 1024 * 1024;
+/// The longest variable name or map key, in bytes.
+pub const MAX_NAME_BYTES: usize = 256;
+
+/// Why a value or a set of variables was refused: which variable (with the
+/// path inside it) and which limit.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{path}: {reason}")]
+pub struct LimitError {
+    /// The variable, and the keys and indices inside it (`customer.phones[2]`).
+    pub path: String,
+    /// Which limit it passed.
+    pub reason: String,
+}
+
+impl Value {
+    /// About how many bytes the value's JSON form takes; stops counting once
+    /// past `cap` (so a huge value costs no more than `cap` to weigh).
+    pub fn weight(&self, cap: usize) -> usize {
+        let mut total = 0usize;
+        let mut stack = vec![self];
+        while let Some(v) = stack.pop() {
+            total += match v {
+                Value::Null | Value::Bool(_) => 5,
+                Value::Int(_) | Value::Decimal(_) => 20,
+                Value::DateTime(_) => 32,
+                Value::String(s) => s.len() + 2,
+                Value::List(items) => {
+                    stack.extend(items.iter());
+                    2 + items.len()
+                }
+                Value::Map(m) => {
+                    stack.extend(m.values());
+                    2 + m.keys().map(|k| k.len() + 4).sum::<usize>()
+                }
+            };
+            if total > cap {
+                return total;
+            }
+        }
+        total
+    }
+}
+
+fn check_name(name: &str, path: &str) -> Result<(), LimitError> {
+    let refuse = |reason: String| {
+        Err(LimitError {
+            path: path.to_string(),
+            reason,
+        })
+    };
+    if name.contains('\0') {
+        return refuse("a name or key must not contain a NUL character".into());
+    }
+    if name.len() > MAX_NAME_BYTES {
+        return refuse(format!(
+            "a name or key has at most {MAX_NAME_BYTES} bytes, not {}",
+            name.len()
+        ));
+    }
+    Ok(())
+}
+
+/// Checks one value's depth, keys and strings (`path` names it in the error).
+fn check_value(value: &Value, path: &str, depth: usize) -> Result<(), LimitError> {
+    let refuse = |reason: String| {
+        Err(LimitError {
+            path: path.to_string(),
+            reason,
+        })
+    };
+    match value {
+        Value::String(s) if s.contains('\0') => {
+            refuse("a text must not contain a NUL character".into())
+        }
+        Value::List(_) | Value::Map(_) if depth >= MAX_DEPTH => {
+            refuse(format!("nests more than {MAX_DEPTH} lists and maps deep"))
+        }
+        Value::List(items) => {
+            for (i, v) in items.iter().enumerate() {
+                check_value(v, &format!("{path}[{i}]"), depth + 1)?;
+            }
+            Ok(())
+        }
+        Value::Map(m) => {
+            for (k, v) in m {
+                let inner = format!("{path}.{k}");
+                check_name(k, &inner)?;
+                check_value(v, &inner, depth + 1)?;
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Checks variables about to be written: names, depth, NUL characters, each
+/// variable's weight and all of them together. Returns their total weight.
+pub fn check_variables<'a>(
+    vars: impl IntoIterator<Item = (&'a String, &'a Value)>,
+) -> Result<usize, LimitError> {
+    let mut total = 0usize;
+    for (name, value) in vars {
+        check_name(name, name)?;
+        check_value(value, name, 0)?;
+        let w = value.weight(MAX_VARIABLE_BYTES);
+        if w > MAX_VARIABLE_BYTES {
+            return Err(LimitError {
+                path: name.clone(),
+                reason: format!(
+                    "a variable weighs at most {} KiB",
+                    MAX_VARIABLE_BYTES / 1024
+                ),
+            });
+        }
+        total += w;
+        if total > MAX_WRITE_BYTES {
+            return Err(LimitError {
+                path: name.clone(),
+                reason: format!(
+                    "the variables written at once weigh at most {} MiB together",
+                    MAX_WRITE_BYTES / (1024 * 1024)
+                ),
+            });
+        }
+    }
+    Ok(total)
+}
+
 /// Writes variables as a JSON object.
 pub fn variables_to_json(vars: &Variables) -> serde_json::Value {
     Value::Map(vars.clone()).to_json()
@@ -195,5 +334,34 @@ mod tests {
     fn non_object_variables_are_refused() {
         let err = variables_from_json(&serde_json::json!([1])).unwrap_err();
         assert!(err.0.contains("JSON object"));
+    }
+
+    #[test]
+    fn limits_name_the_variable_and_the_place_inside_it() {
+        let deep = (0..40).fold(Value::Int(1), |v, _| Value::List(vec![v]));
+        let vars: Variables = [("x".to_string(), deep)].into_iter().collect();
+        let e = check_variables(&vars).expect_err("too deep");
+        assert!(e.path.starts_with("x[0][0]"), "{e}");
+        let nul: Variables = [(
+            "m".to_string(),
+            Value::Map([("a\0".to_string(), Value::Null)].into_iter().collect()),
+        )]
+        .into_iter()
+        .collect();
+        assert_eq!(
+            check_variables(&nul).map_err(|e| e.path),
+            Err("m.a\0".into())
+        );
+        let big: Variables = [(
+            "s".to_string(),
+            Value::String("x".repeat(MAX_VARIABLE_BYTES)),
+        )]
+        .into_iter()
+        .collect();
+        assert!(check_variables(&big).is_err());
+        let fine: Variables = [("s".to_string(), Value::String("x".repeat(1000)))]
+            .into_iter()
+            .collect();
+        assert!(check_variables(&fine).is_ok_and(|w| w >= 1000));
     }
 }

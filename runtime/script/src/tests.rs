@@ -50,7 +50,12 @@ fn a_condition_must_be_boolean() {
 #[test]
 fn runaway_scripts_are_stopped() {
     let err = run(ScriptKind::Script, "loop { }", &Variables::new()).unwrap_err();
-    assert!(err.message.to_lowercase().contains("operations"), "{err}");
+    // Whichever limit comes first: the operation count or the wall clock.
+    let m = err.message.to_lowercase();
+    assert!(
+        m.contains("operations") || m.contains("ran longer than"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -96,4 +101,31 @@ fn business_days_are_available_to_scripts() {
     )
     .expect("runs");
     assert_eq!(out.value, Value::Bool(true));
+}
+
+#[test]
+fn sleep_refuses_at_once() {
+    let err = run(
+        ScriptKind::Script,
+        "let x = 1;\nsleep(30);",
+        &Variables::new(),
+    )
+    .expect_err("sleep refuses");
+    assert!(err.message.contains("sleep is not available"), "{err}");
+    assert_eq!(err.line, Some(2));
+}
+
+#[test]
+fn a_map_of_big_strings_is_written_back_and_left_to_the_engine_to_bound() {
+    // Rhai bounds each string; the engine bounds what a script may write
+    // (millrace_engine::value::check_variables), so the writes come back
+    // whole and the engine refuses them with the variable named.
+    let out = run(
+        ScriptKind::Script,
+        "let s = \"x\"; s.pad(100000, 'x'); let m = #{}; for i in 0..20 { m[\"k\" + i] = s; }",
+        &Variables::new(),
+    )
+    .expect("runs");
+    let refused = millrace_engine::value::check_variables(out.writes.iter().map(|(k, v)| (k, v)));
+    assert_eq!(refused.map_err(|e| e.path), Err("m".to_string()));
 }

@@ -21,10 +21,48 @@ use crate::authz::{self, Permission};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::{ApiJson, ApiPath, ApiQuery, AppState};
 
+/// Reads a body's variables, bounded (depth, names, each variable's weight
+/// and all of them together: [`millrace_engine::value::check_variables`]).
 fn variables(json: &Option<Json_>, field: &str) -> ApiResult<Variables> {
-    match json {
-        None => Ok(Variables::new()),
-        Some(j) => variables_from_json(j).map_err(|e| ApiError::field(field, e.to_string())),
+    let vars = match json {
+        None => Variables::new(),
+        Some(j) => variables_from_json(j).map_err(|e| ApiError::field(field, e.to_string()))?,
+    };
+    millrace_engine::value::check_variables(&vars)
+        .map_err(|e| ApiError::field(&format!("{field}.{}", e.path), e.reason))?;
+    Ok(vars)
+}
+
+/// The most a message's or signal's variables may weigh: a signal is copied
+/// into every instance that catches it.
+pub const MAX_EVENT_PAYLOAD_BYTES: usize = 256 * 1024;
+
+/// [`variables`] of a message or signal, within [`MAX_EVENT_PAYLOAD_BYTES`].
+fn payload(json: &Option<Json_>, field: &str) -> ApiResult<Variables> {
+    let vars = variables(json, field)?;
+    let weight: usize = vars.values().map(|v| v.weight(usize::MAX)).sum();
+    if weight > MAX_EVENT_PAYLOAD_BYTES {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!(
+                "{field}: a message's or signal's variables weigh at most {} KiB, not {} KiB",
+                MAX_EVENT_PAYLOAD_BYTES / 1024,
+                weight / 1024
+            ),
+        )
+        .with_field(field));
+    }
+    Ok(vars)
+}
+
+/// Refuses a name or key longer than `max` bytes, naming the field.
+fn bounded(value: Option<&str>, field: &str, max: usize) -> ApiResult<()> {
+    match value {
+        Some(v) if v.is_empty() || v.len() > max => {
+            Err(ApiError::field(field, format!("must be 1 to {max} bytes")))
+        }
+        _ => Ok(()),
     }
 }
 
@@ -348,6 +386,7 @@ pub async fn start(
     ApiJson(req): ApiJson<StartRequest>,
 ) -> ApiResult<Response> {
     let vars = variables(&req.variables, "variables")?;
+    bounded(req.business_key.as_deref(), "businessKey", 200)?;
     let startable = state.store.startable_version(&key).await?;
     if startable.is_some_and(|v| state.store.definition(&key, v).is_none()) {
         // Deployed through another node since this one last looked.
@@ -615,7 +654,22 @@ pub async fn cancel(
     let key = authz::readable(&state, &principal, &id, "cancel").await?;
     authz::require(&state, &principal, Permission::Operate, &key, "cancel", &id).await?;
     let mut unit = state.store.begin(Utc::now(), Some(&principal.user)).await?;
-    unit.command(&id, Command::Cancel).await?;
+    match unit.command(&id, Command::Cancel).await {
+        Ok(()) => {}
+        Err(millrace_store::StoreError::Corrupt(_, reason)) => {
+            // The engine cannot read it to cancel it; its rows end instead.
+            drop(unit);
+            state
+                .store
+                .terminate_unreadable(&id, &principal.user, &reason, Utc::now())
+                .await?;
+            state
+                .audit(Some(&principal.user), "cancel", Some(&id), "ok")
+                .await;
+            return Ok(StatusCode::NO_CONTENT);
+        }
+        Err(e) => return Err(e.into()),
+    }
     unit.audit("cancel", Some(&id)).await?;
     unit.commit().await?;
     Ok(StatusCode::NO_CONTENT)
@@ -1005,8 +1059,10 @@ pub async fn message(
     ApiJson(req): ApiJson<MessageRequest>,
 ) -> ApiResult<Json<Correlated>> {
     let reach = authz::granted(&state, &p, Permission::Act).await?;
+    bounded(Some(&req.name), "name", 200)?;
+    bounded(req.business_key.as_deref(), "businessKey", 200)?;
     let keys = variables(&req.correlation_keys, "correlationKeys")?;
-    let vars = variables(&req.variables, "variables")?;
+    let vars = payload(&req.variables, "variables")?;
     if req
         .message_id
         .as_ref()
@@ -1099,7 +1155,8 @@ pub async fn signal(
     ApiJson(req): ApiJson<SignalRequest>,
 ) -> ApiResult<Json<Signalled>> {
     let reach = authz::granted(&state, &p, Permission::Act).await?;
-    let vars = variables(&req.variables, "variables")?;
+    bounded(Some(&req.name), "name", 200)?;
+    let vars = payload(&req.variables, "variables")?;
     let mut unit = state.store.begin(Utc::now(), Some(&p.user)).await?;
     unit.restrict_to(reach);
     let delivered = unit.signal(&req.name, None, vars).await?;

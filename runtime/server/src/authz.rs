@@ -94,9 +94,7 @@ pub async fn may_start(
     def: &ProcessDefinition,
 ) -> ApiResult<bool> {
     let starters = &def.starters;
-    if starters.users.contains(&p.user)
-        || starters.groups.iter().any(|g| p.groups.contains(g))
-    {
+    if starters.users.contains(&p.user) || starters.groups.iter().any(|g| p.groups.contains(g)) {
         return Ok(true);
     }
     Ok(granted(state, p, Permission::Start).await?.covers(&def.key))

@@ -9,6 +9,12 @@ use millrace_store::StoreError;
 
 pub use millrace_api::ErrorBody;
 
+/// The longest reason an error body gives, in characters.
+pub const MAX_REASON_CHARS: usize = 500;
+
+/// The longest field name an error body gives, in characters.
+pub const MAX_FIELD_CHARS: usize = 200;
+
 /// A refused or failed request.
 #[derive(Debug)]
 pub struct ApiError {
@@ -19,14 +25,21 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    /// An error with a status, kind and reason.
+    /// An error with a status, kind and reason. The reason is cut to
+    /// [`MAX_REASON_CHARS`]: it may quote the input (a serde message quotes the
+    /// value it could not read), and an error must not echo a megabyte back.
     pub fn new(status: StatusCode, error: &str, reason: impl Into<String>) -> Self {
+        let mut reason = reason.into();
+        if let Some((cut, _)) = reason.char_indices().nth(MAX_REASON_CHARS) {
+            reason.truncate(cut);
+            reason.push('…');
+        }
         ApiError {
             status,
             body: ErrorBody {
                 error: error.to_string(),
                 field: None,
-                reason: reason.into(),
+                reason,
             },
         }
     }
@@ -36,6 +49,12 @@ impl ApiError {
         let mut e = ApiError::new(StatusCode::BAD_REQUEST, "invalid", reason);
         e.body.field = Some(field.to_string());
         e
+    }
+
+    /// The same error, naming `field`.
+    pub fn with_field(mut self, field: &str) -> Self {
+        self.body.field = Some(field.to_string());
+        self
     }
 
     /// 401.
@@ -60,7 +79,14 @@ impl ApiError {
 }
 
 impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
+    fn into_response(mut self) -> Response {
+        // A field name may come from the input (an unknown field's name).
+        if let Some(field) = &mut self.body.field {
+            if let Some((cut, _)) = field.char_indices().nth(MAX_FIELD_CHARS) {
+                field.truncate(cut);
+                field.push('…');
+            }
+        }
         (self.status, Json(self.body)).into_response()
     }
 }
@@ -92,7 +118,19 @@ impl From<StoreError> for ApiError {
                 CommandError::NoStartEvent(_) | CommandError::AlreadyStarted => {
                     ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "refused", c.to_string())
                 }
+                CommandError::Limit(l) => {
+                    ApiError::field(&format!("variables.{}", l.path), l.reason.clone())
+                }
+                CommandError::InstanceFull(_) => {
+                    ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", c.to_string())
+                }
             },
+            StoreError::Corrupt(..) => {
+                // Not a server fault to retry into: this instance's stored state
+                // is unreadable, and stays so until an administrator cancels it.
+                tracing::error!(error = %e, "unreadable instance");
+                ApiError::conflict(format!("{e}; an administrator can cancel the instance"))
+            }
             StoreError::Database(_) if e.is_transient() => {
                 // Lost connection, restart, deadlock: nothing was acknowledged; the client may retry.
                 tracing::warn!(error = %e, "store briefly unavailable");
@@ -110,7 +148,7 @@ impl From<StoreError> for ApiError {
                     "the server cannot take writes just now; try again",
                 )
             }
-            StoreError::Database(_) | StoreError::Migrate(_) | StoreError::Corrupt(..) => {
+            StoreError::Database(_) | StoreError::Migrate(_) => {
                 tracing::error!(error = %e, "store failure");
                 ApiError::new(
                     StatusCode::INTERNAL_SERVER_ERROR,

@@ -109,22 +109,71 @@ impl AppState {
 }
 
 /// JSON body extractor whose rejections are JSON errors naming the problem.
+/// Every body is bounded before it is read into its type: at most
+/// [`MAX_BODY_DEPTH`] arrays and objects deep, and no NUL characters in any
+/// text or key (a NUL cannot be stored in PostgreSQL text, and has no business
+/// in a name or a business key).
 pub struct ApiJson<T>(pub T);
+
+/// How deep a request body may nest (variables inside it have their own,
+/// lower limit, [`millrace_engine::value::MAX_DEPTH`]).
+pub const MAX_BODY_DEPTH: usize = 40;
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match Json::<T>::from_request(req, state).await {
-            Ok(Json(v)) => Ok(ApiJson(v)),
-            Err(rejection) => Err(json_rejection(rejection)),
-        }
+        let value = match Json::<serde_json::Value>::from_request(req, state).await {
+            Ok(Json(v)) => v,
+            Err(rejection) => return Err(json_rejection(rejection)),
+        };
+        check_body(&value, "body", 0)?;
+        serde_json::from_value::<T>(value)
+            .map(ApiJson)
+            .map_err(|e| serde_rejection(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()))
+    }
+}
+
+/// Refuses a body deeper than [`MAX_BODY_DEPTH`] or with a NUL character,
+/// naming where.
+fn check_body(v: &serde_json::Value, path: &str, depth: usize) -> Result<(), ApiError> {
+    use serde_json::Value as J;
+    match v {
+        J::String(s) if s.contains('\0') => Err(ApiError::field(
+            path,
+            "a text must not contain a NUL character",
+        )),
+        J::Array(_) | J::Object(_) if depth >= MAX_BODY_DEPTH => Err(ApiError::field(
+            path,
+            format!("the body nests more than {MAX_BODY_DEPTH} arrays and objects deep"),
+        )),
+        J::Array(items) => items
+            .iter()
+            .enumerate()
+            .try_for_each(|(i, x)| check_body(x, &format!("{path}[{i}]"), depth + 1)),
+        J::Object(map) => map.iter().try_for_each(|(k, x)| {
+            let inner = if path == "body" {
+                k.clone()
+            } else {
+                format!("{path}.{k}")
+            };
+            if k.contains('\0') {
+                return Err(ApiError::field(
+                    &inner,
+                    "a key must not contain a NUL character",
+                ));
+            }
+            check_body(x, &inner, depth + 1)
+        }),
+        _ => Ok(()),
     }
 }
 
 fn json_rejection(r: JsonRejection) -> ApiError {
-    let status = r.status();
-    let text = r.body_text();
+    serde_rejection(r.status(), r.body_text())
+}
+
+fn serde_rejection(status: StatusCode, text: String) -> ApiError {
     // serde names the field in its message (`unknown field `x``, `missing field `y``).
     let field = text
         .split('`')

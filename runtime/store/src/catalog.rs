@@ -439,6 +439,51 @@ impl Store {
         )
     }
 
+    /// Ends an instance whose stored document cannot be read (so the engine
+    /// cannot cancel it): its row says `terminated`, its tasks, jobs and
+    /// subscriptions go, the document stays for inspection, and the history
+    /// says why. False when the instance does not exist or has ended.
+    pub async fn terminate_unreadable(
+        &self,
+        id: &str,
+        actor: &str,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let mut tx = self.write_tx().await?;
+        let ended = sqlx::query(
+            "UPDATE instances SET state = 'terminated', ended_at = $1 WHERE id = $2 AND state = 'active'",
+        )
+        .bind(timestamp(now))
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if !ended {
+            return Ok(false);
+        }
+        for sql in [
+            "DELETE FROM task_candidates WHERE task_id IN (SELECT id FROM tasks WHERE instance_id = $1)",
+            "DELETE FROM tasks WHERE instance_id = $1",
+            "DELETE FROM jobs WHERE instance_id = $1",
+            "DELETE FROM subscriptions WHERE instance_id = $1",
+        ] {
+            sqlx::query(sql).bind(id).execute(&mut *tx).await?;
+        }
+        sqlx::query(
+            "INSERT INTO history (instance_id, at, actor, event, node_id, detail) VALUES ($1, $2, $3, 'instanceEnded', NULL, $4)",
+        )
+        .bind(id)
+        .bind(timestamp(now))
+        .bind(actor)
+        .bind(serde_json::json!({ "state": "terminated", "unreadable": reason }).to_string())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
     /// An instance's process key and version, without reading its document.
     pub async fn instance_version(&self, id: &str) -> Result<(String, i64)> {
         let row = sqlx::query("SELECT key, version FROM instances WHERE id = $1")

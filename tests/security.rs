@@ -412,3 +412,96 @@ fn scripts_cannot_block_or_write_without_bound() {
         assert!(message.contains(says), "{what}: {message}");
     }
 }
+
+/// A 5 MB tmpfs, unmounted when dropped.
+struct SmallDisk {
+    dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    /// `None` when this user may not mount (the test then says so and stops).
+    fn mount() -> Option<SmallDisk> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let ok = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=5m", "tmpfs"])
+            .arg(dir.path())
+            .status()
+            .is_ok_and(|s| s.success());
+        ok.then_some(SmallDisk { dir })
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg(self.dir.path())
+            .status();
+    }
+}
+
+#[test]
+fn the_writer_recovers_by_itself_after_a_full_disk_and_health_tells_the_truth() {
+    if common::postgres().is_some() {
+        return; // An SQLite file on a full disk; PostgreSQL's disk is not ours to fill.
+    }
+    let Some(disk) = SmallDisk::mount() else {
+        eprintln!("SKIPPED: mounting a tmpfs needs root (tests/run.sh runs as root in CI)");
+        return;
+    };
+    let filler = disk.dir.path().join("filler");
+    std::fs::write(&filler, vec![0u8; 2500 * 1024]).expect("filler");
+    let db = disk.dir.path().join("full.db").display().to_string();
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_millrace"));
+    cmd.args(["serve", "--bind", "127.0.0.1:0", "--processes", FIXTURES])
+        .arg("--database")
+        .arg(&db)
+        .env("MILLRACE_ADMIN_PASSWORD", ADMIN_PASSWORD);
+    let server = spawn(cmd, db, tempfile::tempdir().expect("temp dir"));
+    let admin = admin(&server);
+    let health = || Client::new(&server).call("GET", "/health", None);
+    assert_eq!(health().0, 200);
+
+    let start = "/api/process-definitions/disconnection/start";
+    let blob = "x".repeat(50_000);
+    let mut full = false;
+    for _ in 0..500 {
+        let (s, b) = admin.call(
+            "POST",
+            start,
+            Some(json!({ "variables": { "blob": blob } })),
+        );
+        if s != 201 {
+            assert_eq!(
+                s, 503,
+                "a full disk is unavailability, not a server fault: {b}"
+            );
+            full = true;
+            break;
+        }
+    }
+    assert!(full, "the disk filled up");
+    // Past the probe's one-second cache.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let (s, b) = health();
+    assert_eq!(
+        s, 503,
+        "health reports a database that cannot be written to: {b}"
+    );
+    assert!(
+        b["reason"].as_str().unwrap_or_default().contains("written"),
+        "{b}"
+    );
+
+    std::fs::remove_file(&filler).expect("space freed");
+    // Every connection of the pool gets its turn: none is left stuck.
+    for i in 0..8 {
+        let (s, b) = admin.call(
+            "POST",
+            start,
+            Some(json!({ "businessKey": format!("AFTER-{i}") })),
+        );
+        assert_eq!(s, 201, "start {i} after space was freed: {b}");
+    }
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    assert_eq!(health().0, 200, "health sees writes succeed again");
+}

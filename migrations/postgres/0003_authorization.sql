@@ -29,3 +29,10 @@ INSERT INTO instance_people (instance_id, kind, name)
 
 -- A disabled user cannot sign in and their sessions and API tokens stop working.
 ALTER TABLE users ADD COLUMN disabled BIGINT NOT NULL DEFAULT 0;
+
+-- One row per node, rewritten by `/health` to learn whether the database
+-- still takes writes (a full disk answers reads but not writes).
+CREATE TABLE health_probe (
+    node TEXT PRIMARY KEY,
+    at   TEXT NOT NULL
+);

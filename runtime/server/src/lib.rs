@@ -67,6 +67,8 @@ pub struct AppState {
     pub jobs: Arc<millrace_store::JobCounters>,
     /// The processes folder, where the scenario tests the designer runs live.
     pub processes: Option<Arc<std::path::Path>>,
+    /// `/health`'s last write probe: when, and what it found.
+    pub write_probe: Arc<std::sync::Mutex<Option<(Instant, Result<(), String>)>>>,
 }
 
 impl AppState {
@@ -81,6 +83,7 @@ impl AppState {
             node_id: node_id.into(),
             jobs: Arc::default(),
             processes: None,
+            write_probe: Arc::default(),
         }
     }
 
@@ -240,16 +243,48 @@ async fn measure(State(state): State<AppState>, req: Request, next: Next) -> Res
     response
 }
 
+/// How long `/health` trusts its last write probe: a load balancer asking
+/// every second costs at most one small write a second.
+const HEALTH_PROBE_TTL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// `/health`: 200 when the database answers reads and takes writes (a small
+/// write probe, at most one per [`HEALTH_PROBE_TTL`]); otherwise 503 and why.
 async fn health(State(state): State<AppState>) -> Response {
-    match state.store.pending_jobs().await {
-        Ok(_) => {
+    let unavailable = |reason: String| {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(serde_json::json!({ "status": "unavailable", "node": &*state.node_id, "reason": reason })),
+        )
+            .into_response()
+    };
+    if let Err(e) = state.store.pending_jobs().await {
+        return unavailable(format!("the database cannot be read: {e}"));
+    }
+    let cached = state
+        .write_probe
+        .lock()
+        .ok()
+        .and_then(|p| p.clone())
+        .filter(|(at, _)| at.elapsed() < HEALTH_PROBE_TTL);
+    let outcome = match cached {
+        Some((_, outcome)) => outcome,
+        None => {
+            let outcome = state
+                .store
+                .probe_write(&state.node_id, Utc::now())
+                .await
+                .map_err(|e| e.to_string());
+            if let Ok(mut p) = state.write_probe.lock() {
+                *p = Some((Instant::now(), outcome.clone()));
+            }
+            outcome
+        }
+    };
+    match outcome {
+        Ok(()) => {
             Json(serde_json::json!({ "status": "ok", "node": &*state.node_id })).into_response()
         }
-        Err(e) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(serde_json::json!({ "status": "unavailable", "reason": e.to_string() })),
-        )
-            .into_response(),
+        Err(e) => unavailable(format!("the database cannot be written to: {e}")),
     }
 }
 

@@ -129,6 +129,22 @@ impl Store {
         Ok(removed)
     }
 
+    /// Writes and commits one small row (this node's in `health_probe`):
+    /// whether the database takes writes now. A full disk or a read-only
+    /// file fails here while reads still succeed.
+    pub async fn probe_write(&self, node: &str, now: DateTime<Utc>) -> Result<()> {
+        let mut tx = self.write_tx().await?;
+        sqlx::query(
+            "INSERT INTO health_probe (node, at) VALUES ($1, $2) ON CONFLICT (node) DO UPDATE SET at = excluded.at",
+        )
+        .bind(node)
+        .bind(timestamp(now))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// How many users exist.
     pub async fn user_count(&self) -> Result<i64> {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users")

@@ -297,6 +297,24 @@ pub struct Store {
     forms: RwLock<HashMap<FormKey, Option<Arc<str>>>>,
 }
 
+/// Whether a connection given back to the pool is outside any transaction,
+/// as it must be to be used again. One whose transaction failed at `COMMIT`
+/// (SQLite on a full disk rolls the transaction back by itself, so the
+/// driver's `ROLLBACK` fails too) still counts itself inside it, and every
+/// later `BEGIN` on it would fail: the pool closes it and opens a fresh one,
+/// so the writer recovers by itself once writes succeed again.
+async fn left_no_transaction(
+    conn: &mut sqlx::AnyConnection,
+) -> std::result::Result<bool, sqlx::Error> {
+    use sqlx::Connection;
+    if !conn.is_in_transaction() {
+        return Ok(true);
+    }
+    // A rollback queued by a dropped transaction runs before the ping answers.
+    conn.ping().await?;
+    Ok(!conn.is_in_transaction())
+}
+
 impl Store {
     /// Opens the database at `url` — `postgres://…` for PostgreSQL, otherwise
     /// an SQLite file (`sqlite://path` or a path, created if missing) —
@@ -317,6 +335,7 @@ impl Store {
             let pool = AnyPoolOptions::new()
                 .max_connections(connections.max(2))
                 .acquire_timeout(Duration::from_secs(10))
+                .after_release(|conn, _| Box::pin(left_no_transaction(conn)))
                 .connect(url)
                 .await?;
             sqlx::migrate!("../../migrations/postgres")
@@ -340,6 +359,7 @@ impl Store {
             let url = format!("sqlite://{path}?mode=rwc");
             let pool = AnyPoolOptions::new()
                 .max_connections(4)
+                .after_release(|conn, _| Box::pin(left_no_transaction(conn)))
                 .after_connect(|conn, _| {
                     Box::pin(async move {
                         // Durable (FULL) and concurrent readers (WAL); wait for the writer, never fail at once.

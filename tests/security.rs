@@ -505,3 +505,71 @@ fn the_writer_recovers_by_itself_after_a_full_disk_and_health_tells_the_truth() 
     std::thread::sleep(std::time::Duration::from_millis(1100));
     assert_eq!(health().0, 200, "health sees writes succeed again");
 }
+
+#[test]
+fn connections_that_never_finish_are_closed_and_do_not_hold_up_a_shutdown() {
+    use std::io::{Read, Write};
+    let mut server = start_server_with(FIXTURES);
+    let addr = server.base.trim_start_matches("http://").to_string();
+
+    // Headers that never come: the server closes the connection (after its
+    // ten-second header timeout) instead of holding it open.
+    let mut idle = std::net::TcpStream::connect(&addr).expect("connects");
+    idle.set_read_timeout(Some(std::time::Duration::from_secs(60)))
+        .expect("timeout");
+    idle.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+        .expect("writes");
+    let mut buf = Vec::new();
+    let read = idle.read_to_end(&mut buf);
+    assert!(
+        read.is_ok(),
+        "the server closed the connection rather than the client timing out: {read:?}"
+    );
+
+    // A body that never finishes does not keep SIGTERM from stopping the server.
+    let mut slow = std::net::TcpStream::connect(&addr).expect("connects");
+    slow.write_all(
+        b"POST /api/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"user",
+    )
+    .expect("writes");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let pid = server.child.id().to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let waiter = std::thread::spawn(move || {
+        let status = server.child.wait();
+        let _ = done_tx.send(status.map(|s| s.success()));
+        server
+    });
+    let exited = done_rx.recv_timeout(std::time::Duration::from_secs(60));
+    assert!(
+        matches!(exited, Ok(Ok(true))),
+        "the server stopped, cleanly, with a request still sending its body: {exited:?}"
+    );
+    drop(waiter.join());
+    drop(slow);
+}
+
+#[test]
+fn wrong_passwords_slow_the_guesser_but_never_lock_the_real_user_out() {
+    let server = start_server_with(FIXTURES);
+    let admin = admin(&server);
+    let pw = add_user(&admin, "bea", "staff", &[]);
+    let anyone = Client::new(&server);
+    for i in 0..6 {
+        let (s, b) = anyone.call(
+            "POST",
+            "/api/login",
+            Some(json!({ "username": "bea", "password": format!("guess-{i}") })),
+        );
+        assert_eq!(s, 401, "guess {i}: {b}");
+    }
+    // Six failures used to lock the account for 15 minutes, right password or not.
+    let bea = Client::login(&server, "bea", &pw);
+    assert_eq!(bea.call("GET", "/api/me", None).1["user"], "bea");
+    assert!(audited(&admin, "bea", "login", "denied"));
+}

@@ -73,24 +73,45 @@ fn bounded(value: Option<&str>, field: &str, max: usize) -> ApiResult<()> {
     responses((status = 200, body = Me), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn login(
     State(state): State<AppState>,
+    crate::listen::Peer(source): crate::listen::Peer,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> ApiResult<Response> {
-    let (cookie, body) = sign_in(&state, &req).await?;
+    let (cookie, body) = sign_in(&state, &req, source).await?;
     Ok(([(header::SET_COOKIE, cookie)], Json(body)).into_response())
 }
 
 /// Checks a user name and password (rate-limited, audited) and opens a
 /// session: its `Set-Cookie` value and who signed in, with the CSRF token.
-pub async fn sign_in(state: &AppState, req: &LoginRequest) -> ApiResult<(String, Me)> {
-    if !state.limiter.allowed(&req.username) {
-        state
-            .audit(Some(&req.username), "login", None, "rate-limited")
-            .await;
-        return Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
-            "too many failed sign-ins; wait 15 minutes",
-        ));
+/// Failed attempts are throttled by account and by source address
+/// ([`auth::LoginThrottle`]): each waits first, and the right password always
+/// signs in, but for a source refused after very many failures.
+pub async fn sign_in(
+    state: &AppState,
+    req: &LoginRequest,
+    source: Option<std::net::IpAddr>,
+) -> ApiResult<(String, Me)> {
+    match state
+        .limiter
+        .delay(&req.username, source, std::time::Instant::now())
+    {
+        auth::Throttled::After(wait) => {
+            if !wait.is_zero() {
+                tokio::time::sleep(wait).await;
+            }
+        }
+        auth::Throttled::Refused(left) => {
+            state
+                .audit(Some(&req.username), "login", None, "rate-limited")
+                .await;
+            return Err(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                format!(
+                    "too many failed sign-ins from your address; try again in {} minutes",
+                    left.as_secs().div_ceil(60).max(1)
+                ),
+            ));
+        }
     }
     let found = state.store.user_with_hash(&req.username).await?;
     // An unknown name costs one Argon2 verification too, so timing does not tell which names exist.
@@ -102,7 +123,9 @@ pub async fn sign_in(state: &AppState, req: &LoginRequest) -> ApiResult<(String,
         }
     };
     let Some((user, _)) = found.filter(|(u, _)| valid && !u.disabled) else {
-        state.limiter.failed(&req.username);
+        state
+            .limiter
+            .failed(&req.username, source, std::time::Instant::now());
         state
             .audit(Some(&req.username), "login", None, "denied")
             .await;

@@ -148,40 +148,110 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
     })
 }
 
-/// Failed sign-ins per user name: at most `MAX_FAILURES` in `WINDOW`.
+/// Failed sign-ins, by account and by source address, slowing guessers down
+/// without ever locking anyone out: each attempt first waits a delay that
+/// grows with the recent failures of its account and of its source
+/// ([`LoginThrottle::delay`]); then the right password always signs in. Only
+/// a source that keeps failing past [`SOURCE_REFUSE_AFTER`] is refused for a
+/// while (a real user never gets there; an attacker's guesses at one account
+/// from many sources are slowed by the account's delay).
 #[derive(Default)]
-pub struct LoginLimiter {
-    failures: Mutex<HashMap<String, (u32, Instant)>>,
+pub struct LoginThrottle {
+    failures: Mutex<HashMap<ThrottleKey, (u32, Instant)>>,
 }
 
-const MAX_FAILURES: u32 = 5;
-const WINDOW: Duration = Duration::from_secs(15 * 60);
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum ThrottleKey {
+    Account(String),
+    Source(std::net::IpAddr),
+}
 
-impl LoginLimiter {
-    /// Whether `user` may try to sign in now.
-    pub fn allowed(&self, user: &str) -> bool {
+/// Failures are forgotten this long after the last one.
+pub const THROTTLE_WINDOW: Duration = Duration::from_secs(15 * 60);
+/// An account's failures after which its attempts wait, and the longest wait.
+const ACCOUNT_FREE: u32 = 3;
+const ACCOUNT_MAX_DELAY: Duration = Duration::from_secs(5);
+/// A source's failures after which its attempts wait, and the longest wait.
+const SOURCE_FREE: u32 = 5;
+const SOURCE_MAX_DELAY: Duration = Duration::from_secs(30);
+/// A source's failures after which it is refused until its window passes.
+pub const SOURCE_REFUSE_AFTER: u32 = 100;
+
+/// 250 ms doubled for every failure past `free`, at most `max`.
+fn backoff(failures: u32, free: u32, max: Duration) -> Duration {
+    if failures < free {
+        return Duration::ZERO;
+    }
+    let doublings = (failures - free).min(16);
+    (Duration::from_millis(250) * 2u32.pow(doublings)).min(max)
+}
+
+/// What the throttle says about one attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Throttled {
+    /// Try after waiting this long (often zero).
+    After(Duration),
+    /// The source is refused for this much longer.
+    Refused(Duration),
+}
+
+impl LoginThrottle {
+    fn count(
+        map: &HashMap<ThrottleKey, (u32, Instant)>,
+        key: &ThrottleKey,
+        now: Instant,
+    ) -> (u32, Instant) {
+        map.get(key)
+            .filter(|(_, last)| now.duration_since(*last) < THROTTLE_WINDOW)
+            .copied()
+            .unwrap_or((0, now))
+    }
+
+    /// How an attempt for `account` from `source` must wait, at `now`.
+    pub fn delay(
+        &self,
+        account: &str,
+        source: Option<std::net::IpAddr>,
+        now: Instant,
+    ) -> Throttled {
         let Ok(map) = self.failures.lock() else {
-            return true;
+            return Throttled::After(Duration::ZERO);
         };
-        map.get(user)
-            .is_none_or(|(n, since)| *n < MAX_FAILURES || since.elapsed() > WINDOW)
+        let (a, _) = Self::count(&map, &ThrottleKey::Account(account.to_string()), now);
+        let (s, last) = source
+            .map(|ip| Self::count(&map, &ThrottleKey::Source(ip), now))
+            .unwrap_or((0, now));
+        if s >= SOURCE_REFUSE_AFTER {
+            return Throttled::Refused(THROTTLE_WINDOW.saturating_sub(now.duration_since(last)));
+        }
+        Throttled::After(backoff(a, ACCOUNT_FREE, ACCOUNT_MAX_DELAY).max(backoff(
+            s,
+            SOURCE_FREE,
+            SOURCE_MAX_DELAY,
+        )))
     }
 
     /// Counts a failed attempt.
-    pub fn failed(&self, user: &str) {
+    pub fn failed(&self, account: &str, source: Option<std::net::IpAddr>, now: Instant) {
         if let Ok(mut map) = self.failures.lock() {
-            let entry = map.entry(user.to_string()).or_insert((0, Instant::now()));
-            if entry.1.elapsed() > WINDOW {
-                *entry = (0, Instant::now());
+            // Bounded: entries past their window go when the map grows.
+            if map.len() > 100_000 {
+                map.retain(|_, (_, last)| now.duration_since(*last) < THROTTLE_WINDOW);
             }
-            entry.0 += 1;
+            let keys = std::iter::once(ThrottleKey::Account(account.to_string()))
+                .chain(source.map(ThrottleKey::Source));
+            for key in keys {
+                let (n, _) = Self::count(&map, &key, now);
+                map.insert(key, (n + 1, now));
+            }
         }
     }
 
-    /// Forgets failures after a successful sign-in.
-    pub fn succeeded(&self, user: &str) {
+    /// Forgets the account's failures after a successful sign-in (the
+    /// source's stay: one success must not launder a guesser's address).
+    pub fn succeeded(&self, account: &str) {
         if let Ok(mut map) = self.failures.lock() {
-            map.remove(user);
+            map.remove(&ThrottleKey::Account(account.to_string()));
         }
     }
 }
@@ -348,16 +418,50 @@ mod tests {
     }
 
     #[test]
-    fn the_limiter_stops_the_sixth_failure() {
-        let l = LoginLimiter::default();
-        for _ in 0..5 {
-            assert!(l.allowed("ana"));
-            l.failed("ana");
+    fn the_throttle_slows_failures_down_but_never_locks_an_account() {
+        let t = LoginThrottle::default();
+        let now = Instant::now();
+        let attacker: std::net::IpAddr = [10, 0, 0, 1].into();
+        let user: std::net::IpAddr = [10, 0, 0, 2].into();
+        assert_eq!(
+            t.delay("ana", Some(attacker), now),
+            Throttled::After(Duration::ZERO)
+        );
+        for _ in 0..50 {
+            t.failed("ana", Some(attacker), now);
         }
-        assert!(!l.allowed("ana"));
-        assert!(l.allowed("bob"));
-        l.succeeded("ana");
-        assert!(l.allowed("ana"));
+        // The account's own delay is capped: the real user, from elsewhere, waits at most that.
+        assert_eq!(
+            t.delay("ana", Some(user), now),
+            Throttled::After(ACCOUNT_MAX_DELAY)
+        );
+        assert_eq!(
+            t.delay("bob", Some(user), now),
+            Throttled::After(Duration::ZERO)
+        );
+        // The guessing source waits longer, and past the bar is refused.
+        assert_eq!(
+            t.delay("bob", Some(attacker), now),
+            Throttled::After(SOURCE_MAX_DELAY)
+        );
+        for _ in 0..50 {
+            t.failed("carl", Some(attacker), now);
+        }
+        assert!(matches!(
+            t.delay("bob", Some(attacker), now),
+            Throttled::Refused(_)
+        ));
+        // Everything is forgotten after the window.
+        let later = now + THROTTLE_WINDOW + Duration::from_secs(1);
+        assert_eq!(
+            t.delay("ana", Some(attacker), later),
+            Throttled::After(Duration::ZERO)
+        );
+        t.succeeded("ana");
+        assert_eq!(
+            t.delay("ana", Some(user), now),
+            Throttled::After(Duration::ZERO)
+        );
     }
 
     #[test]

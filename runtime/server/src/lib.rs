@@ -8,6 +8,7 @@ pub mod authz;
 pub mod drafts;
 pub mod error;
 pub mod forms;
+pub mod listen;
 pub mod mail;
 mod openapi;
 mod serve;
@@ -54,7 +55,7 @@ pub struct AppState {
     /// The store.
     pub store: Arc<Store>,
     /// Failed sign-ins.
-    pub limiter: Arc<auth::LoginLimiter>,
+    pub limiter: Arc<auth::LoginThrottle>,
     /// Counters.
     pub metrics: Arc<Metrics>,
     /// This node's id (logs, metrics, job leases).
@@ -68,7 +69,7 @@ pub struct AppState {
     /// The processes folder, where the scenario tests the designer runs live.
     pub processes: Option<Arc<std::path::Path>>,
     /// `/health`'s last write probe: when, and what it found.
-    pub write_probe: Arc<std::sync::Mutex<Option<(Instant, Result<(), String>)>>>,
+    pub write_probe: Arc<std::sync::Mutex<Option<WriteProbe>>>,
 }
 
 impl AppState {
@@ -78,7 +79,7 @@ impl AppState {
             committer: millrace_store::Committer::spawn(store.clone()),
             tokens: Arc::new(auth::TokenCache::default()),
             store,
-            limiter: Arc::new(auth::LoginLimiter::default()),
+            limiter: Arc::new(auth::LoginThrottle::default()),
             metrics: Arc::new(Metrics::default()),
             node_id: node_id.into(),
             jobs: Arc::default(),
@@ -242,6 +243,12 @@ async fn measure(State(state): State<AppState>, req: Request, next: Next) -> Res
     tracing::info!(node = %state.node_id, %method, %path, status = response.status().as_u16(), micros, "request");
     response
 }
+
+/// When `/health` last probed a write, and what it found.
+pub type WriteProbe = (Instant, Result<(), String>);
+
+/// How long a client has to send a request's body.
+pub const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// How long `/health` trusts its last write probe: a load balancer asking
 /// every second costs at most one small write a second.
@@ -419,6 +426,10 @@ pub fn router(state: AppState) -> Router {
         .route("/assets/{*path}", get(web::asset))
         .fallback(web::not_found)
         .layer(axum::extract::DefaultBodyLimit::max(4 * 1024 * 1024))
+        // A body that never finishes must not hold a request (and a shutdown) forever.
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            BODY_READ_TIMEOUT,
+        ))
         .layer(axum::middleware::from_fn_with_state(state.clone(), measure))
         .with_state(state)
 }

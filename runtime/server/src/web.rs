@@ -120,6 +120,7 @@ pub struct LoginForm {
 /// is refused (its `Origin` is not this server).
 pub async fn login_form(
     State(state): State<AppState>,
+    crate::listen::Peer(source): crate::listen::Peer,
     headers: HeaderMap,
     axum::Form(form): axum::Form<LoginForm>,
 ) -> Response {
@@ -152,7 +153,7 @@ pub async fn login_form(
         username: form.username,
         password: form.password,
     };
-    match crate::api::sign_in(&state, &req).await {
+    match crate::api::sign_in(&state, &req, source).await {
         Ok((cookie, _)) => ([(header::SET_COOKIE, cookie)], Redirect::to(&next)).into_response(),
         Err(e) => shown(e.body.reason, e.status),
     }

@@ -573,3 +573,265 @@ fn wrong_passwords_slow_the_guesser_but_never_lock_the_real_user_out() {
     assert_eq!(bea.call("GET", "/api/me", None).1["user"], "bea");
     assert!(audited(&admin, "bea", "login", "denied"));
 }
+
+/// How a caller stands to the instance under test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Relation {
+    /// Staff of an unrelated group.
+    Stranger,
+    /// Staff of the task's candidate group.
+    Candidate,
+    /// Staff the task is assigned to.
+    Assignee,
+    /// The person who started it.
+    Starter,
+    /// Staff of a group granted `read` on the process.
+    GrantedGroup,
+    /// A system account that did not start it.
+    System,
+    /// An administrator.
+    Admin,
+}
+
+/// What a request should get: allowed, or refused with this status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Expect {
+    Allowed,
+    Refused(u16),
+}
+
+#[test]
+fn every_endpoint_denies_by_default_by_role_and_relation_and_audits_each_denial() {
+    use Relation::*;
+    let server = start_server_with(FIXTURES);
+    let admin = admin(&server);
+    let users: Vec<(Relation, &str, &str, &[&str])> = vec![
+        (Stranger, "sam", "staff", &["billing-specialists"]),
+        (Candidate, "cleo", "staff", &["recovery-executives"]),
+        (Assignee, "abe", "staff", &["recovery-executives"]),
+        (Starter, "stan", "staff", &["call-centre-representatives"]),
+        (GrantedGroup, "gus", "staff", &["auditors"]),
+        (System, "bot", "system", &[]),
+    ];
+    let mut clients: Vec<(Relation, String, Client)> = users
+        .iter()
+        .map(|(rel, name, role, groups)| {
+            let pw = add_user(&admin, name, role, groups);
+            (*rel, name.to_string(), Client::login(&server, name, &pw))
+        })
+        .collect();
+    let (s, b) = admin.call(
+        "POST",
+        "/api/grants",
+        Some(json!({ "key": "disconnection", "permission": "read", "group": "auditors" })),
+    );
+    assert_eq!(s, 201, "{b}");
+    let starter = &clients.iter().find(|c| c.0 == Starter).expect("starter").2;
+    let (s, b) = starter.call(
+        "POST",
+        "/api/process-definitions/disconnection/start",
+        Some(json!({ "businessKey": "MATRIX", "variables": { "phone": "+1 555 0199" } })),
+    );
+    assert_eq!(s, 201, "{b}");
+    let id = b["id"].as_str().expect("id").to_string();
+    let (s, b) = admin.call(
+        "POST",
+        "/api/messages",
+        Some(json!({ "name": "Paid", "businessKey": "MATRIX" })),
+    );
+    assert_eq!(s, 200, "{b}");
+    let candidate = &clients
+        .iter()
+        .find(|c| c.0 == Candidate)
+        .expect("candidate")
+        .2;
+    let (_, tasks) = candidate.call("GET", &format!("/api/tasks?instanceId={id}"), None);
+    let task = tasks[0]["id"].as_str().expect("the task").to_string();
+    // The assignee: given the task by a colleague, as a hand-over.
+    let (s, _) = candidate.call("POST", &format!("/api/tasks/{task}/claim"), None);
+    assert_eq!(s, 204);
+    let (s, b) = candidate.call(
+        "POST",
+        &format!("/api/tasks/{task}/assign"),
+        Some(json!({ "user": "abe" })),
+    );
+    assert_eq!(s, 204, "{b}");
+    clients.push((Admin, "admin".into(), admin));
+
+    let reads = |r: Relation| matches!(r, Candidate | Assignee | Starter | GrantedGroup | Admin);
+    let instance_detail = move |r: Relation| {
+        if reads(r) {
+            Expect::Allowed
+        } else {
+            Expect::Refused(404)
+        }
+    };
+    fn rule(f: impl Fn(Relation) -> Expect + 'static) -> Box<dyn Fn(Relation) -> Expect> {
+        Box::new(f)
+    }
+    let only = |allowed: &'static [Relation]| {
+        rule(move |r| {
+            if allowed.contains(&r) {
+                Expect::Allowed
+            } else {
+                Expect::Refused(403)
+            }
+        })
+    };
+    // (what, method, path, body, expectation by relation, the action a denial is audited as)
+    let cases: Vec<(
+        &str,
+        &str,
+        String,
+        Option<Value>,
+        Box<dyn Fn(Relation) -> Expect>,
+        &str,
+    )> = vec![
+        (
+            "read",
+            "GET",
+            format!("/api/process-instances/{id}"),
+            None,
+            rule(instance_detail),
+            "instance.read",
+        ),
+        (
+            "history",
+            "GET",
+            format!("/api/process-instances/{id}/history"),
+            None,
+            rule(instance_detail),
+            "instance.history",
+        ),
+        (
+            "comments",
+            "GET",
+            format!("/api/process-instances/{id}/comments"),
+            None,
+            rule(instance_detail),
+            "comments.read",
+        ),
+        (
+            "comment",
+            "POST",
+            format!("/api/process-instances/{id}/comments"),
+            Some(json!({ "text": "seen" })),
+            rule(instance_detail),
+            "comment",
+        ),
+        (
+            "cancel",
+            "POST",
+            format!("/api/process-instances/{id}/cancel"),
+            None,
+            rule(move |r| match r {
+                Admin => Expect::Allowed, // run last: it ends the instance
+                r if reads(r) => Expect::Refused(403),
+                _ => Expect::Refused(404),
+            }),
+            "cancel",
+        ),
+        (
+            "task",
+            "GET",
+            format!("/api/tasks/{task}"),
+            None,
+            only(&[Candidate, Assignee]),
+            "task.read",
+        ),
+        (
+            "start",
+            "POST",
+            "/api/process-definitions/disconnection/start".into(),
+            Some(json!({})),
+            only(&[Starter, System, Admin]),
+            "start",
+        ),
+        (
+            "users",
+            "GET",
+            "/api/users".into(),
+            None,
+            only(&[Admin]),
+            "list users",
+        ),
+        (
+            "grants",
+            "GET",
+            "/api/grants".into(),
+            None,
+            only(&[Admin]),
+            "read grants",
+        ),
+        (
+            "audit",
+            "GET",
+            "/api/audit".into(),
+            None,
+            only(&[Admin]),
+            "read the audit",
+        ),
+    ];
+    // A signal reaches the instance's boundary event only from those who may act on it.
+    for (rel, name, client) in &clients {
+        let (s, b) = client.call("POST", "/api/signals", Some(json!({ "name": "Storm" })));
+        let acts = matches!(rel, System | Admin);
+        assert_eq!(
+            (s, &b["delivered"]),
+            (200, &json!(u8::from(acts))),
+            "signal as {rel:?}: {b}"
+        );
+        if !acts {
+            assert!(
+                audited(&clients.last().expect("admin").2, name, "signal", "denied"),
+                "{name}'s withheld signal is audited"
+            );
+        }
+    }
+    let mut wrong = Vec::new();
+    let mut denials: Vec<(String, &str)> = Vec::new();
+    // Cancel last, so the instance is there for every other case.
+    let (cancel, others): (Vec<_>, Vec<_>) = cases.iter().partition(|c| c.0 == "cancel");
+    for case in others.into_iter().chain(cancel) {
+        let (what, method, path, body, rule, action) = case;
+        for (rel, name, client) in &clients {
+            let expected = rule(*rel);
+            let (s, b) = client.call(method, path, body.clone());
+            let got = if (200..300).contains(&s) {
+                Expect::Allowed
+            } else {
+                Expect::Refused(s)
+            };
+            if got != expected {
+                wrong.push(format!(
+                    "{what} as {rel:?}: expected {expected:?}, got {s} {b}"
+                ));
+            }
+            if matches!(expected, Expect::Refused(_)) {
+                denials.push((name.clone(), action));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+
+    // Lists show only what the caller may read.
+    let admin = &clients.iter().find(|c| c.0 == Admin).expect("admin").2;
+    for (rel, _, client) in &clients {
+        assert_eq!(
+            listed(client, &id),
+            reads(*rel),
+            "{rel:?} lists the instance"
+        );
+    }
+    // Every denial is in the audit, by actor and action.
+    let (_, audit) = admin.call("GET", "/api/audit", None);
+    let audit = audit.as_array().expect("audit");
+    for (actor, action) in &denials {
+        assert!(
+            audit.iter().any(|a| a["actor"] == actor.as_str()
+                && a["action"] == *action
+                && a["outcome"] == "denied"),
+            "the denial of {action} to {actor} is audited"
+        );
+    }
+}

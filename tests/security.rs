@@ -593,6 +593,17 @@ enum Relation {
     Admin,
 }
 
+/// One endpoint of the matrix: what, method, path, body, the expectation by
+/// relation, and the action a denial is audited as.
+type Case = (
+    &'static str,
+    &'static str,
+    String,
+    Option<Value>,
+    Box<dyn Fn(Relation) -> Expect>,
+    &'static str,
+);
+
 /// What a request should get: allowed, or refused with this status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Expect {
@@ -679,14 +690,7 @@ fn every_endpoint_denies_by_default_by_role_and_relation_and_audits_each_denial(
         })
     };
     // (what, method, path, body, expectation by relation, the action a denial is audited as)
-    let cases: Vec<(
-        &str,
-        &str,
-        String,
-        Option<Value>,
-        Box<dyn Fn(Relation) -> Expect>,
-        &str,
-    )> = vec![
+    let cases: Vec<Case> = vec![
         (
             "read",
             "GET",

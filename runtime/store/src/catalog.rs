@@ -439,6 +439,41 @@ impl Store {
         )
     }
 
+    /// Records that an instance's stored document cannot be read: an open
+    /// incident at the instance (local id 0, element `(instance)`) with the
+    /// reason, so it shows among the incidents instead of failing quietly.
+    /// Once per instance; a failure to record is returned, never hidden.
+    pub async fn mark_unreadable(&self, id: &str, reason: &str, now: DateTime<Utc>) -> Result<()> {
+        let mut tx = self.write_tx().await?;
+        let incident = crate::global_id(id, 0);
+        let added = sqlx::query(
+            "INSERT INTO incidents (id, instance_id, local_id, node_id, message, created_at) \
+             VALUES ($1, $2, 0, '(instance)', $3, $4) ON CONFLICT DO NOTHING",
+        )
+        .bind(&incident)
+        .bind(id)
+        .bind(format!(
+            "the instance's stored state cannot be read: {reason}"
+        ))
+        .bind(timestamp(now))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if added == 1 {
+            sqlx::query("UPDATE instances SET has_incident = 1 WHERE id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            // Its jobs would only fail again: they wait for an administrator.
+            sqlx::query("UPDATE jobs SET retries = 0 WHERE instance_id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Ends an instance whose stored document cannot be read (so the engine
     /// cannot cancel it): its row says `terminated`, its tasks, jobs and
     /// subscriptions go, the document stays for inspection, and the history
@@ -464,13 +499,24 @@ impl Store {
             return Ok(false);
         }
         for sql in [
+            "UPDATE incidents SET resolved_at = $2 WHERE instance_id = $1 AND resolved_at IS NULL",
             "DELETE FROM task_candidates WHERE task_id IN (SELECT id FROM tasks WHERE instance_id = $1)",
             "DELETE FROM tasks WHERE instance_id = $1",
             "DELETE FROM jobs WHERE instance_id = $1",
             "DELETE FROM subscriptions WHERE instance_id = $1",
         ] {
-            sqlx::query(sql).bind(id).execute(&mut *tx).await?;
+            let q = sqlx::query(sql).bind(id);
+            let q = if sql.contains("$2") {
+                q.bind(timestamp(now))
+            } else {
+                q
+            };
+            q.execute(&mut *tx).await?;
         }
+        sqlx::query("UPDATE instances SET has_incident = 0 WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query(
             "INSERT INTO history (instance_id, at, actor, event, node_id, detail) VALUES ($1, $2, $3, 'instanceEnded', NULL, $4)",
         )

@@ -11,7 +11,7 @@ use millrace_engine::instance::LocalId;
 use millrace_engine::{Command, Variables};
 use sqlx::Row;
 
-use crate::{timestamp, Dialect, Result, Store};
+use crate::{timestamp, Dialect, Result, Store, StoreError};
 
 /// A job claimed by a worker.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -183,6 +183,11 @@ impl Store {
                 .execute(&self.pool)
                 .await;
                 Ok(JobOutcome::Failed(e.to_string()))
+            }
+            Err(StoreError::Corrupt(instance, reason)) => {
+                // Retrying cannot help: the instance gets an incident saying why.
+                self.mark_unreadable(&instance, &reason, now).await?;
+                Ok(JobOutcome::Failed(reason))
             }
             Err(e) => {
                 let attempt = (4 - job.retries).max(1) as u32;

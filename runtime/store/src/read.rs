@@ -60,7 +60,15 @@ impl Store {
             .fetch_optional(&self.pool)
             .await?
             .ok_or_else(|| StoreError::NotFound("instance", id.to_string()))?;
-        serde_json::from_str(&body).map_err(|e| StoreError::Corrupt(id.to_string(), e.to_string()))
+        match serde_json::from_str(&body) {
+            Ok(instance) => Ok(instance),
+            Err(e) => {
+                let reason = e.to_string();
+                self.mark_unreadable(id, &reason, chrono::Utc::now())
+                    .await?;
+                Err(StoreError::Corrupt(id.to_string(), reason))
+            }
+        }
     }
 
     /// The instance and every instance its call activities started, recursively (root first).

@@ -66,6 +66,15 @@ pub enum Command {
         /// The error code.
         code: Option<String>,
     },
+    /// A called instance threw an escalation it did not catch: the call
+    /// activity's escalation boundary events may catch it, and the called
+    /// instance goes on either way (an escalation is not an error).
+    CalledInstanceEscalation {
+        /// The token waiting at the call activity.
+        token: LocalId,
+        /// The escalation code.
+        code: Option<String>,
+    },
     /// A call activity could not start its called instance: raise an incident there.
     CallFailed {
         /// The token at the call activity.
@@ -298,6 +307,11 @@ pub enum Effect {
     /// The instance threw an error no one in it caught (goes to the caller, if any).
     ErrorEscaped {
         /// The error code.
+        code: Option<String>,
+    },
+    /// The instance threw an escalation no one in it caught (goes to the caller, if any).
+    EscalationEscaped {
+        /// The escalation code.
         code: Option<String>,
     },
     /// An incident was raised.

@@ -247,6 +247,20 @@ impl<'a> Exec<'a> {
                     }
                 }
             }
+            Command::CalledInstanceEscalation { token, code } => {
+                if !matches!(
+                    self.inst.tokens.get(&token).map(|t| &t.state),
+                    Some(TokenState::Called(_))
+                ) {
+                    return Err(CommandError::NotFound("call activity token", token));
+                }
+                if !self.catch_escalation_at(token, &code) {
+                    // Not at the call activity: on up this instance's scopes
+                    // (and to its own caller); uncaught, nothing stops.
+                    let scope = self.inst.tokens[&token].scope;
+                    self.throw_escalation(scope, &code);
+                }
+            }
             Command::CallFailed { token, message } => {
                 if !matches!(
                     self.inst.tokens.get(&token).map(|t| &t.state),
@@ -1546,32 +1560,54 @@ impl<'a> Exec<'a> {
                 return;
             };
             let (owner, parent) = (scope.owner_token, scope.parent);
-            if let Some(o) = owner.filter(|o| self.inst.tokens.get(o).is_some_and(|t| !t.inner)) {
-                let node = self.def.node(self.inst.tokens[&o].node);
-                let b = node.boundaries.iter().copied().find(|&b| {
-                    matches!(&self.def.node(b).kind, NodeKind::BoundaryEvent { trigger: Trigger::Escalation(c), .. } if matches_code(c, code))
-                });
-                if let Some(b) = b {
-                    let interrupting = matches!(
-                        self.def.node(b).kind,
-                        NodeKind::BoundaryEvent {
-                            interrupting: true,
-                            ..
-                        }
-                    );
-                    let scope = self.inst.tokens[&o].scope;
-                    if interrupting {
-                        self.cancel_token(o, true);
-                    }
-                    self.fire_boundary(scope, b);
+            if let Some(o) = owner {
+                if self.catch_escalation_at(o, code) {
                     return;
                 }
             }
             match parent {
                 Some(p) => s = p,
-                None => return,
+                None => {
+                    if self.inst.parent.is_some() {
+                        self.effects
+                            .push(Effect::EscalationEscaped { code: code.clone() });
+                    }
+                    return;
+                }
             }
         }
+    }
+
+    /// An escalation boundary event on the activity token `o` runs, if one
+    /// matches: one for the code first, then a catch-all; an interrupting
+    /// one cancels the activity.
+    fn catch_escalation_at(&mut self, o: LocalId, code: &Option<String>) -> bool {
+        let Some(tok) = self.inst.tokens.get(&o).filter(|t| !t.inner) else {
+            return false;
+        };
+        let node = self.def.node(tok.node);
+        let find = |specific: bool| {
+            node.boundaries.iter().copied().find(|&b| {
+                matches!(&self.def.node(b).kind, NodeKind::BoundaryEvent { trigger: Trigger::Escalation(c), .. }
+                    if if specific { c.is_some() && c == code } else { c.is_none() })
+            })
+        };
+        let Some(b) = find(true).or_else(|| find(false)) else {
+            return false;
+        };
+        let interrupting = matches!(
+            self.def.node(b).kind,
+            NodeKind::BoundaryEvent {
+                interrupting: true,
+                ..
+            }
+        );
+        let scope = tok.scope;
+        if interrupting {
+            self.cancel_token(o, true);
+        }
+        self.fire_boundary(scope, b);
+        true
     }
 
     /// A new token at boundary event `b` in `scope`, on its way out.

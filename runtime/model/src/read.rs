@@ -146,6 +146,16 @@ fn attr(e: &Element, name: &str) -> Option<String> {
     e.attr(name).map(str::to_string)
 }
 
+/// A reference to another element by id, read as BPMN writes it: a QName
+/// (`tns:newInvoice`), whose prefix names the target namespace. Ids are
+/// NCNames and hold no colon, so whatever precedes one is a prefix.
+fn reference(e: &Element, name: &str) -> Option<String> {
+    e.attr(name).map(|v| {
+        let v = v.trim();
+        v.rsplit_once(':').map_or(v, |(_, local)| local).to_string()
+    })
+}
+
 fn id_of(e: &Element) -> String {
     e.attr("id").unwrap_or_default().to_string()
 }
@@ -327,7 +337,7 @@ fn read_event_definitions(e: &Element) -> Vec<EventDefinition> {
     for c in e.elements().filter(|c| c.ns.as_deref() == Some(BPMN_MODEL)) {
         let kind = match c.local.as_str() {
             "messageEventDefinition" => EventDefinitionKind::Message {
-                message_ref: attr(c, "messageRef"),
+                message_ref: reference(c, "messageRef"),
             },
             "timerEventDefinition" => EventDefinitionKind::Timer(Timer {
                 time_date: bpmn_child(c, "timeDate").map(expression),
@@ -335,13 +345,13 @@ fn read_event_definitions(e: &Element) -> Vec<EventDefinition> {
                 time_cycle: bpmn_child(c, "timeCycle").map(expression),
             }),
             "signalEventDefinition" => EventDefinitionKind::Signal {
-                signal_ref: attr(c, "signalRef"),
+                signal_ref: reference(c, "signalRef"),
             },
             "errorEventDefinition" => EventDefinitionKind::Error {
-                error_ref: attr(c, "errorRef"),
+                error_ref: reference(c, "errorRef"),
             },
             "escalationEventDefinition" => EventDefinitionKind::Escalation {
-                escalation_ref: attr(c, "escalationRef"),
+                escalation_ref: reference(c, "escalationRef"),
             },
             "conditionalEventDefinition" => EventDefinitionKind::Conditional {
                 condition: bpmn_child(c, "condition").map(expression),
@@ -395,7 +405,7 @@ fn read_flow_node(e: &Element, out: &mut Vec<Diagnostic>) -> Option<FlowNode> {
         },
         "boundaryEvent" => FlowNodeKind::BoundaryEvent {
             definitions: read_event_definitions(e),
-            attached_to: attr(e, "attachedToRef").unwrap_or_default(),
+            attached_to: reference(e, "attachedToRef").unwrap_or_default(),
             cancel_activity: bool_attr(e, "cancelActivity", true),
         },
         "task" => FlowNodeKind::Task,
@@ -411,10 +421,10 @@ fn read_flow_node(e: &Element, out: &mut Vec<Diagnostic>) -> Option<FlowNode> {
         },
         "serviceTask" => FlowNodeKind::ServiceTask,
         "sendTask" => FlowNodeKind::SendTask {
-            message_ref: attr(e, "messageRef"),
+            message_ref: reference(e, "messageRef"),
         },
         "receiveTask" => FlowNodeKind::ReceiveTask {
-            message_ref: attr(e, "messageRef"),
+            message_ref: reference(e, "messageRef"),
             instantiate: bool_attr(e, "instantiate", false),
         },
         "businessRuleTask" => FlowNodeKind::BusinessRuleTask,
@@ -436,7 +446,7 @@ fn read_flow_node(e: &Element, out: &mut Vec<Diagnostic>) -> Option<FlowNode> {
             scope: Box::new(read_scope(e, out)),
         },
         "callActivity" => FlowNodeKind::CallActivity {
-            called_element: attr(e, "calledElement"),
+            called_element: reference(e, "calledElement"),
         },
         _ => return None,
     };
@@ -637,7 +647,7 @@ fn read_collaboration(e: &Element, out: &mut Vec<Diagnostic>) -> Collaboration {
             .map(|p| Participant {
                 id: id_of(p),
                 name: attr(p, "name"),
-                process_ref: attr(p, "processRef"),
+                process_ref: reference(p, "processRef"),
                 loc: Loc(p.pos),
             })
             .collect(),
@@ -646,7 +656,7 @@ fn read_collaboration(e: &Element, out: &mut Vec<Diagnostic>) -> Collaboration {
                 id: id_of(m),
                 source: attr(m, "sourceRef").unwrap_or_default(),
                 target: attr(m, "targetRef").unwrap_or_default(),
-                message_ref: attr(m, "messageRef"),
+                message_ref: reference(m, "messageRef"),
                 loc: Loc(m.pos),
             })
             .collect(),

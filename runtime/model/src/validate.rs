@@ -274,9 +274,18 @@ impl<'a> Validator<'a> {
                 script_pos: None,
             });
         }
+        // Lanes do not change execution, and other modelers leave refs to
+        // removed elements behind: a dangling one is worth a warning only.
         for lane in &p.lanes {
             for r in &lane.flow_node_refs {
-                self.dangling(lane.loc.0, &lane.id, "flowNodeRef", r);
+                if !self.ids.contains(r.as_str()) {
+                    self.warning(
+                        "W018",
+                        lane.loc.0,
+                        &lane.id,
+                        format!("flowNodeRef points to {r:?}, which no element in this file has as id; the lane ignores it"),
+                    );
+                }
             }
         }
         self.scope(

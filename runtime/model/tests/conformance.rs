@@ -187,3 +187,28 @@ fn clean_bpmn_js_fixtures_import_without_warnings() {
         assert_eq!(errs, Vec::new(), "{file}");
     }
 }
+
+#[test]
+fn qname_references_resolve_and_a_lane_naming_no_element_is_only_a_warning() {
+    let xml = r#"<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:tns="urn:x" id="D" targetNamespace="urn:x">
+  <message id="newInvoice" name="New invoice"/>
+  <signal id="storm" name="Storm"/>
+  <process id="p" isExecutable="true">
+    <laneSet id="ls"><lane id="l"><flowNodeRef>s</flowNodeRef><flowNodeRef>GONE</flowNodeRef></lane></laneSet>
+    <startEvent id="s"><messageEventDefinition messageRef="tns:newInvoice"/></startEvent>
+    <intermediateCatchEvent id="c"><signalEventDefinition signalRef="tns:storm"/></intermediateCatchEvent>
+    <endEvent id="e"/>
+    <sequenceFlow id="f1" sourceRef="s" targetRef="c"/>
+    <sequenceFlow id="f2" sourceRef="c" targetRef="e"/>
+  </process>
+</definitions>"#;
+    let model = Model::import(xml.as_bytes()).expect("imports");
+    let found: Vec<String> = structure(&model)
+        .iter()
+        .filter(|d| d.severity != Severity::Info)
+        .map(|d| d.render("x.bpmn"))
+        .collect();
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert!(found[0].contains("l: warning[W018]"), "{found:#?}");
+}

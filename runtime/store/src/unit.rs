@@ -943,6 +943,21 @@ impl<'s> Unit<'s> {
                         ));
                     }
                 }
+                Effect::EscalationEscaped { code } => {
+                    if let Some(parent) = self
+                        .loaded
+                        .get(instance)
+                        .and_then(|l| l.instance.parent.clone())
+                    {
+                        self.cascade.push_back((
+                            parent.instance,
+                            Command::CalledInstanceEscalation {
+                                token: parent.token,
+                                code,
+                            },
+                        ));
+                    }
+                }
                 Effect::InstanceEnded { state, variables } => {
                     let parent = self
                         .loaded

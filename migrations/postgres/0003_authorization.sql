@@ -26,6 +26,10 @@ INSERT INTO instance_people (instance_id, kind, name)
     SELECT DISTINCT t.instance_id, CASE c.kind WHEN 'group' THEN 'group' ELSE 'user' END, c.name
     FROM task_candidates c JOIN tasks t ON t.id = c.task_id
     ON CONFLICT DO NOTHING;
+INSERT INTO instance_people (instance_id, kind, name)
+    SELECT DISTINCT instance_id, 'user', actor FROM history
+    WHERE event = 'instanceStarted' AND actor IN (SELECT name FROM users)
+    ON CONFLICT DO NOTHING;
 
 -- A disabled user cannot sign in and their sessions and API tokens stop working.
 ALTER TABLE users ADD COLUMN disabled BIGINT NOT NULL DEFAULT 0;

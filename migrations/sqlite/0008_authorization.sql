@@ -27,6 +27,10 @@ INSERT INTO instance_people (instance_id, kind, name)
     FROM task_candidates c JOIN tasks t ON t.id = c.task_id
     WHERE true
     ON CONFLICT DO NOTHING;
+INSERT INTO instance_people (instance_id, kind, name)
+    SELECT DISTINCT instance_id, 'user', actor FROM history
+    WHERE event = 'instanceStarted' AND actor IN (SELECT name FROM users)
+    ON CONFLICT DO NOTHING;
 
 -- A disabled user cannot sign in and their sessions and API tokens stop working.
 ALTER TABLE users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0;

@@ -120,14 +120,16 @@ pub enum CommandError {
 }
 
 impl Command {
-    /// The variables the command brings in, if any.
+    /// The variables the command brings in from outside the engine, if any:
+    /// what [`crate::value::check_variables`] bounds.
     pub fn variables(&self) -> Option<&Variables> {
         match self {
             Command::Start { variables, .. }
             | Command::CompleteTask { variables, .. }
             | Command::Trigger { variables, .. }
-            | Command::CompleteExternalTask { variables, .. }
-            | Command::CalledInstanceCompleted { variables, .. } => Some(variables),
+            | Command::CompleteExternalTask { variables, .. } => Some(variables),
+            // A called instance's variables were bounded as they were written
+            // there, and only its output mappings come back.
             _ => None,
         }
     }
@@ -257,7 +259,9 @@ pub enum Effect {
         /// The subscription.
         subscription: LocalId,
     },
-    /// A message was sent (throw event, end event, send task).
+    /// A message was sent (throw event, end event, send task) and nothing in
+    /// the sending instance waited for it (a process's message to itself is
+    /// delivered within the step): for the oldest subscriber elsewhere.
     MessageSent {
         /// Name.
         name: String,
@@ -277,7 +281,9 @@ pub enum Effect {
         /// Plain-text body.
         body: String,
     },
-    /// A signal was broadcast.
+    /// A signal was broadcast. The sending instance's own subscribers caught
+    /// it within the step; this is for every other instance's, and for
+    /// processes with a signal start event.
     SignalSent {
         /// Name.
         name: String,

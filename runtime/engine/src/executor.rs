@@ -1409,17 +1409,51 @@ impl<'a> Exec<'a> {
 
     // ----- events ------------------------------------------------------------------
 
+    /// The instance's own open subscriptions to a message or signal named
+    /// `name`, oldest first.
+    fn own_subscriptions(&self, signal: bool, name: &str) -> Vec<LocalId> {
+        self.inst
+            .subscriptions
+            .iter()
+            .filter(|(_, s)| match &s.kind {
+                SubscriptionKind::Signal(n) => signal && n == name,
+                SubscriptionKind::Message(n) => !signal && n == name,
+                _ => false,
+            })
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
     fn throw(&mut self, scope: LocalId, throw: &Throw) {
         match throw {
-            Throw::Message(name) => self.effects.push(Effect::MessageSent {
-                name: name.clone(),
-                variables: self.inst.root_variables(),
-                business_key: self.inst.business_key.clone(),
-            }),
-            Throw::Signal(name) => self.effects.push(Effect::SignalSent {
-                name: name.clone(),
-                variables: self.inst.root_variables(),
-            }),
+            Throw::Message(name) => {
+                // To itself first: its own event sub-processes, boundary
+                // events and catch events hear it as part of the throw, even
+                // when the throwing path ends the scope at once.
+                if let Some(&own) = self.own_subscriptions(false, name).first() {
+                    self.trigger(own);
+                } else {
+                    self.effects.push(Effect::MessageSent {
+                        name: name.clone(),
+                        variables: self.inst.root_variables(),
+                        business_key: self.inst.business_key.clone(),
+                    });
+                }
+            }
+            Throw::Signal(name) => {
+                // Every own subscriber as part of the throw (those the
+                // delivery opens anew, non-interrupting ones again, do not
+                // hear this same signal); then everyone else.
+                for own in self.own_subscriptions(true, name) {
+                    if self.inst.subscriptions.contains_key(&own) {
+                        self.trigger(own);
+                    }
+                }
+                self.effects.push(Effect::SignalSent {
+                    name: name.clone(),
+                    variables: self.inst.root_variables(),
+                });
+            }
             Throw::Escalation(code) => self.throw_escalation(scope, code),
             Throw::None | Throw::Terminate | Throw::Error(_) | Throw::Link(_) => {}
         }
@@ -1917,6 +1951,12 @@ impl<'a> Exec<'a> {
             .compiled
             .run(&scopes, self.now)
             .map_err(|e| e.to_string())?;
+        // The value it returns may be stored too (a result variable, an
+        // output mapping): it is bounded like a variable.
+        if matches!(out.value, Value::List(_) | Value::Map(_) | Value::String(_)) {
+            crate::value::check_variables([(&"(its result)".to_string(), &out.value)])
+                .map_err(|e| format!("the script's {e}"))?;
+        }
         if out.writes.is_empty() {
             return Ok(out);
         }

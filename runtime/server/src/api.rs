@@ -90,6 +90,9 @@ pub async fn sign_in(
     req: &LoginRequest,
     source: Option<std::net::IpAddr>,
 ) -> ApiResult<(String, Me)> {
+    if req.username.is_empty() || req.username.len() > 200 {
+        return Err(ApiError::field("username", "1 to 200 bytes"));
+    }
     match state
         .limiter
         .delay(&req.username, source, std::time::Instant::now())
@@ -113,6 +116,11 @@ pub async fn sign_in(
             ));
         }
     }
+    // Counted as a failure before the check and taken back on success, so
+    // attempts made at once all count against the next one.
+    state
+        .limiter
+        .failed(&req.username, source, std::time::Instant::now());
     let found = state.store.user_with_hash(&req.username).await?;
     // An unknown name costs one Argon2 verification too, so timing does not tell which names exist.
     let valid = match &found {
@@ -124,14 +132,11 @@ pub async fn sign_in(
     };
     let Some((user, _)) = found.filter(|(u, _)| valid && !u.disabled) else {
         state
-            .limiter
-            .failed(&req.username, source, std::time::Instant::now());
-        state
             .audit(Some(&req.username), "login", None, "denied")
             .await;
         return Err(ApiError::unauthenticated("wrong user name or password"));
     };
-    state.limiter.succeeded(&req.username);
+    state.limiter.succeeded(&req.username, source);
     let token = auth::random_token(32);
     let csrf = auth::random_token(16);
     state
@@ -649,6 +654,12 @@ pub async fn history(
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Vec<HistoryOut>>> {
     authz::readable(&state, &p, &id, "instance.history").await?;
+    if p.role != Role::System {
+        // The history holds variables' values too.
+        state
+            .audit(Some(&p.user), "instance.history", Some(&id), "ok")
+            .await;
+    }
     Ok(Json(
         state
             .store
@@ -674,8 +685,7 @@ pub async fn cancel(
     principal: Principal,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
-    let key = authz::readable(&state, &principal, &id, "cancel").await?;
-    authz::require(&state, &principal, Permission::Operate, &key, "cancel", &id).await?;
+    authz::operable(&state, &principal, &id, "cancel").await?;
     let mut unit = state.store.begin(Utc::now(), Some(&principal.user)).await?;
     match unit.command(&id, Command::Cancel).await {
         Ok(()) => {}
@@ -836,12 +846,16 @@ async fn visible_task(
         Err(millrace_store::StoreError::NotFound(..)) => {
             // An id its instance once issued names a task that was completed or
             // cancelled meanwhile (someone was quicker): a conflict, not a typo.
+            // Said only to one who may read the instance: to anyone else the
+            // id names nothing.
             if let Some((instance, local)) = split_id(id) {
-                if let Ok(inst) = state.store.instance(instance).await {
-                    if local <= inst.next_id {
-                        return Err(ApiError::conflict(
-                            "the task was completed or cancelled meanwhile",
-                        ));
+                if authz::may_read(state, p, instance).await? {
+                    if let Ok(inst) = state.store.instance(instance).await {
+                        if local <= inst.next_id {
+                            return Err(ApiError::conflict(
+                                "the task was completed or cancelled meanwhile",
+                            ));
+                        }
                     }
                 }
             }
@@ -1097,8 +1111,14 @@ pub async fn message(
     unit.restrict_to(reach);
     if let Some(message_id) = &req.message_id {
         if let Some(first) = unit.receive_message_id(message_id, &req.name).await? {
+            drop(unit);
+            // Which instance took it is told only to one who may read that instance.
+            let instance_id = match first {
+                Some(i) if authz::may_read(&state, &p, &i).await? => Some(i),
+                _ => None,
+            };
             return Ok(Json(Correlated {
-                instance_id: first,
+                instance_id,
                 duplicate: true,
             }));
         }
@@ -1246,8 +1266,7 @@ pub async fn retry(
 ) -> ApiResult<StatusCode> {
     let (instance, local) =
         split_id(&id).ok_or_else(|| ApiError::not_found(format!("no incident {id:?}")))?;
-    let key = authz::readable(&state, &p, instance, "retry").await?;
-    authz::require(&state, &p, Permission::Operate, &key, "retry", &id).await?;
+    authz::operable(&state, &p, instance, "retry").await?;
     let mut unit = state.store.begin(Utc::now(), Some(&p.user)).await?;
     unit.command(instance, Command::RetryIncident { incident: local })
         .await?;
@@ -1304,9 +1323,10 @@ pub struct UserIn {
     /// Groups.
     #[serde(default)]
     pub groups: Vec<String>,
-    /// A disabled user cannot sign in, and their sessions end.
+    /// A disabled user cannot sign in, and their sessions end; left out, it
+    /// stays as it was (a new user is enabled).
     #[serde(default)]
-    pub disabled: bool,
+    pub disabled: Option<bool>,
 }
 
 /// Creates or updates a user (administrators).
@@ -1333,9 +1353,17 @@ pub async fn put_user(
         return Err(ApiError::field("password", "at least 10 characters"));
     }
     let hash = auth::hash_password(&u.password)?;
+    let disabled = match u.disabled {
+        Some(d) => d,
+        None => state
+            .store
+            .user(&u.name)
+            .await?
+            .is_some_and(|existing| existing.disabled),
+    };
     state
         .store
-        .put_user(&u.name, &hash, &u.role, &u.groups, u.disabled, Utc::now())
+        .put_user(&u.name, &hash, &u.role, &u.groups, disabled, Utc::now())
         .await?;
     // Their sessions ended with the change; resolved API tokens are forgotten too.
     state.tokens.clear();

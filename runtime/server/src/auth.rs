@@ -174,6 +174,8 @@ const ACCOUNT_MAX_DELAY: Duration = Duration::from_secs(5);
 /// A source's failures after which its attempts wait, and the longest wait.
 const SOURCE_FREE: u32 = 5;
 const SOURCE_MAX_DELAY: Duration = Duration::from_secs(30);
+/// The most accounts and sources the throttle remembers.
+const MAX_THROTTLE_ENTRIES: usize = 100_000;
 /// A source's failures after which it is refused until its window passes.
 pub const SOURCE_REFUSE_AFTER: u32 = 100;
 
@@ -234,24 +236,37 @@ impl LoginThrottle {
     /// Counts a failed attempt.
     pub fn failed(&self, account: &str, source: Option<std::net::IpAddr>, now: Instant) {
         if let Ok(mut map) = self.failures.lock() {
-            // Bounded: entries past their window go when the map grows.
-            if map.len() > 100_000 {
+            // Bounded: entries past their window go when the map grows; if
+            // it is full of fresh ones, new keys are not added (known ones
+            // still count).
+            if map.len() > MAX_THROTTLE_ENTRIES {
                 map.retain(|_, (_, last)| now.duration_since(*last) < THROTTLE_WINDOW);
             }
+            let full = map.len() > MAX_THROTTLE_ENTRIES;
             let keys = std::iter::once(ThrottleKey::Account(account.to_string()))
                 .chain(source.map(ThrottleKey::Source));
             for key in keys {
+                if full && !map.contains_key(&key) {
+                    continue;
+                }
                 let (n, _) = Self::count(&map, &key, now);
                 map.insert(key, (n + 1, now));
             }
         }
     }
 
-    /// Forgets the account's failures after a successful sign-in (the
-    /// source's stay: one success must not launder a guesser's address).
-    pub fn succeeded(&self, account: &str) {
+    /// After a successful sign-in: forgets the account's failures, and takes
+    /// back the one [`LoginThrottle::failed`] counted for this attempt on the
+    /// source (its other failures stay: one success must not launder a
+    /// guesser's address).
+    pub fn succeeded(&self, account: &str, source: Option<std::net::IpAddr>) {
         if let Ok(mut map) = self.failures.lock() {
             map.remove(&ThrottleKey::Account(account.to_string()));
+            if let Some(ip) = source {
+                if let Some((n, _)) = map.get_mut(&ThrottleKey::Source(ip)) {
+                    *n = n.saturating_sub(1);
+                }
+            }
         }
     }
 }

@@ -123,6 +123,35 @@ pub async fn readable(
     }
 }
 
+/// Whether `p` may read instance `id` (no audit: for deciding what to say).
+pub async fn may_read(state: &AppState, p: &Principal, id: &str) -> ApiResult<bool> {
+    let keys = granted(state, p, Permission::Read).await?;
+    let reader = Reader {
+        user: &p.user,
+        groups: &p.groups,
+        keys: &keys,
+    };
+    Ok(state.store.readable_instance(id, &reader).await?.is_some())
+}
+
+/// Allows an operation (cancel, retry) on instance `id` when `p` holds
+/// `operate` on its process; otherwise 403 for one who may read it and 404
+/// for anyone else (both audited).
+pub async fn operable(state: &AppState, p: &Principal, id: &str, action: &str) -> ApiResult<()> {
+    let key = match state.store.instance_version(id).await {
+        Ok((key, _)) => Some(key),
+        Err(millrace_store::StoreError::NotFound(..)) => None,
+        Err(e) => return Err(e.into()),
+    };
+    if let Some(key) = &key {
+        if granted(state, p, Permission::Operate).await?.covers(key) {
+            return Ok(());
+        }
+    }
+    let key = readable(state, p, id, action).await?;
+    require(state, p, Permission::Operate, &key, action, id).await
+}
+
 /// Refuses with 403 (audited) unless `p` holds `permission` on `key`.
 pub async fn require(
     state: &AppState,

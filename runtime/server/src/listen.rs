@@ -31,12 +31,15 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// Serves `app` on `listener` until `shutdown` completes, then drains.
 pub async fn serve(listener: TcpListener, app: Router, shutdown: impl Future<Output = ()>) {
     let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let mut connections = tokio::task::JoinSet::new();
     let graceful = GracefulShutdown::new();
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(HEADER_READ_TIMEOUT);
     tokio::pin!(shutdown);
     loop {
+        // Finished connections' tasks are reaped as we go.
+        while connections.try_join_next().is_some() {}
         let permit = tokio::select! {
             permit = permits.clone().acquire_owned() => match permit {
                 Ok(p) => p,
@@ -65,7 +68,7 @@ pub async fn serve(listener: TcpListener, app: Router, shutdown: impl Future<Out
             app.clone().oneshot(req)
         });
         let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
-        tokio::spawn(async move {
+        connections.spawn(async move {
             if let Err(e) = connection.await {
                 tracing::debug!(error = %e, %peer, "connection ended with an error");
             }
@@ -79,6 +82,9 @@ pub async fn serve(listener: TcpListener, app: Router, shutdown: impl Future<Out
             tracing::warn!("requests still in flight after the shutdown grace; their connections close");
         }
     }
+    // Nothing of a connection outlives the server: the store closes next.
+    connections.abort_all();
+    while connections.join_next().await.is_some() {}
 }
 
 /// The address a request came from, when it came in through [`serve`]

@@ -108,14 +108,19 @@ impl Store {
         Ok(())
     }
 
-    /// Removes a user with their sessions, API tokens and group memberships;
+    /// Removes a user with their sessions, API tokens, group memberships,
+    /// grants and instance memberships;
     /// false when there was no such user.
     pub async fn remove_user(&self, name: &str) -> Result<bool> {
         let mut tx = self.write_tx().await?;
+        // Their grants and their place among instances' people go too: a new
+        // account of the same name must not inherit them.
         for sql in [
             "DELETE FROM sessions WHERE user_name = $1",
             "DELETE FROM api_tokens WHERE user_name = $1",
             "DELETE FROM user_groups WHERE user_name = $1",
+            "DELETE FROM grants WHERE kind = 'user' AND name = $1",
+            "DELETE FROM instance_people WHERE kind = 'user' AND name = $1",
         ] {
             sqlx::query(sql).bind(name).execute(&mut *tx).await?;
         }

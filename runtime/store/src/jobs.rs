@@ -184,12 +184,13 @@ impl Store {
                 .await;
                 Ok(JobOutcome::Failed(e.to_string()))
             }
-            Err(StoreError::Corrupt(instance, reason)) => {
-                // Retrying cannot help: the instance gets an incident saying why.
-                self.mark_unreadable(&instance, &reason, now).await?;
-                Ok(JobOutcome::Failed(reason))
-            }
             Err(e) => {
+                if let StoreError::Corrupt(instance, reason) = &e {
+                    // Retrying cannot help: the instance gets an incident
+                    // saying why (and its own jobs stop); this job fails as
+                    // any other.
+                    self.mark_unreadable(instance, reason, now).await?;
+                }
                 let attempt = (4 - job.retries).max(1) as u32;
                 let retry_at =
                     now + chrono::Duration::from_std(backoff(attempt)).unwrap_or_default();
@@ -211,6 +212,7 @@ impl Store {
 
     async fn try_run_job(&self, job: &ClaimedJob, now: DateTime<Utc>) -> Result<bool> {
         let mut unit = self.begin(now, Some(&job.owner)).await?;
+        unit.actor_is_person = false;
         // Lock order, the same in every unit: the instance row first, then its
         // job rows (a unit completing a task also deletes the task's timer
         // jobs while holding the instance). The other order deadlocks.

@@ -49,6 +49,9 @@ pub struct Unit<'s> {
     /// Whether a message or signal passed over an instance or start event
     /// outside [`Unit::restrict_to`]'s processes.
     withheld: bool,
+    /// Whether the actor is a person or account who may read what it starts
+    /// (not a node's job worker, whose name is no user's).
+    pub(crate) actor_is_person: bool,
 }
 
 /// A history row waiting to be written.
@@ -95,6 +98,7 @@ impl<'s> Unit<'s> {
             messages: VecDeque::new(),
             reach: None,
             withheld: false,
+            actor_is_person: true,
         })
     }
 
@@ -165,7 +169,7 @@ impl<'s> Unit<'s> {
             self.now,
         )?;
         self.adopt(instance);
-        if let Some(actor) = self.actor.clone() {
+        if let Some(actor) = self.actor.clone().filter(|_| self.actor_is_person) {
             self.concerns(&id, "user", &actor).await?;
         }
         self.apply(&id, effects).await?;
@@ -506,6 +510,21 @@ impl<'s> Unit<'s> {
             };
             match self.run(&instance, command).await {
                 Err(StoreError::Command(CommandError::NotFound(..) | CommandError::Ended(_))) => {}
+                // What another instance sent (a message, its variables on
+                // completion) would pass a limit of this one: the delivery
+                // is refused and says so in the receiver's history; the
+                // sender's step stands.
+                Err(StoreError::Command(
+                    e @ (CommandError::Limit(_) | CommandError::InstanceFull(_)),
+                )) => {
+                    self.history.push(HistoryRowOut {
+                        instance: instance.clone(),
+                        actor: self.actor.clone(),
+                        event: "deliveryRefused",
+                        node: None,
+                        detail: Some(serde_json::json!({ "reason": e.to_string() }).to_string()),
+                    });
+                }
                 other => other?,
             }
         }
@@ -856,7 +875,13 @@ impl<'s> Unit<'s> {
                     .await?;
                 }
                 Effect::SignalSent { name, variables } => {
-                    for (target, local) in self.subscriptions("signal", &name, None, None).await? {
+                    // The sender's own subscribers heard it within its step.
+                    for (target, local) in self
+                        .subscriptions("signal", &name, None, None)
+                        .await?
+                        .into_iter()
+                        .filter(|(target, _)| target != instance)
+                    {
                         self.cascade.push_back((
                             target,
                             Command::Trigger {
@@ -923,6 +948,15 @@ impl<'s> Unit<'s> {
                         }
                     };
                     self.adopt(child_instance);
+                    // Who may read the calling instance may read what it called.
+                    sqlx::query(
+                        "INSERT INTO instance_people (instance_id, kind, name) \
+                         SELECT $1, kind, name FROM instance_people WHERE instance_id = $2 ON CONFLICT DO NOTHING",
+                    )
+                    .bind(&child)
+                    .bind(instance)
+                    .execute(&mut *self.tx)
+                    .await?;
                     Box::pin(self.apply(&child, effects)).await?;
                 }
                 Effect::CallCancelled { instance: child } => {

@@ -358,6 +358,10 @@ pub struct ScopeDef {
     pub owner: Option<NodeIx>,
     /// The none start event.
     pub none_start: Option<NodeIx>,
+    /// In a scope with no start event at all: the activities and gateways
+    /// with no incoming sequence flow, which all start when the scope does
+    /// (BPMN 2.0 §10.5.1). Empty where the scope has a start event.
+    pub implicit_starts: Vec<NodeIx>,
     /// Event sub-processes directly in it.
     pub event_subprocesses: Vec<NodeIx>,
     /// Nodes directly in it.
@@ -595,6 +599,31 @@ impl<'a, H: ScriptHost + ScriptChecker> Compiler<'a, H> {
                     self.def.nodes[ix as usize].default_flow = fix;
                 }
             }
+        }
+        let has_start = scope
+            .nodes
+            .iter()
+            .any(|n| matches!(n.kind, FlowNodeKind::StartEvent { .. }));
+        if !has_start {
+            // Not boundary events, event sub-processes, compensation handlers
+            // or link catch events: they start by their trigger, not with the scope.
+            let implicit: Vec<NodeIx> = scope
+                .nodes
+                .iter()
+                .filter(|n| !n.is_for_compensation)
+                .filter_map(|n| self.def.node_ix(&n.id))
+                .filter(|&ix| {
+                    let node = &self.def.nodes[ix as usize];
+                    node.incoming.is_empty()
+                        && !matches!(
+                            node.kind,
+                            NodeKind::BoundaryEvent { .. }
+                                | NodeKind::EventSubProcess
+                                | NodeKind::CatchEvent(Trigger::Link(_))
+                        )
+                })
+                .collect();
+            self.def.scopes[six as usize].implicit_starts = implicit;
         }
         for (ix, s) in inner {
             let inner_ix = self.scope(s, Some(ix))?;

@@ -126,32 +126,48 @@ impl<'a> Exec<'a> {
                 if !self.inst.tokens.is_empty() || self.inst.next_id > 0 {
                     return Err(CommandError::AlreadyStarted);
                 }
-                let start = match &start_node {
-                    Some(id) => self
+                let starts = match &start_node {
+                    Some(id) => vec![self
                         .def
                         .node_ix(id)
                         .filter(|&ix| {
                             let n = self.def.node(ix);
                             n.scope == 0 && matches!(n.kind, NodeKind::StartEvent { .. })
                         })
-                        .ok_or_else(|| CommandError::NoStartEvent(id.clone()))?,
-                    None => self.def.scopes[0]
-                        .none_start
-                        .ok_or_else(|| CommandError::NoStartEvent("(none start event)".into()))?,
+                        .ok_or_else(|| CommandError::NoStartEvent(id.clone()))?],
+                    None => match self.def.scopes[0].none_start {
+                        Some(start) => vec![start],
+                        // No start event at all: everything without incoming flow starts.
+                        None if !self.def.scopes[0].implicit_starts.is_empty() => {
+                            self.def.scopes[0].implicit_starts.clone()
+                        }
+                        None => {
+                            return Err(CommandError::NoStartEvent("(none start event)".into()))
+                        }
+                    },
                 };
                 self.history(HistoryEvent::InstanceStarted);
                 for (name, value) in variables {
                     self.set_local(ROOT_SCOPE, &name, value);
                 }
                 self.open_event_subprocesses(ROOT_SCOPE, 0);
-                let t = self.new_token(ROOT_SCOPE, start, None);
+                let tokens: Vec<LocalId> = starts
+                    .into_iter()
+                    .map(|start| self.new_token(ROOT_SCOPE, start, None))
+                    .collect();
                 for code in &self.def.listeners.start {
-                    if let Err(e) = self.run_script(t, code) {
-                        self.incident(t, Phase::Enter, format!("process start listener: {e}"));
+                    if let Err(e) = self.run_script(tokens[0], code) {
+                        self.incident(
+                            tokens[0],
+                            Phase::Enter,
+                            format!("process start listener: {e}"),
+                        );
                         return Ok(());
                     }
                 }
-                self.queue.push_back(Work::Enter(t));
+                for t in tokens {
+                    self.queue.push_back(Work::Enter(t));
+                }
             }
             Command::CompleteTask { task, variables } => {
                 let t = self
@@ -797,12 +813,16 @@ impl<'a> Exec<'a> {
                 let s = self.new_scope(Some(parent), Some(t), ScopeKind::SubProcess);
                 self.set_state(t, TokenState::InScope(s));
                 self.open_event_subprocesses(s, inner);
-                match self.def.scopes[inner as usize].none_start {
-                    Some(start) => {
-                        let st = self.new_token(s, start, None);
-                        self.queue.push_back(Work::Enter(st));
-                    }
-                    None => self.scope_maybe_complete(s),
+                let starts = match self.def.scopes[inner as usize].none_start {
+                    Some(start) => vec![start],
+                    None => self.def.scopes[inner as usize].implicit_starts.clone(),
+                };
+                if starts.is_empty() {
+                    self.scope_maybe_complete(s);
+                }
+                for start in starts {
+                    let st = self.new_token(s, start, None);
+                    self.queue.push_back(Work::Enter(st));
                 }
             }
             NodeKind::EventSubProcess => self.queue.push_back(Work::Complete(t)),

@@ -305,7 +305,14 @@ impl<'a> Validator<'a> {
                 .nodes
                 .iter()
                 .any(|n| matches!(n.kind, FlowNodeKind::StartEvent { .. }));
-            if !has_start {
+            let has_end = p
+                .scope
+                .nodes
+                .iter()
+                .any(|n| matches!(n.kind, FlowNodeKind::EndEvent { .. }));
+            // Neither start nor end events: BPMN starts everything without
+            // incoming flow (§10.5.1), and so does Millrace.
+            if !has_start && (has_end || p.scope.nodes.is_empty()) {
                 self.error(
                     "E006",
                     p.loc.0,
@@ -380,7 +387,7 @@ impl<'a> Validator<'a> {
                             "an event sub-process needs exactly one start event, and it must have a trigger (message, timer, signal, error, escalation or conditional)",
                         );
                     }
-                } else if !(scope.nodes.is_empty() || starts.is_empty() && ends > 0) {
+                } else if !(scope.nodes.is_empty() || starts.is_empty()) {
                     let none_starts = starts
                         .iter()
                         .filter(|s| s.kind.event_definitions().is_empty())

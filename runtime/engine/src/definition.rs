@@ -385,8 +385,10 @@ pub struct ProcessDefinition {
     pub scopes: Vec<ScopeDef>,
     /// Node index by BPMN id.
     pub node_by_id: HashMap<String, NodeIx>,
-    /// For each inclusive gateway: the nodes of its scope from which it can be reached.
-    pub inclusive_upstream: HashMap<NodeIx, HashSet<NodeIx>>,
+    /// For each inclusive gateway, for each of its incoming flows: the nodes
+    /// from which that flow can be reached without passing through the
+    /// gateway (BPMN 2.0 §13.3.5's paths, by the node a token is at).
+    pub inclusive_upstream: HashMap<NodeIx, Vec<(FlowIx, HashSet<NodeIx>)>>,
     /// Process-level listeners.
     pub listeners: Listeners,
     /// Who may start it (`camunda:candidateStarterGroups` and `…Users`).
@@ -1022,32 +1024,32 @@ impl<'a, H: ScriptHost + ScriptChecker> Compiler<'a, H> {
         Ok(ix)
     }
 
-    /// For each inclusive gateway, every node of its scope with a path to it.
+    /// For each inclusive gateway and each of its incoming flows, every node
+    /// of its scope with a path to that flow that does not pass through the
+    /// gateway.
     fn inclusive_upstream(&mut self) {
         let gateways: Vec<NodeIx> = (0..self.def.nodes.len() as NodeIx)
             .filter(|&i| matches!(self.def.node(i).kind, NodeKind::InclusiveGateway))
             .collect();
         for g in gateways {
-            let mut seen = HashSet::new();
-            let mut stack: Vec<NodeIx> = self
-                .def
-                .node(g)
-                .incoming
-                .iter()
-                .map(|&f| self.def.flow(f).source)
-                .collect();
-            while let Some(n) = stack.pop() {
-                if !seen.insert(n) {
-                    continue;
+            let mut per_flow = Vec::new();
+            for &f in &self.def.node(g).incoming {
+                let mut seen = HashSet::new();
+                let mut stack = vec![self.def.flow(f).source];
+                while let Some(n) = stack.pop() {
+                    if n == g || !seen.insert(n) {
+                        continue;
+                    }
+                    let node = self.def.node(n);
+                    stack.extend(node.incoming.iter().map(|&f| self.def.flow(f).source));
+                    // A token at a boundary event came from its host's path.
+                    if let NodeKind::BoundaryEvent { attached_to, .. } = node.kind {
+                        stack.push(attached_to);
+                    }
                 }
-                let node = self.def.node(n);
-                stack.extend(node.incoming.iter().map(|&f| self.def.flow(f).source));
-                // A token at a boundary event came from its host's path.
-                if let NodeKind::BoundaryEvent { attached_to, .. } = node.kind {
-                    stack.push(attached_to);
-                }
+                per_flow.push((f, seen));
             }
-            self.def.inclusive_upstream.insert(g, seen);
+            self.def.inclusive_upstream.insert(g, per_flow);
         }
     }
 }

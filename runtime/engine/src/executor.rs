@@ -5,7 +5,7 @@
 //! without wait states cannot overflow the stack; a step budget turns an
 //! endless loop into an incident.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 
 use chrono::{DateTime, Utc};
 
@@ -446,11 +446,29 @@ impl<'a> Exec<'a> {
             if !self.inst.tokens.contains_key(&t) {
                 continue;
             }
+            // BPMN 2.0 §13.3.5: the join waits while some token elsewhere in
+            // its scope can still reach an incoming flow that has no token
+            // but none that has one. A token that can also reach a flow that
+            // already delivered (looping back through a branch that arrived)
+            // does not hold it up.
             let upstream = &self.def.inclusive_upstream[&g];
+            let filled: HashSet<FlowIx> = self
+                .inst
+                .tokens
+                .values()
+                .filter(|o| o.scope == scope && o.node == g && o.state == TokenState::Joining)
+                .filter_map(|o| o.via)
+                .collect();
             let blocked = self.inst.tokens.values().any(|o| {
-                o.scope == scope
-                    && !(o.node == g && o.state == TokenState::Joining)
-                    && upstream.contains(&o.node)
+                if o.scope != scope || (o.node == g && o.state == TokenState::Joining) {
+                    return false;
+                }
+                let reaches = |want_filled: bool| {
+                    upstream.iter().any(|(f, from)| {
+                        filled.contains(f) == want_filled && from.contains(&o.node)
+                    })
+                };
+                reaches(false) && !reaches(true)
             });
             if blocked {
                 continue;

@@ -26,6 +26,11 @@ pub enum Page {
     },
     /// The user's tasks.
     Inbox,
+    /// One task with its form.
+    Task {
+        /// The task's id.
+        id: String,
+    },
     /// The signed-in user may not see this page.
     Forbidden {
         /// What they tried to open.
@@ -46,6 +51,7 @@ impl Page {
             Page::Library => "Processes".into(),
             Page::Designer { key } => format!("{key} · Designer"),
             Page::Inbox => "Inbox".into(),
+            Page::Task { .. } => "Task".into(),
             Page::Forbidden { .. } => "Not allowed".into(),
             Page::NotFound { .. } => "Not found".into(),
         }
@@ -117,6 +123,7 @@ pub fn App(state: PageState) -> impl IntoView {
         Page::Library => view! { <pages::library::Library/> }.into_any(),
         Page::Designer { key } => view! { <pages::designer::Designer key/> }.into_any(),
         Page::Inbox => view! { <pages::inbox::Inbox/> }.into_any(),
+        Page::Task { id } => view! { <pages::task::Task id/> }.into_any(),
         Page::Forbidden { what } => view! { <pages::errors::Forbidden what/> }.into_any(),
         Page::NotFound { path } => view! { <pages::errors::NotFound path/> }.into_any(),
     };
@@ -131,7 +138,7 @@ pub fn App(state: PageState) -> impl IntoView {
 fn Header(me: Option<Me>, page: Page) -> impl IntoView {
     let section = match page {
         Page::Library | Page::Designer { .. } => "designer",
-        Page::Inbox => "inbox",
+        Page::Inbox | Page::Task { .. } => "inbox",
         _ => "",
     };
     let links = me

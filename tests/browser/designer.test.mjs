@@ -7,61 +7,10 @@
 // step goes to tests/browser/artifacts/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
-import { chromium } from 'playwright-core';
+import { readFileSync } from 'node:fs';
+import { ADMIN_PASSWORD, BASE, adminApi, closeBrowser, launch, newPage, shot, signIn } from './helpers.mjs';
 
-const BASE = process.env.MILLRACE_URL;
-const ADMIN_PASSWORD = process.env.MILLRACE_ADMIN_PASSWORD;
 const KEY = 'support-case-reactivation';
-const ARTIFACTS = new URL('./artifacts/', import.meta.url).pathname;
-mkdirSync(ARTIFACTS, { recursive: true });
-
-let browser;
-let adminToken;
-
-async function api(method, path, body, headers = {}) {
-  const res = await fetch(BASE + path, {
-    method,
-    headers: { 'content-type': 'application/json', ...headers },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : null, headers: res.headers };
-}
-
-// Signs in through the API as the admin, for setup only.
-async function adminApi(method, path, body) {
-  if (!adminToken) {
-    const res = await fetch(BASE + '/api/login', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ username: 'admin', password: ADMIN_PASSWORD }),
-    });
-    assert.equal(res.status, 200, 'the admin signs in');
-    const me = await res.json();
-    adminToken = { cookie: res.headers.get('set-cookie').split(';')[0], csrf: me.csrfToken };
-  }
-  return api(method, path, body, { cookie: adminToken.cookie, 'x-csrf-token': adminToken.csrf });
-}
-
-async function shot(page, name) {
-  await page.screenshot({ path: `${ARTIFACTS}${name}.png` });
-}
-
-async function newPage() {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  const page = await context.newPage();
-  page.on('pageerror', (e) => console.error('page error:', e.message));
-  return page;
-}
-
-async function signIn(page, user, password, path = '/') {
-  await page.goto(BASE + path);
-  await page.getByLabel('User name').fill(user);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL((url) => !url.pathname.startsWith('/login'));
-}
 
 // Clicks a diagram element as a person would: a shape near its bottom-right
 // corner (its centre may lie under a sequence flow, its top corners under
@@ -89,22 +38,14 @@ async function waitSaved(page) {
 }
 
 before(async () => {
-  assert.ok(BASE && ADMIN_PASSWORD, 'run through tests/browser/run.sh');
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-      '--disable-sync', '--no-first-run'],
-  });
+  await launch();
   for (const [name, role, groups] of [['ana', 'analyst', []], ['bea', 'analyst', []], ['sam', 'staff', ['back-office']]]) {
     const r = await adminApi('POST', '/api/users', { name, password: `${name}-password-1`, role, groups });
     assert.equal(r.status, 204, `user ${name} is created: ${JSON.stringify(r.body)}`);
   }
 });
 
-after(async () => {
-  await browser?.close();
-});
+after(closeBrowser);
 
 let before_v1;
 
@@ -169,6 +110,11 @@ test('an analyst adds a user task with a candidate group, and it survives closin
   await openGroup(again, 'User assignment');
   assert.equal(await again.getByLabel('Candidate groups').inputValue(), 'back-office');
   await shot(again, '04-reopened');
+  // Who may start the process is set in the same panel, on the process itself.
+  await again.evaluate((id) => window.MillraceModeler.select(id), KEY);
+  await openGroup(again, 'Candidate starter');
+  assert.equal(await again.getByLabel('Candidate starter groups').inputValue(), 'call-centre-representatives');
+  await shot(again, '04b-candidate-starters');
   // The draft leaves as a file Camunda Modeler opens: the BPMN with its camunda: extensions.
   const [file] = await Promise.all([
     again.waitForEvent('download'),

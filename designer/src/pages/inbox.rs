@@ -6,7 +6,7 @@ use millrace_api::TaskOut;
 use crate::app::short_time;
 use crate::http;
 
-/// The task list (claiming and forms come with the inbox's own pages).
+/// The task list; each task opens its own page to be worked.
 #[component]
 pub fn Inbox() -> impl IntoView {
     let tasks = RwSignal::new(None::<Result<Vec<TaskOut>, String>>);
@@ -29,7 +29,7 @@ pub fn Inbox() -> impl IntoView {
                 <tbody>
                     {list.into_iter().map(|t| view! {
                         <tr>
-                            <td>{t.name.clone().unwrap_or(t.element_id.clone())}</td>
+                            <td><a href=format!("/tasks/{}", t.id)>{t.name.clone().unwrap_or(t.element_id.clone())}</a></td>
                             <td>{t.process_key}</td>
                             <td>{t.assignee.unwrap_or_default()}</td>
                             <td>{t.candidate_groups.join(", ")}</td>

@@ -5,3 +5,4 @@ pub mod errors;
 pub mod inbox;
 pub mod library;
 pub mod login;
+pub mod task;

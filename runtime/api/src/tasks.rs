@@ -32,3 +32,61 @@ pub struct TaskOut {
     /// Created.
     pub created_at: String,
 }
+
+/// One choice of a select field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct FormOption {
+    /// The value stored.
+    pub value: String,
+    /// What the person sees.
+    pub label: String,
+}
+
+/// One field of a task's form, as the web app renders it: from
+/// `camunda:formData` or from a form-js form's input components alike.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct FormFieldOut {
+    /// The variable it sets.
+    pub id: String,
+    /// Its label.
+    pub label: String,
+    /// `text`, `textarea`, `integer`, `number`, `boolean`, `date`, `select`
+    /// or `display` (text shown, nothing submitted).
+    pub kind: String,
+    /// Must be given.
+    pub required: bool,
+    /// Shown, not changed.
+    pub readonly: bool,
+    /// The choices of a select.
+    pub options: Vec<FormOption>,
+    /// Lower bound of a number, as written in the form.
+    pub min: Option<String>,
+    /// Upper bound of a number.
+    pub max: Option<String>,
+    /// Shortest text.
+    pub min_length: Option<u64>,
+    /// Longest text.
+    pub max_length: Option<u64>,
+    /// What the input shows first: the variable's current value, else the
+    /// form's default, as text (`true`/`false` for a checkbox).
+    pub value: Option<String>,
+}
+
+/// A task with the form to work it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct TaskForm {
+    /// The task.
+    pub task: TaskOut,
+    /// The instance's business key.
+    pub business_key: Option<String>,
+    /// The process's name.
+    pub process_name: Option<String>,
+    /// The fields, in the form's order (none: the task is completed as it is).
+    pub fields: Vec<FormFieldOut>,
+}

@@ -835,7 +835,9 @@ pub async fn tasks(
     Ok(Json(rows.into_iter().map(task_out).collect()))
 }
 
-async fn visible_task(
+/// The task, when `p` may see it (its assignee, a candidate user or a
+/// member of a candidate group); otherwise 403, audited as `action`.
+pub async fn visible_task(
     state: &AppState,
     p: &Principal,
     id: &str,

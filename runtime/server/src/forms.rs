@@ -1,6 +1,9 @@
-//! Server-side validation of a task's submitted variables against the form
-//! the task declares (`camunda:formData`), whatever the browser did.
+//! A task's form: server-side validation of submitted variables against the
+//! form the task declares (`camunda:formData` or a form-js form), whatever
+//! the browser did, and the same form as fields the web app renders
+//! (`GET /api/tasks/{id}/form`).
 
+use millrace_api::{FormFieldOut, FormOption, TaskForm};
 use millrace_engine::{Value, Variables};
 use millrace_model::bpmn::FormField;
 
@@ -289,6 +292,180 @@ fn collect<'a>(node: &'a serde_json::Value, out: &mut Vec<&'a serde_json::Value>
             collect(c, out);
         }
     }
+}
+
+/// What an input shows first for a stored value.
+fn shown(v: &Value) -> Option<String> {
+    match v {
+        Value::Null | Value::List(_) | Value::Map(_) => None,
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Int(i) => Some(i.to_string()),
+        Value::Decimal(d) => Some(d.to_string()),
+        Value::String(s) => Some(s.clone()),
+        Value::DateTime(t) => Some(t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+    }
+}
+
+/// `camunda:formData` fields as the web app renders them, with the
+/// variables' current values (or the fields' defaults).
+pub fn fields_of_form_data(fields: &[FormField], vars: &Variables) -> Vec<FormFieldOut> {
+    fields
+        .iter()
+        .map(|f| {
+            let c = |name: &str| constraint(f, name).cloned().flatten();
+            let kind = match f.field_type.as_deref().unwrap_or("string") {
+                "long" => "integer",
+                "boolean" => "boolean",
+                "date" => "date",
+                "enum" => "select",
+                _ => "text",
+            };
+            FormFieldOut {
+                id: f.id.clone(),
+                label: f.label.clone().unwrap_or_else(|| f.id.clone()),
+                kind: kind.into(),
+                required: constraint(f, "required").is_some(),
+                readonly: constraint(f, "readonly").is_some(),
+                options: f
+                    .values
+                    .iter()
+                    .map(|(id, name)| FormOption {
+                        value: id.clone(),
+                        label: name.clone().unwrap_or_else(|| id.clone()),
+                    })
+                    .collect(),
+                min: c("min"),
+                max: c("max"),
+                min_length: c("minlength").and_then(|v| v.trim().parse().ok()),
+                max_length: c("maxlength").and_then(|v| v.trim().parse().ok()),
+                value: vars
+                    .get(&f.id)
+                    .and_then(shown)
+                    .or_else(|| f.default_value.clone()),
+            }
+        })
+        .collect()
+}
+
+/// A form-js form's components as the web app renders them: inputs
+/// (text field and area, number, checkbox, select and radio, date), and text
+/// components shown as they are. Lists (checklist, tag list) are shown as
+/// text the person cannot change.
+pub fn fields_of_form_js(form: &str, vars: &Variables) -> Result<Vec<FormFieldOut>, ApiError> {
+    let form: serde_json::Value = serde_json::from_str(form)
+        .map_err(|e| ApiError::conflict(format!("the task's form is not valid JSON: {e}")))?;
+    let mut out = Vec::new();
+    walk_form_js(&form, vars, &mut out);
+    Ok(out)
+}
+
+fn walk_form_js(node: &serde_json::Value, vars: &Variables, out: &mut Vec<FormFieldOut>) {
+    let Some(items) = node.get("components").and_then(|c| c.as_array()) else {
+        return;
+    };
+    for c in items {
+        let text = |k: &str| c.get(k).and_then(|v| v.as_str()).map(str::to_string);
+        let flag = |k: &str| c.get(k).and_then(|v| v.as_bool()).unwrap_or(false);
+        let rule = |k: &str| c.get("validate").and_then(|r| r.get(k));
+        let ty = text("type").unwrap_or_else(|| "textfield".into());
+        if ty == "text" {
+            out.push(FormFieldOut {
+                id: String::new(),
+                label: text("text").unwrap_or_default(),
+                kind: "display".into(),
+                required: false,
+                readonly: true,
+                options: Vec::new(),
+                min: None,
+                max: None,
+                min_length: None,
+                max_length: None,
+                value: None,
+            });
+            continue;
+        }
+        if let Some(key) = text("key") {
+            let (kind, readonly) = match ty.as_str() {
+                "textarea" => ("textarea", false),
+                "number" => ("number", false),
+                "checkbox" => ("boolean", false),
+                "select" | "radio" => ("select", false),
+                "datetime" => ("date", false),
+                "checklist" | "taglist" => ("text", true),
+                _ => ("text", false),
+            };
+            let value = vars.get(&key).and_then(shown).or_else(|| {
+                c.get("defaultValue").and_then(|d| match d {
+                    serde_json::Value::String(s) => Some(s.clone()),
+                    serde_json::Value::Bool(b) => Some(b.to_string()),
+                    serde_json::Value::Number(n) => Some(n.to_string()),
+                    _ => None,
+                })
+            });
+            out.push(FormFieldOut {
+                label: text("label").unwrap_or_else(|| key.clone()),
+                id: key,
+                kind: kind.into(),
+                required: rule("required").and_then(|r| r.as_bool()).unwrap_or(false),
+                readonly: readonly || flag("readonly") || flag("disabled"),
+                options: c
+                    .get("values")
+                    .and_then(|v| v.as_array())
+                    .map(|vs| {
+                        vs.iter()
+                            .filter_map(|v| {
+                                let value = v.get("value")?.as_str()?.to_string();
+                                let label = v
+                                    .get("label")
+                                    .and_then(|l| l.as_str())
+                                    .map_or_else(|| value.clone(), str::to_string);
+                                Some(FormOption { value, label })
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                min: rule("min").map(|m| m.to_string()),
+                max: rule("max").map(|m| m.to_string()),
+                min_length: rule("minLength").and_then(|m| m.as_u64()),
+                max_length: rule("maxLength").and_then(|m| m.as_u64()),
+                value,
+            });
+        }
+        walk_form_js(c, vars, out);
+    }
+}
+
+/// A task and the form to work it (who may see the task).
+#[utoipa::path(get, path = "/api/tasks/{id}/form", params(("id" = String, Path)),
+    responses((status = 200, body = TaskForm), (status = 403, body = crate::error::ErrorBody)))]
+pub async fn task_form(
+    axum::extract::State(state): axum::extract::State<crate::AppState>,
+    p: crate::auth::Principal,
+    crate::ApiPath(id): crate::ApiPath<String>,
+) -> crate::error::ApiResult<axum::Json<TaskForm>> {
+    let task = crate::api::visible_task(&state, &p, &id, "task.read").await?;
+    let inst = state.store.instance(&task.instance_id).await?;
+    let def = state.store.definition(&inst.key, inst.version);
+    let vars = inst.root_variables();
+    let mut fields = Vec::new();
+    if let Some(def) = &def {
+        if let Some(ix) = def.node_ix(&task.node_id) {
+            if let millrace_engine::definition::NodeKind::UserTask(spec) = &def.node(ix).kind {
+                fields = fields_of_form_data(&spec.form_fields, &vars);
+                if let Some(form_ref) = &spec.form {
+                    if let Some(form) = state.store.form(&inst.key, inst.version, form_ref).await? {
+                        fields.extend(fields_of_form_js(&form, &vars)?);
+                    }
+                }
+            }
+        }
+    }
+    Ok(axum::Json(TaskForm {
+        task: crate::api::task_out(task),
+        business_key: inst.business_key.clone(),
+        process_name: def.as_ref().and_then(|d| d.name.clone()),
+        fields,
+    }))
 }
 
 #[cfg(test)]

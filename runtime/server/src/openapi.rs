@@ -29,6 +29,7 @@ use crate::error::ErrorBody;
         api::add_comment,
         api::tasks,
         api::task,
+        crate::forms::task_form,
         api::claim,
         api::unclaim,
         api::assign,

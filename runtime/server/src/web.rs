@@ -217,6 +217,49 @@ pub async fn inbox(
     .await
 }
 
+/// `/tasks/{id}`: one task with its form (the API says whether the user may
+/// see it; the page asks it).
+pub async fn task(
+    State(state): State<AppState>,
+    principal: Result<Principal, ApiError>,
+    Path(id): Path<String>,
+    uri: Uri,
+) -> Response {
+    // A task one may not see answers 403 as a page too (the API says the same).
+    if let Ok(p) = &principal {
+        let visible = match state.store.task(&id).await {
+            Ok(t) => t.visible_to(&p.user, &p.groups),
+            // Gone or never there: the page says what the API says.
+            Err(_) => true,
+        };
+        if !visible {
+            state
+                .audit(Some(&p.user), "task.read", Some(&id), "denied")
+                .await;
+            return page(
+                StatusCode::FORBIDDEN,
+                PageState {
+                    page: Page::Forbidden {
+                        what:
+                            "this task (it is neither assigned nor offered to you or your groups)"
+                                .into(),
+                    },
+                    me: Some(p.me()),
+                },
+            );
+        }
+    }
+    guarded(
+        &state,
+        principal,
+        &uri,
+        Audience::Workers,
+        "tasks",
+        Page::Task { id },
+    )
+    .await
+}
+
 /// Any other address outside `/api`: the 404 page.
 pub async fn not_found(principal: Result<Principal, ApiError>, uri: Uri) -> Response {
     page(

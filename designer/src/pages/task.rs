@@ -1,0 +1,360 @@
+//! One task: who has it, claim it or give it back, its form, complete it.
+//! The form is whatever the BPMN declares (`camunda:formData` or a form-js
+//! form, as fields from `/api/tasks/{id}/form`); the server's validation
+//! message appears on the field it names; a wizard's next step (a task the
+//! flow now gives the same person) opens at once.
+
+use std::collections::BTreeMap;
+
+use leptos::prelude::*;
+use millrace_api::{FormFieldOut, TaskForm, TaskOut};
+use serde::Deserialize;
+
+use crate::app::{short_time, Session};
+use crate::http;
+
+/// What completing a task answers.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Completed {
+    next_task: Option<TaskOut>,
+}
+
+/// The text typed into a field, as the variable its kind asks for (`None`:
+/// left empty); `Err` says what the field wants.
+fn typed(field: &FormFieldOut, text: &str) -> Result<Option<serde_json::Value>, &'static str> {
+    let t = text.trim();
+    match field.kind.as_str() {
+        "boolean" => Ok(Some(serde_json::Value::Bool(t == "true"))),
+        _ if t.is_empty() => Ok(None),
+        "integer" => t
+            .parse::<i64>()
+            .map(|n| Some(n.into()))
+            .map_err(|_| "a whole number"),
+        "number" => serde_json::from_str::<serde_json::Number>(t)
+            .map(|n| Some(serde_json::Value::Number(n)))
+            .map_err(|_| "a number"),
+        _ => Ok(Some(serde_json::Value::String(text.to_string()))),
+    }
+}
+
+/// The day of a stored date-time, as a date input shows it (`2024-11-01`).
+fn day(text: &str) -> String {
+    text.chars().take(10).collect()
+}
+
+/// The field a server error names, as the form knows it (`variables.x` → `x`).
+fn field_of(error_field: &str) -> &str {
+    error_field
+        .strip_prefix("variables.")
+        .unwrap_or(error_field)
+        .split(['.', '['])
+        .next()
+        .unwrap_or(error_field)
+}
+
+/// The task page.
+#[component]
+pub fn Task(id: String) -> impl IntoView {
+    let session = expect_context::<Session>();
+    let me = session
+        .0
+        .as_ref()
+        .map(|m| m.user.clone())
+        .unwrap_or_default();
+    let csrf = StoredValue::new(session.csrf());
+    let id = StoredValue::new(id);
+    let form = RwSignal::new(None::<Result<TaskForm, String>>);
+    let inputs = RwSignal::new(BTreeMap::<String, String>::new());
+    let errors = RwSignal::new(BTreeMap::<String, String>::new());
+    let banner = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+
+    let load = move || {
+        leptos::task::spawn_local(async move {
+            let url = format!("/api/tasks/{}/form", id.get_value());
+            let r = http::get::<TaskForm>(&url).await;
+            if let Ok(f) = &r {
+                inputs.set(
+                    f.fields
+                        .iter()
+                        .filter(|f| !f.id.is_empty())
+                        .map(|f| (f.id.clone(), f.value.clone().unwrap_or_default()))
+                        .collect(),
+                );
+            }
+            form.set(Some(r.map_err(|f| f.reason())));
+        });
+    };
+    Effect::new(move |_| load());
+
+    let act = move |what: &'static str| {
+        leptos::task::spawn_local(async move {
+            busy.set(true);
+            let url = format!("/api/tasks/{}/{what}", id.get_value());
+            let r = http::send::<_, serde_json::Value>(
+                "POST",
+                &url,
+                &serde_json::json!({}),
+                &csrf.get_value(),
+            )
+            .await;
+            busy.set(false);
+            match r {
+                Ok(_) => {
+                    banner.set(None);
+                    load();
+                }
+                Err(f) => banner.set(Some(f.reason())),
+            }
+        });
+    };
+
+    let complete = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let Some(Ok(f)) = form.get_untracked() else {
+            return;
+        };
+        let typed_in = inputs.get_untracked();
+        let mut vars = serde_json::Map::new();
+        let mut problems = BTreeMap::new();
+        for field in f.fields.iter().filter(|x| !x.id.is_empty() && !x.readonly) {
+            let text = typed_in.get(&field.id).cloned().unwrap_or_default();
+            match typed(field, &text) {
+                Ok(Some(v)) => {
+                    vars.insert(field.id.clone(), v);
+                }
+                Ok(None) => {}
+                Err(want) => {
+                    problems.insert(field.id.clone(), format!("Enter {want}."));
+                }
+            }
+        }
+        let known: Vec<String> = f.fields.iter().map(|x| x.id.clone()).collect();
+        errors.set(problems.clone());
+        if !problems.is_empty() {
+            return;
+        }
+        leptos::task::spawn_local(async move {
+            busy.set(true);
+            banner.set(None);
+            let url = format!("/api/tasks/{}/complete", id.get_value());
+            let body = serde_json::json!({ "variables": vars });
+            let r = http::send::<_, Completed>("POST", &url, &body, &csrf.get_value()).await;
+            busy.set(false);
+            match r {
+                Ok(done) => match done.next_task {
+                    Some(next) => http::navigate(&format!("/tasks/{}", next.id)),
+                    None => http::navigate("/inbox"),
+                },
+                Err(failure) => {
+                    let on_field = failure
+                        .body
+                        .field
+                        .as_deref()
+                        .map(field_of)
+                        .filter(|name| known.iter().any(|k| k == name))
+                        .map(str::to_string);
+                    match on_field {
+                        Some(name) => errors.update(|e| {
+                            e.insert(name, failure.reason());
+                        }),
+                        None => banner.set(Some(failure.reason())),
+                    }
+                }
+            }
+        });
+    };
+
+    let body = move || match form.get() {
+        None => view! { <p role="status">"Loading the task…"</p> }.into_any(),
+        Some(Err(e)) => view! {
+            <h1 id="task-title">"Task"</h1>
+            <p class="banner error" role="alert">{e}</p>
+            <p><a href="/inbox">"Back to the inbox"</a></p>
+        }
+        .into_any(),
+        Some(Ok(f)) => {
+            let t = f.task.clone();
+            let mine = t.assignee.as_deref() == Some(me.as_str());
+            let unassigned = t.assignee.is_none();
+            let offered = t
+                .candidate_groups
+                .iter()
+                .chain(&t.candidate_users)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ");
+            let fields = f.fields.clone();
+            let empty = fields.is_empty();
+            view! {
+                <h1 id="task-title">{t.name.clone().unwrap_or(t.element_id.clone())}</h1>
+                <dl class="facts">
+                    <dt>"Process"</dt>
+                    <dd>{f.process_name.clone().unwrap_or(t.process_key.clone())}</dd>
+                    <dt>"Request"</dt>
+                    <dd>{f.business_key.clone().unwrap_or_else(|| "—".into())}</dd>
+                    <dt>"Assignee"</dt>
+                    <dd>{t.assignee.clone().unwrap_or_else(|| "nobody yet".into())}</dd>
+                    <dt>"Offered to"</dt>
+                    <dd>{offered}</dd>
+                    <dt>"Created"</dt>
+                    <dd>{short_time(&t.created_at)}</dd>
+                </dl>
+                <div class="actions">
+                    {unassigned.then(|| view! {
+                        <button type="button" on:click=move |_| act("claim") disabled=move || busy.get()>"Claim"</button>
+                    })}
+                    {mine.then(|| view! {
+                        <button type="button" class="secondary" on:click=move |_| act("unclaim") disabled=move || busy.get()>
+                            "Give back"
+                        </button>
+                    })}
+                </div>
+                <form class="task-form" on:submit=complete aria-labelledby="task-title" novalidate=true>
+                    {empty.then(|| view! { <p>"This task has no form: complete it when the work is done."</p> })}
+                    {fields.into_iter().map(|field| field_view(field, inputs, errors)).collect_view()}
+                    <button type="submit" class="primary" disabled=move || busy.get()>"Complete"</button>
+                </form>
+            }
+            .into_any()
+        }
+    };
+    view! {
+        <section aria-labelledby="task-title" class="content">
+            <p><a href="/inbox">"← Inbox"</a></p>
+            {move || banner.get().map(|b| view! { <p class="banner error" role="alert">{b}</p> })}
+            {body}
+        </section>
+    }
+}
+
+/// One field: its label, the input its kind asks for, and its error.
+fn field_view(
+    f: FormFieldOut,
+    inputs: RwSignal<BTreeMap<String, String>>,
+    errors: RwSignal<BTreeMap<String, String>>,
+) -> AnyView {
+    if f.kind == "display" {
+        return view! { <p class="form-text">{f.label}</p> }.into_any();
+    }
+    let key = StoredValue::new(f.id.clone());
+    let input_id = format!("field-{}", f.id);
+    let error_id = format!("error-{}", f.id);
+    let current = move || inputs.with(|m| m.get(&key.get_value()).cloned().unwrap_or_default());
+    let set = move |v: String| {
+        inputs.update(|m| {
+            m.insert(key.get_value(), v);
+        })
+    };
+    let error = move || errors.with(|e| e.get(&key.get_value()).cloned());
+    let invalid = move || error().is_some().then_some("true");
+    let described = {
+        let error_id = error_id.clone();
+        move || error().is_some().then(|| error_id.clone())
+    };
+    let readonly = f.readonly;
+    let required = f.required;
+    let control = match f.kind.as_str() {
+        "boolean" => view! {
+            <input type="checkbox" id=input_id.clone() prop:checked=move || current() == "true"
+                on:change=move |ev| set(event_target_checked(&ev).to_string())
+                disabled=readonly aria-invalid=invalid aria-describedby=described/>
+        }
+        .into_any(),
+        "select" => {
+            let options = f
+                .options
+                .iter()
+                .map(|o| {
+                    let value = o.value.clone();
+                    let chosen = o.value.clone();
+                    view! { <option value=value selected=move || current() == chosen>{o.label.clone()}</option> }
+                })
+                .collect_view();
+            view! {
+                <select id=input_id.clone() on:change=move |ev| set(event_target_value(&ev))
+                    disabled=readonly required=required aria-invalid=invalid aria-describedby=described>
+                    <option value="" selected=move || current().is_empty()>"Choose…"</option>
+                    {options}
+                </select>
+            }
+            .into_any()
+        }
+        "textarea" => view! {
+            <textarea id=input_id.clone() prop:value=current on:input=move |ev| set(event_target_value(&ev))
+                readonly=readonly required=required aria-invalid=invalid aria-describedby=described></textarea>
+        }
+        .into_any(),
+        "integer" | "number" => {
+            let step = if f.kind == "integer" { "1" } else { "any" };
+            view! {
+                <input type="number" id=input_id.clone() step=step min=f.min.clone() max=f.max.clone()
+                    prop:value=current on:input=move |ev| set(event_target_value(&ev))
+                    readonly=readonly required=required aria-invalid=invalid aria-describedby=described/>
+            }
+            .into_any()
+        }
+        "date" => view! {
+            <input type="date" id=input_id.clone()
+                prop:value={move || day(&current())}
+                on:input=move |ev| set(event_target_value(&ev))
+                readonly=readonly required=required aria-invalid=invalid aria-describedby=described/>
+        }
+        .into_any(),
+        _ => view! {
+            <input type="text" id=input_id.clone() minlength=f.min_length maxlength=f.max_length
+                prop:value=current on:input=move |ev| set(event_target_value(&ev))
+                readonly=readonly required=required aria-invalid=invalid aria-describedby=described/>
+        }
+        .into_any(),
+    };
+    view! {
+        <div class="field">
+            <label for=input_id>{f.label.clone()}{required.then_some(" *")}</label>
+            {control}
+            {move || error().map(|e| view! { <p class="field-error" id=error_id.clone()>{e}</p> })}
+        </div>
+    }
+    .into_any()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn field(kind: &str) -> FormFieldOut {
+        FormFieldOut {
+            id: "x".into(),
+            label: "X".into(),
+            kind: kind.into(),
+            required: false,
+            readonly: false,
+            options: Vec::new(),
+            min: None,
+            max: None,
+            min_length: None,
+            max_length: None,
+            value: None,
+        }
+    }
+
+    #[test]
+    fn typed_text_becomes_the_kind_of_value_the_field_asks_for() {
+        assert_eq!(typed(&field("integer"), "12"), Ok(Some(12.into())));
+        assert_eq!(typed(&field("integer"), "1.5"), Err("a whole number"));
+        assert_eq!(typed(&field("boolean"), ""), Ok(Some(false.into())));
+        assert_eq!(typed(&field("text"), "  "), Ok(None));
+        assert_eq!(
+            typed(&field("select"), "approve"),
+            Ok(Some("approve".into()))
+        );
+    }
+
+    #[test]
+    fn server_errors_land_on_their_field() {
+        assert_eq!(field_of("variables.amount"), "amount");
+        assert_eq!(field_of("amount"), "amount");
+        assert_eq!(field_of("variables.x[0]"), "x");
+    }
+}

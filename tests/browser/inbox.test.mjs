@@ -1,0 +1,102 @@
+// Working a task in the browser, as back-office staff do: the inbox lists
+// it, its page shows the form the BPMN declares (camunda:formData on "Verify
+// payment received"), claiming makes it yours, the server's validation
+// message lands on the field it names, and completing it moves the request
+// on. A screenshot of each step goes to tests/browser/artifacts/.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { adminApi, closeBrowser, launch, newPage, shot, signIn } from './helpers.mjs';
+
+const KEY = 'support-case-reactivation';
+
+before(async () => {
+  await launch();
+  for (const [name, role, groups] of [['bo', 'staff', ['back-office']], ['al', 'analyst', []]]) {
+    const r = await adminApi('POST', '/api/users', { name, password: `${name}-password-12`, role, groups });
+    assert.equal(r.status, 204, JSON.stringify(r.body));
+  }
+});
+
+after(closeBrowser);
+
+test('back office claims a task, is told what the form needs, completes it, and the request moves on', async () => {
+  const started = await adminApi('POST', `/api/process-definitions/${KEY}/start`, {
+    businessKey: 'SC-1001', variables: { paymentDate: '2024-11-01T10:00:00Z', customerName: 'John Michael Smith' },
+  });
+  assert.equal(started.status, 201, JSON.stringify(started.body));
+  const instance = started.body.id;
+
+  const page = await newPage();
+  await signIn(page, 'bo', 'bo-password-12');
+  assert.equal(new URL(page.url()).pathname, '/inbox');
+  const mine = await page.evaluate(async (id) => (await (await fetch(`/api/tasks?instanceId=${id}`)).json()), instance);
+  assert.equal(mine.length, 1, JSON.stringify(mine));
+  const task = mine[0].id;
+  const link = page.locator(`a[href="/tasks/${task}"]`);
+  await link.waitFor();
+  assert.equal(await link.textContent(), 'Verify payment received');
+  await shot(page, 'inbox-01-list');
+  await link.click();
+  await page.waitForURL(`**/tasks/${task}`);
+
+  await page.getByRole('heading', { name: 'Verify payment received' }).waitFor();
+  await page.getByText('SC-1001').waitFor();
+  const reference = page.getByLabel('Bank payment reference *');
+  const approved = page.getByLabel('Payment received: reactivate the system');
+  await reference.waitFor();
+  assert.equal(await approved.isChecked(), false, 'the default value is shown');
+  await shot(page, 'inbox-02-task');
+
+  await page.getByRole('button', { name: 'Claim' }).click();
+  await page.getByRole('button', { name: 'Give back' }).waitFor();
+  assert.ok(await page.getByText('bo', { exact: true }).isVisible(), 'the assignee is shown');
+
+  // Too short for the form's minlength: the server says so, on the field.
+  await reference.fill('TRX');
+  await approved.check();
+  await page.getByRole('button', { name: 'Complete' }).click();
+  const error = page.locator('#error-paymentReference');
+  await error.waitFor();
+  assert.match(await error.textContent(), /short|at least/i);
+  assert.equal(await reference.getAttribute('aria-invalid'), 'true');
+  await shot(page, 'inbox-03-field-error');
+  const still = await adminApi('GET', `/api/process-instances/${instance}`);
+  assert.deepEqual(still.body.activeActivities, ['Task_VerifyPayment'], 'nothing changed');
+
+  await reference.fill('TRX-884120');
+  await page.getByRole('button', { name: 'Complete' }).click();
+  await page.waitForURL('**/inbox');
+  assert.equal(await page.locator(`a[href="/tasks/${task}"]`).count(), 0, 'the task has left the inbox');
+  await shot(page, 'inbox-04-done');
+  await page.context().close();
+
+  const after = await adminApi('GET', `/api/process-instances/${instance}`);
+  assert.deepEqual(after.body.activeActivities, ['Task_Reactivate']);
+  assert.equal(after.body.variables.paymentReference, 'TRX-884120');
+  assert.equal(after.body.variables.approved, true);
+});
+
+test('a task one may not see is refused, by page and API', async () => {
+  const started = await adminApi('POST', `/api/process-definitions/${KEY}/start`, {
+    businessKey: 'SC-1002', variables: { paymentDate: '2024-11-01T10:00:00Z' },
+  });
+  const tasks = await adminApi('GET', `/api/process-instances/${started.body.id}`);
+  assert.deepEqual(tasks.body.activeActivities, ['Task_VerifyPayment']);
+  const page = await newPage();
+  await signIn(page, 'al', 'al-password-12', '/inbox');
+  const theirs = await page.evaluate(async () => (await fetch('/api/tasks?limit=500')).json());
+  assert.equal(theirs.length, 0, 'an analyst in no group has no tasks');
+  // The back office's task, by its URL: the page says the API refused.
+  const bo = await newPage();
+  await signIn(bo, 'bo', 'bo-password-12');
+  const boTasks = await bo.evaluate(async (id) => (await (await fetch(`/api/tasks?instanceId=${id}`)).json()), started.body.id);
+  await bo.context().close();
+  const res = await page.goto(`${process.env.MILLRACE_URL}/tasks/${boTasks[0].id}`);
+  assert.equal(res.status(), 403);
+  await page.getByRole('heading', { name: 'Not allowed' }).waitFor();
+  await page.getByText(/neither assigned nor offered/).waitFor();
+  await shot(page, 'inbox-05-not-yours');
+  const status = await page.evaluate(async (id) => (await fetch(`/api/tasks/${id}/form`)).status, boTasks[0].id);
+  assert.equal(status, 403);
+  await page.context().close();
+});

@@ -52,7 +52,15 @@ pub struct Unit<'s> {
     /// Whether the actor is a person or account who may read what it starts
     /// (not a node's job worker, whose name is no user's).
     pub(crate) actor_is_person: bool,
+    /// Rows for `instance_people` (instance, `user`/`group`, name), written
+    /// in multi-row inserts at commit.
+    people: Vec<(String, &'static str, String)>,
+    /// In a batch: the people length when the current request began.
+    people_mark: usize,
 }
+
+/// Rows per multi-row `instance_people` insert (3 parameters each).
+const PEOPLE_CHUNK: usize = 300;
 
 /// A history row waiting to be written.
 struct HistoryRowOut {
@@ -99,6 +107,8 @@ impl<'s> Unit<'s> {
             reach: None,
             withheld: false,
             actor_is_person: true,
+            people: Vec::new(),
+            people_mark: 0,
         })
     }
 
@@ -170,7 +180,7 @@ impl<'s> Unit<'s> {
         )?;
         self.adopt(instance);
         if let Some(actor) = self.actor.clone().filter(|_| self.actor_is_person) {
-            self.concerns(&id, "user", &actor).await?;
+            self.concerns(&id, "user", &actor);
         }
         self.apply(&id, effects).await?;
         self.drain().await?;
@@ -545,6 +555,7 @@ impl<'s> Unit<'s> {
         self.actor = Some(actor.to_string());
         self.journal = Some(Vec::new());
         self.history_mark = self.history.len();
+        self.people_mark = self.people.len();
         sqlx::query("SAVEPOINT request")
             .execute(&mut *self.tx)
             .await?;
@@ -574,6 +585,7 @@ impl<'s> Unit<'s> {
             }
         }
         self.history.truncate(self.history_mark);
+        self.people.truncate(self.people_mark);
         self.cascade.clear();
         self.signal_starts.clear();
         self.messages.clear();
@@ -633,16 +645,36 @@ impl<'s> Unit<'s> {
     }
 
     /// Records that `instance` concerns a user or group (its starter, a
-    /// task's assignee or candidate): they may read it from now on.
-    async fn concerns(&mut self, instance: &str, kind: &str, name: &str) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO instance_people (instance_id, kind, name) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-        )
-        .bind(instance)
-        .bind(kind)
-        .bind(name)
-        .execute(&mut *self.tx)
-        .await?;
+    /// task's assignee or candidate): they may read it from now on. Written
+    /// with the unit's other rows at commit.
+    fn concerns(&mut self, instance: &str, kind: &'static str, name: &str) {
+        self.people
+            .push((instance.to_string(), kind, name.to_string()));
+    }
+
+    /// Writes the queued `instance_people` rows, once each.
+    async fn flush_people(&mut self) -> Result<()> {
+        self.people.sort();
+        self.people.dedup();
+        let dialect = self.store.dialect;
+        for chunk in self.people.chunks(PEOPLE_CHUNK) {
+            let mut sql =
+                String::from("INSERT INTO instance_people (instance_id, kind, name) VALUES ");
+            for i in 0..chunk.len() {
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                let p = |k: usize| dialect.placeholder(i * 3 + k);
+                sql.push_str(&format!("({}, {}, {})", p(1), p(2), p(3)));
+            }
+            sql.push_str(" ON CONFLICT DO NOTHING");
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (instance, kind, name) in chunk {
+                query = query.bind(instance).bind(*kind).bind(name);
+            }
+            query.execute(&mut *self.tx).await?;
+        }
+        self.people.clear();
         Ok(())
     }
 
@@ -742,10 +774,10 @@ impl<'s> Unit<'s> {
                     .execute(&mut *self.tx)
                     .await?;
                     for g in &task.candidate_groups {
-                        self.concerns(instance, "group", g).await?;
+                        self.concerns(instance, "group", g);
                     }
                     for u in task.candidate_users.iter().chain(&task.assignee) {
-                        self.concerns(instance, "user", u).await?;
+                        self.concerns(instance, "user", u);
                     }
                     let assignee: Vec<String> = task.assignee.iter().cloned().collect();
                     for (kind, names) in [
@@ -948,7 +980,17 @@ impl<'s> Unit<'s> {
                         }
                     };
                     self.adopt(child_instance);
-                    // Who may read the calling instance may read what it called.
+                    // Who may read the calling instance may read what it called:
+                    // its people so far in this unit, and those stored.
+                    let inherited: Vec<(&'static str, String)> = self
+                        .people
+                        .iter()
+                        .filter(|(i, _, _)| i == instance)
+                        .map(|(_, kind, name)| (*kind, name.clone()))
+                        .collect();
+                    for (kind, name) in inherited {
+                        self.concerns(&child, kind, &name);
+                    }
                     sqlx::query(
                         "INSERT INTO instance_people (instance_id, kind, name) \
                          SELECT $1, kind, name FROM instance_people WHERE instance_id = $2 ON CONFLICT DO NOTHING",
@@ -1015,6 +1057,7 @@ impl<'s> Unit<'s> {
     /// Writes every changed instance (checking revisions) and commits.
     pub async fn commit(mut self) -> Result<()> {
         self.flush_history().await?;
+        self.flush_people().await?;
         for (id, loaded) in &self.loaded {
             if !loaded.dirty {
                 continue;

@@ -472,7 +472,7 @@ mod tests {
             t.delay("ana", Some(attacker), later),
             Throttled::After(Duration::ZERO)
         );
-        t.succeeded("ana");
+        t.succeeded("ana", Some(user));
         assert_eq!(
             t.delay("ana", Some(user), now),
             Throttled::After(Duration::ZERO)

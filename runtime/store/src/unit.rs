@@ -652,6 +652,19 @@ impl<'s> Unit<'s> {
             .push((instance.to_string(), kind, name.to_string()));
     }
 
+    /// Queues a command for the call activity that called `instance`, if a
+    /// call activity did.
+    fn tell_caller(&mut self, instance: &str, command: impl FnOnce(LocalId) -> Command) {
+        if let Some(parent) = self
+            .loaded
+            .get(instance)
+            .and_then(|l| l.instance.parent.clone())
+        {
+            self.cascade
+                .push_back((parent.instance, command(parent.token)));
+        }
+    }
+
     /// Writes the queued `instance_people` rows, once each.
     async fn flush_people(&mut self) -> Result<()> {
         self.people.sort();
@@ -1005,34 +1018,16 @@ impl<'s> Unit<'s> {
                     self.cascade.push_back((child, Command::Cancel));
                 }
                 Effect::ErrorEscaped { code } => {
-                    if let Some(parent) = self
-                        .loaded
-                        .get(instance)
-                        .and_then(|l| l.instance.parent.clone())
-                    {
-                        self.cascade.push_back((
-                            parent.instance,
-                            Command::CalledInstanceError {
-                                token: parent.token,
-                                code,
-                            },
-                        ));
-                    }
+                    self.tell_caller(instance, |token| Command::CalledInstanceError {
+                        token,
+                        code,
+                    });
                 }
                 Effect::EscalationEscaped { code } => {
-                    if let Some(parent) = self
-                        .loaded
-                        .get(instance)
-                        .and_then(|l| l.instance.parent.clone())
-                    {
-                        self.cascade.push_back((
-                            parent.instance,
-                            Command::CalledInstanceEscalation {
-                                token: parent.token,
-                                code,
-                            },
-                        ));
-                    }
+                    self.tell_caller(instance, |token| Command::CalledInstanceEscalation {
+                        token,
+                        code,
+                    });
                 }
                 Effect::InstanceEnded { state, variables } => {
                     let parent = self

@@ -300,6 +300,23 @@ fn two_people_completing_one_task_one_wins_one_gets_409() {
 }
 
 #[test]
+fn a_second_claim_is_told_who_has_the_task() {
+    let server = start_server();
+    let admin = admin(&server);
+    let pa = add_user(&admin, "ann", "staff", &["billing-specialists"]);
+    let pb = add_user(&admin, "ben", "staff", &["billing-specialists"]);
+    let ann = Client::login(&server, "ann", &pa);
+    let ben = Client::login(&server, "ben", &pb);
+    let id = start_approval(&admin, "REQ-5");
+    let task = review_task(&ann, &id);
+    let claim = format!("/api/tasks/{task}/claim");
+    assert_eq!(ann.call("POST", &claim, None).0, 204);
+    let (s, b) = ben.call("POST", &claim, None);
+    assert_eq!(s, 409, "{b}");
+    assert_eq!(b["reason"], "ann has claimed the task");
+}
+
+#[test]
 fn openapi_document_lists_the_core_paths() {
     let server = start_server();
     let (s, doc) = Client::new(&server).call("GET", "/api/openapi.json", None);

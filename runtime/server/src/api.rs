@@ -898,7 +898,12 @@ pub async fn claim(
         state
             .audit(Some(&p.user), "task.claim", Some(&id), "refused")
             .await;
-        return Err(ApiError::conflict("someone else has claimed the task"));
+        // Two claiming at once: the one who lost is told who won.
+        let holder = state.store.task(&id).await.ok().and_then(|t| t.assignee);
+        return Err(ApiError::conflict(match holder {
+            Some(h) => format!("{h} has claimed the task"),
+            None => "someone else has claimed the task".to_string(),
+        }));
     }
     state
         .audit(Some(&p.user), "task.claim", Some(&id), "ok")

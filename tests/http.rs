@@ -710,6 +710,125 @@ fn drafts_are_saved_under_a_revision_check_validated_and_deployed_by_administrat
 }
 
 #[test]
+fn a_drafts_forms_are_saved_with_it_copied_with_it_and_deployed_with_it() {
+    let server = start_server();
+    let admin = admin(&server);
+    let ana_pw = add_user(&admin, "ana", "analyst", &[]);
+    let bea_pw = add_user(&admin, "bea", "staff", &["billing-specialists"]);
+    let ana = Client::login(&server, "ana", &ana_pw);
+    let bea = Client::login(&server, "bea", &bea_pw);
+
+    // Without a draft, the forms are the latest version's.
+    let (_, d) = ana.call("GET", "/api/drafts/meter-removal", None);
+    let forms = d["forms"].as_array().expect("forms").clone();
+    let form = forms
+        .iter()
+        .find(|f| {
+            f["name"]
+                .as_str()
+                .is_some_and(|n| n.ends_with("final-meter.form"))
+        })
+        .unwrap_or_else(|| panic!("the deployed form is the draft's: {d}"));
+    let name = form["name"].as_str().expect("name").to_string();
+    let mut schema: Value =
+        serde_json::from_str(form["content"].as_str().expect("content")).expect("form-js JSON");
+    schema["components"]
+        .as_array_mut()
+        .expect("components")
+        .push(json!({ "type": "textfield", "key": "sealNumber", "label": "Seal", "validate": { "required": true } }));
+    let changed = serde_json::to_string_pretty(&schema).expect("json");
+    let xml = d["xml"].as_str().expect("xml").to_string();
+
+    // A bad form refuses the whole save, naming it; nothing is saved.
+    let (s, e) = ana.call(
+        "PUT",
+        "/api/drafts/meter-removal",
+        Some(json!({ "xml": xml, "revision": 0, "forms": [{ "name": name, "content": "{\"id\": " }] })),
+    );
+    assert_eq!(
+        (s, e["field"].as_str()),
+        (400, Some("forms[0].content")),
+        "{e}"
+    );
+    assert_eq!(
+        ana.call("GET", "/api/drafts/meter-removal", None).1["revision"],
+        0
+    );
+
+    // Saved with the BPMN under one revision; read back over the version's.
+    let (s, saved) = ana.call(
+        "PUT",
+        "/api/drafts/meter-removal",
+        Some(json!({ "xml": xml, "revision": 0, "forms": [{ "name": name, "content": changed }] })),
+    );
+    assert_eq!(s, 200, "{saved}");
+    let (_, d) = ana.call("GET", "/api/drafts/meter-removal", None);
+    assert_eq!(d["revision"], 1);
+    let mine: Vec<&Value> = d["forms"]
+        .as_array()
+        .expect("forms")
+        .iter()
+        .filter(|f| f["name"] == name.as_str())
+        .collect();
+    assert_eq!(mine.len(), 1, "{d}");
+    assert!(mine[0]["content"]
+        .as_str()
+        .is_some_and(|c| c.contains("sealNumber")));
+
+    // A copy brings the draft's forms along.
+    let (s, copy) = ana.call(
+        "POST",
+        "/api/drafts",
+        Some(json!({ "key": "meter-removal-copy", "copyOf": "meter-removal" })),
+    );
+    assert_eq!(s, 201, "{copy}");
+    assert!(
+        copy["forms"]
+            .as_array()
+            .is_some_and(|f| f.iter().any(|f| f["content"]
+                .as_str()
+                .is_some_and(|c| c.contains("sealNumber")))),
+        "{copy}"
+    );
+
+    // Only the form changed, and deploying makes a new version that enforces it.
+    let (s, out) = admin.call(
+        "POST",
+        "/api/drafts/meter-removal/deploy",
+        Some(json!({ "note": "seal number", "revision": 1 })),
+    );
+    assert_eq!(s, 201, "{out}");
+    assert_eq!(out[0]["version"], 2, "{out}");
+    let (s, b) = bea.call(
+        "POST",
+        "/api/process-definitions/meter-removal/start",
+        Some(json!({})),
+    );
+    assert_eq!(s, 201, "{b}");
+    let id = b["id"].as_str().expect("id").to_string();
+    let task = review_task(&bea, &id);
+    let (_, tf) = bea.call("GET", &format!("/api/tasks/{task}/form"), None);
+    assert!(
+        tf["formSchema"]
+            .as_str()
+            .is_some_and(|f| f.contains("sealNumber")),
+        "the task's form is the new one: {tf}"
+    );
+    let (s, e) = bea.call(
+        "POST",
+        &format!("/api/tasks/{task}/complete"),
+        Some(json!({ "variables": { "finalReading": 1, "meterSerial": "MTR-0001" } })),
+    );
+    assert_eq!((s, e["field"].as_str()), (400, Some("sealNumber")), "{e}");
+    // The draft's forms went with it: the draft is version 2's again.
+    let (_, d) = ana.call("GET", "/api/drafts/meter-removal", None);
+    assert_eq!(
+        (d["revision"].as_i64(), d["basedOn"].as_i64()),
+        (Some(0), Some(2))
+    );
+}
+
+#[test]
 fn pages_send_strangers_to_sign_in_and_refuse_roles_that_may_not() {
     let server = start_server();
     let admin = admin(&server);

@@ -33,5 +33,15 @@ await build({ ...common, loader: fallback, entryPoints: [pkg('camunda-bpmn-js/di
 await build({ ...common, entryPoints: [pkg('bpmn-js-bpmnlint/dist/assets/css/bpmn-js-bpmnlint.css')], outfile: join(vendor, 'bpmn-js-bpmnlint.css') });
 // Our facades: one global each, bound from Rust in designer/src/widgets/.
 await build({ ...common, entryPoints: [join(here, 'src/modeler.js')], format: 'iife', globalName: 'MillraceModeler', outfile: join(js, 'modeler.js') });
+// The form-js editor with a live preview (the designer) and the form-js
+// viewer alone (a task's form); one preact in each (package.json's override).
+await build({ ...common, entryPoints: [join(here, 'src/form-editor.js')], format: 'iife', globalName: 'MillraceFormEditor', outfile: join(js, 'form-editor.js') });
+await build({ ...common, entryPoints: [join(here, 'src/form-viewer.js')], format: 'iife', globalName: 'MillraceFormViewer', outfile: join(js, 'form-viewer.js') });
+// Their stylesheets: the viewer's (with flatpickr's, for date fields), and the
+// editor's with its properties panel and drag and drop.
+await build({ ...common, entryPoints: [join(here, 'src/form-viewer.css')], outfile: join(vendor, 'form-js.css') });
+await build({ ...common, entryPoints: [join(here, 'src/form-editor.css')], outfile: join(vendor, 'form-js-editor.css') });
+// Token simulation's stylesheet (the module itself is in our modeler facade).
+await build({ ...common, loader: fallback, entryPoints: [pkg('bpmn-js-token-simulation/assets/css/bpmn-js-token-simulation.css')], outfile: join(vendor, 'bpmn-js-token-simulation.css') });
 // CodeMirror 6 with a Rhai mode, for conditions and scripts.
 await build({ ...common, entryPoints: [join(here, 'src/code-editor.js')], format: 'iife', globalName: 'MillraceCodeEditor', outfile: join(js, 'code-editor.js') });

@@ -27,6 +27,7 @@ pub fn render_page(state: &PageState) -> String {
         concat!(
             r#"<link rel="stylesheet" href="/assets/vendor/camunda-platform-modeler.css">"#,
             r#"<link rel="stylesheet" href="/assets/vendor/bpmn-js-bpmnlint.css">"#,
+            r#"<link rel="stylesheet" href="/assets/vendor/bpmn-js-token-simulation.css">"#,
             r#"<script src="/assets/vendor/camunda-platform-modeler.js" defer></script>"#,
             r#"<script src="/assets/js/modeler.js" defer></script>"#,
             r#"<script src="/assets/js/code-editor.js" defer></script>"#,
@@ -35,7 +36,7 @@ pub fn render_page(state: &PageState) -> String {
         ""
     };
     format!(
-        r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>{title} · Millrace</title><link rel="stylesheet" href="/assets/app.css">{modeler}<script id="{id}" type="application/json">{json}</script><script type="module">import init, {{ hydrate }} from '/assets/wasm/millrace_designer.js'; await init({{ module_or_path: '/assets/wasm/millrace_designer_bg.wasm' }}); hydrate();</script></head><body>{body}</body></html>"#,
+        r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>{title} · Millrace</title><link rel="icon" href="data:,"><link rel="stylesheet" href="/assets/app.css">{modeler}<script id="{id}" type="application/json">{json}</script><script type="module">import init, {{ hydrate }} from '/assets/wasm/millrace_designer.js'; await init({{ module_or_path: '/assets/wasm/millrace_designer_bg.wasm' }}); hydrate();</script></head><body>{body}</body></html>"#,
         id = PageState::ELEMENT_ID,
     )
 }
@@ -120,6 +121,12 @@ mod tests {
             "vendor/bpmn-js-bpmnlint.css",
             "js/modeler.js",
             "js/code-editor.js",
+            "vendor/bpmn-js-token-simulation.css",
+            // Loaded when used: the form editor (designer), the form viewer (a task's form).
+            "js/form-editor.js",
+            "vendor/form-js-editor.css",
+            "js/form-viewer.js",
+            "vendor/form-js.css",
             "wasm/millrace_designer.js",
             "wasm/millrace_designer_bg.wasm",
         ] {

@@ -4,6 +4,7 @@
 // JSON and DOM elements across the boundary. One modeler per page.
 
 import lintModule from 'bpmn-js-bpmnlint';
+import tokenSimulationModule from 'bpmn-js-token-simulation';
 import { bpmnlint } from './lint.js';
 
 let modeler = null;
@@ -26,8 +27,7 @@ export function mount(canvas, panel, onChange, onSelect) {
   modeler = new BpmnModeler({
     container: canvas,
     propertiesPanel: { parent: panel },
-    keyboard: { bindTo: document },
-    additionalModules: [lintModule],
+    additionalModules: [lintModule, tokenSimulationModule],
     // Camunda Modeler moves a diagram near the origin when it saves; the
     // designer keeps the layout exactly as the file had it.
     alignToOrigin: { alignOnSave: false },
@@ -176,6 +176,26 @@ export function setScript(id, text) {
   const modeling = need().get('modeling');
   if (s.target) modeling.updateModdleProperties(s.el, s.target, { body: text });
   else modeling.updateProperties(s.el, { script: text });
+}
+
+// The form an element declares, as JSON {"formRef": …} for a user task or a
+// start event ("" when it names none), or "null" for an element that cannot
+// have a form.
+export function formOf(id) {
+  const el = need().get('elementRegistry').get(id);
+  if (!el) return 'null';
+  const bo = el.businessObject;
+  if (bo.$type !== 'bpmn:UserTask' && bo.$type !== 'bpmn:StartEvent') return 'null';
+  return JSON.stringify({ formRef: bo.get('camunda:formRef') || '' });
+}
+
+// Sets the element's camunda:formRef (one undoable command).
+export function setFormRef(id, formRef) {
+  const m = need();
+  const el = m.get('elementRegistry').get(id);
+  if (!el) return false;
+  m.get('modeling').updateProperties(el, { 'camunda:formRef': formRef });
+  return true;
 }
 
 // Removes the modeler from the page.

@@ -8,14 +8,14 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 use millrace_api::{
-    DeployedOut, DiagnosticOut, DiffOut, DraftDeploy, DraftOut, DraftSave, DraftSaved,
+    DeployedOut, DiagnosticOut, DiffOut, DraftDeploy, DraftOut, DraftSave, DraftSaved, FormFile,
     ScenarioResult, ScenarioRun,
 };
 
 use crate::app::Session;
 use crate::http;
-use crate::widgets::code_editor;
 use crate::widgets::modeler::{self, InlineScript, Marks};
+use crate::widgets::{code_editor, form_editor};
 
 /// How long after the last keystroke a script is compiled and written back.
 const SCRIPT_DELAY: Duration = Duration::from_millis(400);
@@ -105,6 +105,16 @@ pub fn Designer(key: String) -> impl IntoView {
         });
     });
     let path = RwSignal::new(Vec::<String>::new());
+    // The draft's forms; those changed since the last save go with the next.
+    let forms = RwSignal::new(Vec::<FormFile>::new());
+    let unsaved_forms = StoredValue::new(Vec::<FormFile>::new());
+    // The selected user task or start event and the formRef it declares ("" for none).
+    let form_holder = RwSignal::new(None::<(String, String)>);
+    // The form open in the form editor (its file name) and why it could not open.
+    let open_form = RwSignal::new(None::<FormFile>);
+    let form_problem = RwSignal::new(None::<String>);
+    let form_canvas = NodeRef::<leptos::html::Div>::new();
+    let form_preview = NodeRef::<leptos::html::Div>::new();
 
     // Marks follow the findings, the diff and the scenario shown.
     Effect::new(move |_| {
@@ -145,10 +155,13 @@ pub fn Designer(key: String) -> impl IntoView {
                     let body = DraftSave {
                         xml,
                         revision: revision.get_untracked(),
+                        forms: unsaved_forms.get_value(),
                     };
+                    let sent = body.forms.clone();
                     let url = format!("/api/drafts/{}", key.get_value());
                     http::send::<_, DraftSaved>("PUT", &url, &body, &csrf.get_value())
                         .await
+                        .map(|saved| (saved, sent))
                         .map_err(|f| {
                             if f.status == 409 {
                                 SaveState::Conflict(f.reason())
@@ -160,7 +173,9 @@ pub fn Designer(key: String) -> impl IntoView {
             };
             saving.set_value(false);
             match outcome {
-                Ok(saved) => {
+                Ok((saved, sent)) => {
+                    // A form edited again during the save stays to be sent.
+                    unsaved_forms.update_value(|pending| pending.retain(|f| !sent.contains(f)));
                     revision.set(saved.revision);
                     diagnostics.set(saved.diagnostics);
                     state.set(SaveState::Saved(saved.revision, saved.updated_at));
@@ -206,6 +221,9 @@ pub fn Designer(key: String) -> impl IntoView {
                         }));
                         revision.set(draft.revision);
                         based_on.set(draft.based_on);
+                        close_form(open_form);
+                        unsaved_forms.set_value(Vec::new());
+                        forms.set(draft.forms.clone());
                         diff.set(None);
                         state.set(SaveState::Saved(
                             draft.revision,
@@ -228,6 +246,7 @@ pub fn Designer(key: String) -> impl IntoView {
         }
         mounted.set_value(true);
         let on_select = move |id: String| {
+            form_holder.set(modeler::form_of(&id).map(|r| (id.clone(), r)));
             let found = modeler::script_of(&id);
             script.set(found.map(|s| (id, s)));
         };
@@ -244,6 +263,72 @@ pub fn Designer(key: String) -> impl IntoView {
         });
         load();
     });
+
+    // An edit in the form editor: the form goes with the next save.
+    let form_changed = move || {
+        let Some(open) = open_form.get_untracked() else {
+            return;
+        };
+        match form_editor::save() {
+            Ok(content) => {
+                let edited = FormFile {
+                    name: open.name,
+                    content,
+                };
+                remember_form(forms, unsaved_forms, edited);
+                state.set(SaveState::Unsaved);
+                schedule_save(changes, save_requests);
+            }
+            Err(e) => form_problem.set(Some(e)),
+        }
+    };
+    Effect::new(move |_| {
+        let (Some(c), Some(p), Some(open)) =
+            (form_canvas.get(), form_preview.get(), open_form.get())
+        else {
+            return;
+        };
+        form_problem.set(None);
+        leptos::task::spawn_local(async move {
+            if let Err(e) = mount_form_editor(&c, &p, &open.content, form_changed).await {
+                form_problem.set(Some(format!("The form cannot be opened: {e}")));
+            }
+        });
+    });
+    let edit_form = move |_| {
+        let Some((element, declared)) = form_holder.get_untracked() else {
+            return;
+        };
+        let form_ref = if declared.is_empty() {
+            // A task without a form gets one named after it.
+            modeler::set_form_ref(&element, &element);
+            form_holder.set(Some((element.clone(), element.clone())));
+            element
+        } else {
+            declared
+        };
+        let existing = forms
+            .get_untracked()
+            .into_iter()
+            .find(|f| form_is(f, &form_ref));
+        let form = existing.unwrap_or_else(|| {
+            let new = FormFile {
+                name: format!("forms/{form_ref}.form"),
+                content: blank_form(&form_ref),
+            };
+            remember_form(forms, unsaved_forms, new.clone());
+            state.set(SaveState::Unsaved);
+            schedule_save(changes, save_requests);
+            new
+        });
+        close_form(open_form);
+        open_form.set(Some(form));
+    };
+    let form_button_label = move || match form_holder.get() {
+        Some((id, r)) if r.is_empty() => format!("Add a form to {id}"),
+        Some((_, r)) => format!("Edit form {r}"),
+        None => "Edit form".to_string(),
+    };
 
     let review = move |_| {
         leptos::task::spawn_local(async move {
@@ -352,6 +437,8 @@ pub fn Designer(key: String) -> impl IntoView {
                     v => format!("from version {v}"),
                 }}</span>
                 <span class="spacer"></span>
+                <button type="button" on:click=edit_form disabled=move || form_holder.get().is_none()
+                    title="Select a user task or start event to edit its form">{form_button_label}</button>
                 <button type="button" on:click=download>"Download .bpmn"</button>
                 <button type="button" on:click=run_scenarios disabled=move || { running.get() || !saved() }>
                     {move || if running.get() { "Running scenarios…" } else { "Run scenarios" }}
@@ -371,6 +458,24 @@ pub fn Designer(key: String) -> impl IntoView {
                 <div class="canvas" node_ref=canvas aria-label="Diagram" role="application"></div>
                 <aside class="properties" node_ref=panel aria-label="Properties"></aside>
             </div>
+            <Show when=move || open_form.get().is_some()>
+                <section class="form-dialog" role="dialog" aria-labelledby="form-title">
+                    <header>
+                        <h2 id="form-title">{move || open_form.get().map(|f| format!("Form {}", f.name))}</h2>
+                        <span class="hint">"Saved with the draft · the preview shows it as staff will see it"</span>
+                        <span class="spacer"></span>
+                        <button type="button" on:click=move |_| close_form(open_form)>"Close form"</button>
+                    </header>
+                    {move || form_problem.get().map(|p| view! { <div class="banner error" role="alert">{p}</div> })}
+                    <div class="form-panes">
+                        <div class="form-editor" node_ref=form_canvas aria-label="Form editor"></div>
+                        <section class="form-preview" aria-label="Form preview">
+                            <h3>"Preview"</h3>
+                            <div node_ref=form_preview></div>
+                        </section>
+                    </div>
+                </section>
+            </Show>
             <div class="bottom">
                 <Show when=move || script.get().is_some()>
                     <section class="script-editor" aria-labelledby="script-title">
@@ -522,6 +627,52 @@ fn diff_lists(d: DiffOut) -> impl IntoView {
     .into_any()
 }
 
+/// Whether `form` is the one a `camunda:formRef` of `form_ref` names: its id,
+/// or its file name without `.form` (as the server finds it).
+fn form_is(form: &FormFile, form_ref: &str) -> bool {
+    let id = serde_json::from_str::<serde_json::Value>(&form.content)
+        .ok()
+        .and_then(|v| v.get("id").and_then(|i| i.as_str()).map(str::to_string));
+    let stem = form
+        .name
+        .rsplit('/')
+        .next()
+        .unwrap_or(&form.name)
+        .trim_end_matches(".form");
+    id.as_deref() == Some(form_ref) || stem == form_ref
+}
+
+/// A new form-js form with nothing on it yet.
+fn blank_form(id: &str) -> String {
+    serde_json::to_string_pretty(&serde_json::json!({
+        "type": "default",
+        "id": id,
+        "components": [],
+    }))
+    .unwrap_or_default()
+}
+
+/// Keeps `form` as the draft's (replacing the one of that name) and as one to send with the next save.
+fn remember_form(
+    forms: RwSignal<Vec<FormFile>>,
+    unsaved: StoredValue<Vec<FormFile>>,
+    form: FormFile,
+) {
+    let put = |list: &mut Vec<FormFile>| match list.iter_mut().find(|f| f.name == form.name) {
+        Some(f) => f.content = form.content.clone(),
+        None => list.push(form.clone()),
+    };
+    forms.update(put);
+    unsaved.update_value(put);
+}
+
+fn close_form(open_form: RwSignal<Option<FormFile>>) {
+    form_editor::destroy();
+    if open_form.get_untracked().is_some() {
+        open_form.set(None);
+    }
+}
+
 /// Asks for a save once no change has come for [`AUTOSAVE_DELAY`].
 fn schedule_save(changes: RwSignal<u64>, save_requests: RwSignal<u64>) {
     changes.update(|c| *c += 1);
@@ -623,6 +774,26 @@ fn mount<C, P>(
     _on_select: impl Fn(String) + 'static,
     _on_change: impl Fn() + 'static,
 ) {
+}
+
+#[cfg(feature = "hydrate")]
+async fn mount_form_editor(
+    container: &web_sys::HtmlDivElement,
+    preview: &web_sys::HtmlDivElement,
+    schema: &str,
+    on_change: impl Fn() + 'static,
+) -> Result<(), String> {
+    form_editor::mount(container, preview, schema, on_change).await
+}
+
+#[cfg(not(feature = "hydrate"))]
+async fn mount_form_editor<C, P>(
+    _container: &C,
+    _preview: &P,
+    _schema: &str,
+    _on_change: impl Fn() + 'static,
+) -> Result<(), String> {
+    Ok(())
 }
 
 #[cfg(feature = "hydrate")]

@@ -1,10 +1,11 @@
 //! One task: who has it, claim it or give it back, its form, complete it.
-//! The form is whatever the BPMN declares (`camunda:formData` or a form-js
-//! form, as fields from `/api/tasks/{id}/form`); the server's validation
-//! message appears on the field it names; a wizard's next step (a task the
-//! flow now gives the same person) opens at once.
+//! The form is whatever the BPMN declares: `camunda:formData` fields (from
+//! `/api/tasks/{id}/form`) generated here, a form-js form (`camunda:formRef`)
+//! in the form-js viewer; the server's validation message appears on the
+//! field it names; a wizard's next step (a task the flow now gives the same
+//! person) opens at once.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use leptos::prelude::*;
 use millrace_api::{FormFieldOut, TaskForm, TaskOut};
@@ -12,6 +13,7 @@ use serde::Deserialize;
 
 use crate::app::{short_time, Session};
 use crate::http;
+use crate::widgets::form_viewer;
 
 /// What completing a task answers.
 #[derive(Deserialize)]
@@ -53,6 +55,42 @@ fn field_of(error_field: &str) -> &str {
         .unwrap_or(error_field)
 }
 
+/// The variables a form-js form's fields set (their `key`s, nested groups included).
+fn schema_keys(schema: &str) -> BTreeSet<String> {
+    fn walk(v: &serde_json::Value, out: &mut BTreeSet<String>) {
+        for c in v
+            .get("components")
+            .and_then(|c| c.as_array())
+            .into_iter()
+            .flatten()
+        {
+            if let Some(k) = c.get("key").and_then(|k| k.as_str()) {
+                out.insert(k.to_string());
+            }
+            walk(c, out);
+        }
+    }
+    let mut out = BTreeSet::new();
+    if let Ok(v) = serde_json::from_str::<serde_json::Value>(schema) {
+        walk(&v, &mut out);
+    }
+    out
+}
+
+/// What the form-js viewer starts with: each of its fields' current value, typed.
+fn viewer_data(fields: &[FormFieldOut], keys: &BTreeSet<String>) -> String {
+    let data: serde_json::Map<String, serde_json::Value> = fields
+        .iter()
+        .filter(|f| keys.contains(&f.id))
+        .filter_map(|f| {
+            let text = f.value.clone()?;
+            let value = typed(f, &text).ok().flatten()?;
+            Some((f.id.clone(), value))
+        })
+        .collect();
+    serde_json::Value::Object(data).to_string()
+}
+
 /// The task page.
 #[component]
 pub fn Task(id: String) -> impl IntoView {
@@ -69,6 +107,28 @@ pub fn Task(id: String) -> impl IntoView {
     let errors = RwSignal::new(BTreeMap::<String, String>::new());
     let banner = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
+    // The form-js form, when the task has one: its container and its fields' variables.
+    let viewer_box = NodeRef::<leptos::html::Div>::new();
+    let viewer_keys = StoredValue::new(BTreeSet::<String>::new());
+    Effect::new(move |_| {
+        // The container is made anew whenever the task is read again (after a
+        // claim, say): mount once per container.
+        let (Some(el), Some(Ok(f))) = (viewer_box.get(), form.get_untracked()) else {
+            return;
+        };
+        let Some(schema) = f.form_schema.clone() else {
+            return;
+        };
+        let keys = schema_keys(&schema);
+        let data = viewer_data(&f.fields, &keys);
+        viewer_keys.set_value(keys);
+        leptos::task::spawn_local(async move {
+            if let Err(e) = mount_viewer(&el, &schema, &data).await {
+                banner.set(Some(format!("The form cannot be shown: {e}")));
+            }
+        });
+    });
+    on_cleanup(form_viewer::destroy);
 
     let load = move || {
         leptos::task::spawn_local(async move {
@@ -117,8 +177,24 @@ pub fn Task(id: String) -> impl IntoView {
         };
         let typed_in = inputs.get_untracked();
         let mut vars = serde_json::Map::new();
+        let in_viewer = viewer_keys.get_value();
+        if f.form_schema.is_some() {
+            // form-js checks its own rules and shows the failures on the fields.
+            match form_viewer::submit() {
+                Err(e) => {
+                    banner.set(Some(e));
+                    return;
+                }
+                Ok(s) if !s.errors.is_empty() => return,
+                Ok(s) => vars.extend(s.data.into_iter().filter(|(k, _)| in_viewer.contains(k))),
+            }
+        }
         let mut problems = BTreeMap::new();
-        for field in f.fields.iter().filter(|x| !x.id.is_empty() && !x.readonly) {
+        for field in f
+            .fields
+            .iter()
+            .filter(|x| !x.id.is_empty() && !x.readonly && !in_viewer.contains(&x.id))
+        {
             let text = typed_in.get(&field.id).cloned().unwrap_or_default();
             match typed(field, &text) {
                 Ok(Some(v)) => {
@@ -156,6 +232,11 @@ pub fn Task(id: String) -> impl IntoView {
                         .filter(|name| known.iter().any(|k| k == name))
                         .map(str::to_string);
                     match on_field {
+                        Some(name) if in_viewer.contains(&name) => {
+                            if !form_viewer::set_error(&name, &failure.reason()) {
+                                banner.set(Some(failure.reason()));
+                            }
+                        }
                         Some(name) => errors.update(|e| {
                             e.insert(name, failure.reason());
                         }),
@@ -185,8 +266,19 @@ pub fn Task(id: String) -> impl IntoView {
                 .cloned()
                 .collect::<Vec<_>>()
                 .join(", ");
-            let fields = f.fields.clone();
-            let empty = fields.is_empty();
+            let has_schema = f.form_schema.is_some();
+            let in_schema = f
+                .form_schema
+                .as_deref()
+                .map(schema_keys)
+                .unwrap_or_default();
+            let fields: Vec<FormFieldOut> = f
+                .fields
+                .iter()
+                .filter(|x| !in_schema.contains(&x.id))
+                .cloned()
+                .collect();
+            let empty = fields.is_empty() && !has_schema;
             view! {
                 <h1 id="task-title">{t.name.clone().unwrap_or(t.element_id.clone())}</h1>
                 <dl class="facts">
@@ -214,6 +306,7 @@ pub fn Task(id: String) -> impl IntoView {
                 <form class="task-form" on:submit=complete aria-labelledby="task-title" novalidate=true>
                     {empty.then(|| view! { <p>"This task has no form: complete it when the work is done."</p> })}
                     {fields.into_iter().map(|field| field_view(field, inputs, errors)).collect_view()}
+                    {has_schema.then(|| view! { <div class="form-js" node_ref=viewer_box></div> })}
                     <button type="submit" class="primary" disabled=move || busy.get()>"Complete"</button>
                 </form>
             }
@@ -227,6 +320,20 @@ pub fn Task(id: String) -> impl IntoView {
             {body}
         </section>
     }
+}
+
+#[cfg(feature = "hydrate")]
+async fn mount_viewer(
+    el: &web_sys::HtmlDivElement,
+    schema: &str,
+    data: &str,
+) -> Result<(), String> {
+    form_viewer::mount(el, schema, data, || {}).await
+}
+
+#[cfg(not(feature = "hydrate"))]
+async fn mount_viewer<E>(_el: &E, _schema: &str, _data: &str) -> Result<(), String> {
+    Ok(())
 }
 
 /// One field: its label, the input its kind asks for, and its error.
@@ -349,6 +456,19 @@ mod tests {
             typed(&field("select"), "approve"),
             Ok(Some("approve".into()))
         );
+    }
+
+    #[test]
+    fn a_form_js_forms_variables_are_its_fields_keys_nested_ones_too() {
+        let schema = r#"{"components":[{"type":"text","text":"Hi"},{"type":"textfield","key":"a"},
+            {"type":"group","components":[{"type":"number","key":"b"}]}]}"#;
+        let keys = schema_keys(schema);
+        assert_eq!(keys.into_iter().collect::<Vec<_>>(), vec!["a", "b"]);
+        let mut b = field("number");
+        b.id = "b".into();
+        b.value = Some("12".into());
+        let keys = schema_keys(schema);
+        assert_eq!(viewer_data(&[b], &keys), r#"{"b":12}"#);
     }
 
     #[test]

@@ -37,6 +37,10 @@ mod js {
         pub fn script_of(id: &str) -> String;
         #[wasm_bindgen(js_name = setScript)]
         pub fn set_script(id: &str, text: &str);
+        #[wasm_bindgen(js_name = formOf)]
+        pub fn form_of(id: &str) -> String;
+        #[wasm_bindgen(js_name = setFormRef)]
+        pub fn set_form_ref(id: &str, form_ref: &str) -> bool;
         pub fn destroy();
     }
 }
@@ -68,7 +72,7 @@ pub fn mount(
 pub async fn load(xml: &str) -> Result<Vec<String>, String> {
     #[cfg(feature = "hydrate")]
     {
-        let warnings = js::load(xml).await.map_err(describe)?;
+        let warnings = js::load(xml).await.map_err(super::describe)?;
         Ok(serde_json::from_str(&warnings.as_string().unwrap_or_default()).unwrap_or_default())
     }
     #[cfg(not(feature = "hydrate"))]
@@ -82,7 +86,7 @@ pub async fn load(xml: &str) -> Result<Vec<String>, String> {
 pub async fn save() -> Result<String, String> {
     #[cfg(feature = "hydrate")]
     {
-        let xml = js::save().await.map_err(describe)?;
+        let xml = js::save().await.map_err(super::describe)?;
         xml.as_string()
             .ok_or_else(|| "the modeler gave no XML".into())
     }
@@ -147,10 +151,32 @@ pub fn set_script(id: &str, text: &str) {
     let _ = (id, text);
 }
 
-#[cfg(feature = "hydrate")]
-fn describe(e: wasm_bindgen::JsValue) -> String {
-    js_sys::Reflect::get(&e, &"message".into())
-        .ok()
-        .and_then(|m| m.as_string())
-        .unwrap_or_else(|| format!("{e:?}"))
+/// The form element `id` declares: `Some("")` for a user task or start event
+/// without `camunda:formRef`, `None` for an element that cannot have a form.
+pub fn form_of(id: &str) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Declared {
+        form_ref: String,
+    }
+    #[cfg(feature = "hydrate")]
+    {
+        serde_json::from_str::<Option<Declared>>(&js::form_of(id))
+            .ok()
+            .flatten()
+            .map(|d| d.form_ref)
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = id;
+        None::<Declared>.map(|d| d.form_ref)
+    }
+}
+
+/// Sets element `id`'s `camunda:formRef` (one undoable edit).
+pub fn set_form_ref(id: &str, form_ref: &str) {
+    #[cfg(feature = "hydrate")]
+    js::set_form_ref(id, form_ref);
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (id, form_ref);
 }

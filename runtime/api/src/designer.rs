@@ -134,6 +134,22 @@ pub struct DraftOut {
     pub updated_at: Option<String>,
     /// The version it started from (0: a new process).
     pub based_on: i64,
+    /// The form-js forms (`*.form`) deployed with it: the draft's own, and
+    /// the latest version's it has not changed.
+    #[serde(default)]
+    pub forms: Vec<FormFile>,
+}
+
+/// A form-js form file of a draft.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct FormFile {
+    /// Its file name (`forms/verify-payment.form`); a task's `camunda:formRef`
+    /// names the form's `id` or this name without `.form`.
+    pub name: String,
+    /// The form-js JSON.
+    pub content: String,
 }
 
 /// Saves a draft. The revision is the one the editor last read: a save over a
@@ -146,6 +162,10 @@ pub struct DraftSave {
     pub xml: String,
     /// The revision this text was edited from.
     pub revision: i64,
+    /// Forms added or changed since that revision (saved with the BPMN, under
+    /// the same revision); forms not named here stay as they are.
+    #[serde(default)]
+    pub forms: Vec<FormFile>,
 }
 
 /// BPMN text to check without saving it.

@@ -89,4 +89,8 @@ pub struct TaskForm {
     pub process_name: Option<String>,
     /// The fields, in the form's order (none: the task is completed as it is).
     pub fields: Vec<FormFieldOut>,
+    /// The task's form-js form (`camunda:formRef`) as its JSON, for the form-js
+    /// viewer; its fields are also among `fields`.
+    #[serde(default)]
+    pub form_schema: Option<String>,
 }

@@ -14,7 +14,7 @@ use axum::Json;
 use chrono::Utc;
 use millrace_api::{
     BpmnText, DiagnosticOut, DiffOut, DraftCreate, DraftDeploy, DraftOut, DraftSave, DraftSaved,
-    DraftSummary, LibraryEntry, ScenarioResult, ScenarioRun, ScriptCheck, ScriptProblem,
+    DraftSummary, FormFile, LibraryEntry, ScenarioResult, ScenarioRun, ScriptCheck, ScriptProblem,
     StepResult,
 };
 use millrace_model::validate::{validate, Options};
@@ -127,6 +127,7 @@ pub async fn draft(
 }
 
 async fn current(state: &AppState, key: &str) -> ApiResult<DraftOut> {
+    let forms = forms_of(state, key).await?;
     if let Some(d) = state.store.draft(key).await? {
         return Ok(DraftOut {
             key: d.key,
@@ -135,6 +136,7 @@ async fn current(state: &AppState, key: &str) -> ApiResult<DraftOut> {
             updated_by: Some(d.updated_by),
             updated_at: Some(d.updated_at),
             based_on: d.based_on,
+            forms,
         });
     }
     let latest = latest_version(state, key).await?.ok_or_else(|| {
@@ -147,7 +149,85 @@ async fn current(state: &AppState, key: &str) -> ApiResult<DraftOut> {
         updated_by: latest.deployed_by,
         updated_at: Some(latest.deployed_at),
         based_on: latest.version,
+        forms,
     })
+}
+
+/// The forms a draft of `key` is deployed with: the latest version's, each
+/// replaced by the draft's own of the same name, and the draft's new ones.
+async fn forms_of(state: &AppState, key: &str) -> ApiResult<Vec<FormFile>> {
+    let mut forms: Vec<FormFile> = state
+        .store
+        .latest_resources(key)
+        .await?
+        .into_iter()
+        .filter(|(name, _)| name.ends_with(".form"))
+        .map(|(name, content)| FormFile { name, content })
+        .collect();
+    for (name, content) in state.store.draft_forms(key).await? {
+        match forms.iter_mut().find(|f| f.name == name) {
+            Some(f) => f.content = content,
+            None => forms.push(FormFile { name, content }),
+        }
+    }
+    forms.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(forms)
+}
+
+/// The longest form file name a draft accepts.
+const FORM_NAME_MAX: usize = 200;
+
+/// Checks the forms of a save: each a `.form` file name inside the
+/// deployment (no `..`, no leading `/`) holding form-js JSON (an object with
+/// a `components` list). The first bad one refuses the save, naming it.
+fn checked_forms(forms: &[FormFile]) -> ApiResult<Vec<(String, String)>> {
+    let mut out: Vec<(String, String)> = Vec::with_capacity(forms.len());
+    for (i, f) in forms.iter().enumerate() {
+        let field = format!("forms[{i}]");
+        let name = f.name.as_str();
+        let safe = name.len() <= FORM_NAME_MAX
+            && name.ends_with(".form")
+            && name.len() > ".form".len()
+            && !name.starts_with('/')
+            && name
+                .split('/')
+                .all(|part| !part.is_empty() && part != "." && part != "..")
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'));
+        if !safe {
+            return Err(ApiError::field(
+                &format!("{field}.name"),
+                format!(
+                    "{name:?} is not a form file name: letters, digits, '-', '_', '.' and '/' between folders, ending in .form, at most {FORM_NAME_MAX} characters"
+                ),
+            ));
+        }
+        if out.iter().any(|(n, _)| n == name) {
+            return Err(ApiError::field(
+                &format!("{field}.name"),
+                format!("{name} is given twice"),
+            ));
+        }
+        let schema: serde_json::Value = serde_json::from_str(&f.content).map_err(|e| {
+            ApiError::field(
+                &format!("{field}.content"),
+                format!(
+                    "{name} is not JSON: {e} (line {}, column {})",
+                    e.line(),
+                    e.column()
+                ),
+            )
+        })?;
+        if !schema.get("components").is_some_and(|c| c.is_array()) {
+            return Err(ApiError::field(
+                &format!("{field}.content"),
+                format!("{name} is not a form-js form: it has no \"components\" list"),
+            ));
+        }
+        out.push((name.to_string(), f.content.clone()));
+    }
+    Ok(out)
 }
 
 async fn latest_version(state: &AppState, key: &str) -> ApiResult<Option<DefinitionOut>> {
@@ -173,6 +253,7 @@ pub async fn save_draft(
 ) -> ApiResult<Json<DraftSaved>> {
     principal.require(&state, "design", DESIGNERS).await?;
     let model = parse(&req.xml)?;
+    let forms = checked_forms(&req.forms)?;
     let based_on = match state.store.draft(&key).await? {
         Some(d) => d.based_on,
         None => latest_version(&state, &key).await?.map_or(0, |v| v.version),
@@ -180,7 +261,15 @@ pub async fn save_draft(
     let now = Utc::now();
     let revision = state
         .store
-        .save_draft(&key, &req.xml, req.revision, based_on, &principal.user, now)
+        .save_draft(
+            &key,
+            &req.xml,
+            &forms,
+            req.revision,
+            based_on,
+            &principal.user,
+            now,
+        )
         .await?;
     let diagnostics = findings(&state, &model).await?;
     Ok(Json(DraftSaved {
@@ -227,6 +316,8 @@ pub async fn create_draft(
     ApiJson(req): ApiJson<DraftCreate>,
 ) -> ApiResult<Response> {
     principal.require(&state, "design", DESIGNERS).await?;
+    // A copy brings its forms along; a blank diagram or an upload has none.
+    let mut forms: Vec<FormFile> = Vec::new();
     let (key, xml) = match (&req.xml, &req.copy_of) {
         (Some(_), Some(_)) => {
             return Err(ApiError::field(
@@ -252,6 +343,7 @@ pub async fn create_draft(
         (None, Some(source)) => {
             let key = checked_key(req.key.as_deref().unwrap_or_default())?;
             let original = current(&state, source).await?;
+            forms = original.forms;
             (key.clone(), rename_process(&original.xml, source, &key))
         }
         (None, None) => {
@@ -275,7 +367,15 @@ pub async fn create_draft(
     let now = Utc::now();
     let revision = state
         .store
-        .save_draft(&key, &xml, 0, based_on, &principal.user, now)
+        .save_draft(
+            &key,
+            &xml,
+            &checked_forms(&forms)?,
+            0,
+            based_on,
+            &principal.user,
+            now,
+        )
         .await?;
     state
         .audit(Some(&principal.user), "draft.create", Some(&key), "ok")
@@ -287,6 +387,7 @@ pub async fn create_draft(
         updated_by: Some(principal.user),
         updated_at: Some(millrace_store::timestamp(now)),
         based_on,
+        forms,
     };
     Ok((StatusCode::CREATED, Json(out)).into_response())
 }
@@ -315,8 +416,8 @@ pub async fn draft_diff(
 }
 
 /// Deploys the draft at `revision` as the next version, with the scripts and
-/// forms of the latest version (the newest text of each script), and ends the
-/// draft. Administrators only; audited.
+/// forms of the latest version (the newest text of each script; the draft's
+/// own forms in place of those of the same name), and ends the draft. Administrators only; audited.
 #[utoipa::path(post, path = "/api/drafts/{key}/deploy", params(("key" = String, Path)), request_body = DraftDeploy,
     responses((status = 201, body = [DeployedOut]), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn deploy_draft(
@@ -356,7 +457,13 @@ pub async fn deploy_draft(
         .filter(|(name, _)| !(name.ends_with(".bpmn") || name.ends_with(".bpmn20.xml")))
         .map(|(name, content)| DeploymentFile { name, content })
         .collect();
-    for (name, content) in state.store.script_resources().await? {
+    for (name, content) in state
+        .store
+        .script_resources()
+        .await?
+        .into_iter()
+        .chain(state.store.draft_forms(&key).await?)
+    {
         match files.iter_mut().find(|f| f.name == name) {
             Some(f) => f.content = content,
             None => files.push(DeploymentFile { name, content }),

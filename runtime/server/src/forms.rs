@@ -448,6 +448,7 @@ pub async fn task_form(
     let def = state.store.definition(&inst.key, inst.version);
     let vars = inst.root_variables();
     let mut fields = Vec::new();
+    let mut form_schema = None;
     if let Some(def) = &def {
         if let Some(ix) = def.node_ix(&task.node_id) {
             if let millrace_engine::definition::NodeKind::UserTask(spec) = &def.node(ix).kind {
@@ -455,6 +456,7 @@ pub async fn task_form(
                 if let Some(form_ref) = &spec.form {
                     if let Some(form) = state.store.form(&inst.key, inst.version, form_ref).await? {
                         fields.extend(fields_of_form_js(&form, &vars)?);
+                        form_schema = Some(form.to_string());
                     }
                 }
             }
@@ -465,6 +467,7 @@ pub async fn task_form(
         business_key: inst.business_key.clone(),
         process_name: def.as_ref().and_then(|d| d.name.clone()),
         fields,
+        form_schema,
     }))
 }
 

@@ -254,8 +254,14 @@ pub const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_sec
 /// every second costs at most one small write a second.
 const HEALTH_PROBE_TTL: std::time::Duration = std::time::Duration::from_secs(1);
 
+/// The free space an SQLite database's disk must keep for `/health` to say
+/// ok: a write that fails for want of it is refused, but one small probe
+/// could still fit into space the database already holds.
+const DISK_FREE_MIN: u64 = 1024 * 1024;
+
 /// `/health`: 200 when the database answers reads and takes writes (a small
-/// write probe, at most one per [`HEALTH_PROBE_TTL`]); otherwise 503 and why.
+/// write probe, at most one per [`HEALTH_PROBE_TTL`]; for SQLite, at least
+/// [`DISK_FREE_MIN`] free on its disk); otherwise 503 and why.
 async fn health(State(state): State<AppState>) -> Response {
     let unavailable = |reason: String| {
         (
@@ -266,6 +272,11 @@ async fn health(State(state): State<AppState>) -> Response {
     };
     if let Err(e) = state.store.pending_jobs().await {
         return unavailable(format!("the database cannot be read: {e}"));
+    }
+    if let Some(free) = state.store.disk_free().filter(|f| *f < DISK_FREE_MIN) {
+        return unavailable(format!(
+            "the database cannot be written to safely: its disk has {free} bytes free (at least {DISK_FREE_MIN} are wanted)"
+        ));
     }
     let cached = state
         .write_probe

@@ -150,18 +150,10 @@ impl Store {
         .bind(version)
         .fetch_all(&self.pool)
         .await?;
-        let found: Option<std::sync::Arc<str>> = forms.into_iter().find_map(|(name, content)| {
-            let stem = name
-                .rsplit('/')
-                .next()
-                .unwrap_or(&name)
-                .trim_end_matches(".form")
-                .to_string();
-            let id = serde_json::from_str::<serde_json::Value>(&content)
-                .ok()
-                .and_then(|j| j.get("id").and_then(|v| v.as_str()).map(str::to_string));
-            (id.as_deref() == Some(form_ref) || stem == form_ref).then(|| content.into())
-        });
+        let found: Option<std::sync::Arc<str>> = forms
+            .into_iter()
+            .find(|(name, content)| form_is(name, content, form_ref))
+            .map(|(_, content)| content.into());
         if let Ok(mut cache) = self.forms.write() {
             cache.insert(cache_key, found.clone());
         }
@@ -555,4 +547,18 @@ impl Store {
                 .rows_affected(),
         )
     }
+}
+
+/// Whether the form file `name` with `content` is the one a `camunda:formRef`
+/// of `form_ref` names: its `id`, or its file name without `.form`.
+pub(crate) fn form_is(name: &str, content: &str, form_ref: &str) -> bool {
+    let stem = name
+        .rsplit('/')
+        .next()
+        .unwrap_or(name)
+        .trim_end_matches(".form");
+    stem == form_ref
+        || serde_json::from_str::<serde_json::Value>(content)
+            .ok()
+            .is_some_and(|j| j.get("id").and_then(|v| v.as_str()) == Some(form_ref))
 }

@@ -166,6 +166,31 @@ impl Store {
                 hasher.update(res.as_bytes());
                 hasher.update(content.as_bytes());
             }
+            // The forms its tasks name count too: a deployment that changes
+            // only a form is a new version, not the same one again.
+            let form_refs: std::collections::BTreeSet<&str> = defs
+                .iter()
+                .flat_map(|d| d.nodes.iter())
+                .filter_map(|n| match &n.kind {
+                    millrace_engine::definition::NodeKind::UserTask(spec) => spec.form.as_deref(),
+                    _ => None,
+                })
+                .collect();
+            let mut forms: Vec<&DeploymentFile> = files
+                .iter()
+                .filter(|x| {
+                    x.name.ends_with(".form")
+                        && form_refs
+                            .iter()
+                            .any(|r| crate::catalog::form_is(&x.name, &x.content, r))
+                })
+                .collect();
+            // In name order, so the same files in another order are the same version.
+            forms.sort_by(|a, b| a.name.cmp(&b.name));
+            for form in forms {
+                hasher.update(form.name.as_bytes());
+                hasher.update(form.content.as_bytes());
+            }
             let fingerprint: String = hasher
                 .finalize()
                 .iter()

@@ -47,19 +47,24 @@ impl Store {
         Ok(row.as_ref().map(draft_row))
     }
 
-    /// Saves the draft of `key` edited from `revision` (0: there was none) and
-    /// returns its new revision. Refused with [`StoreError::DraftChanged`] when
-    /// someone saved since: the caller reloads, nothing is merged.
+    /// Saves the draft of `key` edited from `revision` (0: there was none),
+    /// with the forms it adds or changes (name, form-js JSON), and returns its
+    /// new revision. Refused with [`StoreError::DraftChanged`] when someone
+    /// saved since: the caller reloads, nothing is merged. The text and its
+    /// forms are saved together or not at all.
+    #[allow(clippy::too_many_arguments)]
     pub async fn save_draft(
         &self,
         key: &str,
         xml: &str,
+        forms: &[(String, String)],
         revision: i64,
         based_on: i64,
         by: &str,
         now: DateTime<Utc>,
     ) -> Result<i64> {
         let at = timestamp(now);
+        let mut tx = self.write_tx().await?;
         // One statement either way, so two saves from the same revision cannot
         // both succeed: the insert meets the primary key, the update its guard.
         let written = if revision == 0 {
@@ -72,7 +77,7 @@ impl Store {
             .bind(based_on)
             .bind(by)
             .bind(&at)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?
             .rows_affected()
         } else {
@@ -85,13 +90,26 @@ impl Store {
             .bind(&at)
             .bind(key)
             .bind(revision)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?
             .rows_affected()
         };
         if written == 1 {
+            for (name, content) in forms {
+                sqlx::query(
+                    "INSERT INTO draft_forms (key, name, content) VALUES ($1, $2, $3) \
+                     ON CONFLICT (key, name) DO UPDATE SET content = excluded.content",
+                )
+                .bind(key)
+                .bind(name)
+                .bind(content)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
             return Ok(revision + 1);
         }
+        drop(tx);
         match self.draft(key).await? {
             Some(d) => Err(StoreError::DraftChanged {
                 key: key.to_string(),
@@ -113,6 +131,16 @@ impl Store {
             .await?
             .rows_affected();
         Ok(n == 1)
+    }
+
+    /// The forms the draft of `key` added or changed, as (name, form-js JSON), by name.
+    pub async fn draft_forms(&self, key: &str) -> Result<Vec<(String, String)>> {
+        let rows =
+            sqlx::query("SELECT name, content FROM draft_forms WHERE key = $1 ORDER BY name")
+                .bind(key)
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
     /// The files deployed with the latest version of `key` (its scripts and

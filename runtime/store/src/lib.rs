@@ -291,6 +291,8 @@ fn is_postgres(url: &str) -> bool {
 pub struct Store {
     pool: AnyPool,
     dialect: Dialect,
+    /// The SQLite file (none on PostgreSQL, whose disk is the server's).
+    file: Option<std::path::PathBuf>,
     definitions: RwLock<HashMap<(String, i64), Arc<ProcessDefinition>>>,
     latest: RwLock<HashMap<String, i64>>,
     /// Form-js forms found for (key, version, form reference): versions never change.
@@ -327,7 +329,7 @@ impl Store {
     /// SQLite has one writer whatever the pool).
     pub async fn open_with(url: &str, connections: u32) -> Result<Store> {
         sqlx::any::install_default_drivers();
-        let (pool, dialect) = if is_postgres(url) {
+        let (pool, dialect, file) = if is_postgres(url) {
             // One plain connection first: a pool that cannot connect reports
             // only that it timed out, not why (refused, no such role, …).
             use sqlx::Connection;
@@ -341,7 +343,7 @@ impl Store {
             sqlx::migrate!("../../migrations/postgres")
                 .run(&pool)
                 .await?;
-            (pool, Dialect::Postgres)
+            (pool, Dialect::Postgres, None)
         } else {
             let path = url
                 .strip_prefix("sqlite://")
@@ -374,11 +376,12 @@ impl Store {
                 .connect(&url)
                 .await?;
             sqlx::migrate!("../../migrations/sqlite").run(&pool).await?;
-            (pool, Dialect::Sqlite)
+            (pool, Dialect::Sqlite, Some(std::path::PathBuf::from(path)))
         };
         let store = Store {
             pool,
             dialect,
+            file,
             definitions: RwLock::new(HashMap::new()),
             latest: RwLock::new(HashMap::new()),
             forms: RwLock::new(HashMap::new()),
@@ -390,6 +393,18 @@ impl Store {
     /// Closes the pool, waiting for its connections to end.
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+
+    /// Bytes free to this process on the disk of the SQLite file (`None` on
+    /// PostgreSQL, or where the file system cannot tell).
+    pub fn disk_free(&self) -> Option<u64> {
+        let file = self.file.as_ref()?;
+        let dir = match file.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => std::path::Path::new("."),
+        };
+        let stat = rustix::fs::statvfs(dir).ok()?;
+        Some(stat.f_bavail.saturating_mul(stat.f_frsize))
     }
 
     /// The database this store runs on.

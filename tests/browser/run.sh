@@ -15,8 +15,12 @@ BIN=${MILLRACE_BIN:-$ROOT/target/debug/millrace}
 TMP=$(mktemp -d)
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 export MILLRACE_ADMIN_PASSWORD=browser-admin-password
+# The server works on copies of the processes and scripts folders: a test that
+# saves a recorded scenario writes into them, never into the checkout.
+cp -r "$ROOT/processes" "$ROOT/scripts" "$TMP/"
+export BROWSER_PROCESSES_DIR=$TMP/processes
 (cd "$ROOT" && exec "$BIN" serve --database "$TMP/browser.db" --bind 127.0.0.1:$PORT \
-  --processes processes --scripts scripts) >"$TMP/server.log" 2>&1 &
+  --processes "$TMP/processes" --scripts "$TMP/scripts") >"$TMP/server.log" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null; rm -rf "$TMP"' EXIT
 for _ in $(seq 200); do curl -sf "http://127.0.0.1:$PORT/health" >/dev/null && break; sleep 0.1; done

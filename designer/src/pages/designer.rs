@@ -9,7 +9,7 @@ use std::time::Duration;
 use leptos::prelude::*;
 use millrace_api::{
     DeployedOut, DiagnosticOut, DiffOut, DraftDeploy, DraftOut, DraftSave, DraftSaved, FormFile,
-    ScenarioResult, ScenarioRun,
+    ScenarioResult, ScenarioRun, ScenarioSave, ScenarioSaved, ScenarioState, ScenarioTry,
 };
 
 use crate::app::Session;
@@ -115,6 +115,16 @@ pub fn Designer(key: String) -> impl IntoView {
     let form_problem = RwSignal::new(None::<String>);
     let form_canvas = NodeRef::<leptos::html::Div>::new();
     let form_preview = NodeRef::<leptos::html::Div>::new();
+    // A scenario being recorded: how it starts, its steps so far, where it got to.
+    let recorder_open = RwSignal::new(false);
+    let recorded = RwSignal::new(None::<Recorded>);
+    let reached = RwSignal::new(None::<ScenarioState>);
+    let recorder_problem = RwSignal::new(None::<String>);
+    let step_variables = RwSignal::new("{}".to_string());
+    let business_key = RwSignal::new(String::new());
+    let advance_by = RwSignal::new("PT48H".to_string());
+    let scenario_name = RwSignal::new(String::new());
+    let recorder_busy = RwSignal::new(false);
 
     // Marks follow the findings, the diff and the scenario shown.
     Effect::new(move |_| {
@@ -330,6 +340,106 @@ pub fn Designer(key: String) -> impl IntoView {
         None => "Edit form".to_string(),
     };
 
+    // Runs the scenario with one more step (or from its start); a step the
+    // engine refuses is not kept, and why is shown.
+    let try_step = move |next: Recorded| {
+        recorder_busy.set(true);
+        leptos::task::spawn_local(async move {
+            let url = format!("/api/drafts/{}/scenarios/try", key.get_value());
+            let body = ScenarioTry {
+                scenario: next.to_json(),
+            };
+            match http::send::<_, ScenarioState>("POST", &url, &body, &csrf.get_value()).await {
+                Err(f) => recorder_problem.set(Some(f.reason())),
+                Ok(got) => {
+                    recorder_problem.set(got.error.clone());
+                    if got.error.is_none() {
+                        recorded.set(Some(next));
+                    }
+                    if got.error.is_none() || reached.get_untracked().is_none() {
+                        path.set(got.completed.clone());
+                        reached.set(Some(got));
+                    }
+                }
+            }
+            recorder_busy.set(false);
+        });
+    };
+    let variables_typed = move || -> Result<serde_json::Value, String> {
+        let text = step_variables.get_untracked();
+        match serde_json::from_str::<serde_json::Value>(if text.trim().is_empty() {
+            "{}"
+        } else {
+            &text
+        }) {
+            Ok(v) if v.is_object() => Ok(v),
+            Ok(_) => Err("Variables are a JSON object, such as {\"approved\": true}.".into()),
+            Err(e) => Err(format!("Variables are not JSON: {e}")),
+        }
+    };
+    let start_recording = move |_| match variables_typed() {
+        Err(e) => recorder_problem.set(Some(e)),
+        Ok(variables) => {
+            let bk = business_key.get_untracked();
+            try_step(Recorded {
+                clock: now_iso(),
+                start: serde_json::json!({ "variables": variables, "businessKey": (!bk.is_empty()).then_some(bk) }),
+                steps: Vec::new(),
+            });
+        }
+    };
+    let add_step = move |step: serde_json::Value| {
+        if let Some(mut r) = recorded.get_untracked() {
+            r.steps.push(step);
+            try_step(r);
+        }
+    };
+    let complete_step = move |node: String| match variables_typed() {
+        Err(e) => recorder_problem.set(Some(e)),
+        Ok(variables) => add_step(serde_json::json!({ "complete": node, "variables": variables })),
+    };
+    let advance_step = move |_| {
+        add_step(serde_json::json!({ "advance": advance_by.get_untracked().trim() }));
+    };
+    let undo_step = move |_| {
+        if let Some(mut r) = recorded.get_untracked() {
+            r.steps.pop();
+            try_step(r);
+        }
+    };
+    let restart_recording = move |_| {
+        recorded.set(None);
+        reached.set(None);
+        recorder_problem.set(None);
+        path.set(Vec::new());
+    };
+    let save_scenario = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let Some(r) = recorded.get_untracked() else {
+            return;
+        };
+        recorder_busy.set(true);
+        leptos::task::spawn_local(async move {
+            let url = format!("/api/drafts/{}/scenarios/save", key.get_value());
+            let body = ScenarioSave {
+                name: scenario_name.get_untracked().trim().to_string(),
+                scenario: r.to_json(),
+            };
+            match http::send::<_, ScenarioSaved>("POST", &url, &body, &csrf.get_value()).await {
+                Ok(saved) => {
+                    notice.set(Some(format!(
+                        "Saved {}: it runs with the process's other scenarios.",
+                        saved.file
+                    )));
+                    recorder_problem.set(None);
+                    scenario_name.set(String::new());
+                }
+                Err(f) => recorder_problem.set(Some(f.reason())),
+            }
+            recorder_busy.set(false);
+        });
+    };
+
     let review = move |_| {
         leptos::task::spawn_local(async move {
             let url = format!("/api/drafts/{}/diff", key.get_value());
@@ -440,6 +550,8 @@ pub fn Designer(key: String) -> impl IntoView {
                 <button type="button" on:click=edit_form disabled=move || form_holder.get().is_none()
                     title="Select a user task or start event to edit its form">{form_button_label}</button>
                 <button type="button" on:click=download>"Download .bpmn"</button>
+                <button type="button" aria-pressed=move || recorder_open.get().to_string()
+                    on:click=move |_| recorder_open.update(|o| *o = !*o)>"Record scenario"</button>
                 <button type="button" on:click=run_scenarios disabled=move || { running.get() || !saved() }>
                     {move || if running.get() { "Running scenarios…" } else { "Run scenarios" }}
                 </button>
@@ -490,6 +602,50 @@ pub fn Designer(key: String) -> impl IntoView {
                         }}</p>
                     </section>
                 </Show>
+                <Show when=move || recorder_open.get()>
+                    <section class="recorder" aria-labelledby="recorder-title">
+                        <h2 id="recorder-title">"Record a scenario"</h2>
+                        <p class="hint">"Runs the saved draft on a scratch store, never the live database."</p>
+                        {move || recorder_problem.get().map(|p| view! { <p class="banner error" role="alert">{p}</p> })}
+                        <label for="step-variables">{move || if recorded.get().is_some() {
+                            "Variables for the next task (JSON)"
+                        } else {
+                            "Start variables (JSON)"
+                        }}</label>
+                        <textarea id="step-variables" rows="3" prop:value=step_variables
+                            on:input=move |ev| step_variables.set(event_target_value(&ev))></textarea>
+                        <Show when=move || recorded.get().is_none()
+                            fallback=move || view! {
+                                <ol class="recorded-steps" aria-label="Recorded steps">
+                                    {move || recorded.get().map(|r| r.steps.iter().map(|st| {
+                                        view! { <li>{step_text(st)}</li> }
+                                    }).collect_view())}
+                                </ol>
+                                {move || reached.get().map(|r| reached_view(r, complete_step))}
+                                <div class="recorder-actions">
+                                    <label for="advance-by">"Advance the clock by"</label>
+                                    <input id="advance-by" type="text" size="8" prop:value=advance_by
+                                        on:input=move |ev| advance_by.set(event_target_value(&ev))/>
+                                    <button type="button" on:click=advance_step disabled=move || recorder_busy.get()>"Advance"</button>
+                                    <button type="button" class="secondary" on:click=undo_step
+                                        disabled=move || recorder_busy.get() || recorded.get().is_none_or(|r| r.steps.is_empty())>"Undo last step"</button>
+                                    <button type="button" class="secondary" on:click=restart_recording>"Start over"</button>
+                                </div>
+                                <form class="recorder-save" on:submit=save_scenario>
+                                    <label for="scenario-name">"Scenario name"</label>
+                                    <input id="scenario-name" type="text" required placeholder="approved-after-48-hours"
+                                        prop:value=scenario_name on:input=move |ev| scenario_name.set(event_target_value(&ev))/>
+                                    <button type="submit" class="primary" disabled=move || recorder_busy.get()>"Save scenario"</button>
+                                </form>
+                            }>
+                            <label for="business-key">"Business key"</label>
+                            <input id="business-key" type="text" prop:value=business_key
+                                on:input=move |ev| business_key.set(event_target_value(&ev))/>
+                            <button type="button" class="primary" on:click=start_recording
+                                disabled=move || recorder_busy.get() || !saved()>"Start the process"</button>
+                        </Show>
+                    </section>
+                </Show>
                 <section class="problems" aria-labelledby="problems-title">
                     <h2 id="problems-title">{move || format!("Problems ({})", diagnostics.get().len())}</h2>
                     <ul>
@@ -520,6 +676,74 @@ pub fn Designer(key: String) -> impl IntoView {
                     </section>
                 </Show>
             </div>
+        </div>
+    }
+}
+
+/// A scenario as recorded so far (the `*.scenario.json` format).
+#[derive(Debug, Clone, PartialEq)]
+struct Recorded {
+    clock: String,
+    start: serde_json::Value,
+    steps: Vec<serde_json::Value>,
+}
+
+impl Recorded {
+    fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({ "clock": self.clock, "start": self.start, "steps": self.steps })
+    }
+}
+
+/// The virtual clock a recording starts at: now, to the second.
+fn now_iso() -> String {
+    #[cfg(feature = "hydrate")]
+    {
+        let iso = String::from(js_sys::Date::new_0().to_iso_string());
+        // 2026-12-01T10:32:05.123Z → 2026-12-01T10:32:05Z
+        match iso.split_once('.') {
+            Some((whole, _)) => format!("{whole}Z"),
+            None => iso,
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        "2026-01-01T00:00:00Z".to_string()
+    }
+}
+
+/// One recorded step in words.
+fn step_text(step: &serde_json::Value) -> String {
+    if let Some(node) = step.get("complete").and_then(|n| n.as_str()) {
+        let vars = step
+            .get("variables")
+            .filter(|v| v.as_object().is_some_and(|o| !o.is_empty()))
+            .map(|v| format!(" with {v}"))
+            .unwrap_or_default();
+        return format!("Complete {node}{vars}");
+    }
+    if let Some(d) = step.get("advance").and_then(|d| d.as_str()) {
+        return format!("Advance the clock by {d}");
+    }
+    step.to_string()
+}
+
+/// Where the recorded scenario stands, with a button to complete each waiting task.
+fn reached_view(r: ScenarioState, complete: impl Fn(String) + Copy + 'static) -> impl IntoView {
+    let summary = match r.state.as_str() {
+        "active" if r.waiting.is_empty() => "Active, nothing waiting.".to_string(),
+        "active" => format!("Active; waiting: {}.", r.waiting.join(", ")),
+        "" => "Not started.".to_string(),
+        other => format!("The instance is {other}."),
+    };
+    let variables = r.variables.to_string();
+    view! {
+        <p role="status" class="reached">{summary}</p>
+        <p class="variables"><strong>"Variables: "</strong><code>{variables}</code></p>
+        <div class="waiting">
+            {r.waiting.into_iter().map(|node| {
+                let label = format!("Complete {node}");
+                view! { <button type="button" on:click=move |_| complete(node.clone())>{label}</button> }
+            }).collect_view()}
         </div>
     }
 }

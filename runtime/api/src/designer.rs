@@ -286,3 +286,57 @@ pub struct ScriptProblem {
     /// The compiler's reason.
     pub message: String,
 }
+
+/// A scenario being recorded in the designer, as far as it has gone: run
+/// against the draft on a temporary store (the live database is never touched).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ScenarioTry {
+    /// The scenario (the `*.scenario.json` format: `clock`, `start`, `steps`);
+    /// its `process` and `processId` are the draft's, whatever it says.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub scenario: serde_json::Value,
+}
+
+/// Where a scenario being recorded has got to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ScenarioState {
+    /// `active`, `completed`, `terminated` or `incident` (empty: it did not start).
+    pub state: String,
+    /// Completed flow nodes, in order: the path so far.
+    pub completed: Vec<String>,
+    /// The flow nodes waiting: the user tasks to complete next, timers, messages.
+    pub waiting: Vec<String>,
+    /// The instance's variables.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub variables: serde_json::Value,
+    /// Flow nodes with open incidents.
+    pub incidents: Vec<String>,
+    /// Why the last step could not be taken (the steps before it stand).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Saves a recorded scenario beside the process's BPMN file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ScenarioSave {
+    /// The file's name without `.scenario.json`: lower-case letters, digits and `-`.
+    pub name: String,
+    /// The scenario as recorded; what it ended with is added as its expectations.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub scenario: serde_json::Value,
+}
+
+/// A saved scenario.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ScenarioSaved {
+    /// Its file, relative to the processes folder.
+    pub file: String,
+}

@@ -29,7 +29,7 @@ use crate::auth::{Principal, Role};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::{ApiJson, ApiPath, ApiQuery, AppState};
 
-const DESIGNERS: &[Role] = &[Role::Admin, Role::Analyst];
+pub(crate) const DESIGNERS: &[Role] = &[Role::Admin, Role::Analyst];
 
 /// Library search.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -126,7 +126,7 @@ pub async fn draft(
     Ok(Json(current(&state, &key).await?))
 }
 
-async fn current(state: &AppState, key: &str) -> ApiResult<DraftOut> {
+pub(crate) async fn current(state: &AppState, key: &str) -> ApiResult<DraftOut> {
     let forms = forms_of(state, key).await?;
     if let Some(d) = state.store.draft(key).await? {
         return Ok(DraftOut {
@@ -230,7 +230,10 @@ fn checked_forms(forms: &[FormFile]) -> ApiResult<Vec<(String, String)>> {
     Ok(out)
 }
 
-async fn latest_version(state: &AppState, key: &str) -> ApiResult<Option<DefinitionOut>> {
+pub(crate) async fn latest_version(
+    state: &AppState,
+    key: &str,
+) -> ApiResult<Option<DefinitionOut>> {
     Ok(state
         .store
         .definitions(Some(key))
@@ -731,7 +734,7 @@ pub async fn check_script(
 }
 
 /// Reads BPMN text, or refuses it naming the line, column and reason.
-fn parse(xml: &str) -> ApiResult<Model> {
+pub(crate) fn parse(xml: &str) -> ApiResult<Model> {
     Model::import(xml.as_bytes()).map_err(|e| {
         let (line, column) = e.position();
         let mut err = ApiError::new(

@@ -11,6 +11,7 @@ pub mod forms;
 pub mod listen;
 pub mod mail;
 mod openapi;
+pub mod recorder;
 mod serve;
 pub mod web;
 
@@ -425,6 +426,14 @@ pub fn router(state: AppState) -> Router {
         .route("/api/drafts/{key}/diff", get(drafts::draft_diff))
         .route("/api/drafts/{key}/deploy", post(drafts::deploy_draft))
         .route("/api/drafts/{key}/scenarios", post(drafts::run_scenarios))
+        .route(
+            "/api/drafts/{key}/scenarios/save",
+            post(recorder::save_scenario),
+        )
+        .route(
+            "/api/drafts/{key}/scenarios/try",
+            post(recorder::try_scenario),
+        )
         .route("/api/scripts/check", post(drafts::check_script))
         .route(
             "/api/{*rest}",

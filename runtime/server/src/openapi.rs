@@ -57,6 +57,8 @@ use crate::error::ErrorBody;
         crate::drafts::draft_diff,
         crate::drafts::deploy_draft,
         crate::drafts::run_scenarios,
+        crate::recorder::try_scenario,
+        crate::recorder::save_scenario,
         crate::drafts::check_script,
     ),
     components(schemas(ErrorBody))

@@ -31,6 +31,11 @@ pub enum Page {
         /// The task's id.
         id: String,
     },
+    /// Starting a process: its start event's form.
+    Start {
+        /// Process key.
+        key: String,
+    },
     /// The signed-in user may not see this page.
     Forbidden {
         /// What they tried to open.
@@ -52,6 +57,7 @@ impl Page {
             Page::Designer { key } => format!("{key} · Designer"),
             Page::Inbox => "Inbox".into(),
             Page::Task { .. } => "Task".into(),
+            Page::Start { key } => format!("New {key}"),
             Page::Forbidden { .. } => "Not allowed".into(),
             Page::NotFound { .. } => "Not found".into(),
         }
@@ -124,6 +130,7 @@ pub fn App(state: PageState) -> impl IntoView {
         Page::Designer { key } => view! { <pages::designer::Designer key/> }.into_any(),
         Page::Inbox => view! { <pages::inbox::Inbox/> }.into_any(),
         Page::Task { id } => view! { <pages::task::Task id/> }.into_any(),
+        Page::Start { key } => view! { <pages::start::Start key/> }.into_any(),
         Page::Forbidden { what } => view! { <pages::errors::Forbidden what/> }.into_any(),
         Page::NotFound { path } => view! { <pages::errors::NotFound path/> }.into_any(),
     };
@@ -138,7 +145,7 @@ pub fn App(state: PageState) -> impl IntoView {
 fn Header(me: Option<Me>, page: Page) -> impl IntoView {
     let section = match page {
         Page::Library | Page::Designer { .. } => "designer",
-        Page::Inbox | Page::Task { .. } => "inbox",
+        Page::Inbox | Page::Task { .. } | Page::Start { .. } => "inbox",
         _ => "",
     };
     let links = me

@@ -4,7 +4,9 @@
 // - a 150-element diagram: time from navigation until the modeler shows every
 //   element and the properties panel (median and max of 7 loads);
 // - autosave (PUT /api/drafts/{key}, which validates) of that diagram: p50 and p95 of 50;
-// - bytes each page loads (JavaScript, wasm, CSS; as sent and gzipped).
+// - bytes each page loads (JavaScript, wasm, CSS; as sent and gzipped): the
+//   designer, the designer once its form editor is open (loaded on first
+//   use), a task page with a form-js form (its viewer likewise), the library.
 import { chromium } from 'playwright-core';
 import { gzipSync } from 'node:zlib';
 
@@ -86,6 +88,54 @@ for (let i = 0; i < 7; i++) {
   if (i === 0) bytes.designer = sizes;
   await page.close();
 }
+// The designer with the form editor open: what opening it adds.
+{
+  const page = await context.newPage();
+  const sizes = [];
+  page.on('response', async (r) => {
+    const u = new URL(r.url());
+    if (u.pathname.startsWith('/assets/') && r.status() === 200) {
+      try { const b = await r.body(); sizes.push([u.pathname, b.length, gzipSync(b).length]); } catch { /* none */ }
+    }
+  });
+  await page.goto(`${BASE}/designer/${key}`);
+  const task = page.locator('.djs-element[data-element-id="T0"]');
+  await task.waitFor();
+  await task.click();
+  await page.getByRole('button', { name: 'Add a form to T0' }).click();
+  await page.locator('.fjs-palette').waitFor();
+  bytes.designer_with_form_editor = sizes;
+  await page.close();
+}
+// A task page whose task has a form-js form: a process with one, deployed and started.
+{
+  const formKey = `${key}-form`;
+  const formXml = `<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="D2" targetNamespace="http://bench">
+<bpmn:process id="${formKey}" isExecutable="true"><bpmn:startEvent id="S" /><bpmn:userTask id="T" camunda:formRef="bench-form" camunda:assignee="admin" /><bpmn:endEvent id="E" />
+<bpmn:sequenceFlow id="F1" sourceRef="S" targetRef="T" /><bpmn:sequenceFlow id="F2" sourceRef="T" targetRef="E" /></bpmn:process></bpmn:definitions>`;
+  const form = JSON.stringify({ id: 'bench-form', type: 'default', components: [{ type: 'textfield', key: 'name', label: 'Name' }, { type: 'number', key: 'amount', label: 'Amount' }] });
+  const made = await fetch(`${BASE}/api/drafts`, { method: 'POST', headers, body: JSON.stringify({ xml: formXml }) });
+  const rev = (await made.json()).revision;
+  const saved = await fetch(`${BASE}/api/drafts/${formKey}`, { method: 'PUT', headers, body: JSON.stringify({ xml: formXml, revision: rev, forms: [{ name: 'bench-form.form', content: form }] }) });
+  const rev2 = (await saved.json()).revision;
+  const dep = await fetch(`${BASE}/api/drafts/${formKey}/deploy`, { method: 'POST', headers, body: JSON.stringify({ note: 'bench', revision: rev2 }) });
+  if (dep.status !== 201) throw new Error(`deploy: ${dep.status} ${await dep.text()}`);
+  const started = await (await fetch(`${BASE}/api/process-definitions/${formKey}/start`, { method: 'POST', headers, body: '{}' })).json();
+  const tasks = await (await fetch(`${BASE}/api/tasks?instanceId=${started.id}`, { headers })).json();
+  const page = await context.newPage();
+  const sizes = [];
+  page.on('response', async (r) => {
+    const u = new URL(r.url());
+    if (u.pathname.startsWith('/assets/') && r.status() === 200) {
+      try { const b = await r.body(); sizes.push([u.pathname, b.length, gzipSync(b).length]); } catch { /* none */ }
+    }
+  });
+  await page.goto(`${BASE}/tasks/${tasks[0].id}`);
+  await page.getByLabel('Amount').waitFor();
+  bytes.task_with_form = sizes;
+  await page.close();
+}
 const lib = await context.newPage();
 const libSizes = [];
 lib.on('response', async (r) => {
@@ -103,5 +153,7 @@ console.log(JSON.stringify({
   open_ms: { median: Math.round(pct(loads, 50)), max: Math.round(Math.max(...loads)) },
   autosave_ms: { p50: Math.round(pct(saves, 50)), p95: Math.round(pct(saves, 95)), n: saves.length },
   designer_page: { files: bytes.designer, total_bytes: total(bytes.designer)[0], total_gzip: total(bytes.designer)[1] },
+  designer_with_form_editor: { files: bytes.designer_with_form_editor, total_bytes: total(bytes.designer_with_form_editor)[0], total_gzip: total(bytes.designer_with_form_editor)[1] },
+  task_page_with_form: { files: bytes.task_with_form, total_bytes: total(bytes.task_with_form)[0], total_gzip: total(bytes.task_with_form)[1] },
   library_page: { files: bytes.library, total_bytes: total(bytes.library)[0], total_gzip: total(bytes.library)[1] },
 }, null, 1));

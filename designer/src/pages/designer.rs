@@ -548,7 +548,9 @@ pub fn Designer(key: String) -> impl IntoView {
                 }}</span>
                 <span class="spacer"></span>
                 <button type="button" on:click=edit_form disabled=move || form_holder.get().is_none()
-                    title="Select a user task or start event to edit its form">{form_button_label}</button>
+                    aria-label=form_button_label title="Select a user task or start event to edit its form">
+                    {move || if form_holder.get().is_some_and(|(_, r)| r.is_empty()) { "Add form" } else { "Edit form" }}
+                </button>
                 <button type="button" on:click=download>"Download .bpmn"</button>
                 <button type="button" aria-pressed=move || recorder_open.get().to_string()
                     on:click=move |_| recorder_open.update(|o| *o = !*o)>"Record scenario"</button>

@@ -1,7 +1,7 @@
 //! The inbox: the tasks assigned or offered to the signed-in user.
 
 use leptos::prelude::*;
-use millrace_api::TaskOut;
+use millrace_api::{StartForm, TaskOut};
 
 use crate::app::short_time;
 use crate::http;
@@ -10,12 +10,32 @@ use crate::http;
 #[component]
 pub fn Inbox() -> impl IntoView {
     let tasks = RwSignal::new(None::<Result<Vec<TaskOut>, String>>);
+    let startable = RwSignal::new(Vec::<StartForm>::new());
     Effect::new(move |_| {
         leptos::task::spawn_local(async move {
             let r = http::get::<Vec<TaskOut>>("/api/tasks?limit=200").await;
             tasks.set(Some(r.map_err(|f| f.reason())));
         });
+        leptos::task::spawn_local(async move {
+            if let Ok(list) = http::get::<Vec<StartForm>>("/api/start-forms").await {
+                startable.set(list);
+            }
+        });
     });
+    // "New …" for every process this user may start.
+    let new_buttons = move || {
+        let list = startable.get();
+        (!list.is_empty()).then(|| {
+            view! {
+                <nav class="new-requests" aria-label="Start a request">
+                    {list.into_iter().map(|f| {
+                        let label = format!("New {}", f.name.clone().unwrap_or(f.key.clone()));
+                        view! { <a class="button" href=format!("/start/{}", f.key)>{label}</a> }
+                    }).collect_view()}
+                </nav>
+            }
+        })
+    };
     let rows = move || {
         match tasks.get() {
         None => view! { <p role="status">"Loading your tasks…"</p> }.into_any(),
@@ -45,6 +65,7 @@ pub fn Inbox() -> impl IntoView {
     view! {
         <section aria-labelledby="inbox-title" class="content">
             <h1 id="inbox-title">"Inbox"</h1>
+            {new_buttons}
             {rows}
         </section>
     }

@@ -5,4 +5,5 @@ pub mod errors;
 pub mod inbox;
 pub mod library;
 pub mod login;
+pub mod start;
 pub mod task;

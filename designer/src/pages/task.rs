@@ -24,7 +24,10 @@ struct Completed {
 
 /// The text typed into a field, as the variable its kind asks for (`None`:
 /// left empty); `Err` says what the field wants.
-fn typed(field: &FormFieldOut, text: &str) -> Result<Option<serde_json::Value>, &'static str> {
+pub(crate) fn typed(
+    field: &FormFieldOut,
+    text: &str,
+) -> Result<Option<serde_json::Value>, &'static str> {
     let t = text.trim();
     match field.kind.as_str() {
         "boolean" => Ok(Some(serde_json::Value::Bool(t == "true"))),
@@ -46,7 +49,7 @@ fn day(text: &str) -> String {
 }
 
 /// The field a server error names, as the form knows it (`variables.x` → `x`).
-fn field_of(error_field: &str) -> &str {
+pub(crate) fn field_of(error_field: &str) -> &str {
     error_field
         .strip_prefix("variables.")
         .unwrap_or(error_field)
@@ -56,7 +59,7 @@ fn field_of(error_field: &str) -> &str {
 }
 
 /// The variables a form-js form's fields set (their `key`s, nested groups included).
-fn schema_keys(schema: &str) -> BTreeSet<String> {
+pub(crate) fn schema_keys(schema: &str) -> BTreeSet<String> {
     fn walk(v: &serde_json::Value, out: &mut BTreeSet<String>) {
         for c in v
             .get("components")
@@ -78,7 +81,7 @@ fn schema_keys(schema: &str) -> BTreeSet<String> {
 }
 
 /// What the form-js viewer starts with: each of its fields' current value, typed.
-fn viewer_data(fields: &[FormFieldOut], keys: &BTreeSet<String>) -> String {
+pub(crate) fn viewer_data(fields: &[FormFieldOut], keys: &BTreeSet<String>) -> String {
     let data: serde_json::Map<String, serde_json::Value> = fields
         .iter()
         .filter(|f| keys.contains(&f.id))
@@ -323,7 +326,7 @@ pub fn Task(id: String) -> impl IntoView {
 }
 
 #[cfg(feature = "hydrate")]
-async fn mount_viewer(
+pub(crate) async fn mount_viewer(
     el: &web_sys::HtmlDivElement,
     schema: &str,
     data: &str,
@@ -332,12 +335,12 @@ async fn mount_viewer(
 }
 
 #[cfg(not(feature = "hydrate"))]
-async fn mount_viewer<E>(_el: &E, _schema: &str, _data: &str) -> Result<(), String> {
+pub(crate) async fn mount_viewer<E>(_el: &E, _schema: &str, _data: &str) -> Result<(), String> {
     Ok(())
 }
 
 /// One field: its label, the input its kind asks for, and its error.
-fn field_view(
+pub(crate) fn field_view(
     f: FormFieldOut,
     inputs: RwSignal<BTreeMap<String, String>>,
     errors: RwSignal<BTreeMap<String, String>>,

@@ -94,3 +94,22 @@ pub struct TaskForm {
     #[serde(default)]
     pub form_schema: Option<String>,
 }
+
+/// A process one may start, with the form its start event declares: what the
+/// "New …" page shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct StartForm {
+    /// Process key.
+    pub key: String,
+    /// The version a start now runs.
+    pub version: i64,
+    /// The process's name.
+    pub name: Option<String>,
+    /// The fields of the start event's `camunda:formData`, then of its form-js form (none: it starts as it is).
+    pub fields: Vec<FormFieldOut>,
+    /// The start event's form-js form (`camunda:formRef`) as its JSON, for the form-js viewer.
+    #[serde(default)]
+    pub form_schema: Option<String>,
+}

@@ -393,6 +393,20 @@ pub struct ProcessDefinition {
     pub listeners: Listeners,
     /// Who may start it (`camunda:candidateStarterGroups` and `…Users`).
     pub starters: Starters,
+    /// The form of its none start event, if that names one: what a person
+    /// starting it fills in.
+    pub start_form: Option<StartForm>,
+}
+
+/// The form a process's none start event declares.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StartForm {
+    /// The start event's id.
+    pub node: String,
+    /// `camunda:formRef` (or `camunda:formKey`).
+    pub form: Option<String>,
+    /// `camunda:formData` fields.
+    pub form_fields: Vec<bpmn::FormField>,
 }
 
 /// The groups and users a process names as its candidate starters.
@@ -486,6 +500,7 @@ impl<'a, H: ScriptHost + ScriptChecker> Compiler<'a, H> {
                 inclusive_upstream: HashMap::new(),
                 listeners: Listeners::default(),
                 starters: Starters::default(),
+                start_form: None,
             },
             pending_boundaries: Vec::new(),
         }
@@ -853,6 +868,17 @@ impl<'a, H: ScriptHost + ScriptChecker> Compiler<'a, H> {
                 let trigger = self.trigger(n)?;
                 if matches!(trigger, Trigger::None) {
                     self.def.scopes[scope as usize].none_start.get_or_insert(ix);
+                    let form = c.form_ref.clone().or_else(|| c.form_key.clone());
+                    if scope == 0
+                        && self.def.start_form.is_none()
+                        && (form.is_some() || !c.form_fields.is_empty())
+                    {
+                        self.def.start_form = Some(StartForm {
+                            node: n.id.clone(),
+                            form,
+                            form_fields: c.form_fields.clone(),
+                        });
+                    }
                 }
                 NodeKind::StartEvent {
                     trigger,

@@ -452,6 +452,9 @@ pub async fn start(
             "you may not start {key:?}: the process names its starters (candidate starter groups and users), or an administrator grants start"
         )));
     }
+    if let Some(def) = &def {
+        crate::forms::validate_start(&state, def, &vars).await?;
+    }
     let id = state
         .committer
         .submit(

@@ -3,7 +3,7 @@
 //! the browser did, and the same form as fields the web app renders
 //! (`GET /api/tasks/{id}/form`).
 
-use millrace_api::{FormFieldOut, FormOption, TaskForm};
+use millrace_api::{FormFieldOut, FormOption, StartForm, TaskForm};
 use millrace_engine::{Value, Variables};
 use millrace_model::bpmn::FormField;
 
@@ -469,6 +469,97 @@ pub async fn task_form(
         fields,
         form_schema,
     }))
+}
+
+/// The processes the caller may start now (their latest version, not
+/// retired), each with its start event's form: the "New …" buttons.
+#[utoipa::path(get, path = "/api/start-forms", responses((status = 200, body = [StartForm])))]
+pub async fn start_forms(
+    axum::extract::State(state): axum::extract::State<crate::AppState>,
+    p: crate::auth::Principal,
+) -> crate::error::ApiResult<axum::Json<Vec<StartForm>>> {
+    let mut out = Vec::new();
+    for row in state.store.definitions(None).await? {
+        if row.retired {
+            continue;
+        }
+        let Some(def) = state.store.definition(&row.key, row.version) else {
+            continue;
+        };
+        if !crate::authz::may_start(&state, &p, &def).await? {
+            continue;
+        }
+        out.push(start_form_of(&state, &def).await?);
+    }
+    Ok(axum::Json(out))
+}
+
+/// One process's start form (who may start it).
+#[utoipa::path(get, path = "/api/process-definitions/{key}/start-form", params(("key" = String, Path)),
+    responses((status = 200, body = StartForm), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn start_form(
+    axum::extract::State(state): axum::extract::State<crate::AppState>,
+    p: crate::auth::Principal,
+    crate::ApiPath(key): crate::ApiPath<String>,
+) -> crate::error::ApiResult<axum::Json<StartForm>> {
+    let def = state
+        .store
+        .startable_version(&key)
+        .await?
+        .and_then(|v| state.store.definition(&key, v))
+        .ok_or_else(|| {
+            crate::error::ApiError::not_found(format!("no version of {key:?} may be started"))
+        })?;
+    if !crate::authz::may_start(&state, &p, &def).await? {
+        return Err(crate::error::ApiError::forbidden(format!(
+            "you may not start {key:?}: the process names its starters, or an administrator grants start"
+        )));
+    }
+    Ok(axum::Json(start_form_of(&state, &def).await?))
+}
+
+async fn start_form_of(
+    state: &crate::AppState,
+    def: &millrace_engine::definition::ProcessDefinition,
+) -> crate::error::ApiResult<StartForm> {
+    let none = Variables::new();
+    let mut fields = Vec::new();
+    let mut form_schema = None;
+    if let Some(f) = &def.start_form {
+        fields = fields_of_form_data(&f.form_fields, &none);
+        if let Some(form_ref) = &f.form {
+            if let Some(form) = state.store.form(&def.key, def.version, form_ref).await? {
+                fields.extend(fields_of_form_js(&form, &none)?);
+                form_schema = Some(form.to_string());
+            }
+        }
+    }
+    Ok(StartForm {
+        key: def.key.clone(),
+        version: def.version,
+        name: def.name.clone(),
+        fields,
+        form_schema,
+    })
+}
+
+/// Checks the variables a start submits against its start event's form, as
+/// a task's completion is checked against the task's.
+pub async fn validate_start(
+    state: &crate::AppState,
+    def: &millrace_engine::definition::ProcessDefinition,
+    vars: &Variables,
+) -> crate::error::ApiResult<()> {
+    let Some(f) = &def.start_form else {
+        return Ok(());
+    };
+    validate(&f.form_fields, vars)?;
+    if let Some(form_ref) = &f.form {
+        if let Some(form) = state.store.form(&def.key, def.version, form_ref).await? {
+            validate_form_js(&form, vars)?;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -379,6 +379,11 @@ pub fn router(state: AppState) -> Router {
         .route("/api/process-definitions/{key}/start", post(start))
         .route("/api/process-definitions/{key}/diff", get(diff))
         .route(
+            "/api/process-definitions/{key}/start-form",
+            get(forms::start_form),
+        )
+        .route("/api/start-forms", get(forms::start_forms))
+        .route(
             "/api/process-definitions/{key}/versions/{version}/xml",
             get(definition_xml),
         )
@@ -445,6 +450,7 @@ pub fn router(state: AppState) -> Router {
         .route("/designer/{key}", get(web::designer))
         .route("/inbox", get(web::inbox))
         .route("/tasks/{id}", get(web::task))
+        .route("/start/{key}", get(web::start))
         .route("/assets/{*path}", get(web::asset))
         .fallback(web::not_found)
         .layer(axum::extract::DefaultBodyLimit::max(4 * 1024 * 1024))

@@ -58,6 +58,8 @@ use crate::error::ErrorBody;
         crate::drafts::deploy_draft,
         crate::drafts::run_scenarios,
         crate::recorder::try_scenario,
+        crate::forms::start_form,
+        crate::forms::start_forms,
         crate::recorder::save_scenario,
         crate::drafts::check_script,
     ),

@@ -260,6 +260,25 @@ pub async fn task(
     .await
 }
 
+/// `/start/{key}`: a process's start form (the API says whether the user may
+/// start it; the page asks it).
+pub async fn start(
+    State(state): State<AppState>,
+    principal: Result<Principal, ApiError>,
+    uri: Uri,
+    Path(key): Path<String>,
+) -> Response {
+    guarded(
+        &state,
+        principal,
+        &uri,
+        Audience::Workers,
+        "starting processes",
+        Page::Start { key },
+    )
+    .await
+}
+
 /// Any other address outside `/api`: the 404 page.
 pub async fn not_found(principal: Result<Principal, ApiError>, uri: Uri) -> Response {
     page(

@@ -829,6 +829,71 @@ fn a_drafts_forms_are_saved_with_it_copied_with_it_and_deployed_with_it() {
 }
 
 #[test]
+fn progress_is_kept_for_the_assignee_shown_in_the_form_and_sets_nothing() {
+    let server = start_server();
+    let admin = admin(&server);
+    let pw = add_user(&admin, "bea", "staff", &["billing-specialists"]);
+    let pw2 = add_user(&admin, "ben", "staff", &["billing-specialists"]);
+    let bea = Client::login(&server, "bea", &pw);
+    let ben = Client::login(&server, "ben", &pw2);
+    let (s, b) = bea.call(
+        "POST",
+        "/api/process-definitions/meter-removal/start",
+        Some(json!({})),
+    );
+    assert_eq!(s, 201, "{b}");
+    let id = b["id"].as_str().expect("id").to_string();
+    let task = review_task(&bea, &id);
+    let path = format!("/api/tasks/{task}/progress");
+    let half = json!({ "variables": { "meterSerial": "MTR-1" } });
+    // Only the assignee keeps progress: claim first.
+    let (s, e) = bea.call("PUT", &path, Some(half.clone()));
+    assert_eq!(s, 403, "{e}");
+    assert_eq!(
+        bea.call("POST", &format!("/api/tasks/{task}/claim"), None)
+            .0,
+        204
+    );
+    let (s, e) = ben.call("PUT", &path, Some(half.clone()));
+    assert_eq!(s, 403, "{e}");
+    assert!(
+        e["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("bea has claimed")),
+        "{e}"
+    );
+    // Kept though the form would refuse it (MTR-1 is no serial), and shown in the form.
+    let (s, saved) = bea.call("PUT", &path, Some(half));
+    assert_eq!(s, 200, "{saved}");
+    assert_eq!(saved["savedBy"], "bea");
+    let (_, form) = bea.call("GET", &format!("/api/tasks/{task}/form"), None);
+    assert_eq!(form["progress"]["savedBy"], "bea", "{form}");
+    let serial = form["fields"]
+        .as_array()
+        .and_then(|f| f.iter().find(|f| f["id"] == "meterSerial"))
+        .expect("the serial field");
+    assert_eq!(serial["value"], "MTR-1", "{form}");
+    // Saved again, replaced; still nothing set on the instance.
+    let (s, _) = bea.call(
+        "PUT",
+        &path,
+        Some(json!({ "variables": { "meterSerial": "MTR-12" } })),
+    );
+    assert_eq!(s, 200);
+    let (_, inst) = admin.call("GET", &format!("/api/process-instances/{id}"), None);
+    assert!(inst["variables"].get("meterSerial").is_none(), "{inst}");
+    // Completed, the task and its progress are gone (an ended task answers 409, as everywhere).
+    let (s, b) = bea.call(
+        "POST",
+        &format!("/api/tasks/{task}/complete"),
+        Some(json!({ "variables": { "finalReading": 3, "meterSerial": "MTR-0012" } })),
+    );
+    assert_eq!(s, 200, "{b}");
+    let (s, _) = bea.call("PUT", &path, Some(json!({ "variables": {} })));
+    assert_eq!(s, 409);
+}
+
+#[test]
 fn pages_send_strangers_to_sign_in_and_refuse_roles_that_may_not() {
     let server = start_server();
     let admin = admin(&server);

@@ -11,7 +11,7 @@ const KEY = 'support-case-reactivation';
 
 before(async () => {
   await launch();
-  for (const [name, role, groups] of [['bo', 'staff', ['back-office']], ['al', 'analyst', []]]) {
+  for (const [name, role, groups] of [['bo', 'staff', ['back-office']], ['al', 'analyst', []], ['bo2', 'staff', ['back-office']]]) {
     const r = await adminApi('POST', '/api/users', { name, password: `${name}-password-12`, role, groups });
     assert.equal(r.status, 204, JSON.stringify(r.body));
   }
@@ -99,4 +99,43 @@ test('a task one may not see is refused, by page and API', async () => {
   const status = await page.evaluate(async (id) => (await fetch(`/api/tasks/${id}/form`)).status, boTasks[0].id);
   assert.equal(status, 403);
   await page.context().close();
+});
+
+test('progress saved without completing is there after a reload; the task is handed over to a colleague', async () => {
+  const started = await adminApi('POST', `/api/process-definitions/${KEY}/start`, {
+    businessKey: 'SC-1003', variables: { paymentDate: '2024-11-01T10:00:00Z' },
+  });
+  assert.equal(started.status, 201, JSON.stringify(started.body));
+  const page = await newPage();
+  await signIn(page, 'bo', 'bo-password-12');
+  const tasks = await page.evaluate(async (id) => (await (await fetch(`/api/tasks?instanceId=${id}`)).json()), started.body.id);
+  const task = tasks[0].id;
+  await page.goto(`${process.env.MILLRACE_URL}/tasks/${task}`);
+  await page.getByRole('button', { name: 'Claim' }).click();
+  await page.getByRole('button', { name: 'Save progress' }).waitFor();
+  // Half done: too short to complete, but it may be kept.
+  await page.getByLabel('Bank payment reference *').fill('TRX');
+  await page.getByRole('button', { name: 'Save progress' }).click();
+  await page.getByText(/^Progress saved at/).waitFor();
+  await page.reload();
+  const reference = page.getByLabel('Bank payment reference *');
+  await reference.waitFor();
+  assert.equal(await reference.inputValue(), 'TRX', 'the saved value is back');
+  await page.getByText(/^Progress saved by bo at/).waitFor();
+  await shot(page, 'inbox-06-progress-saved');
+  const still = await adminApi('GET', `/api/process-instances/${started.body.id}`);
+  assert.deepEqual(still.body.activeActivities, ['Task_VerifyPayment'], 'saving progress completes nothing');
+  assert.equal(still.body.variables.paymentReference, undefined, 'nor sets variables');
+
+  // Handed over: the colleague has it, with the progress.
+  await page.getByLabel('Hand over to (user name)').fill('bo2');
+  await page.getByRole('button', { name: 'Hand over' }).click();
+  await page.waitForURL('**/inbox');
+  await page.context().close();
+  const theirs = await newPage();
+  await signIn(theirs, 'bo2', 'bo2-password-12', `/tasks/${task}`);
+  await theirs.getByRole('button', { name: 'Give back' }).waitFor();
+  assert.equal(await theirs.getByLabel('Bank payment reference *').inputValue(), 'TRX');
+  await shot(theirs, 'inbox-07-handed-over');
+  await theirs.context().close();
 });

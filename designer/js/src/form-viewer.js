@@ -39,6 +39,13 @@ export function submit() {
   return JSON.stringify({ data, errors: byKey(errors) });
 }
 
+// What has been entered so far, as JSON (the form's rules not checked): for
+// saving progress.
+export function values() {
+  if (!form) throw new Error('the form is not mounted');
+  return JSON.stringify(form._getState().data || {});
+}
+
 // form-js keys its errors by the field's id; the server and the page speak
 // of the variable (the field's key).
 function byKey(errors) {

@@ -113,6 +113,8 @@ pub fn Task(id: String) -> impl IntoView {
     // The form-js form, when the task has one: its container and its fields' variables.
     let viewer_box = NodeRef::<leptos::html::Div>::new();
     let viewer_keys = StoredValue::new(BTreeSet::<String>::new());
+    let progress_note = RwSignal::new(None::<String>);
+    let colleague = RwSignal::new(String::new());
     Effect::new(move |_| {
         // The container is made anew whenever the task is read again (after a
         // claim, say): mount once per container.
@@ -168,6 +170,84 @@ pub fn Task(id: String) -> impl IntoView {
                     banner.set(None);
                     load();
                 }
+                Err(f) => banner.set(Some(f.reason())),
+            }
+        });
+    };
+
+    // Keeps what is entered so far on the server, unchecked, to finish later.
+    let save_progress = move |_| {
+        let Some(Ok(f)) = form.get_untracked() else {
+            return;
+        };
+        let in_viewer = viewer_keys.get_value();
+        let mut vars = serde_json::Map::new();
+        if f.form_schema.is_some() {
+            match form_viewer::values() {
+                Ok(v) => vars.extend(v.into_iter().filter(|(k, _)| in_viewer.contains(k))),
+                Err(e) => {
+                    banner.set(Some(e));
+                    return;
+                }
+            }
+        }
+        let typed_in = inputs.get_untracked();
+        for field in f
+            .fields
+            .iter()
+            .filter(|x| !x.id.is_empty() && !x.readonly && !in_viewer.contains(&x.id))
+        {
+            let text = typed_in.get(&field.id).cloned().unwrap_or_default();
+            // A value not yet of its kind is kept as typed: it is checked on completion.
+            match typed(field, &text) {
+                Ok(Some(v)) => {
+                    vars.insert(field.id.clone(), v);
+                }
+                Ok(None) => {}
+                Err(_) => {
+                    vars.insert(field.id.clone(), serde_json::Value::String(text));
+                }
+            }
+        }
+        leptos::task::spawn_local(async move {
+            busy.set(true);
+            let url = format!("/api/tasks/{}/progress", id.get_value());
+            let body = serde_json::json!({ "variables": vars });
+            let r =
+                http::send::<_, millrace_api::SavedProgress>("PUT", &url, &body, &csrf.get_value())
+                    .await;
+            busy.set(false);
+            match r {
+                Ok(saved) => {
+                    banner.set(None);
+                    progress_note.set(Some(format!(
+                        "Progress saved at {}.",
+                        short_time(&saved.saved_at)
+                    )));
+                }
+                Err(f) => banner.set(Some(f.reason())),
+            }
+        });
+    };
+    let hand_over = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let to = colleague.get_untracked().trim().to_string();
+        if to.is_empty() {
+            return;
+        }
+        leptos::task::spawn_local(async move {
+            busy.set(true);
+            let url = format!("/api/tasks/{}/assign", id.get_value());
+            let r = http::send::<_, serde_json::Value>(
+                "POST",
+                &url,
+                &serde_json::json!({ "user": to }),
+                &csrf.get_value(),
+            )
+            .await;
+            busy.set(false);
+            match r {
+                Ok(_) => http::navigate("/inbox"),
                 Err(f) => banner.set(Some(f.reason())),
             }
         });
@@ -282,6 +362,13 @@ pub fn Task(id: String) -> impl IntoView {
                 .cloned()
                 .collect();
             let empty = fields.is_empty() && !has_schema;
+            let saved_note = f.progress.as_ref().map(|p| {
+                format!(
+                    "Progress saved by {} at {}.",
+                    p.saved_by,
+                    short_time(&p.saved_at)
+                )
+            });
             view! {
                 <h1 id="task-title">{t.name.clone().unwrap_or(t.element_id.clone())}</h1>
                 <dl class="facts">
@@ -310,8 +397,22 @@ pub fn Task(id: String) -> impl IntoView {
                     {empty.then(|| view! { <p>"This task has no form: complete it when the work is done."</p> })}
                     {fields.into_iter().map(|field| field_view(field, inputs, errors)).collect_view()}
                     {has_schema.then(|| view! { <div class="form-js" node_ref=viewer_box></div> })}
-                    <button type="submit" class="primary" disabled=move || busy.get()>"Complete"</button>
+                    <div class="actions">
+                        <button type="submit" class="primary" disabled=move || busy.get()>"Complete"</button>
+                        {(mine && !empty).then(|| view! {
+                            <button type="button" class="secondary" on:click=save_progress disabled=move || busy.get()>"Save progress"</button>
+                        })}
+                        <span role="status">{move || progress_note.get().or_else(|| saved_note.clone())}</span>
+                    </div>
                 </form>
+                {mine.then(|| view! {
+                    <form class="hand-over" on:submit=hand_over>
+                        <label for="colleague">"Hand over to (user name)"</label>
+                        <input id="colleague" type="text" prop:value=colleague
+                            on:input=move |ev| colleague.set(event_target_value(&ev))/>
+                        <button type="submit" class="secondary" disabled=move || busy.get()>"Hand over"</button>
+                    </form>
+                })}
             }
             .into_any()
         }

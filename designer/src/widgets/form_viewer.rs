@@ -18,6 +18,8 @@ mod js {
         ) -> Result<JsValue, JsValue>;
         #[wasm_bindgen(catch)]
         pub fn submit() -> Result<String, JsValue>;
+        #[wasm_bindgen(catch)]
+        pub fn values() -> Result<String, JsValue>;
         #[wasm_bindgen(js_name = setError)]
         pub fn set_error(key: &str, message: &str) -> bool;
         pub fn destroy();
@@ -61,6 +63,17 @@ pub fn submit() -> Result<Submitted, String> {
     #[cfg(feature = "hydrate")]
     {
         let json = js::submit().map_err(super::describe)?;
+        serde_json::from_str(&json).map_err(|e| format!("the form gave no values: {e}"))
+    }
+    #[cfg(not(feature = "hydrate"))]
+    Err("the form runs in the browser only".into())
+}
+
+/// What has been entered so far, by variable name (the form's rules not checked).
+pub fn values() -> Result<serde_json::Map<String, serde_json::Value>, String> {
+    #[cfg(feature = "hydrate")]
+    {
+        let json = js::values().map_err(super::describe)?;
         serde_json::from_str(&json).map_err(|e| format!("the form gave no values: {e}"))
     }
     #[cfg(not(feature = "hydrate"))]

@@ -93,6 +93,21 @@ pub struct TaskForm {
     /// viewer; its fields are also among `fields`.
     #[serde(default)]
     pub form_schema: Option<String>,
+    /// Progress saved without completing: the fields' values above already
+    /// include it; this says who saved it and when.
+    #[serde(default)]
+    pub progress: Option<SavedProgress>,
+}
+
+/// Who saved a task's progress, and when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct SavedProgress {
+    /// Who saved it.
+    pub saved_by: String,
+    /// When (RFC 3339).
+    pub saved_at: String,
 }
 
 /// A process one may start, with the form its start event declares: what the

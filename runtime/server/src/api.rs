@@ -23,7 +23,7 @@ use crate::{ApiJson, ApiPath, ApiQuery, AppState};
 
 /// Reads a body's variables, bounded (depth, names, each variable's weight
 /// and all of them together: [`millrace_engine::value::check_variables`]).
-fn variables(json: &Option<Json_>, field: &str) -> ApiResult<Variables> {
+pub(crate) fn variables(json: &Option<Json_>, field: &str) -> ApiResult<Variables> {
     let vars = match json {
         None => Variables::new(),
         Some(j) => variables_from_json(j).map_err(|e| ApiError::field(field, e.to_string()))?,

@@ -3,7 +3,7 @@
 //! the browser did, and the same form as fields the web app renders
 //! (`GET /api/tasks/{id}/form`).
 
-use millrace_api::{FormFieldOut, FormOption, StartForm, TaskForm};
+use millrace_api::{FormFieldOut, FormOption, SavedProgress, StartForm, TaskForm};
 use millrace_engine::{Value, Variables};
 use millrace_model::bpmn::FormField;
 
@@ -446,7 +446,19 @@ pub async fn task_form(
     let task = crate::api::visible_task(&state, &p, &id, "task.read").await?;
     let inst = state.store.instance(&task.instance_id).await?;
     let def = state.store.definition(&inst.key, inst.version);
-    let vars = inst.root_variables();
+    let mut vars = inst.root_variables();
+    // Saved progress shows in the fields, over the instance's values.
+    let draft = state.store.task_draft(&id).await?;
+    if let Some(d) = &draft {
+        if let Ok(saved) = serde_json::from_str::<serde_json::Value>(&d.variables)
+            .map_err(|e| e.to_string())
+            .and_then(|j| {
+                millrace_engine::value::variables_from_json(&j).map_err(|e| e.to_string())
+            })
+        {
+            vars.extend(saved);
+        }
+    }
     let mut fields = Vec::new();
     let mut form_schema = None;
     if let Some(def) = &def {
@@ -468,6 +480,40 @@ pub async fn task_form(
         process_name: def.as_ref().and_then(|d| d.name.clone()),
         fields,
         form_schema,
+        progress: draft.map(|d| SavedProgress {
+            saved_by: d.saved_by,
+            saved_at: d.saved_at,
+        }),
+    }))
+}
+
+/// Keeps what was entered in a task's form without completing it (the
+/// assignee only; nothing is checked against the form until completion).
+#[utoipa::path(put, path = "/api/tasks/{id}/progress", request_body = crate::api::CompleteRequest, params(("id" = String, Path)),
+    responses((status = 200, body = SavedProgress), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn save_progress(
+    axum::extract::State(state): axum::extract::State<crate::AppState>,
+    p: crate::auth::Principal,
+    crate::ApiPath(id): crate::ApiPath<String>,
+    crate::ApiJson(req): crate::ApiJson<crate::api::CompleteRequest>,
+) -> crate::error::ApiResult<axum::Json<SavedProgress>> {
+    let task = crate::api::visible_task(&state, &p, &id, "task.progress").await?;
+    if task.assignee.as_deref() != Some(p.user.as_str()) {
+        return Err(ApiError::forbidden(match &task.assignee {
+            Some(a) => format!("{a} has claimed the task; only they save its progress"),
+            None => "claim the task to save your progress on it".to_string(),
+        }));
+    }
+    let vars = crate::api::variables(&req.variables, "variables")?;
+    let json = millrace_engine::value::variables_to_json(&vars).to_string();
+    let now = chrono::Utc::now();
+    state
+        .store
+        .save_task_draft(&id, &json, &p.user, now)
+        .await?;
+    Ok(axum::Json(SavedProgress {
+        saved_by: p.user.clone(),
+        saved_at: millrace_store::timestamp(now),
     }))
 }
 

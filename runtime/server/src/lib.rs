@@ -25,7 +25,7 @@ use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use chrono::Utc;
 use millrace_store::Store;
@@ -402,6 +402,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/tasks", get(tasks))
         .route("/api/tasks/{id}", get(task))
         .route("/api/tasks/{id}/form", get(forms::task_form))
+        .route("/api/tasks/{id}/progress", put(forms::save_progress))
         .route("/api/tasks/{id}/claim", post(claim))
         .route("/api/tasks/{id}/unclaim", post(unclaim))
         .route("/api/tasks/{id}/assign", post(assign))

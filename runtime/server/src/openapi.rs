@@ -60,6 +60,7 @@ use crate::error::ErrorBody;
         crate::recorder::try_scenario,
         crate::forms::start_form,
         crate::forms::start_forms,
+        crate::forms::save_progress,
         crate::recorder::save_scenario,
         crate::drafts::check_script,
     ),

@@ -182,3 +182,61 @@ fn draft_row(r: &sqlx::any::AnyRow) -> DraftRow {
         updated_at: r.get(5),
     }
 }
+
+/// A task's saved progress: the form's values, not yet submitted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskDraftRow {
+    /// The values as JSON (an object of variables).
+    pub variables: String,
+    /// Who saved them.
+    pub saved_by: String,
+    /// When (RFC 3339).
+    pub saved_at: String,
+}
+
+impl Store {
+    /// Keeps `variables` (a JSON object) as task `task`'s progress, replacing
+    /// what was kept. [`StoreError::NotFound`] when the task has ended.
+    pub async fn save_task_draft(
+        &self,
+        task: &str,
+        variables: &str,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let at = timestamp(now);
+        // One statement that writes only while the task exists: a task ended
+        // meanwhile leaves nothing behind (and no foreign-key error to decode).
+        let n = sqlx::query(
+            "INSERT INTO task_drafts (task_id, variables, saved_by, saved_at) \
+             SELECT t.id, $2, $3, $4 FROM tasks t WHERE t.id = $1 \
+             ON CONFLICT (task_id) DO UPDATE SET variables = excluded.variables, \
+             saved_by = excluded.saved_by, saved_at = excluded.saved_at",
+        )
+        .bind(task)
+        .bind(variables)
+        .bind(by)
+        .bind(&at)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        if n == 0 {
+            return Err(StoreError::NotFound("task", task.to_string()));
+        }
+        Ok(())
+    }
+
+    /// Task `task`'s saved progress, if any.
+    pub async fn task_draft(&self, task: &str) -> Result<Option<TaskDraftRow>> {
+        let row =
+            sqlx::query("SELECT variables, saved_by, saved_at FROM task_drafts WHERE task_id = $1")
+                .bind(task)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.map(|r| TaskDraftRow {
+            variables: r.get(0),
+            saved_by: r.get(1),
+            saved_at: r.get(2),
+        }))
+    }
+}

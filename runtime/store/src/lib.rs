@@ -33,7 +33,7 @@ pub use accounts::{AuditEntry, Comment, SessionRow, User};
 pub use catalog::{DefinitionRow, TaskFilter, TaskView};
 pub use committer::{Committer, Write};
 pub use deploy::{DeployedDefinition, DeploymentFile};
-pub use drafts::DraftRow;
+pub use drafts::{DraftRow, TaskDraftRow};
 pub use jobs::{backoff, ClaimedJob, JobOutcome, LockedExternalTask};
 pub use outbox::OutboxMail;
 pub use read::{Counts, HistoryRow, IncidentRow, InstanceSummary};

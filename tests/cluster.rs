@@ -659,3 +659,68 @@ fn external_tasks_fetched_through_two_nodes_at_once_go_to_one_worker_each() {
     eprintln!("worker a took {}, worker b took {}", a.len(), b.len());
     check(&cluster, &[0, 1, 2], &ids, &BTreeSet::new());
 }
+
+#[test]
+#[ignore = "needs PostgreSQL: run by tests/run.sh"]
+fn an_inbox_on_one_node_hears_of_a_task_made_on_another() {
+    use std::io::{BufRead, BufReader, Write};
+    let cluster = Cluster::start(2);
+    // The event stream on node 1, read on its own thread.
+    let addr = cluster.nodes[1]
+        .base
+        .trim_start_matches("http://")
+        .to_string();
+    let mut stream = std::net::TcpStream::connect(&addr).expect("node 1 answers");
+    write!(
+        stream,
+        "GET /api/tasks/events HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\nAccept: text/event-stream\r\n\r\n",
+        cluster.token
+    )
+    .expect("request sent");
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stream).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    // The head of the response first: a stream, answered 200.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while let Ok(line) =
+        rx.recv_timeout(deadline.saturating_duration_since(std::time::Instant::now()))
+    {
+        let end = line.is_empty();
+        seen.push(line);
+        if end {
+            break;
+        }
+    }
+    assert!(
+        seen.first().is_some_and(|l| l.contains("200")),
+        "the stream opens: {seen:?}"
+    );
+    // Anything already queued (the listener's hello) is not what we wait for.
+    std::thread::sleep(Duration::from_millis(500));
+    while rx.try_recv().is_ok() {}
+
+    // A task made through node 0.
+    let client = cluster.client();
+    let (s, b) = client
+        .on(0, "POST", "/api/process-definitions/order/start", json!({}))
+        .expect("node 0 answers");
+    assert_eq!(s, 201, "{b}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let mut heard = false;
+    while let Ok(line) =
+        rx.recv_timeout(deadline.saturating_duration_since(std::time::Instant::now()))
+    {
+        if line == "event: tasks" {
+            heard = true;
+            break;
+        }
+    }
+    assert!(heard, "node 1's stream told of the task node 0 made");
+}

@@ -139,3 +139,31 @@ test('progress saved without completing is there after a reload; the task is han
   await shot(theirs, 'inbox-07-handed-over');
   await theirs.context().close();
 });
+
+test('an open inbox shows a new task, and a colleague\'s claim, without a reload', async () => {
+  const page = await newPage();
+  await signIn(page, 'bo', 'bo-password-12');
+  await page.getByRole('heading', { name: 'Inbox' }).waitFor();
+  let loads = 0;
+  page.on('load', () => { loads += 1; });
+  const started = await adminApi('POST', `/api/process-definitions/${KEY}/start`, {
+    businessKey: 'SC-1004', variables: { paymentDate: '2024-11-01T10:00:00Z' },
+  });
+  assert.equal(started.status, 201, JSON.stringify(started.body));
+  const tasks = await page.evaluate(async (id) => (await (await fetch(`/api/tasks?instanceId=${id}`)).json()), started.body.id);
+  const task = tasks[0].id;
+  const row = page.getByRole('row').filter({ has: page.locator(`a[href="/tasks/${task}"]`) });
+  await row.waitFor({ timeout: 10_000 });
+  await shot(page, 'inbox-08-arrived-live');
+
+  // Claimed by a colleague in another browser: the row says so here.
+  const other = await newPage();
+  await signIn(other, 'bo2', 'bo2-password-12', `/tasks/${task}`);
+  await other.getByRole('button', { name: 'Claim' }).click();
+  await other.getByRole('button', { name: 'Give back' }).waitFor();
+  await other.context().close();
+  await row.getByRole('cell', { name: 'bo2', exact: true }).waitFor({ timeout: 10_000 });
+  assert.equal(loads, 0, 'the page was not reloaded');
+  await shot(page, 'inbox-09-claimed-elsewhere');
+  await page.context().close();
+});

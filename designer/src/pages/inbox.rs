@@ -6,16 +6,50 @@ use millrace_api::{StartForm, TaskOut};
 use crate::app::short_time;
 use crate::http;
 
+/// Calls `refresh` on every `tasks` event from `/api/tasks/events` while the
+/// page lives (the browser reconnects a dropped stream by itself, and the
+/// reader's place on the page stays: only the rows are drawn again).
+fn listen_for_task_changes(refresh: impl Fn() + Copy + 'static) {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::prelude::*;
+        use wasm_bindgen::JsCast;
+        Effect::new(move |_| {
+            let Ok(source) = web_sys::EventSource::new("/api/tasks/events") else {
+                return;
+            };
+            let on_change = Closure::<dyn Fn()>::new(refresh);
+            let _ = source
+                .add_event_listener_with_callback("tasks", on_change.as_ref().unchecked_ref());
+            // Both live as long as the page: leaving it is a page load,
+            // which ends the stream.
+            on_change.forget();
+            std::mem::forget(source);
+        });
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = refresh;
+}
+
 /// The task list; each task opens its own page to be worked.
 #[component]
 pub fn Inbox() -> impl IntoView {
     let tasks = RwSignal::new(None::<Result<Vec<TaskOut>, String>>);
     let startable = RwSignal::new(Vec::<StartForm>::new());
-    Effect::new(move |_| {
+    let refresh = move || {
         leptos::task::spawn_local(async move {
             let r = http::get::<Vec<TaskOut>>("/api/tasks?limit=200").await;
-            tasks.set(Some(r.map_err(|f| f.reason())));
+            // A failed refresh keeps the list the reader has.
+            if r.is_ok() || tasks.get_untracked().is_none() {
+                tasks.set(Some(r.map_err(|f| f.reason())));
+            }
         });
+    };
+    // The list follows the server: tasks that arrive, are claimed or leave
+    // (server-sent events; the page reads the list again, in place).
+    listen_for_task_changes(refresh);
+    Effect::new(move |_| {
+        refresh();
         leptos::task::spawn_local(async move {
             if let Ok(list) = http::get::<Vec<StartForm>>("/api/start-forms").await {
                 startable.set(list);

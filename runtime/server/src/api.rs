@@ -799,6 +799,41 @@ pub struct TaskQuery {
     pub offset: Option<i64>,
 }
 
+/// How long task changes are gathered into one event: a burst of commits
+/// (a batch of starts, say) makes one refresh, not hundreds.
+const TASK_EVENT_GATHER: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// Server-sent events: `tasks` whenever tasks may have changed (arrived,
+/// ended, claimed, handed over) on any node. The event carries nothing; the
+/// reader asks `/api/tasks` again with its own rights.
+#[utoipa::path(get, path = "/api/tasks/events", responses((status = 200, content_type = "text/event-stream", body = String)))]
+pub async fn task_events(
+    State(state): State<AppState>,
+    _p: Principal,
+) -> axum::response::sse::Sse<
+    impl futures_util::Stream<Item = Result<axum::response::sse::Event, std::convert::Infallible>>,
+> {
+    use tokio::sync::broadcast::error::RecvError;
+    let rx = state.store.task_events();
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        match rx.recv().await {
+            Ok(()) | Err(RecvError::Lagged(_)) => {
+                tokio::time::sleep(TASK_EVENT_GATHER).await;
+                // What came meanwhile is in this one event.
+                while let Ok(()) | Err(tokio::sync::broadcast::error::TryRecvError::Lagged(_)) =
+                    rx.try_recv()
+                {}
+                let event = axum::response::sse::Event::default()
+                    .event("tasks")
+                    .data("changed");
+                Some((Ok(event), rx))
+            }
+            Err(RecvError::Closed) => None,
+        }
+    });
+    axum::response::sse::Sse::new(stream).keep_alive(axum::response::sse::KeepAlive::default())
+}
+
 /// A task as the API shows it.
 pub fn task_out(t: TaskView) -> TaskOut {
     TaskOut {

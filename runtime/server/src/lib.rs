@@ -400,6 +400,7 @@ pub fn router(state: AppState) -> Router {
             get(comments).post(add_comment),
         )
         .route("/api/tasks", get(tasks))
+        .route("/api/tasks/events", get(api::task_events))
         .route("/api/tasks/{id}", get(task))
         .route("/api/tasks/{id}/form", get(forms::task_form))
         .route("/api/tasks/{id}/progress", put(forms::save_progress))

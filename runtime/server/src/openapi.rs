@@ -61,6 +61,7 @@ use crate::error::ErrorBody;
         crate::forms::start_form,
         crate::forms::start_forms,
         crate::forms::save_progress,
+        crate::api::task_events,
         crate::recorder::save_scenario,
         crate::drafts::check_script,
     ),

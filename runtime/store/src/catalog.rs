@@ -369,7 +369,9 @@ impl Store {
             return Ok(false);
         }
         Self::set_assignee_row(&mut tx, task, Some(user)).await?;
+        self.notify_tasks_in(&mut tx).await?;
         tx.commit().await?;
+        self.tasks_changed();
         Ok(true)
     }
 
@@ -417,7 +419,9 @@ impl Store {
             return Err(StoreError::NotFound("task", task.to_string()));
         }
         Self::set_assignee_row(&mut tx, task, user).await?;
+        self.notify_tasks_in(&mut tx).await?;
         tx.commit().await?;
+        self.tasks_changed();
         Ok(())
     }
 

@@ -293,6 +293,11 @@ pub struct Store {
     dialect: Dialect,
     /// The SQLite file (none on PostgreSQL, whose disk is the server's).
     file: Option<std::path::PathBuf>,
+    /// Told after every commit that adds, ends or (re)assigns a task — on
+    /// PostgreSQL also when another node's commit did (`LISTEN millrace_tasks`).
+    task_events: tokio::sync::broadcast::Sender<()>,
+    /// The PostgreSQL listener that forwards other nodes' task notifications.
+    listener: Option<tokio::task::JoinHandle<()>>,
     definitions: RwLock<HashMap<(String, i64), Arc<ProcessDefinition>>>,
     latest: RwLock<HashMap<String, i64>>,
     /// Form-js forms found for (key, version, form reference): versions never change.
@@ -315,6 +320,35 @@ async fn left_no_transaction(
     // A rollback queued by a dropped transaction runs before the ping answers.
     conn.ping().await?;
     Ok(!conn.is_in_transaction())
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        if let Some(l) = &self.listener {
+            l.abort();
+        }
+    }
+}
+
+/// Forwards PostgreSQL's `millrace_tasks` notifications (other nodes' task
+/// changes) to this node's listeners, reconnecting after a lost connection.
+async fn forward_task_notifications(url: String, to: tokio::sync::broadcast::Sender<()>) {
+    loop {
+        match sqlx::postgres::PgListener::connect(&url).await {
+            Ok(mut listener) => {
+                if listener.listen("millrace_tasks").await.is_ok() {
+                    // While the connection lasts; a notification may have been
+                    // missed across a reconnect, so listeners hear one then too.
+                    let _ = to.send(());
+                    while listener.recv().await.is_ok() {
+                        let _ = to.send(());
+                    }
+                }
+            }
+            Err(e) => tracing::debug!("task notifications: cannot listen: {e}"),
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
 }
 
 impl Store {
@@ -378,10 +412,19 @@ impl Store {
             sqlx::migrate!("../../migrations/sqlite").run(&pool).await?;
             (pool, Dialect::Sqlite, Some(std::path::PathBuf::from(path)))
         };
+        let (task_events, _) = tokio::sync::broadcast::channel(16);
+        let listener = (dialect == Dialect::Postgres).then(|| {
+            tokio::spawn(forward_task_notifications(
+                url.to_string(),
+                task_events.clone(),
+            ))
+        });
         let store = Store {
             pool,
             dialect,
             file,
+            task_events,
+            listener,
             definitions: RwLock::new(HashMap::new()),
             latest: RwLock::new(HashMap::new()),
             forms: RwLock::new(HashMap::new()),
@@ -392,7 +435,34 @@ impl Store {
 
     /// Closes the pool, waiting for its connections to end.
     pub async fn close(&self) {
+        if let Some(l) = &self.listener {
+            l.abort();
+        }
         self.pool.close().await;
+    }
+
+    /// A receiver told whenever tasks may have changed (arrived, ended, been
+    /// claimed or handed over), on this node or, on PostgreSQL, any node. It
+    /// says nothing of which: a listener reads what its reader may see again.
+    pub fn task_events(&self) -> tokio::sync::broadcast::Receiver<()> {
+        self.task_events.subscribe()
+    }
+
+    /// After a commit that changed tasks: tells this node's listeners.
+    pub(crate) fn tasks_changed(&self) {
+        // No receiver is no error: nobody has an inbox open.
+        let _ = self.task_events.send(());
+    }
+
+    /// Inside a transaction that changes tasks: on PostgreSQL, tells the
+    /// other nodes when it commits (NOTIFY is delivered at commit, not before).
+    pub(crate) async fn notify_tasks_in(&self, tx: &mut sqlx::AnyConnection) -> Result<()> {
+        if self.dialect == Dialect::Postgres {
+            sqlx::query("SELECT pg_notify('millrace_tasks', '')")
+                .execute(&mut *tx)
+                .await?;
+        }
+        Ok(())
     }
 
     /// Bytes free to this process on the disk of the SQLite file (`None` on

@@ -52,6 +52,8 @@ pub struct Unit<'s> {
     /// Whether the actor is a person or account who may read what it starts
     /// (not a node's job worker, whose name is no user's).
     pub(crate) actor_is_person: bool,
+    /// Whether this unit added or ended a task (listeners are told at commit).
+    tasks_touched: bool,
     /// Rows for `instance_people` (instance, `user`/`group`, name), written
     /// in multi-row inserts at commit.
     people: Vec<(String, &'static str, String)>,
@@ -107,6 +109,7 @@ impl<'s> Unit<'s> {
             reach: None,
             withheld: false,
             actor_is_person: true,
+            tasks_touched: false,
             people: Vec::new(),
             people_mark: 0,
         })
@@ -769,6 +772,7 @@ impl<'s> Unit<'s> {
             match effect {
                 Effect::History(event) => self.history(instance, &event),
                 Effect::TaskCreated(task) => {
+                    self.tasks_touched = true;
                     let id = global_id(instance, task.id);
                     sqlx::query(
                         "INSERT INTO tasks (id, instance_id, local_id, key, node_id, name, assignee, due, priority, form, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
@@ -829,6 +833,7 @@ impl<'s> Unit<'s> {
                         .bind(&id)
                         .execute(&mut *self.tx)
                         .await?;
+                    self.tasks_touched = true;
                 }
                 Effect::JobScheduled { job, kind, due } => {
                     let (kind, topic) = match kind {
@@ -1097,7 +1102,13 @@ impl<'s> Unit<'s> {
                 }
             }
         }
+        if self.tasks_touched {
+            self.store.notify_tasks_in(&mut self.tx).await?;
+        }
         self.tx.commit().await?;
+        if self.tasks_touched {
+            self.store.tasks_changed();
+        }
         Ok(())
     }
 }

@@ -24,8 +24,11 @@ pub enum Page {
         /// Process key.
         key: String,
     },
-    /// The user's tasks.
-    Inbox,
+    /// The user's tasks, filtered as the address says.
+    Inbox {
+        /// The filter and page (`/inbox?process=…&mine=1&page=2`).
+        filter: InboxFilter,
+    },
     /// One task with its form.
     Task {
         /// The task's id.
@@ -48,6 +51,92 @@ pub enum Page {
     },
 }
 
+/// The inbox's filter, as its address holds it: shareable, and the same on
+/// the server's render and in the browser.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InboxFilter {
+    /// Only tasks of this process.
+    pub process: Option<String>,
+    /// Only tasks offered to this group.
+    pub group: Option<String>,
+    /// Only tasks assigned to the reader.
+    pub mine: bool,
+    /// The page, from 1.
+    pub page: u32,
+}
+
+impl InboxFilter {
+    /// Tasks per page.
+    pub const PAGE_SIZE: u32 = 50;
+
+    /// Reads `?process=…&group=…&mine=1&page=2`; anything else is ignored.
+    pub fn from_query(query: &str) -> InboxFilter {
+        let mut f = InboxFilter {
+            page: 1,
+            ..InboxFilter::default()
+        };
+        for (k, v) in form_urlencoded::parse(query.as_bytes()) {
+            let v = v.trim().to_string();
+            match k.as_ref() {
+                "process" if !v.is_empty() => f.process = Some(v),
+                "group" if !v.is_empty() => f.group = Some(v),
+                "mine" => f.mine = v == "1" || v == "on" || v == "true",
+                "page" => f.page = v.parse().unwrap_or(1).max(1),
+                _ => {}
+            }
+        }
+        f
+    }
+
+    /// The address of this filter at another page.
+    pub fn href(&self, page: u32) -> String {
+        let query = self.query(page, "process", "group", "mine");
+        if query.is_empty() {
+            "/inbox".to_string()
+        } else {
+            format!("/inbox?{query}")
+        }
+    }
+
+    /// The API's task query for this filter (`/api/tasks?…`), for reader `me`.
+    pub fn api(&self, me: &str) -> String {
+        let mut q = form_urlencoded::Serializer::new(String::new());
+        if self.mine {
+            q.append_pair("assignee", me);
+        }
+        if let Some(p) = &self.process {
+            q.append_pair("processKey", p);
+        }
+        if let Some(g) = &self.group {
+            q.append_pair("candidateGroup", g);
+        }
+        q.append_pair("limit", &Self::PAGE_SIZE.to_string());
+        q.append_pair(
+            "offset",
+            &(self.page.saturating_sub(1) * Self::PAGE_SIZE).to_string(),
+        );
+        format!("/api/tasks?{}", q.finish())
+    }
+
+    fn query(&self, page: u32, process: &str, group: &str, mine: &str) -> String {
+        let mut q = form_urlencoded::Serializer::new(String::new());
+        if let Some(p) = &self.process {
+            q.append_pair(process, p);
+        }
+        if let Some(g) = &self.group {
+            q.append_pair(group, g);
+        }
+        if self.mine {
+            q.append_pair(mine, "1");
+        }
+        if page > 1 {
+            q.append_pair("page", &page.to_string());
+        }
+        q.finish()
+    }
+}
+
 impl Page {
     /// The document title.
     pub fn title(&self) -> String {
@@ -55,7 +144,7 @@ impl Page {
             Page::Login { .. } => "Sign in".into(),
             Page::Library => "Processes".into(),
             Page::Designer { key } => format!("{key} · Designer"),
-            Page::Inbox => "Inbox".into(),
+            Page::Inbox { .. } => "Inbox".into(),
             Page::Task { .. } => "Task".into(),
             Page::Start { key } => format!("New {key}"),
             Page::Forbidden { .. } => "Not allowed".into(),
@@ -128,7 +217,7 @@ pub fn App(state: PageState) -> impl IntoView {
         Page::Login { next, notice } => view! { <pages::login::Login next notice/> }.into_any(),
         Page::Library => view! { <pages::library::Library/> }.into_any(),
         Page::Designer { key } => view! { <pages::designer::Designer key/> }.into_any(),
-        Page::Inbox => view! { <pages::inbox::Inbox/> }.into_any(),
+        Page::Inbox { filter } => view! { <pages::inbox::Inbox filter/> }.into_any(),
         Page::Task { id } => view! { <pages::task::Task id/> }.into_any(),
         Page::Start { key } => view! { <pages::start::Start key/> }.into_any(),
         Page::Forbidden { what } => view! { <pages::errors::Forbidden what/> }.into_any(),
@@ -145,7 +234,7 @@ pub fn App(state: PageState) -> impl IntoView {
 fn Header(me: Option<Me>, page: Page) -> impl IntoView {
     let section = match page {
         Page::Library | Page::Designer { .. } => "designer",
-        Page::Inbox | Page::Task { .. } | Page::Start { .. } => "inbox",
+        Page::Inbox { .. } | Page::Task { .. } | Page::Start { .. } => "inbox",
         _ => "",
     };
     let links = me
@@ -196,5 +285,30 @@ mod tests {
             "2026-12-01 11:17"
         );
         assert_eq!(super::short_time("soon"), "soon");
+    }
+}
+
+#[cfg(test)]
+mod filter_tests {
+    use super::InboxFilter;
+
+    #[test]
+    fn an_inbox_filter_round_trips_through_its_address_and_asks_the_api_for_its_page() {
+        let f = InboxFilter::from_query("process=support+case&group=back-office&mine=1&page=3&x=y");
+        assert_eq!(f.process.as_deref(), Some("support case"));
+        assert_eq!(f.group.as_deref(), Some("back-office"));
+        assert!(f.mine);
+        assert_eq!(f.page, 3);
+        assert_eq!(
+            f.href(2),
+            "/inbox?process=support+case&group=back-office&mine=1&page=2"
+        );
+        assert_eq!(InboxFilter::from_query(&f.href(3)["/inbox?".len()..]), f);
+        assert_eq!(
+            f.api("bo"),
+            "/api/tasks?assignee=bo&processKey=support+case&candidateGroup=back-office&limit=50&offset=100"
+        );
+        let none = InboxFilter::from_query("page=zero");
+        assert_eq!((none.page, none.href(1)), (1, "/inbox".to_string()));
     }
 }

@@ -167,3 +167,30 @@ test('an open inbox shows a new task, and a colleague\'s claim, without a reload
   await shot(page, 'inbox-09-claimed-elsewhere');
   await page.context().close();
 });
+
+test('the inbox filter lives in the address: only mine, one process, and back', async () => {
+  const page = await newPage();
+  await signIn(page, 'bo2', 'bo2-password-12');
+  await page.getByRole('table', { name: 'Tasks' }).waitFor();
+  const all = await page.locator('table[aria-label="Tasks"] tbody tr').count();
+  const filter = page.getByRole('form', { name: 'Filter tasks' });
+  await filter.getByLabel('Process').selectOption(KEY);
+  await filter.getByLabel('Only mine').check();
+  await filter.getByRole('button', { name: 'Apply' }).click();
+  await page.waitForURL((u) => u.search.includes('mine=1') && u.search.includes(`process=${KEY}`));
+  await page.getByRole('table', { name: 'Tasks' }).waitFor();
+  const rows = page.locator('table[aria-label="Tasks"] tbody tr');
+  const mine = await rows.count();
+  assert.ok(mine >= 1 && mine < all, `mine ${mine} of ${all}`);
+  for (const cell of await rows.locator('td:nth-child(3)').allTextContents()) assert.equal(cell, 'bo2');
+  // The address alone gives the same list (a bookmark, a link from a colleague).
+  const url = page.url();
+  const again = await newPage();
+  await signIn(again, 'bo2', 'bo2-password-12', new URL(url).pathname + new URL(url).search);
+  await again.getByRole('table', { name: 'Tasks' }).waitFor();
+  assert.equal(await again.locator('table[aria-label="Tasks"] tbody tr').count(), mine);
+  assert.equal(await again.getByLabel('Only mine').isChecked(), true);
+  await shot(again, 'inbox-10-filtered');
+  await again.context().close();
+  await page.context().close();
+});

@@ -3,8 +3,58 @@
 use leptos::prelude::*;
 use millrace_api::{StartForm, TaskOut};
 
-use crate::app::short_time;
+use crate::app::{short_time, InboxFilter, Session};
 use crate::http;
+
+/// The filter as a plain GET form: it works before the wasm loads, and the
+/// address it makes can be bookmarked and shared.
+fn filter_form(f: InboxFilter, processes: RwSignal<Vec<String>>) -> impl IntoView {
+    let chosen = f.process.clone().unwrap_or_default();
+    view! {
+        <form class="inbox-filter" method="get" action="/inbox" aria-label="Filter tasks">
+            <label for="filter-process">"Process"</label>
+            <select id="filter-process" name="process">
+                <option value="" selected=chosen.is_empty()>"Any"</option>
+                {move || {
+                    let chosen = chosen.clone();
+                    let mut keys = processes.get();
+                    if !chosen.is_empty() && !keys.contains(&chosen) {
+                        keys.push(chosen.clone());
+                    }
+                    keys.into_iter()
+                        .map(|k| {
+                            let selected = k == chosen;
+                            view! { <option value=k.clone() selected=selected>{k.clone()}</option> }
+                        })
+                        .collect_view()
+                }}
+            </select>
+            <label for="filter-group">"Group"</label>
+            <input id="filter-group" name="group" type="text" value=f.group.clone().unwrap_or_default()/>
+            <label class="check"><input type="checkbox" name="mine" value="1" checked=f.mine/>" Only mine"</label>
+            <button type="submit">"Apply"</button>
+            <a href="/inbox">"Clear"</a>
+        </form>
+    }
+}
+
+/// Previous and next pages, when there are any.
+fn pager(f: InboxFilter, tasks: RwSignal<Option<Result<Vec<TaskOut>, String>>>) -> impl IntoView {
+    move || {
+        let full =
+            tasks.with(|t| matches!(t, Some(Ok(l)) if l.len() as u32 >= InboxFilter::PAGE_SIZE));
+        let page = f.page.max(1);
+        (page > 1 || full).then(|| {
+            view! {
+                <nav class="pager" aria-label="Pages">
+                    {(page > 1).then(|| view! { <a href=f.href(page - 1)>"← Previous"</a> })}
+                    <span>{format!("Page {page}")}</span>
+                    {full.then(|| view! { <a href=f.href(page + 1)>"Next →"</a> })}
+                </nav>
+            }
+        })
+    }
+}
 
 /// Calls `refresh` on every `tasks` event from `/api/tasks/events` while the
 /// page lives (the browser reconnects a dropped stream by itself, and the
@@ -33,12 +83,20 @@ fn listen_for_task_changes(refresh: impl Fn() + Copy + 'static) {
 
 /// The task list; each task opens its own page to be worked.
 #[component]
-pub fn Inbox() -> impl IntoView {
+pub fn Inbox(filter: InboxFilter) -> impl IntoView {
+    let session = expect_context::<Session>();
+    let me = session
+        .0
+        .as_ref()
+        .map(|m| m.user.clone())
+        .unwrap_or_default();
+    let api_url = StoredValue::new(filter.api(&me));
     let tasks = RwSignal::new(None::<Result<Vec<TaskOut>, String>>);
+    let processes = RwSignal::new(Vec::<String>::new());
     let startable = RwSignal::new(Vec::<StartForm>::new());
     let refresh = move || {
         leptos::task::spawn_local(async move {
-            let r = http::get::<Vec<TaskOut>>("/api/tasks?limit=200").await;
+            let r = http::get::<Vec<TaskOut>>(&api_url.get_value()).await;
             // A failed refresh keeps the list the reader has.
             if r.is_ok() || tasks.get_untracked().is_none() {
                 tasks.set(Some(r.map_err(|f| f.reason())));
@@ -53,6 +111,15 @@ pub fn Inbox() -> impl IntoView {
         leptos::task::spawn_local(async move {
             if let Ok(list) = http::get::<Vec<StartForm>>("/api/start-forms").await {
                 startable.set(list);
+            }
+        });
+        leptos::task::spawn_local(async move {
+            if let Ok(list) =
+                http::get::<Vec<millrace_api::DefinitionOut>>("/api/process-definitions").await
+            {
+                let mut keys: Vec<String> = list.into_iter().map(|d| d.key).collect();
+                keys.dedup();
+                processes.set(keys);
             }
         });
     });
@@ -100,7 +167,9 @@ pub fn Inbox() -> impl IntoView {
         <section aria-labelledby="inbox-title" class="content">
             <h1 id="inbox-title">"Inbox"</h1>
             {new_buttons}
+            {filter_form(filter.clone(), processes)}
             {rows}
+            {pager(filter.clone(), tasks)}
         </section>
     }
 }

@@ -212,7 +212,9 @@ pub async fn inbox(
         &uri,
         Audience::Workers,
         "the inbox",
-        Page::Inbox,
+        Page::Inbox {
+            filter: millrace_designer::InboxFilter::from_query(uri.query().unwrap_or("")),
+        },
     )
     .await
 }

@@ -30,7 +30,6 @@ pub fn render_page(state: &PageState) -> String {
             r#"<link rel="stylesheet" href="/assets/vendor/bpmn-js-token-simulation.css">"#,
             r#"<script src="/assets/vendor/camunda-platform-modeler.js" defer></script>"#,
             r#"<script src="/assets/js/modeler.js" defer></script>"#,
-            r#"<script src="/assets/js/code-editor.js" defer></script>"#,
         )
     } else {
         ""
@@ -122,7 +121,7 @@ mod tests {
             "js/modeler.js",
             "js/code-editor.js",
             "vendor/bpmn-js-token-simulation.css",
-            // Loaded when used: the form editor (designer), the form viewer (a task's form).
+            // Loaded when used: the code editor and the form editor (designer), the form viewer (a task's form).
             "js/form-editor.js",
             "vendor/form-js-editor.css",
             "js/form-viewer.js",

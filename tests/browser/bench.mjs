@@ -99,10 +99,11 @@ for (let i = 0; i < 7; i++) {
     }
   });
   await page.goto(`${BASE}/designer/${key}`);
-  const task = page.locator('.djs-element[data-element-id="T0"]');
+  // A task in the middle of the diagram (the palette and minimap cover its edges).
+  const task = page.locator('.djs-element[data-element-id="T30"]');
   await task.waitFor();
   await task.click();
-  await page.getByRole('button', { name: 'Add a form to T0' }).click();
+  await page.getByRole('button', { name: 'Add a form to T30' }).click();
   await page.locator('.fjs-palette').waitFor();
   bytes.designer_with_form_editor = sizes;
   await page.close();

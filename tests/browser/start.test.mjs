@@ -1,4 +1,4 @@
-// Starting a request in the browser: the inbox offers "New …" for every
+// Starting a request in the browser, and a wizard: the inbox offers "New …" for every
 // process the user may start; its page is the start event's form as the
 // BPMN declares it; the server's check lands on the field it names and
 // nothing starts; a valid form starts the request and says so. Someone the
@@ -17,11 +17,13 @@ before(async () => {
     const r = await adminApi('POST', '/api/users', { name, password: `${name}-password-12`, role: 'staff', groups });
     assert.equal(r.status, 204, JSON.stringify(r.body));
   }
-  const xml = readFileSync(new URL('./fixtures/service-request.bpmn', import.meta.url), 'utf8');
-  const created = await adminApi('POST', '/api/drafts', { xml });
-  assert.equal(created.status, 201, JSON.stringify(created.body));
-  const deployed = await adminApi('POST', `/api/drafts/${KEY}/deploy`, { note: 'start form', revision: created.body.revision });
-  assert.equal(deployed.status, 201, JSON.stringify(deployed.body));
+  for (const [file, key] of [['service-request.bpmn', KEY], ['meter-exchange.bpmn', 'meter-exchange']]) {
+    const xml = readFileSync(new URL(`./fixtures/${file}`, import.meta.url), 'utf8');
+    const created = await adminApi('POST', '/api/drafts', { xml });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const deployed = await adminApi('POST', `/api/drafts/${key}/deploy`, { note: 'start form', revision: created.body.revision });
+    assert.equal(deployed.status, 201, JSON.stringify(deployed.body));
+  }
 });
 
 after(closeBrowser);
@@ -71,5 +73,35 @@ test('someone the process does not name as a starter is not offered it and is re
   assert.equal(status, 403);
   await page.goto(`${process.env.MILLRACE_URL}/start/${KEY}`);
   await page.getByRole('alert').filter({ hasText: /may not start/ }).waitFor();
+  await page.context().close();
+});
+
+test('a wizard: started, its steps open one after another with the step indicator, and end in a receipt', async () => {
+  const page = await newPage();
+  await signIn(page, 'sr', 'sr-password-12', '/start/meter-exchange');
+  await page.getByLabel('Reference (business key)').fill('MX-7');
+  await page.getByRole('button', { name: 'Start' }).click();
+  // The first step opens at once: it is offered to the starter's group.
+  await page.getByRole('heading', { name: 'Read the old meter' }).waitFor();
+  const steps = page.getByRole('list', { name: 'Step 1 of 2' });
+  await steps.waitFor();
+  assert.equal(await steps.locator('[aria-current="step"]').textContent(), '● Read the old meter');
+  await shot(page, 'wizard-01-step-1');
+  await page.getByLabel('Old meter reading *').fill('48211');
+  await page.getByRole('button', { name: 'Complete' }).click();
+  await page.getByRole('heading', { name: 'Fit the new meter' }).waitFor();
+  const second = page.getByRole('list', { name: 'Step 2 of 2' });
+  await second.getByText('✓ Read the old meter').waitFor();
+  await shot(page, 'wizard-02-step-2');
+  await page.getByLabel('New meter serial *').fill('MTR-0099');
+  await page.getByRole('button', { name: 'Complete' }).click();
+  const receipt = page.getByRole('article', { name: 'Receipt · Meter exchange' });
+  await receipt.waitFor();
+  await receipt.getByText('MX-7').waitFor();
+  await receipt.getByText('48211').waitFor();
+  await receipt.getByText('MTR-0099').waitFor();
+  assert.equal(await receipt.getByRole('link', { name: 'Add another' }).getAttribute('href'), '/start/meter-exchange');
+  await receipt.getByRole('button', { name: 'Print' }).waitFor();
+  await shot(page, 'wizard-03-receipt');
   await page.context().close();
 });

@@ -88,7 +88,8 @@ pub fn Designer(key: String) -> impl IntoView {
         script_problems.set(Vec::new());
         let label = format!("Rhai {} of {id}", s.kind);
         let kind = s.kind.clone();
-        mount_editor(&el, &s.text, &label, move |text: String| {
+        let text = s.text.clone();
+        let on_change = move |text: String| {
             keystrokes.update(|k| *k += 1);
             let mine = keystrokes.get_untracked();
             let (id, kind) = (id.clone(), kind.clone());
@@ -102,6 +103,12 @@ pub fn Designer(key: String) -> impl IntoView {
                 },
                 SCRIPT_DELAY,
             );
+        };
+        // The code editor's script is loaded the first time a script is opened.
+        leptos::task::spawn_local(async move {
+            if let Err(e) = mount_editor(&el, &text, &label, on_change).await {
+                notice.set(Some(format!("The code editor cannot be opened: {e}")));
+            }
         });
     });
     let path = RwSignal::new(Vec::<String>::new());
@@ -1023,17 +1030,24 @@ async fn mount_form_editor<C, P>(
 }
 
 #[cfg(feature = "hydrate")]
-fn mount_editor(
+async fn mount_editor(
     el: &web_sys::HtmlDivElement,
     text: &str,
     label: &str,
     on_change: impl Fn(String) + 'static,
-) {
-    code_editor::mount(el, text, label, on_change);
+) -> Result<(), String> {
+    code_editor::mount(el, text, label, on_change).await
 }
 
 #[cfg(not(feature = "hydrate"))]
-fn mount_editor<E>(_el: &E, _text: &str, _label: &str, _on_change: impl Fn(String) + 'static) {}
+async fn mount_editor<E>(
+    _el: &E,
+    _text: &str,
+    _label: &str,
+    _on_change: impl Fn(String) + 'static,
+) -> Result<(), String> {
+    Ok(())
+}
 
 #[cfg(test)]
 mod tests {

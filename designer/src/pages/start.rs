@@ -130,8 +130,12 @@ pub fn Start(key: String) -> impl IntoView {
                     // The flow's first task for the person who started it opens at once.
                     let url = format!("/api/tasks?instanceId={id}");
                     let mine = http::get::<Vec<TaskOut>>(&url).await.ok().and_then(|list| {
-                        list.into_iter()
-                            .find(|t| t.assignee.as_deref() == Some(me.get_value().as_str()))
+                        // Assigned or offered to the starter, as a wizard's next step is.
+                        list.into_iter().find(|t| {
+                            t.assignee
+                                .as_deref()
+                                .is_none_or(|a| a == me.get_value().as_str())
+                        })
                     });
                     match mine {
                         Some(t) => http::navigate(&format!("/tasks/{}", t.id)),

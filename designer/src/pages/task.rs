@@ -114,6 +114,8 @@ pub fn Task(id: String) -> impl IntoView {
     let viewer_box = NodeRef::<leptos::html::Div>::new();
     let viewer_keys = StoredValue::new(BTreeSet::<String>::new());
     let progress_note = RwSignal::new(None::<String>);
+    // After a wizard's last step: the request as it now stands, to print.
+    let receipt = RwSignal::new(None::<Receipt>);
     let colleague = RwSignal::new(String::new());
     Effect::new(move |_| {
         // The container is made anew whenever the task is read again (after a
@@ -304,6 +306,28 @@ pub fn Task(id: String) -> impl IntoView {
             match r {
                 Ok(done) => match done.next_task {
                     Some(next) => http::navigate(&format!("/tasks/{}", next.id)),
+                    None if f.steps.len() >= 2 => {
+                        let url = format!("/api/process-instances/{}", f.task.instance_id);
+                        // The request is done with this last step: its receipt.
+                        // (Still running, its next steps are other people's.)
+                        match http::get::<serde_json::Value>(&url).await {
+                            Ok(inst) if inst["state"] != "active" => receipt.set(Some(Receipt {
+                                process: f
+                                    .process_name
+                                    .clone()
+                                    .unwrap_or(f.task.process_key.clone()),
+                                key: f.task.process_key.clone(),
+                                business_key: f.business_key.clone(),
+                                instance: f.task.instance_id.clone(),
+                                state: inst["state"].as_str().unwrap_or_default().to_string(),
+                                variables: inst["variables"]
+                                    .as_object()
+                                    .cloned()
+                                    .unwrap_or_default(),
+                            })),
+                            _ => http::navigate("/inbox"),
+                        }
+                    }
                     None => http::navigate("/inbox"),
                 },
                 Err(failure) => {
@@ -331,6 +355,7 @@ pub fn Task(id: String) -> impl IntoView {
     };
 
     let body = move || match form.get() {
+        _ if receipt.get().is_some() => receipt.get().map(receipt_view).into_any(),
         None => view! { <p role="status">"Loading the task…"</p> }.into_any(),
         Some(Err(e)) => view! {
             <h1 id="task-title">"Task"</h1>
@@ -369,7 +394,9 @@ pub fn Task(id: String) -> impl IntoView {
                     short_time(&p.saved_at)
                 )
             });
+            let steps = f.steps.clone();
             view! {
+                {step_indicator(steps)}
                 <h1 id="task-title">{t.name.clone().unwrap_or(t.element_id.clone())}</h1>
                 <dl class="facts">
                     <dt>"Process"</dt>
@@ -423,6 +450,75 @@ pub fn Task(id: String) -> impl IntoView {
             {move || banner.get().map(|b| view! { <p class="banner error" role="alert">{b}</p> })}
             {body}
         </section>
+    }
+}
+
+/// The request as it stood after a wizard's last step.
+#[derive(Debug, Clone, PartialEq)]
+struct Receipt {
+    process: String,
+    key: String,
+    business_key: Option<String>,
+    instance: String,
+    state: String,
+    variables: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Steps done, the current one and those ahead, in the BPMN's order.
+fn step_indicator(steps: Vec<millrace_api::WizardStep>) -> impl IntoView {
+    (!steps.is_empty()).then(|| {
+        let total = steps.len();
+        let at = steps.iter().position(|s| s.state == "current").map_or(0, |i| i + 1);
+        view! {
+            <ol class="steps" aria-label=format!("Step {at} of {total}")>
+                {steps.into_iter().map(|s| {
+                    let label = s.name.clone().unwrap_or(s.element_id.clone());
+                    let mark = match s.state.as_str() { "done" => "✓ ", "current" => "● ", _ => "" };
+                    let current = (s.state == "current").then_some("step");
+                    let class = format!("step {}", s.state);
+                    view! { <li class=class aria-current=current>{mark}{label}</li> }
+                }).collect_view()}
+            </ol>
+        }
+    })
+}
+
+/// A receipt: the request's id and details, to print, and "add another".
+fn receipt_view(r: Receipt) -> impl IntoView {
+    let facts = r
+        .variables
+        .into_iter()
+        .map(|(k, v)| {
+            let shown = match v {
+                serde_json::Value::String(s) => s,
+                other => other.to_string(),
+            };
+            view! { <dt>{k}</dt><dd>{shown}</dd> }
+        })
+        .collect_view();
+    view! {
+        <article class="receipt" aria-labelledby="receipt-title">
+            <h1 id="receipt-title">{format!("Receipt · {}", r.process)}</h1>
+            <dl class="facts">
+                <dt>"Request"</dt><dd>{r.business_key.unwrap_or_else(|| "—".into())}</dd>
+                <dt>"Instance"</dt><dd>{r.instance}</dd>
+                <dt>"State"</dt><dd>{r.state}</dd>
+            </dl>
+            <h2>"Details"</h2>
+            <dl class="facts">{facts}</dl>
+            <div class="actions no-print">
+                <button type="button" class="primary" on:click=move |_| print_page()>"Print"</button>
+                <a class="button" href=format!("/start/{}", r.key)>"Add another"</a>
+                <a class="button" href="/inbox">"Back to the inbox"</a>
+            </div>
+        </article>
+    }
+}
+
+fn print_page() {
+    #[cfg(feature = "hydrate")]
+    if let Some(w) = web_sys::window() {
+        let _ = w.print();
     }
 }
 

@@ -1,5 +1,6 @@
 //! The Rhai code editor: CodeMirror 6 with a Rhai mode
-//! (`designer/js/src/code-editor.js`, global `MillraceCodeEditor`).
+//! (`designer/js/src/code-editor.js`, global `MillraceCodeEditor`), loaded
+//! the first time a script is opened.
 
 #[cfg(feature = "hydrate")]
 mod js {
@@ -20,23 +21,32 @@ mod js {
 
 /// Mounts the editor in `parent` with `text`; `on_change` gets the text after every edit.
 #[cfg(feature = "hydrate")]
-pub fn mount(
+pub async fn mount(
     parent: &web_sys::HtmlElement,
     text: &str,
     label: &str,
     on_change: impl Fn(String) + 'static,
-) {
+) -> Result<(), String> {
     use wasm_bindgen::prelude::*;
+    super::require("/assets/js/code-editor.js", &[]).await?;
     let change = Closure::<dyn Fn(String)>::new(on_change);
     js::mount(parent, text, label, change.as_ref().unchecked_ref());
     // The editor calls it until it is destroyed; one closure per mount is kept.
     change.forget();
+    Ok(())
 }
 
 /// Marks where the text does not compile (replaces earlier marks).
 pub fn set_problems(problems: &[millrace_api::ScriptProblem]) {
     #[cfg(feature = "hydrate")]
-    js::set_problems(&serde_json::to_string(problems).unwrap_or_else(|_| "[]".into()));
+    {
+        // Nothing to mark before the editor has been loaded.
+        let loaded = js_sys::Reflect::get(&js_sys::global(), &"MillraceCodeEditor".into())
+            .is_ok_and(|v| !v.is_undefined());
+        if loaded {
+            js::set_problems(&serde_json::to_string(problems).unwrap_or_else(|_| "[]".into()));
+        }
+    }
     #[cfg(not(feature = "hydrate"))]
     let _ = problems;
 }

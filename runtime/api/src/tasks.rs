@@ -97,6 +97,24 @@ pub struct TaskForm {
     /// include it; this says who saved it and when.
     #[serde(default)]
     pub progress: Option<SavedProgress>,
+    /// The process's user tasks in the BPMN's order, each done, current or
+    /// ahead in this instance: a wizard's step indicator (empty when the
+    /// process has fewer than two user tasks).
+    #[serde(default)]
+    pub steps: Vec<WizardStep>,
+}
+
+/// One step of a wizard: a user task of the process.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct WizardStep {
+    /// The user task's element id.
+    pub element_id: String,
+    /// Its name.
+    pub name: Option<String>,
+    /// `done` (completed in this instance), `current` (this task) or `ahead`.
+    pub state: String,
 }
 
 /// Who saved a task's progress, and when.

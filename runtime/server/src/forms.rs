@@ -3,7 +3,7 @@
 //! the browser did, and the same form as fields the web app renders
 //! (`GET /api/tasks/{id}/form`).
 
-use millrace_api::{FormFieldOut, FormOption, SavedProgress, StartForm, TaskForm};
+use millrace_api::{FormFieldOut, FormOption, SavedProgress, StartForm, TaskForm, WizardStep};
 use millrace_engine::{Value, Variables};
 use millrace_model::bpmn::FormField;
 
@@ -474,6 +474,20 @@ pub async fn task_form(
             }
         }
     }
+    let steps = match &def {
+        Some(def) => {
+            let done: std::collections::HashSet<String> = state
+                .store
+                .history(&task.instance_id)
+                .await?
+                .into_iter()
+                .filter(|h| h.event == "activityCompleted")
+                .filter_map(|h| h.node_id)
+                .collect();
+            wizard_steps(def, &task.node_id, &done)
+        }
+        None => Vec::new(),
+    };
     Ok(axum::Json(TaskForm {
         task: crate::api::task_out(task),
         business_key: inst.business_key.clone(),
@@ -484,7 +498,89 @@ pub async fn task_form(
             saved_by: d.saved_by,
             saved_at: d.saved_at,
         }),
+        steps,
     }))
+}
+
+/// A process's user tasks in the order its flows reach them from the
+/// process's start events (breadth first; boundary events and sub-processes
+/// followed too; any left over after, in the file's order).
+pub fn user_tasks_in_order(def: &millrace_engine::definition::ProcessDefinition) -> Vec<usize> {
+    use millrace_engine::definition::NodeKind;
+    let n = def.nodes.len();
+    let mut next: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for f in &def.flows {
+        next[f.source as usize].push(f.target as usize);
+    }
+    for (ix, node) in def.nodes.iter().enumerate() {
+        if let NodeKind::BoundaryEvent { attached_to, .. } = &node.kind {
+            next[*attached_to as usize].push(ix);
+        }
+    }
+    // A sub-process leads into its own start.
+    for scope in def.scopes.iter().skip(1) {
+        if let (Some(owner), Some(start)) = (scope.owner, scope.none_start) {
+            next[owner as usize].insert(0, start as usize);
+        }
+    }
+    let mut seen = vec![false; n];
+    let mut queue: std::collections::VecDeque<usize> = def.scopes[0]
+        .none_start
+        .into_iter()
+        .chain(def.scopes[0].implicit_starts.iter().copied())
+        .map(|s| s as usize)
+        .chain(
+            def.scopes[0]
+                .nodes
+                .iter()
+                .map(|&x| x as usize)
+                .filter(|&x| matches!(def.nodes[x].kind, NodeKind::StartEvent { .. })),
+        )
+        .collect();
+    let mut order = Vec::new();
+    while let Some(x) = queue.pop_front() {
+        if std::mem::replace(&mut seen[x], true) {
+            continue;
+        }
+        order.push(x);
+        queue.extend(next[x].iter().copied().filter(|&y| !seen[y]));
+    }
+    order.extend((0..n).filter(|&x| !seen[x]));
+    order
+        .into_iter()
+        .filter(|&x| matches!(def.nodes[x].kind, NodeKind::UserTask(_)))
+        .collect()
+}
+
+/// The step indicator of a task of `def` at `current` in an instance whose
+/// history completed `done`.
+fn wizard_steps(
+    def: &millrace_engine::definition::ProcessDefinition,
+    current: &str,
+    done: &std::collections::HashSet<String>,
+) -> Vec<WizardStep> {
+    let order = user_tasks_in_order(def);
+    if order.len() < 2 {
+        return Vec::new();
+    }
+    order
+        .into_iter()
+        .map(|ix| {
+            let node = &def.nodes[ix];
+            let state = if node.id == current {
+                "current"
+            } else if done.contains(&node.id) {
+                "done"
+            } else {
+                "ahead"
+            };
+            WizardStep {
+                element_id: node.id.clone(),
+                name: node.name.clone(),
+                state: state.into(),
+            }
+        })
+        .collect()
 }
 
 /// Keeps what was entered in a task's form without completing it (the

@@ -91,6 +91,10 @@ fn build_wasm(workspace: &Path, release: bool) -> Result<PathBuf, String> {
         .env("CARGO_PROFILE_DEV_DEBUG", "0")
         .env("CARGO_PROFILE_RELEASE_DEBUG", "0")
         .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "s")
+        // One codegen unit with link-time optimisation: a smaller download
+        // for every page, paid once in a release build's time.
+        .env("CARGO_PROFILE_RELEASE_LTO", "true")
+        .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "1")
         // What the outer cargo set for its own compilers must not leak into
         // this build: its flags, and clippy's wrapper when run under clippy.
         .env_remove("CARGO_ENCODED_RUSTFLAGS")

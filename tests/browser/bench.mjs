@@ -42,6 +42,16 @@ function diagram(key) {
 </bpmn:definitions>`;
 }
 
+// Records every file a page loads from /assets/: [path, bytes, gzipped].
+function recordAssets(page, sizes) {
+  page.on('response', async (r) => {
+    const u = new URL(r.url());
+    if (u.pathname.startsWith('/assets/') && r.status() === 200) {
+      try { const b = await r.body(); sizes.push([u.pathname, b.length, gzipSync(b).length]); } catch { /* redirects have no body */ }
+    }
+  });
+}
+
 const pct = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]; };
 
 const login = await fetch(`${BASE}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: PASSWORD }) });
@@ -74,12 +84,7 @@ const bytes = {};
 for (let i = 0; i < 7; i++) {
   const page = await context.newPage();
   const sizes = [];
-  page.on('response', async (r) => {
-    const u = new URL(r.url());
-    if (u.pathname.startsWith('/assets/') && r.status() === 200) {
-      try { const b = await r.body(); sizes.push([u.pathname, b.length, gzipSync(b).length]); } catch { /* redirects have no body */ }
-    }
-  });
+  recordAssets(page, sizes);
   const t = performance.now();
   await page.goto(`${BASE}/designer/${key}`);
   await page.locator('.djs-element[data-element-id="E"]').waitFor({ state: 'attached' });
@@ -92,12 +97,7 @@ for (let i = 0; i < 7; i++) {
 {
   const page = await context.newPage();
   const sizes = [];
-  page.on('response', async (r) => {
-    const u = new URL(r.url());
-    if (u.pathname.startsWith('/assets/') && r.status() === 200) {
-      try { const b = await r.body(); sizes.push([u.pathname, b.length, gzipSync(b).length]); } catch { /* none */ }
-    }
-  });
+  recordAssets(page, sizes);
   await page.goto(`${BASE}/designer/${key}`);
   // A task in the middle of the diagram (the palette and minimap cover its edges).
   const task = page.locator('.djs-element[data-element-id="T30"]');
@@ -126,12 +126,7 @@ for (let i = 0; i < 7; i++) {
   const tasks = await (await fetch(`${BASE}/api/tasks?instanceId=${started.id}`, { headers })).json();
   const page = await context.newPage();
   const sizes = [];
-  page.on('response', async (r) => {
-    const u = new URL(r.url());
-    if (u.pathname.startsWith('/assets/') && r.status() === 200) {
-      try { const b = await r.body(); sizes.push([u.pathname, b.length, gzipSync(b).length]); } catch { /* none */ }
-    }
-  });
+  recordAssets(page, sizes);
   await page.goto(`${BASE}/tasks/${tasks[0].id}`);
   await page.getByLabel('Amount').waitFor();
   bytes.task_with_form = sizes;
@@ -139,10 +134,7 @@ for (let i = 0; i < 7; i++) {
 }
 const lib = await context.newPage();
 const libSizes = [];
-lib.on('response', async (r) => {
-  const u = new URL(r.url());
-  if (u.pathname.startsWith('/assets/')) { try { const b = await r.body(); libSizes.push([u.pathname, b.length, gzipSync(b).length]); } catch { /* none */ } }
-});
+recordAssets(lib, libSizes);
 await lib.goto(`${BASE}/designer`);
 await lib.getByRole('table', { name: 'Processes' }).waitFor();
 bytes.library = libSizes;

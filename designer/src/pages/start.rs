@@ -10,7 +10,9 @@ use millrace_api::{FormFieldOut, StartForm, TaskOut};
 
 use crate::app::Session;
 use crate::http;
-use crate::pages::task::{field_of, field_view, mount_viewer, schema_keys, typed, viewer_data};
+use crate::pages::task::{
+    field_view, gather, mount_viewer, schema_keys, show_refusal, viewer_data, Gather, NotGathered,
+};
 use crate::widgets::form_viewer;
 
 /// The start page of one process.
@@ -78,40 +80,25 @@ pub fn Start(key: String) -> impl IntoView {
             return;
         };
         let in_viewer = viewer_keys.get_value();
-        let mut vars = serde_json::Map::new();
-        if f.form_schema.is_some() {
-            match form_viewer::submit() {
-                Err(e) => {
-                    banner.set(Some(e));
-                    return;
-                }
-                Ok(s) if !s.errors.is_empty() => return,
-                Ok(s) => vars.extend(s.data.into_iter().filter(|(k, _)| in_viewer.contains(k))),
+        errors.set(BTreeMap::new());
+        let vars = match gather(
+            f.form_schema.is_some(),
+            &f.fields,
+            &inputs.get_untracked(),
+            &in_viewer,
+            Gather::Checked,
+        ) {
+            Ok(v) => v,
+            Err(NotGathered::Viewer(e)) => {
+                banner.set(Some(e));
+                return;
             }
-        }
-        let typed_in = inputs.get_untracked();
-        let mut problems = BTreeMap::new();
-        for field in f
-            .fields
-            .iter()
-            .filter(|x| !x.id.is_empty() && !x.readonly && !in_viewer.contains(&x.id))
-        {
-            let text = typed_in.get(&field.id).cloned().unwrap_or_default();
-            match typed(field, &text) {
-                Ok(Some(v)) => {
-                    vars.insert(field.id.clone(), v);
-                }
-                Ok(None) => {}
-                Err(want) => {
-                    problems.insert(field.id.clone(), format!("Enter {want}."));
-                }
+            Err(NotGathered::ViewerRules) => return,
+            Err(NotGathered::Fields(problems)) => {
+                errors.set(problems);
+                return;
             }
-        }
-        errors.set(problems.clone());
-        if !problems.is_empty() {
-            return;
-        }
-        let known: Vec<String> = f.fields.iter().map(|x| x.id.clone()).collect();
+        };
         let bk = business_key.get_untracked().trim().to_string();
         leptos::task::spawn_local(async move {
             busy.set(true);
@@ -142,26 +129,7 @@ pub fn Start(key: String) -> impl IntoView {
                         None => started.set(Some((id, (!bk.is_empty()).then_some(bk)))),
                     }
                 }
-                Err(failure) => {
-                    let on_field = failure
-                        .body
-                        .field
-                        .as_deref()
-                        .map(field_of)
-                        .filter(|name| known.iter().any(|k| k == name))
-                        .map(str::to_string);
-                    match on_field {
-                        Some(name) if in_viewer.contains(&name) => {
-                            if !form_viewer::set_error(&name, &failure.reason()) {
-                                banner.set(Some(failure.reason()));
-                            }
-                        }
-                        Some(name) => errors.update(|e| {
-                            e.insert(name, failure.reason());
-                        }),
-                        None => banner.set(Some(failure.reason())),
-                    }
-                }
+                Err(failure) => show_refusal(&failure, &f.fields, &in_viewer, errors, banner),
             }
         });
     };

@@ -94,6 +94,108 @@ pub(crate) fn viewer_data(fields: &[FormFieldOut], keys: &BTreeSet<String>) -> S
     serde_json::Value::Object(data).to_string()
 }
 
+/// How a form's values are gathered: to complete or start (the form's rules
+/// checked first) or to keep as progress (kept as typed, checked later).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Gather {
+    Checked,
+    AsTyped,
+}
+
+/// Why a form's values were not gathered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum NotGathered {
+    /// The form-js viewer could not be read.
+    Viewer(String),
+    /// The form-js viewer's own rules failed; it shows them on its fields.
+    ViewerRules,
+    /// Generated fields whose text is not of their kind, by field.
+    Fields(BTreeMap<String, String>),
+}
+
+/// The variables a form holds: the form-js viewer's (its fields' keys are
+/// `in_viewer`) and the generated fields' text, typed by their kind.
+pub(crate) fn gather(
+    has_schema: bool,
+    fields: &[FormFieldOut],
+    typed_in: &BTreeMap<String, String>,
+    in_viewer: &BTreeSet<String>,
+    how: Gather,
+) -> Result<serde_json::Map<String, serde_json::Value>, NotGathered> {
+    let mut vars = serde_json::Map::new();
+    if has_schema {
+        let from_viewer = match how {
+            Gather::AsTyped => form_viewer::values().map_err(NotGathered::Viewer)?,
+            Gather::Checked => {
+                let s = form_viewer::submit().map_err(NotGathered::Viewer)?;
+                if !s.errors.is_empty() {
+                    return Err(NotGathered::ViewerRules);
+                }
+                s.data
+            }
+        };
+        vars.extend(
+            from_viewer
+                .into_iter()
+                .filter(|(k, _)| in_viewer.contains(k)),
+        );
+    }
+    let mut problems = BTreeMap::new();
+    for field in fields
+        .iter()
+        .filter(|x| !x.id.is_empty() && !x.readonly && !in_viewer.contains(&x.id))
+    {
+        let text = typed_in.get(&field.id).cloned().unwrap_or_default();
+        match (typed(field, &text), how) {
+            (Ok(Some(v)), _) => {
+                vars.insert(field.id.clone(), v);
+            }
+            (Ok(None), _) => {}
+            // Progress keeps a value not yet of its kind as typed.
+            (Err(_), Gather::AsTyped) => {
+                vars.insert(field.id.clone(), serde_json::Value::String(text));
+            }
+            (Err(want), Gather::Checked) => {
+                problems.insert(field.id.clone(), format!("Enter {want}."));
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(vars)
+    } else {
+        Err(NotGathered::Fields(problems))
+    }
+}
+
+/// Shows a refusal from the server on the field it names (in the form-js
+/// viewer or a generated field), or in the banner when it names none of them.
+pub(crate) fn show_refusal(
+    failure: &http::Failure,
+    fields: &[FormFieldOut],
+    in_viewer: &BTreeSet<String>,
+    errors: RwSignal<BTreeMap<String, String>>,
+    banner: RwSignal<Option<String>>,
+) {
+    let on_field = failure
+        .body
+        .field
+        .as_deref()
+        .map(field_of)
+        .filter(|name| fields.iter().any(|k| k.id == *name))
+        .map(str::to_string);
+    match on_field {
+        Some(name) if in_viewer.contains(&name) => {
+            if !form_viewer::set_error(&name, &failure.reason()) {
+                banner.set(Some(failure.reason()));
+            }
+        }
+        Some(name) => errors.update(|e| {
+            e.insert(name, failure.reason());
+        }),
+        None => banner.set(Some(failure.reason())),
+    }
+}
+
 /// The task page.
 #[component]
 pub fn Task(id: String) -> impl IntoView {
@@ -182,35 +284,20 @@ pub fn Task(id: String) -> impl IntoView {
         let Some(Ok(f)) = form.get_untracked() else {
             return;
         };
-        let in_viewer = viewer_keys.get_value();
-        let mut vars = serde_json::Map::new();
-        if f.form_schema.is_some() {
-            match form_viewer::values() {
-                Ok(v) => vars.extend(v.into_iter().filter(|(k, _)| in_viewer.contains(k))),
-                Err(e) => {
-                    banner.set(Some(e));
-                    return;
-                }
+        let vars = match gather(
+            f.form_schema.is_some(),
+            &f.fields,
+            &inputs.get_untracked(),
+            &viewer_keys.get_value(),
+            Gather::AsTyped,
+        ) {
+            Ok(v) => v,
+            Err(NotGathered::Viewer(e)) => {
+                banner.set(Some(e));
+                return;
             }
-        }
-        let typed_in = inputs.get_untracked();
-        for field in f
-            .fields
-            .iter()
-            .filter(|x| !x.id.is_empty() && !x.readonly && !in_viewer.contains(&x.id))
-        {
-            let text = typed_in.get(&field.id).cloned().unwrap_or_default();
-            // A value not yet of its kind is kept as typed: it is checked on completion.
-            match typed(field, &text) {
-                Ok(Some(v)) => {
-                    vars.insert(field.id.clone(), v);
-                }
-                Ok(None) => {}
-                Err(_) => {
-                    vars.insert(field.id.clone(), serde_json::Value::String(text));
-                }
-            }
-        }
+            Err(_) => return,
+        };
         leptos::task::spawn_local(async move {
             busy.set(true);
             let url = format!("/api/tasks/{}/progress", id.get_value());
@@ -260,42 +347,26 @@ pub fn Task(id: String) -> impl IntoView {
         let Some(Ok(f)) = form.get_untracked() else {
             return;
         };
-        let typed_in = inputs.get_untracked();
-        let mut vars = serde_json::Map::new();
         let in_viewer = viewer_keys.get_value();
-        if f.form_schema.is_some() {
-            // form-js checks its own rules and shows the failures on the fields.
-            match form_viewer::submit() {
-                Err(e) => {
-                    banner.set(Some(e));
-                    return;
-                }
-                Ok(s) if !s.errors.is_empty() => return,
-                Ok(s) => vars.extend(s.data.into_iter().filter(|(k, _)| in_viewer.contains(k))),
+        errors.set(BTreeMap::new());
+        let vars = match gather(
+            f.form_schema.is_some(),
+            &f.fields,
+            &inputs.get_untracked(),
+            &in_viewer,
+            Gather::Checked,
+        ) {
+            Ok(v) => v,
+            Err(NotGathered::Viewer(e)) => {
+                banner.set(Some(e));
+                return;
             }
-        }
-        let mut problems = BTreeMap::new();
-        for field in f
-            .fields
-            .iter()
-            .filter(|x| !x.id.is_empty() && !x.readonly && !in_viewer.contains(&x.id))
-        {
-            let text = typed_in.get(&field.id).cloned().unwrap_or_default();
-            match typed(field, &text) {
-                Ok(Some(v)) => {
-                    vars.insert(field.id.clone(), v);
-                }
-                Ok(None) => {}
-                Err(want) => {
-                    problems.insert(field.id.clone(), format!("Enter {want}."));
-                }
+            Err(NotGathered::ViewerRules) => return,
+            Err(NotGathered::Fields(problems)) => {
+                errors.set(problems);
+                return;
             }
-        }
-        let known: Vec<String> = f.fields.iter().map(|x| x.id.clone()).collect();
-        errors.set(problems.clone());
-        if !problems.is_empty() {
-            return;
-        }
+        };
         leptos::task::spawn_local(async move {
             busy.set(true);
             banner.set(None);
@@ -330,26 +401,7 @@ pub fn Task(id: String) -> impl IntoView {
                     }
                     None => http::navigate("/inbox"),
                 },
-                Err(failure) => {
-                    let on_field = failure
-                        .body
-                        .field
-                        .as_deref()
-                        .map(field_of)
-                        .filter(|name| known.iter().any(|k| k == name))
-                        .map(str::to_string);
-                    match on_field {
-                        Some(name) if in_viewer.contains(&name) => {
-                            if !form_viewer::set_error(&name, &failure.reason()) {
-                                banner.set(Some(failure.reason()));
-                            }
-                        }
-                        Some(name) => errors.update(|e| {
-                            e.insert(name, failure.reason());
-                        }),
-                        None => banner.set(Some(failure.reason())),
-                    }
-                }
+                Err(failure) => show_refusal(&failure, &f.fields, &in_viewer, errors, banner),
             }
         });
     };

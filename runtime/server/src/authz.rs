@@ -93,11 +93,16 @@ pub async fn may_start(
     p: &Principal,
     def: &ProcessDefinition,
 ) -> ApiResult<bool> {
-    let starters = &def.starters;
-    if starters.users.contains(&p.user) || starters.groups.iter().any(|g| p.groups.contains(g)) {
+    if named_starter(p, def) {
         return Ok(true);
     }
     Ok(granted(state, p, Permission::Start).await?.covers(&def.key))
+}
+
+/// Whether `def` names `p` among its candidate starters (by user or group).
+pub fn named_starter(p: &Principal, def: &ProcessDefinition) -> bool {
+    let starters = &def.starters;
+    starters.users.contains(&p.user) || starters.groups.iter().any(|g| p.groups.contains(g))
 }
 
 /// The process key of instance `id` when `p` may read it; otherwise a 404

@@ -217,6 +217,12 @@ pub enum HistoryEvent {
         /// BPMN id of the node.
         node: String,
     },
+    /// What another instance sent (a message, a signal, its variables on
+    /// completion) would pass a limit of this one: it was not delivered.
+    DeliveryRefused {
+        /// Why.
+        reason: String,
+    },
 }
 
 /// Something to carry out after a step.

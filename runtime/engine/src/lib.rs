@@ -5,13 +5,16 @@
 //! messages, history). No I/O, no clock: time is an argument, so a step
 //! replays the same way every time.
 
+pub mod cascade;
 pub mod definition;
 pub mod effect;
 pub mod executor;
 pub mod instance;
+pub mod memory;
 pub mod script;
 pub mod value;
 
+pub use cascade::{Cascade, Next};
 pub use definition::{DeployError, ProcessDefinition};
 pub use effect::{Command, CommandError, Effect, HistoryEvent, JobKind, TaskInfo};
 pub use executor::{start, step};

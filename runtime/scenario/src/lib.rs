@@ -482,7 +482,7 @@ impl<'a> Runner<'a> {
         for id in &tree {
             let inst = self.store.instance(id).await?;
             if let Some(def) = self.store.definition(&inst.key, inst.version) {
-                waiting.extend(millrace_store::waiting_nodes(&def, &inst));
+                waiting.extend(def.waiting_nodes(&inst));
             }
             if *id == self.root {
                 root_state = inst.state;

@@ -9,7 +9,7 @@ use chrono::Utc;
 use millrace_engine::instance::TokenState;
 use millrace_engine::value::{variables_from_json, variables_to_json};
 use millrace_engine::{Command, Variables};
-use millrace_store::{split_id, waiting_nodes, DeploymentFile, TaskFilter, TaskView};
+use millrace_store::{split_id, DeploymentFile, TaskFilter, TaskView};
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json_;
 use utoipa::{IntoParams, ToSchema};
@@ -609,7 +609,7 @@ pub async fn instance(
     let def = state.store.definition(&inst.key, inst.version);
     let waiting = def
         .as_ref()
-        .map(|d| waiting_nodes(d, &inst))
+        .map(|d| d.waiting_nodes(&inst))
         .unwrap_or_default();
     let incidents = inst
         .tokens

@@ -289,37 +289,20 @@ async fn schedule_start_timers(
     def: &ProcessDefinition,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    use millrace_engine::definition::{NodeKind, TimerSpec, Trigger};
-    use millrace_model::timer::TimerValue;
     sqlx::query("DELETE FROM jobs WHERE kind = 'start' AND instance_id = $1")
         .bind(&def.key)
         .execute(&mut *tx)
         .await?;
-    for &n in &def.scopes[0].nodes {
-        let node = def.node(n);
-        let NodeKind::StartEvent {
-            trigger: Trigger::Timer(TimerSpec::Fixed(value)),
-            ..
-        } = &node.kind
-        else {
-            continue;
-        };
-        let remaining: Option<i64> = match value {
-            TimerValue::Cycle { repetitions, .. } => {
-                repetitions.map(|r| i64::from(r.saturating_sub(1)))
-            }
-            _ => Some(0),
-        };
-        let due = value.first_due(now);
+    for start in def.timer_starts(now) {
         sqlx::query(
             "INSERT INTO jobs (id, instance_id, local_id, kind, topic, due, remaining) VALUES ($1, $2, $3, 'start', $4, $5, $6)",
         )
-        .bind(format!("start:{}:{}:{}:{}", def.key, def.version, node.id, crate::timestamp(due)))
+        .bind(format!("start:{}:{}:{}:{}", def.key, def.version, start.node, crate::timestamp(start.due)))
         .bind(&def.key)
         .bind(def.version)
-        .bind(&node.id)
-        .bind(crate::timestamp(due))
-        .bind(remaining)
+        .bind(&start.node)
+        .bind(crate::timestamp(start.due))
+        .bind(start.remaining)
         .execute(&mut *tx)
         .await?;
     }

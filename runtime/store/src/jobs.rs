@@ -251,8 +251,6 @@ impl Store {
 
     /// Starts an instance through a timer start event and schedules the next firing of a cycle.
     async fn fire_start_timer(&self, unit: &mut crate::Unit<'_>, job: &ClaimedJob) -> Result<()> {
-        use millrace_engine::definition::{NodeKind, TimerSpec, Trigger};
-        use millrace_model::timer::TimerValue;
         let node = job.topic.clone().unwrap_or_default();
         let key = job.instance_id.clone();
         unit.start(&key, Variables::new(), None, Some(node.clone()))
@@ -263,18 +261,12 @@ impl Store {
         let def = self
             .latest_definition(&key)
             .ok_or_else(|| crate::StoreError::NotFound("process definition", key.clone()))?;
-        let interval = def.node_ix(&node).and_then(|ix| match &def.node(ix).kind {
-            NodeKind::StartEvent {
-                trigger: Trigger::Timer(TimerSpec::Fixed(TimerValue::Cycle { interval, .. })),
-                ..
-            } => Some(*interval),
-            _ => None,
-        });
-        let (Some(interval), Ok(due)) = (interval, chrono::DateTime::parse_from_rfc3339(&job.due))
-        else {
+        let Ok(due) = chrono::DateTime::parse_from_rfc3339(&job.due) else {
             return Ok(());
         };
-        let next = interval.after(due.with_timezone(&Utc));
+        let Some(next) = def.next_timer_start(&node, due.with_timezone(&Utc)) else {
+            return Ok(());
+        };
         sqlx::query(
             "INSERT INTO jobs (id, instance_id, local_id, kind, topic, due, remaining) VALUES ($1, $2, $3, 'start', $4, $5, $6)",
         )

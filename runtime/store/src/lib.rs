@@ -37,7 +37,7 @@ pub use drafts::{DraftRow, TaskDraftRow};
 pub use jobs::{backoff, ClaimedJob, JobOutcome, LockedExternalTask};
 pub use outbox::OutboxMail;
 pub use read::{Counts, HistoryRow, IncidentRow, InstanceSummary};
-pub use unit::{global_id, split_id, waiting_nodes, Unit};
+pub use unit::{global_id, split_id, Unit};
 pub use worker::{JobCounters, Worker};
 
 /// Why a store operation was refused or failed.
@@ -509,38 +509,33 @@ impl Store {
 
     /// The latest definition (key, start event id) with a message start event for `name`.
     pub fn message_start(&self, name: &str) -> Option<(String, String)> {
-        let latest = self.latest.read().ok()?;
-        let mut keys: Vec<&String> = latest.keys().collect();
-        keys.sort();
-        keys.into_iter().find_map(|key| {
-            let def = self.definition(key, latest[key])?;
-            unit::message_start(&def, name).map(|node| (key.clone(), node))
+        self.latest_definitions().into_iter().find_map(|def| {
+            def.message_start(name)
+                .map(|node| (def.key.clone(), node.to_string()))
         })
     }
 
     /// Every latest definition (key, start event id) with a signal start event for `name`.
     pub fn signal_starts(&self, name: &str) -> Vec<(String, String)> {
-        use millrace_engine::definition::{NodeKind, Trigger};
+        self.latest_definitions()
+            .iter()
+            .flat_map(|def| {
+                def.signal_starts(name)
+                    .map(|node| (def.key.clone(), node.to_string()))
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
+    /// The latest version of every key, by key.
+    fn latest_definitions(&self) -> Vec<Arc<ProcessDefinition>> {
         let Ok(latest) = self.latest.read() else {
             return Vec::new();
         };
         let mut keys: Vec<&String> = latest.keys().collect();
         keys.sort();
         keys.into_iter()
-            .filter_map(|key| self.definition(key, latest[key]).map(|d| (key, d)))
-            .flat_map(|(key, def)| {
-                def.scopes[0]
-                    .nodes
-                    .iter()
-                    .filter_map(|&n| match &def.node(n).kind {
-                        NodeKind::StartEvent {
-                            trigger: Trigger::Signal(s),
-                            ..
-                        } if s == name => Some((key.clone(), def.node(n).id.clone())),
-                        _ => None,
-                    })
-                    .collect::<Vec<_>>()
-            })
+            .filter_map(|key| self.definition(key, latest[key]))
             .collect()
     }
 

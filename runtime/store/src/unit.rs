@@ -1,17 +1,17 @@
 //! A unit of work: one database transaction in which commands run against
 //! instances, their cascades are followed (called instances, messages and
-//! signals between instances), and every effect is written. Commit writes the
+//! signals between instances: what [`Cascade`] decides, this module loads,
+//! locks and finds for it), and every effect is written. Commit writes the
 //! changed instances with a revision check; dropping the unit rolls back.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use millrace_engine::definition::VersionBinding;
-use millrace_engine::instance::{LocalId, ParentLink, TokenState, Wait};
+use millrace_engine::cascade::{correlates, RunCommand};
+use millrace_engine::instance::LocalId;
 use millrace_engine::{
-    executor, Command, CommandError, Effect, HistoryEvent, Instance, InstanceState, JobKind,
-    ProcessDefinition, Variables,
+    Cascade, Command, Effect, HistoryEvent, Instance, JobKind, Next, ProcessDefinition, Variables,
 };
 use sqlx::{Any, Row, Transaction};
 
@@ -32,17 +32,12 @@ pub struct Unit<'s> {
     now: DateTime<Utc>,
     actor: Option<String>,
     loaded: HashMap<String, Loaded>,
-    cascade: VecDeque<(String, Command)>,
     /// History rows, written in multi-row inserts at commit (in order).
     history: Vec<HistoryRowOut>,
     /// In a batch: each instance as it was before the current request touched it.
     journal: Option<Vec<(String, Option<Loaded>)>>,
     /// In a batch: the history length when the current request began.
     history_mark: usize,
-    /// Instances a thrown signal starts (signal start events), started when the cascade drains.
-    signal_starts: Vec<(String, String, Variables)>,
-    /// Messages thrown by steps, delivered when the cascade drains.
-    messages: VecDeque<(String, Variables)>,
     /// The processes a message or signal sent into this unit may reach
     /// (`None`: all); see [`Unit::restrict_to`].
     reach: Option<crate::GrantedKeys>,
@@ -100,12 +95,9 @@ impl<'s> Unit<'s> {
             now,
             actor: actor.map(str::to_string),
             loaded: HashMap::new(),
-            cascade: VecDeque::new(),
             history: Vec::new(),
             journal: None,
             history_mark: 0,
-            signal_starts: Vec::new(),
-            messages: VecDeque::new(),
             reach: None,
             withheld: false,
             actor_is_person: true,
@@ -162,32 +154,44 @@ impl<'s> Unit<'s> {
         business_key: Option<String>,
         start_node: Option<String>,
     ) -> Result<String> {
-        if self.store.latest_definition(key).is_none() {
-            self.store.sync_definitions().await?;
-        }
-        let def = self
-            .store
-            .latest_definition(key)
-            .ok_or_else(|| StoreError::NotFound("process definition", key.to_string()))?;
+        let mut cascade = Cascade::new(self.now);
+        let id = self
+            .start_in(&mut cascade, key, variables, business_key, start_node)
+            .await?;
+        self.drive(cascade).await?;
+        Ok(id)
+    }
+
+    /// Starts an instance of the latest version of `key` within `cascade`.
+    async fn start_in(
+        &mut self,
+        cascade: &mut Cascade,
+        key: &str,
+        variables: Variables,
+        business_key: Option<String>,
+        start_node: Option<String>,
+    ) -> Result<String> {
+        let def = Self::latest(self.store, key).await?;
         let id = uuid::Uuid::now_v7().to_string();
-        let (instance, effects) = executor::start(
-            &def,
-            id.clone(),
-            business_key,
-            None,
-            Command::Start {
-                variables,
-                start_node,
-            },
-            self.now,
-        )?;
+        let (instance, effects) =
+            cascade.start(&def, id.clone(), business_key, start_node, variables)?;
         self.adopt(instance);
         if let Some(actor) = self.actor.clone().filter(|_| self.actor_is_person) {
             self.concerns(&id, "user", &actor);
         }
         self.apply(&id, effects).await?;
-        self.drain().await?;
         Ok(id)
+    }
+
+    /// The latest version of `key`, looking for versions other nodes deployed
+    /// when this one has none.
+    async fn latest(store: &Store, key: &str) -> Result<Arc<ProcessDefinition>> {
+        if store.latest_definition(key).is_none() {
+            store.sync_definitions().await?;
+        }
+        store
+            .latest_definition(key)
+            .ok_or_else(|| StoreError::NotFound("process definition", key.to_string()))
     }
 
     /// Starts an instance through its message start event named `message`.
@@ -202,7 +206,9 @@ impl<'s> Unit<'s> {
             .store
             .latest_definition(key)
             .ok_or_else(|| StoreError::NotFound("process definition", key.to_string()))?;
-        let node = message_start(&def, message)
+        let node = def
+            .message_start(message)
+            .map(str::to_string)
             .ok_or_else(|| StoreError::NoMatch("message start", message.to_string()))?;
         self.start(key, variables, business_key, Some(node)).await
     }
@@ -224,8 +230,9 @@ impl<'s> Unit<'s> {
 
     /// Runs one command against an instance, then everything it cascades into.
     pub async fn command(&mut self, instance: &str, command: Command) -> Result<()> {
-        self.run(instance, command).await?;
-        self.drain().await
+        let mut cascade = Cascade::new(self.now);
+        cascade.push(instance.to_string(), command);
+        self.drive(cascade).await
     }
 
     /// Delivers a message to the oldest waiting subscription named `name`
@@ -254,15 +261,7 @@ impl<'s> Unit<'s> {
                     continue;
                 }
             }
-            let inst = &self.load(&instance).await?.instance;
-            if business_key.is_some_and(|bk| inst.business_key.as_deref() != Some(bk)) {
-                continue;
-            }
-            let root = inst.root_variables();
-            if !keys
-                .iter()
-                .all(|(k, v)| root.get(k).is_some_and(|have| have.same_value(v)))
-            {
+            if !correlates(&self.load(&instance).await?.instance, business_key, keys) {
                 continue;
             }
             self.command(
@@ -468,9 +467,65 @@ impl<'s> Unit<'s> {
         Ok(self.load(id).await?.instance.clone())
     }
 
-    async fn run(&mut self, instance: &str, command: Command) -> Result<()> {
+    /// Does what `cascade` asks until it is over: runs its commands on the
+    /// instances it names (loaded and locked here), starts called instances
+    /// and signal-started ones, finds the subscriptions it delivers to.
+    async fn drive(&mut self, mut cascade: Cascade) -> Result<()> {
+        while let Some(next) = cascade.next() {
+            match next {
+                Next::Run(run) => self.run(&mut cascade, run).await?,
+                Next::Call(call) => {
+                    let store = self.store;
+                    let find = |store: &Store| match call.version {
+                        None => store.latest_definition(&call.key),
+                        Some(v) => store.definition(&call.key, v),
+                    };
+                    if find(store).is_none() {
+                        // Deployed by another node since this one last looked.
+                        store.sync_definitions().await?;
+                    }
+                    let def = find(store);
+                    let parent = call.parent.clone();
+                    let Some((child, effects)) = cascade.call(call, def.as_deref()) else {
+                        continue;
+                    };
+                    let child_id = child.id.clone();
+                    self.adopt(child);
+                    self.inherit_people(&child_id, &parent).await?;
+                    Box::pin(self.apply(&child_id, effects)).await?;
+                }
+                Next::FindMessageSubscriber { name } => {
+                    let first = self
+                        .subscriptions("message", &name, None, Some(1))
+                        .await?
+                        .into_iter()
+                        .next();
+                    cascade.message_subscriber(first);
+                }
+                Next::FindSignalSubscribers { name } => {
+                    let subscribers = self.subscriptions("signal", &name, None, None).await?;
+                    cascade.signal_subscribers(subscribers, self.store.signal_starts(&name));
+                }
+                Next::StartBySignal(start) => {
+                    self.start_in(
+                        &mut cascade,
+                        &start.key,
+                        start.variables,
+                        None,
+                        Some(start.node),
+                    )
+                    .await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs one command of `cascade` on the instance it names.
+    async fn run(&mut self, cascade: &mut Cascade, run: RunCommand) -> Result<()> {
+        let instance = run.instance.clone();
         let (key, version) = {
-            let loaded = self.load(instance).await?;
+            let loaded = self.load(&instance).await?;
             (loaded.instance.key.clone(), loaded.instance.version)
         };
         let store = self.store;
@@ -481,66 +536,38 @@ impl<'s> Unit<'s> {
         let def = store.definition(&key, version).ok_or_else(|| {
             StoreError::NotFound("process definition", format!("{key} v{version}"))
         })?;
-        self.note(instance);
+        self.note(&instance);
         let loaded = self
             .loaded
-            .get_mut(instance)
-            .ok_or_else(|| StoreError::NotFound("instance", instance.to_string()))?;
-        let effects = executor::step(&def, &mut loaded.instance, command, self.now)?;
+            .get_mut(&instance)
+            .ok_or_else(|| StoreError::NotFound("instance", instance.clone()))?;
+        let Some(effects) = cascade.run(&def, &mut loaded.instance, run)? else {
+            return Ok(());
+        };
         loaded.dirty = true;
-        self.apply(instance, effects).await
+        self.apply(&instance, effects).await
     }
 
-    /// Runs the commands the last steps cascaded into. A cascaded command can
-    /// go stale within the unit (an earlier one cancelled the token or ended
-    /// the instance it was for); such a command is dropped, not an error.
-    async fn drain(&mut self) -> Result<()> {
-        loop {
-            let Some((instance, command)) = self.cascade.pop_front() else {
-                if let Some((name, variables)) = self.messages.pop_front() {
-                    // The oldest open subscription of that name; none: the message is lost, as BPMN says.
-                    let first = self
-                        .subscriptions("message", &name, None, Some(1))
-                        .await?
-                        .into_iter()
-                        .next();
-                    if let Some((target, local)) = first {
-                        self.cascade.push_back((
-                            target,
-                            Command::Trigger {
-                                subscription: local,
-                                variables,
-                            },
-                        ));
-                    }
-                    continue;
-                }
-                let Some((key, node, variables)) = self.signal_starts.pop() else {
-                    break;
-                };
-                Box::pin(self.start(&key, variables, None, Some(node))).await?;
-                continue;
-            };
-            match self.run(&instance, command).await {
-                Err(StoreError::Command(CommandError::NotFound(..) | CommandError::Ended(_))) => {}
-                // What another instance sent (a message, its variables on
-                // completion) would pass a limit of this one: the delivery
-                // is refused and says so in the receiver's history; the
-                // sender's step stands.
-                Err(StoreError::Command(
-                    e @ (CommandError::Limit(_) | CommandError::InstanceFull(_)),
-                )) => {
-                    self.history.push(HistoryRowOut {
-                        instance: instance.clone(),
-                        actor: self.actor.clone(),
-                        event: "deliveryRefused",
-                        node: None,
-                        detail: Some(serde_json::json!({ "reason": e.to_string() }).to_string()),
-                    });
-                }
-                other => other?,
-            }
+    /// Who may read the calling instance may read what it called: its people
+    /// so far in this unit, and those stored.
+    async fn inherit_people(&mut self, child: &str, parent: &str) -> Result<()> {
+        let inherited: Vec<(&'static str, String)> = self
+            .people
+            .iter()
+            .filter(|(i, _, _)| i == parent)
+            .map(|(_, kind, name)| (*kind, name.clone()))
+            .collect();
+        for (kind, name) in inherited {
+            self.concerns(child, kind, &name);
         }
+        sqlx::query(
+            "INSERT INTO instance_people (instance_id, kind, name) \
+             SELECT $1, kind, name FROM instance_people WHERE instance_id = $2 ON CONFLICT DO NOTHING",
+        )
+        .bind(child)
+        .bind(parent)
+        .execute(&mut *self.tx)
+        .await?;
         Ok(())
     }
 
@@ -589,9 +616,6 @@ impl<'s> Unit<'s> {
         }
         self.history.truncate(self.history_mark);
         self.people.truncate(self.people_mark);
-        self.cascade.clear();
-        self.signal_starts.clear();
-        self.messages.clear();
         sqlx::query("ROLLBACK TO SAVEPOINT request")
             .execute(&mut *self.tx)
             .await?;
@@ -655,19 +679,6 @@ impl<'s> Unit<'s> {
             .push((instance.to_string(), kind, name.to_string()));
     }
 
-    /// Queues a command for the call activity that called `instance`, if a
-    /// call activity did.
-    fn tell_caller(&mut self, instance: &str, command: impl FnOnce(LocalId) -> Command) {
-        if let Some(parent) = self
-            .loaded
-            .get(instance)
-            .and_then(|l| l.instance.parent.clone())
-        {
-            self.cascade
-                .push_back((parent.instance, command(parent.token)));
-        }
-    }
-
     /// Writes the queued `instance_people` rows, once each.
     async fn flush_people(&mut self) -> Result<()> {
         self.people.sort();
@@ -705,11 +716,13 @@ impl<'s> Unit<'s> {
             HistoryEvent::VariableSet { .. } => ("variableSet", None),
             HistoryEvent::IncidentRaised { node, .. } => ("incidentRaised", Some(node)),
             HistoryEvent::IncidentResolved { node } => ("incidentResolved", Some(node)),
+            HistoryEvent::DeliveryRefused { .. } => ("deliveryRefused", None),
         };
         let detail = match event {
             HistoryEvent::VariableSet { .. }
             | HistoryEvent::InstanceEnded { .. }
-            | HistoryEvent::IncidentRaised { .. } => serde_json::to_string(event).ok(),
+            | HistoryEvent::IncidentRaised { .. }
+            | HistoryEvent::DeliveryRefused { .. } => serde_json::to_string(event).ok(),
             _ => None,
         };
         self.history.push(HistoryRowOut {
@@ -899,13 +912,6 @@ impl<'s> Unit<'s> {
                         .execute(&mut *self.tx)
                         .await?;
                 }
-                Effect::MessageSent {
-                    name, variables, ..
-                } => {
-                    // The recipient is chosen when the message is delivered, so two
-                    // messages of one step do not both pick the same subscription.
-                    self.messages.push_back((name, variables));
-                }
                 Effect::MailQueued {
                     key,
                     to,
@@ -924,131 +930,14 @@ impl<'s> Unit<'s> {
                     .execute(&mut *self.tx)
                     .await?;
                 }
-                Effect::SignalSent { name, variables } => {
-                    // The sender's own subscribers heard it within its step.
-                    for (target, local) in self
-                        .subscriptions("signal", &name, None, None)
-                        .await?
-                        .into_iter()
-                        .filter(|(target, _)| target != instance)
-                    {
-                        self.cascade.push_back((
-                            target,
-                            Command::Trigger {
-                                subscription: local,
-                                variables: variables.clone(),
-                            },
-                        ));
-                    }
-                    for (key, node) in self.store.signal_starts(&name) {
-                        self.signal_starts.push((key, node, variables.clone()));
-                    }
-                }
-                Effect::CallStarted {
-                    token,
-                    instance: child,
-                    key: called,
-                    binding,
-                    variables,
-                    business_key,
-                } => {
-                    let def: Option<Arc<ProcessDefinition>> = match binding {
-                        VersionBinding::Latest => self.store.latest_definition(&called),
-                        VersionBinding::Version(v) => self.store.definition(&called, v),
-                    };
-                    let Some(def) = def else {
-                        // Retrying the incident calls again, once the process is deployed.
-                        self.cascade.push_back((
-                            instance.to_string(),
-                            Command::CallFailed {
-                                token,
-                                message: format!("the called process {called:?} is not deployed"),
-                            },
-                        ));
-                        continue;
-                    };
-                    let parent = ParentLink {
-                        instance: instance.to_string(),
-                        token,
-                    };
-                    let started = executor::start(
-                        &def,
-                        child.clone(),
-                        business_key,
-                        Some(parent),
-                        Command::Start {
-                            variables,
-                            start_node: None,
-                        },
-                        self.now,
-                    );
-                    let (child_instance, effects) = match started {
-                        Ok(started) => started,
-                        Err(e) => {
-                            self.cascade.push_back((
-                                instance.to_string(),
-                                Command::CallFailed {
-                                    token,
-                                    message: format!(
-                                        "the called process {called:?} cannot start: {e}"
-                                    ),
-                                },
-                            ));
-                            continue;
-                        }
-                    };
-                    self.adopt(child_instance);
-                    // Who may read the calling instance may read what it called:
-                    // its people so far in this unit, and those stored.
-                    let inherited: Vec<(&'static str, String)> = self
-                        .people
-                        .iter()
-                        .filter(|(i, _, _)| i == instance)
-                        .map(|(_, kind, name)| (*kind, name.clone()))
-                        .collect();
-                    for (kind, name) in inherited {
-                        self.concerns(&child, kind, &name);
-                    }
-                    sqlx::query(
-                        "INSERT INTO instance_people (instance_id, kind, name) \
-                         SELECT $1, kind, name FROM instance_people WHERE instance_id = $2 ON CONFLICT DO NOTHING",
-                    )
-                    .bind(&child)
-                    .bind(instance)
-                    .execute(&mut *self.tx)
-                    .await?;
-                    Box::pin(self.apply(&child, effects)).await?;
-                }
-                Effect::CallCancelled { instance: child } => {
-                    self.cascade.push_back((child, Command::Cancel));
-                }
-                Effect::ErrorEscaped { code } => {
-                    self.tell_caller(instance, |token| Command::CalledInstanceError {
-                        token,
-                        code,
-                    });
-                }
-                Effect::EscalationEscaped { code } => {
-                    self.tell_caller(instance, |token| Command::CalledInstanceEscalation {
-                        token,
-                        code,
-                    });
-                }
-                Effect::InstanceEnded { state, variables } => {
-                    let parent = self
-                        .loaded
-                        .get(instance)
-                        .and_then(|l| l.instance.parent.clone());
-                    if let (Some(parent), InstanceState::Completed) = (parent, state) {
-                        self.cascade.push_back((
-                            parent.instance,
-                            Command::CalledInstanceCompleted {
-                                token: parent.token,
-                                variables,
-                            },
-                        ));
-                    }
-                }
+                // What reaches other instances was followed by the cascade.
+                Effect::MessageSent { .. }
+                | Effect::SignalSent { .. }
+                | Effect::CallStarted { .. }
+                | Effect::CallCancelled { .. }
+                | Effect::ErrorEscaped { .. }
+                | Effect::EscalationEscaped { .. }
+                | Effect::InstanceEnded { .. } => {}
             }
         }
         Ok(())
@@ -1111,41 +1000,4 @@ impl<'s> Unit<'s> {
         }
         Ok(())
     }
-}
-
-/// The message start event of `def` for message `name`.
-pub(crate) fn message_start(def: &ProcessDefinition, name: &str) -> Option<String> {
-    def.scopes[0].nodes.iter().find_map(|&n| {
-        let node = def.node(n);
-        match &node.kind {
-            millrace_engine::definition::NodeKind::StartEvent {
-                trigger: millrace_engine::definition::Trigger::Message(m),
-                ..
-            } if m == name => Some(node.id.clone()),
-            _ => None,
-        }
-    })
-}
-
-/// The nodes an instance waits at, as scenarios list them.
-pub fn waiting_nodes(def: &ProcessDefinition, instance: &Instance) -> Vec<String> {
-    let mut out = Vec::new();
-    for (id, t) in &instance.tokens {
-        match &t.state {
-            TokenState::Waiting(Wait::EventGateway) => {
-                for s in instance.subscriptions.values() {
-                    if s.target
-                        == (millrace_engine::instance::SubscriptionTarget::EventGateway {
-                            token: *id,
-                        })
-                    {
-                        out.push(def.node(s.node).id.clone());
-                    }
-                }
-            }
-            TokenState::Waiting(_) => out.push(def.node(t.node).id.clone()),
-            _ => {}
-        }
-    }
-    out
 }

@@ -73,6 +73,10 @@ pub struct TestArgs {
     /// of a new SQLite file (`postgres://user@host:port/db`).
     #[arg(long, value_name = "URL")]
     pub postgres: Option<String>,
+    /// Run each scenario in memory, through the engine alone (no database):
+    /// the same BPMN decisions, in about a millisecond a scenario.
+    #[arg(long, conflicts_with = "postgres")]
+    pub in_memory: bool,
 }
 
 #[derive(Debug, Args)]

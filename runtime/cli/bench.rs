@@ -179,8 +179,14 @@ async fn durable(args: &BenchArgs, text: &str, plan: &Plan) -> anyhow::Result<f6
         None => None,
     };
     let store = match &scratch {
-        Some(s) => Store::open(&s.url).await?,
-        None => Store::open(&tmp.path().join("bench.db").to_string_lossy()).await?,
+        Some(s) => Store::open(&s.url, std::sync::Arc::new(millrace_script::RhaiLanguage)).await?,
+        None => {
+            Store::open(
+                &tmp.path().join("bench.db").to_string_lossy(),
+                std::sync::Arc::new(millrace_script::RhaiLanguage),
+            )
+            .await?
+        }
     };
     let mut files = vec![DeploymentFile {
         name: args

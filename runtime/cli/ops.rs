@@ -11,7 +11,7 @@ use millrace_store::{DeploymentFile, Store, Worker};
 use crate::args::{DeployArgs, ServeArgs, TokenArgs, TokenCommand, WorkerArgs};
 
 async fn open(database: &str) -> anyhow::Result<Store> {
-    Store::open(database)
+    Store::open(database, std::sync::Arc::new(millrace_script::RhaiLanguage))
         .await
         .with_context(|| format!("opening {database}"))
 }

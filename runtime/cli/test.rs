@@ -15,10 +15,14 @@ pub fn run(args: &TestArgs) -> anyhow::Result<ExitCode> {
     let (mut passed, mut failed) = (0, 0);
     for file in &scenarios {
         let shown = file.display();
-        match runtime.block_on(millrace_scenario::run_file_on(
-            file,
-            args.postgres.as_deref(),
-        )) {
+        let run = async {
+            if args.in_memory {
+                millrace_scenario::run_file_in_memory(file).await
+            } else {
+                millrace_scenario::run_file_on(file, args.postgres.as_deref()).await
+            }
+        };
+        match runtime.block_on(run) {
             Ok(outcome) => {
                 passed += 1;
                 if args.json {

@@ -7,6 +7,7 @@
 
 pub mod cascade;
 pub mod definition;
+pub mod deployment;
 pub mod effect;
 pub mod executor;
 pub mod instance;

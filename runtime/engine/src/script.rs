@@ -11,6 +11,45 @@ pub use millrace_model::validate::{ScriptFault, ScriptKind};
 
 use crate::value::{Value, Variables};
 
+/// How a host finds the script files (`camunda:resource`) a deployment
+/// names: by name, the file's text or why it cannot be had.
+pub type Resources = Arc<dyn Fn(&str) -> Result<String, String> + Send + Sync>;
+
+/// A script language: makes the host that checks and compiles one
+/// deployment's scripts. The program is given one where it is put together
+/// (the server, the CLI, scenarios) and hands it to the store, so the store
+/// knows no script crate.
+pub trait ScriptLanguage: Send + Sync {
+    /// A host reading the deployment's script files through `resources`.
+    fn host(&self, resources: Resources) -> Box<dyn ScriptTools>;
+}
+
+/// A script host that also checks scripts for the validator: what
+/// [`crate::ProcessDefinition::compile_all`] needs.
+pub trait ScriptTools: ScriptHost + millrace_model::validate::ScriptChecker {}
+
+impl<T: ScriptHost + millrace_model::validate::ScriptChecker> ScriptTools for T {}
+
+impl ScriptHost for Box<dyn ScriptTools> {
+    fn compile(
+        &self,
+        kind: ScriptKind,
+        text: &str,
+    ) -> Result<Arc<dyn CompiledScript>, ScriptFault> {
+        (**self).compile(kind, text)
+    }
+}
+
+impl millrace_model::validate::ScriptChecker for Box<dyn ScriptTools> {
+    fn check(&self, kind: ScriptKind, text: &str) -> Result<(), ScriptFault> {
+        (**self).check(kind, text)
+    }
+
+    fn resource(&self, name: &str) -> Result<String, String> {
+        (**self).resource(name)
+    }
+}
+
 /// Compiles scripts. Implemented by the script crate; compiled once per deployed version.
 pub trait ScriptHost: Send + Sync {
     /// Compiles `text` as `kind`.

@@ -1,12 +1,19 @@
 //! Scenario tests: drive one process instance through a story in virtual
-//! time and check it, on a temporary durable store and the same code path as
-//! production (DESIGN.md, "Scenario tests").
+//! time and check it (DESIGN.md, "Scenario tests") — on a temporary durable
+//! store through the same code path as production, or in memory through the
+//! pure engine ([`run_file_in_memory`]), which makes the same BPMN decisions
+//! in a millisecond or so.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
-use millrace_engine::{InstanceState, Value, Variables};
+use millrace_engine::deployment::{compile_file, FileError};
+use millrace_engine::memory::{Engine, MemoryError};
+use millrace_engine::{Instance, InstanceState, ProcessDefinition, Value, Variables};
 use millrace_store::{DeploymentFile, Store, StoreError};
 use serde_json::Value as Json;
 
@@ -27,6 +34,12 @@ pub enum ScenarioError {
     /// The store refused something.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The in-memory engine refused something.
+    #[error(transparent)]
+    Memory(#[from] MemoryError),
+    /// A file of the deployment does not compile (in memory).
+    #[error(transparent)]
+    Deploy(#[from] FileError),
     /// A step's expectation failed.
     #[error("step {step} ({what}): {reason}")]
     Failed {
@@ -109,25 +122,31 @@ pub async fn run_file(path: &Path) -> Result<Outcome, ScenarioError> {
 /// Runs the scenario file at `path` on a fresh store: a new schema of the
 /// PostgreSQL database at `postgres` when given, else a new SQLite file.
 pub async fn run_file_on(path: &Path, postgres: Option<&str>) -> Result<Outcome, ScenarioError> {
-    let text = std::fs::read_to_string(path).map_err(|error| ScenarioError::Io {
-        path: path.to_path_buf(),
-        error,
-    })?;
-    let json: Json = serde_json::from_str(&text)
-        .map_err(|e| ScenarioError::Invalid(format!("{}: not JSON: {e}", path.display())))?;
+    let json = read_json(path)?;
     let dir = path.parent().unwrap_or(Path::new("."));
     let tmp = tempfile::tempdir().map_err(|error| ScenarioError::Io {
         path: std::env::temp_dir(),
         error,
     })?;
     let Some(base) = postgres else {
-        let store = Store::open(&tmp.path().join("scenario.db").to_string_lossy()).await?;
-        return Runner::new(&store, dir, &json, &[])?.run().await;
+        let store = Store::open(
+            &tmp.path().join("scenario.db").to_string_lossy(),
+            std::sync::Arc::new(millrace_script::RhaiLanguage),
+        )
+        .await?;
+        return Runner::new(Backend::Store(&store), dir, &json, &[])?
+            .run()
+            .await;
     };
     let scratch = millrace_store::ScratchSchema::create(base).await?;
     let outcome = {
-        let store = Store::open_with(&scratch.url, 2).await?;
-        let outcome = match Runner::new(&store, dir, &json, &[]) {
+        let store = Store::open_with(
+            &scratch.url,
+            2,
+            std::sync::Arc::new(millrace_script::RhaiLanguage),
+        )
+        .await?;
+        let outcome = match Runner::new(Backend::Store(&store), dir, &json, &[]) {
             Ok(runner) => runner.run().await,
             Err(e) => Err(e),
         };
@@ -151,14 +170,286 @@ pub async fn run_with_files(
         path: std::env::temp_dir(),
         error,
     })?;
-    let store = Store::open(&tmp.path().join("scenario.db").to_string_lossy()).await?;
-    let outcome = Runner::new(&store, dir, json, replaced)?.run().await;
+    let store = Store::open(
+        &tmp.path().join("scenario.db").to_string_lossy(),
+        std::sync::Arc::new(millrace_script::RhaiLanguage),
+    )
+    .await?;
+    let outcome = Runner::new(Backend::Store(&store), dir, json, replaced)?
+        .run()
+        .await;
     store.close().await;
     outcome
 }
 
+/// Runs the scenario file at `path` in memory, through the pure engine and
+/// no database: the same BPMN decisions as on a store, in about a millisecond.
+pub async fn run_file_in_memory(path: &Path) -> Result<Outcome, ScenarioError> {
+    let json = read_json(path)?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    Runner::new(Backend::Memory(Box::default()), dir, &json, &[])?
+        .run()
+        .await
+}
+
+fn read_json(path: &Path) -> Result<Json, ScenarioError> {
+    let text = read(path)?;
+    serde_json::from_str(&text)
+        .map_err(|e| ScenarioError::Invalid(format!("{}: not JSON: {e}", path.display())))
+}
+
+/// Where a scenario runs: a store (SQLite or PostgreSQL), or the engine in memory.
+enum Backend<'a> {
+    Store(&'a Store),
+    Memory(Box<Engine>),
+}
+
+/// What the outcome is made of, for one instance of the scenario's tree.
+struct Seen {
+    instance: Instance,
+    waiting: Vec<String>,
+    /// (order, node) of each completed activity.
+    completed: Vec<(i64, String)>,
+    incidents: Vec<String>,
+}
+
+impl Backend<'_> {
+    /// Deploys `files`; returns the keys of the processes deployed, the first file's first.
+    async fn deploy(
+        &mut self,
+        files: &[DeploymentFile],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<String>, ScenarioError> {
+        match self {
+            Backend::Store(store) => Ok(store
+                .deploy("scenario", files, Some("scenario"), None, now)
+                .await?
+                .into_iter()
+                .map(|d| d.key)
+                .collect()),
+            Backend::Memory(engine) => {
+                let all: Arc<HashMap<String, String>> = Arc::new(
+                    files
+                        .iter()
+                        .map(|f| (f.name.clone(), f.content.clone()))
+                        .collect(),
+                );
+                let mut keys = Vec::new();
+                for f in files.iter().filter(|f| f.name.ends_with(".bpmn")) {
+                    let (defs, _) = compile_file(
+                        &millrace_script::RhaiLanguage,
+                        &f.name,
+                        &f.content,
+                        all.clone(),
+                        0,
+                    )?;
+                    for def in defs {
+                        keys.push(def.key.clone());
+                        engine.deploy(def, now);
+                    }
+                }
+                Ok(keys)
+            }
+        }
+    }
+
+    async fn start(
+        &mut self,
+        key: &str,
+        message: Option<&str>,
+        variables: Variables,
+        business_key: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Result<String, ScenarioError> {
+        match self {
+            Backend::Store(store) => {
+                let mut unit = store.begin(now, Some("scenario")).await?;
+                let id = match message {
+                    Some(m) => {
+                        unit.start_by_message(key, m, variables, business_key)
+                            .await?
+                    }
+                    None => unit.start(key, variables, business_key, None).await?,
+                };
+                unit.commit().await?;
+                Ok(id)
+            }
+            Backend::Memory(engine) => Ok(match message {
+                Some(m) => engine.start_by_message(key, m, variables, business_key, now)?,
+                None => engine.start(key, variables, business_key, None, now)?,
+            }),
+        }
+    }
+
+    /// The open task at `node` in the first instance of `tree` that has one.
+    async fn task_at(&self, tree: &[String], node: &str) -> Result<Option<String>, ScenarioError> {
+        for id in tree {
+            let found = match self {
+                Backend::Store(store) => store
+                    .tasks_of(id)
+                    .await?
+                    .into_iter()
+                    .find(|t| t.node_id == node)
+                    .map(|t| t.id),
+                Backend::Memory(engine) => engine
+                    .tasks_of(id)
+                    .find(|t| t.info.node_id == node)
+                    .map(|t| t.id.clone()),
+            };
+            if found.is_some() {
+                return Ok(found);
+            }
+        }
+        Ok(None)
+    }
+
+    async fn complete(
+        &mut self,
+        task: &str,
+        variables: Variables,
+        user: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<(), ScenarioError> {
+        match self {
+            Backend::Store(store) => {
+                let mut unit = store.begin(now, user.or(Some("scenario"))).await?;
+                unit.complete_task(task, variables).await?;
+                unit.commit().await?;
+            }
+            Backend::Memory(engine) => engine.complete_task(task, variables, now)?,
+        }
+        Ok(())
+    }
+
+    /// Delivers a message (to one) or a signal (to all) waiting in `tree`;
+    /// returns how many received it. Nothing changes when none did.
+    async fn deliver(
+        &mut self,
+        message: bool,
+        name: &str,
+        tree: &[String],
+        variables: Variables,
+        now: DateTime<Utc>,
+    ) -> Result<usize, ScenarioError> {
+        let none = Variables::new();
+        match self {
+            Backend::Store(store) => {
+                let mut unit = store.begin(now, Some("scenario")).await?;
+                let delivered = if message {
+                    usize::from(
+                        unit.correlate(name, Some(tree), None, &none, variables)
+                            .await?
+                            .is_some(),
+                    )
+                } else {
+                    unit.signal(name, Some(tree), variables).await?
+                };
+                if delivered > 0 {
+                    unit.commit().await?;
+                }
+                Ok(delivered)
+            }
+            Backend::Memory(engine) => Ok(if message {
+                usize::from(
+                    engine
+                        .correlate(name, Some(tree), None, &none, variables, now)?
+                        .is_some(),
+                )
+            } else {
+                engine.signal(name, Some(tree), variables, now)?
+            }),
+        }
+    }
+
+    async fn next_due(&self) -> Result<Option<DateTime<Utc>>, ScenarioError> {
+        Ok(match self {
+            Backend::Store(store) => store
+                .next_due()
+                .await?
+                .as_deref()
+                .and_then(|d| millrace_model::timer::parse_date(d).ok()),
+            Backend::Memory(engine) => engine.next_due(),
+        })
+    }
+
+    /// Runs one job due at `now`.
+    async fn run_due(&mut self, now: DateTime<Utc>) -> Result<(), ScenarioError> {
+        match self {
+            // The same claim-and-run path as the server's worker, on the virtual clock.
+            Backend::Store(store) => {
+                store.run_due_jobs("scenario", now, 1).await?;
+            }
+            Backend::Memory(engine) => {
+                engine.run_due_job(now)?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn tree(&self, root: &str) -> Result<Vec<String>, ScenarioError> {
+        Ok(match self {
+            Backend::Store(store) => store.instance_tree(root).await?,
+            Backend::Memory(engine) => engine.tree(root),
+        })
+    }
+
+    async fn seen(&self, id: &str) -> Result<Seen, ScenarioError> {
+        let waiting = |def: Option<&ProcessDefinition>, inst: &Instance| {
+            def.map(|d| d.waiting_nodes(inst)).unwrap_or_default()
+        };
+        match self {
+            Backend::Store(store) => {
+                let instance = store.instance(id).await?;
+                let def = store.definition(&instance.key, instance.version);
+                let mut completed = Vec::new();
+                for h in store.history(id).await? {
+                    if h.event == "activityCompleted" {
+                        completed.push((h.seq, h.node_id.unwrap_or_default()));
+                    }
+                }
+                Ok(Seen {
+                    waiting: waiting(def.as_deref(), &instance),
+                    completed,
+                    incidents: store
+                        .incidents(Some(id), 10_000)
+                        .await?
+                        .into_iter()
+                        .map(|i| i.node_id)
+                        .collect(),
+                    instance,
+                })
+            }
+            Backend::Memory(engine) => {
+                let instance = engine
+                    .instance(id)
+                    .cloned()
+                    .ok_or_else(|| MemoryError::NotFound("instance", id.to_string()))?;
+                let def = engine.definition(&instance.key, instance.version);
+                let completed = engine
+                    .history()
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, (i, _))| i == id)
+                    .filter_map(|(seq, (_, e))| match e {
+                        millrace_engine::HistoryEvent::ActivityCompleted { node } => {
+                            Some((seq as i64, node.clone()))
+                        }
+                        _ => None,
+                    })
+                    .collect();
+                Ok(Seen {
+                    waiting: waiting(def.map(|d| &**d), &instance),
+                    completed,
+                    incidents: engine.incidents_of(id).map(|i| i.node.clone()).collect(),
+                    instance,
+                })
+            }
+        }
+    }
+}
+
 struct Runner<'a> {
-    store: &'a Store,
+    backend: Backend<'a>,
     dir: &'a Path,
     replaced: &'a [DeploymentFile],
     json: &'a Json,
@@ -188,7 +479,7 @@ fn scripts_dir(from: &Path) -> Option<PathBuf> {
 
 impl<'a> Runner<'a> {
     fn new(
-        store: &'a Store,
+        backend: Backend<'a>,
         dir: &'a Path,
         json: &'a Json,
         replaced: &'a [DeploymentFile],
@@ -199,7 +490,7 @@ impl<'a> Runner<'a> {
             None => DateTime::UNIX_EPOCH,
         };
         Ok(Runner {
-            store,
+            backend,
             dir,
             replaced,
             json,
@@ -208,7 +499,7 @@ impl<'a> Runner<'a> {
         })
     }
 
-    async fn deploy(&self) -> Result<String, ScenarioError> {
+    async fn deploy(&mut self) -> Result<String, ScenarioError> {
         let process = self
             .json
             .get("process")
@@ -241,14 +532,11 @@ impl<'a> Runner<'a> {
                 })?,
             );
         }
-        let deployed = self
-            .store
-            .deploy("scenario", &files, Some("scenario"), None, self.now)
-            .await?;
+        let deployed = self.backend.deploy(&files, self.now).await?;
         let key = match self.json.get("processId").and_then(Json::as_str) {
             Some(id) => id.to_string(),
             // The scenario's own file is deployed first, so its first process leads.
-            None => deployed.first().map(|d| d.key.clone()).ok_or_else(|| {
+            None => deployed.first().cloned().ok_or_else(|| {
                 ScenarioError::Invalid(format!("{process} has no executable process"))
             })?,
         };
@@ -263,15 +551,11 @@ impl<'a> Runner<'a> {
             .get("businessKey")
             .and_then(Json::as_str)
             .map(str::to_string);
-        let mut unit = self.store.begin(self.now, Some("scenario")).await?;
-        self.root = match start.get("message").and_then(Json::as_str) {
-            Some(m) => {
-                unit.start_by_message(&key, m, variables, business_key)
-                    .await?
-            }
-            None => unit.start(&key, variables, business_key, None).await?,
-        };
-        unit.commit().await?;
+        let message = start.get("message").and_then(Json::as_str);
+        self.root = self
+            .backend
+            .start(&key, message, variables, business_key, self.now)
+            .await?;
         self.run_due().await?;
         let steps = self
             .json
@@ -298,15 +582,10 @@ impl<'a> Runner<'a> {
     async fn advance_to(&mut self, target: DateTime<Utc>) -> Result<(), ScenarioError> {
         // A bound on firings keeps an endless timer cycle from hanging the run.
         for _ in 0..10_000 {
-            let next = self.store.next_due().await?;
-            let due = next
-                .as_deref()
-                .and_then(|d| millrace_model::timer::parse_date(d).ok());
-            match due {
+            match self.backend.next_due().await? {
                 Some(d) if d <= target => {
                     self.now = self.now.max(d);
-                    // The same claim-and-run path as the server's worker, on the virtual clock.
-                    self.store.run_due_jobs("scenario", self.now, 1).await?;
+                    self.backend.run_due(self.now).await?;
                 }
                 _ => break,
             }
@@ -316,7 +595,7 @@ impl<'a> Runner<'a> {
     }
 
     async fn tree(&self) -> Result<Vec<String>, ScenarioError> {
-        Ok(self.store.instance_tree(&self.root).await?)
+        self.backend.tree(&self.root).await
     }
 
     async fn step(&mut self, n: usize, step: &Json) -> Result<(), ScenarioError> {
@@ -345,26 +624,15 @@ impl<'a> Runner<'a> {
             })?;
             let variables = vars(step.get("variables"), &format!("step {n}"))?;
             let user = step.get("user").and_then(Json::as_str);
-            let mut task = None;
-            for id in self.tree().await? {
-                if let Some(t) = self
-                    .store
-                    .tasks_of(&id)
-                    .await?
-                    .into_iter()
-                    .find(|t| t.node_id == node)
-                {
-                    task = Some(t.id);
-                    break;
-                }
-            }
-            let task = task.ok_or_else(|| fail("complete", format!("no open task {node:?}")))?;
-            let mut unit = self
-                .store
-                .begin(self.now, user.or(Some("scenario")))
+            let tree = self.tree().await?;
+            let task = self
+                .backend
+                .task_at(&tree, node)
+                .await?
+                .ok_or_else(|| fail("complete", format!("no open task {node:?}")))?;
+            self.backend
+                .complete(&task, variables, user, self.now)
                 .await?;
-            unit.complete_task(&task, variables).await?;
-            unit.commit().await?;
             self.run_due().await?;
         } else if let Some(a) = field(step, "advance") {
             let text = a.as_str().ok_or_else(|| {
@@ -382,18 +650,12 @@ impl<'a> Runner<'a> {
             })?;
             let variables = vars(step.get("variables"), &format!("step {n}"))?;
             let tree = self.tree().await?;
-            let mut unit = self.store.begin(self.now, Some("scenario")).await?;
-            let delivered = if is_message {
-                usize::from(
-                    unit.correlate(name, Some(&tree), None, &Variables::new(), variables)
-                        .await?
-                        .is_some(),
-                )
-            } else {
-                unit.signal(name, Some(&tree), variables).await?
-            };
+            let delivered = self
+                .backend
+                .deliver(is_message, name, &tree, variables, self.now)
+                .await?;
             match (delivered, expect_error) {
-                (0, true) => drop(unit),
+                (0, true) => {}
                 (0, false) => {
                     return Err(fail(what, format!("nothing waits for the {what} {name:?}")))
                 }
@@ -403,10 +665,7 @@ impl<'a> Runner<'a> {
                         format!("the {what} {name:?} was expected to fail but was delivered"),
                     ))
                 }
-                (_, false) => {
-                    unit.commit().await?;
-                    self.run_due().await?;
-                }
+                (_, false) => self.run_due().await?,
             }
         } else if let Some(c) = field(step, "expectCompleted") {
             let want = strings(c, &format!("step {n}"))?;
@@ -480,26 +739,14 @@ impl<'a> Runner<'a> {
         let mut variables = Variables::new();
         let mut history: Vec<(i64, String)> = Vec::new();
         for id in &tree {
-            let inst = self.store.instance(id).await?;
-            if let Some(def) = self.store.definition(&inst.key, inst.version) {
-                waiting.extend(def.waiting_nodes(&inst));
-            }
+            let seen = self.backend.seen(id).await?;
+            waiting.extend(seen.waiting);
             if *id == self.root {
-                root_state = inst.state;
-                variables = inst.root_variables();
+                root_state = seen.instance.state;
+                variables = seen.instance.root_variables();
             }
-            for h in self.store.history(id).await? {
-                if h.event == "activityCompleted" {
-                    history.push((h.seq, h.node_id.unwrap_or_default()));
-                }
-            }
-            incidents.extend(
-                self.store
-                    .incidents(Some(id), 10_000)
-                    .await?
-                    .into_iter()
-                    .map(|i| i.node_id),
-            );
+            history.extend(seen.completed);
+            incidents.extend(seen.incidents);
         }
         history.sort();
         completed.extend(history.into_iter().map(|(_, n)| n));

@@ -13,7 +13,9 @@ use std::sync::Arc;
 use std::time::{Duration as StdDuration, Instant};
 
 use chrono::{DateTime, Utc};
-use millrace_engine::script::{CompiledScript, ScriptError, ScriptHost, ScriptOutcome};
+use millrace_engine::script::{
+    CompiledScript, Resources, ScriptError, ScriptHost, ScriptLanguage, ScriptOutcome, ScriptTools,
+};
 use millrace_engine::value::{Value, Variables};
 use millrace_model::validate::{ScriptChecker, ScriptFault, ScriptKind};
 use rhai::{Dynamic, Engine, Scope, AST};
@@ -163,6 +165,17 @@ impl Rhai {
 impl Default for Rhai {
     fn default() -> Self {
         Rhai::new()
+    }
+}
+
+/// Rhai as the language the store compiles deployments with: a fresh
+/// sandboxed host per deployment, reading that deployment's files.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct RhaiLanguage;
+
+impl ScriptLanguage for RhaiLanguage {
+    fn host(&self, resources: Resources) -> Box<dyn ScriptTools> {
+        Box::new(Rhai::new().with_resources(move |name| resources(name)))
     }
 }
 

@@ -60,15 +60,17 @@ pub enum ServeError {
 
 /// Runs the server until Ctrl-C or SIGTERM.
 pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
-    let store =
-        Arc::new(
-            Store::open(&config.database)
-                .await
-                .map_err(|error| ServeError::Open {
-                    database: config.database.clone(),
-                    error,
-                })?,
-        );
+    let store = Arc::new(
+        Store::open(
+            &config.database,
+            std::sync::Arc::new(millrace_script::RhaiLanguage),
+        )
+        .await
+        .map_err(|error| ServeError::Open {
+            database: config.database.clone(),
+            error,
+        })?,
+    );
     if store.user_count().await? == 0 {
         let (password, generated) = match &config.admin_password {
             Some(p) => (p.clone(), false),

@@ -3,16 +3,16 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use millrace_engine::deployment::{compile_file, FileError, UsedResources};
+use millrace_engine::script::ScriptLanguage;
 use millrace_engine::ProcessDefinition;
-use millrace_model::Model;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 
 use crate::{timestamp, Result, Store, StoreError};
-use millrace_script::Rhai;
 
 /// One file of a deployment.
 #[derive(Debug, Clone)]
@@ -116,7 +116,7 @@ impl Store {
                 }
             };
             let xml = files.get(&resource).cloned().unwrap_or_default();
-            let defs = compile(&resource, &xml, files.clone(), version)?.0;
+            let defs = compile(&*self.scripts, &resource, &xml, files.clone(), version)?.0;
             for def in defs.into_iter().filter(|d| d.key == key) {
                 self.remember(def);
             }
@@ -159,7 +159,7 @@ impl Store {
             .iter()
             .filter(|f| f.name.ends_with(".bpmn") || f.name.ends_with(".bpmn20.xml"))
         {
-            let (defs, used) = compile(&f.name, &f.content, all.clone(), 0)?;
+            let (defs, used) = compile(&*self.scripts, &f.name, &f.content, all.clone(), 0)?;
             let mut hasher = Sha256::new();
             hasher.update(f.content.as_bytes());
             for (res, content) in &used {
@@ -309,42 +309,16 @@ async fn schedule_start_timers(
     Ok(())
 }
 
-/// The script resources a compilation read, as (name, text).
-type UsedResources = Vec<(String, String)>;
-
-/// Compiles one BPMN file; returns its executable processes and the script
-/// resources it read (for the fingerprint).
+/// Compiles one BPMN file of a deployment (see [`compile_file`]).
 fn compile(
+    scripts: &dyn ScriptLanguage,
     file: &str,
     xml: &str,
     files: Arc<HashMap<String, String>>,
     version: i64,
 ) -> Result<(Vec<ProcessDefinition>, UsedResources)> {
-    let model = Model::import(xml.as_bytes()).map_err(|e| StoreError::BadFile {
-        file: file.to_string(),
-        reason: e.to_string(),
-    })?;
-    let used: Arc<Mutex<Vec<(String, String)>>> = Arc::new(Mutex::new(Vec::new()));
-    let recorder = used.clone();
-    let host = Rhai::new().with_resources(move |name| {
-        let stripped = name.strip_prefix("scripts/").unwrap_or(name);
-        let found = files
-            .get(name)
-            .or_else(|| files.get(stripped))
-            .or_else(|| files.get(&format!("scripts/{stripped}")))
-            .cloned()
-            .ok_or_else(|| format!("the deployment has no file {name:?}"));
-        if let (Ok(text), Ok(mut used)) = (&found, recorder.lock()) {
-            used.push((name.to_string(), text.clone()));
-        }
-        found
-    });
-    let defs = ProcessDefinition::compile_all(&model, &host, version).map_err(|error| {
-        StoreError::Deploy {
-            file: file.to_string(),
-            error,
-        }
-    })?;
-    let used = used.lock().map(|u| u.clone()).unwrap_or_default();
-    Ok((defs, used))
+    compile_file(scripts, file, xml, files, version).map_err(|e| match e {
+        FileError::Unreadable { file, reason } => StoreError::BadFile { file, reason },
+        FileError::Invalid { file, error } => StoreError::Deploy { file, error },
+    })
 }

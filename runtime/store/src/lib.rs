@@ -23,6 +23,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
+use millrace_engine::script::ScriptLanguage;
 use millrace_engine::{CommandError, DeployError, ProcessDefinition};
 use sqlx::any::AnyPoolOptions;
 use sqlx::AnyPool;
@@ -302,6 +303,8 @@ pub struct Store {
     latest: RwLock<HashMap<String, i64>>,
     /// Form-js forms found for (key, version, form reference): versions never change.
     forms: RwLock<HashMap<FormKey, Option<Arc<str>>>>,
+    /// What deployments' scripts are compiled in.
+    scripts: Arc<dyn ScriptLanguage>,
 }
 
 /// Whether a connection given back to the pool is outside any transaction,
@@ -355,13 +358,18 @@ impl Store {
     /// Opens the database at `url` — `postgres://…` for PostgreSQL, otherwise
     /// an SQLite file (`sqlite://path` or a path, created if missing) —
     /// migrates it, and compiles every deployed definition.
-    pub async fn open(url: &str) -> Result<Store> {
-        Self::open_with(url, 16).await
+    /// Scripts in deployments are compiled in `scripts`.
+    pub async fn open(url: &str, scripts: Arc<dyn ScriptLanguage>) -> Result<Store> {
+        Self::open_with(url, 16, scripts).await
     }
 
     /// [`Store::open`] with at most `connections` pooled connections (PostgreSQL only;
     /// SQLite has one writer whatever the pool).
-    pub async fn open_with(url: &str, connections: u32) -> Result<Store> {
+    pub async fn open_with(
+        url: &str,
+        connections: u32,
+        scripts: Arc<dyn ScriptLanguage>,
+    ) -> Result<Store> {
         sqlx::any::install_default_drivers();
         let (pool, dialect, file) = if is_postgres(url) {
             // One plain connection first: a pool that cannot connect reports
@@ -428,6 +436,7 @@ impl Store {
             definitions: RwLock::new(HashMap::new()),
             latest: RwLock::new(HashMap::new()),
             forms: RwLock::new(HashMap::new()),
+            scripts,
         };
         store.load_definitions().await?;
         Ok(store)

@@ -48,8 +48,12 @@ async fn two_nodes_claiming_at_once_never_hold_the_same_job() {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = common::database(dir.path(), "claims").await;
     let (one, two) = (
-        Store::open(&url).await.expect("node one opens"),
-        Store::open(&url).await.expect("node two opens"),
+        Store::open(&url, std::sync::Arc::new(millrace_script::RhaiLanguage))
+            .await
+            .expect("node one opens"),
+        Store::open(&url, std::sync::Arc::new(millrace_script::RhaiLanguage))
+            .await
+            .expect("node two opens"),
     );
     let now = Utc::now();
     let ids = deployed(&one, now, 300).await;

@@ -23,7 +23,10 @@ const BPMN: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 async fn an_unreadable_instance_is_an_incident_not_a_failure_loop() {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = common::database(dir.path(), "u").await;
-    let store = millrace_store::Store::open(&url).await.expect("opens");
+    let store =
+        millrace_store::Store::open(&url, std::sync::Arc::new(millrace_script::RhaiLanguage))
+            .await
+            .expect("opens");
     let t0: DateTime<Utc> = "2024-12-10T09:00:00Z".parse().expect("time");
     common::deploy(&store, BPMN, t0).await;
     let mut unit = store.begin(t0, Some("ana")).await.expect("begins");

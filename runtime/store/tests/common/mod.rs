@@ -22,9 +22,12 @@ pub async fn database(dir: &std::path::Path, name: &str) -> String {
 
 /// A fresh, migrated store for one test.
 pub async fn store(dir: &std::path::Path, name: &str) -> Store {
-    Store::open(&database(dir, name).await)
-        .await
-        .expect("the store opens")
+    Store::open(
+        &database(dir, name).await,
+        std::sync::Arc::new(millrace_script::RhaiLanguage),
+    )
+    .await
+    .expect("the store opens")
 }
 
 /// Deploys one BPMN text as `p.bpmn` at `now`.

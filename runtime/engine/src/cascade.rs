@@ -198,7 +198,7 @@ impl Cascade {
     }
 
     /// The next thing to do, or `None` when the cascade is over.
-    pub fn next(&mut self) -> Option<Next> {
+    pub fn what_next(&mut self) -> Option<Next> {
         loop {
             if let Some(frame) = self.frames.last_mut() {
                 let Some(effect) = frame.effects.pop_front() else {

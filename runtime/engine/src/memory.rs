@@ -507,7 +507,7 @@ impl Engine {
     /// Does what `cascade` asks until it is over (see the store's unit, which
     /// does the same over rows).
     fn drive(&mut self, mut cascade: Cascade) -> Result<(), MemoryError> {
-        while let Some(next) = cascade.next() {
+        while let Some(next) = cascade.what_next() {
             match next {
                 Next::Run(run) => self.run(&mut cascade, run)?,
                 Next::Call(call) => {

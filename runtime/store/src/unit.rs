@@ -471,7 +471,7 @@ impl<'s> Unit<'s> {
     /// instances it names (loaded and locked here), starts called instances
     /// and signal-started ones, finds the subscriptions it delivers to.
     async fn drive(&mut self, mut cascade: Cascade) -> Result<()> {
-        while let Some(next) = cascade.next() {
+        while let Some(next) = cascade.what_next() {
             match next {
                 Next::Run(run) => self.run(&mut cascade, run).await?,
                 Next::Call(call) => {

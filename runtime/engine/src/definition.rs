@@ -98,6 +98,11 @@ pub enum Trigger {
     Conditional(Code),
     /// A link catch, by link name.
     Link(String),
+    /// Compensation: on a boundary event, marks its activity's compensation
+    /// handler ([`Node::compensation_handler`]); on an event sub-process's
+    /// start, makes that event sub-process its sub-process's compensation.
+    /// Never a subscription: a compensation throw finds what to compensate.
+    Compensation,
 }
 
 /// What a throwing event or end event does.
@@ -117,6 +122,10 @@ pub enum Throw {
     Signal(String),
     /// Jumps to the link catch event of this name.
     Link(String),
+    /// Compensates the completed activity with this BPMN id (`activityRef`),
+    /// or, with none, every completed activity of the scope, the latest
+    /// first; the throw waits until the compensation is done.
+    Compensate(Option<String>),
 }
 
 /// How a call activity picks the called definition's version.
@@ -334,6 +343,10 @@ pub struct Node {
     pub multi_instance: Option<MultiInstance>,
     /// Standard loop characteristics.
     pub standard_loop: Option<StandardLoop>,
+    /// The activity (`isForCompensation`) that compensates this one once it
+    /// has completed: the target of the association from its compensation
+    /// boundary event.
+    pub compensation_handler: Option<NodeIx>,
 }
 
 /// A compiled sequence flow.
@@ -558,8 +571,53 @@ impl<'a, H: ScriptHost + ScriptChecker> Compiler<'a, H> {
             }
             self.def.nodes[host_ix as usize].boundaries.push(ix);
         }
+        self.compensation_handlers(&p.scope);
         self.inclusive_upstream();
         Ok(self.def)
+    }
+
+    /// Links each activity with a compensation boundary event to the handler
+    /// the boundary event's association leads to (drawn either way; the
+    /// validator requires one).
+    fn compensation_handlers(&mut self, root: &Scope) {
+        let mut associations = Vec::new();
+        let mut todo = vec![root];
+        while let Some(scope) = todo.pop() {
+            for a in &scope.artifacts {
+                if let bpmn::Artifact::Association { source, target, .. } = a {
+                    associations.push((source.clone(), target.clone()));
+                }
+            }
+            todo.extend(scope.nodes.iter().filter_map(|n| n.kind.scope()));
+        }
+        let handler_of = |boundary: &str, def: &ProcessDefinition| {
+            associations.iter().find_map(|(a, b)| {
+                let other = if a == boundary {
+                    b
+                } else if b == boundary {
+                    a
+                } else {
+                    return None;
+                };
+                def.node_ix(other)
+            })
+        };
+        let links: Vec<(NodeIx, NodeIx)> = self
+            .def
+            .nodes
+            .iter()
+            .filter_map(|n| match &n.kind {
+                NodeKind::BoundaryEvent {
+                    trigger: Trigger::Compensation,
+                    attached_to,
+                    ..
+                } => handler_of(&n.id, &self.def).map(|h| (*attached_to, h)),
+                _ => None,
+            })
+            .collect();
+        for (activity, handler) in links {
+            self.def.nodes[activity as usize].compensation_handler = Some(handler);
+        }
     }
 
     fn scope(&mut self, scope: &Scope, owner: Option<NodeIx>) -> Result<ScopeIx, DeployError> {
@@ -675,6 +733,7 @@ impl<'a, H: ScriptHost + ScriptChecker> Compiler<'a, H> {
                 Trigger::Conditional(self.code(ScriptKind::Condition, text, &n.id)?)
             }
             EventDefinitionKind::Link { name } => Trigger::Link(name.clone().unwrap_or_default()),
+            EventDefinitionKind::Compensate { .. } => Trigger::Compensation,
             other => {
                 return Err(invalid(format!(
                     "{}: {} is not supported",
@@ -704,6 +763,9 @@ impl<'a, H: ScriptHost + ScriptChecker> Compiler<'a, H> {
                 Throw::Signal(self.signal_name(signal_ref.as_deref()))
             }
             EventDefinitionKind::Link { name } => Throw::Link(name.clone().unwrap_or_default()),
+            EventDefinitionKind::Compensate { activity_ref } => {
+                Throw::Compensate(activity_ref.clone())
+            }
             other => {
                 return Err(invalid(format!(
                     "{}: {} is not supported",
@@ -1044,6 +1106,7 @@ impl<'a, H: ScriptHost + ScriptChecker> Compiler<'a, H> {
             listeners: self.listeners(c, &n.id)?,
             multi_instance,
             standard_loop,
+            compensation_handler: None,
         };
         self.def.node_by_id.insert(n.id.clone(), ix);
         self.def.nodes.push(node);

@@ -55,6 +55,7 @@ pub fn start(
         parent,
         started_at: now,
         ended_at: None,
+        compensations: Vec::new(),
     };
     let effects = step(def, &mut inst, command, now)?;
     Ok((inst, effects))
@@ -611,6 +612,12 @@ impl<'a> Exec<'a> {
                         return self.incident(t, Phase::Execute, format!("end listener: {e}"));
                     }
                 }
+                if let Throw::Compensate(activity) = &throw {
+                    // The end event completes once the compensation has.
+                    if self.compensate(t, activity.as_deref()) {
+                        return;
+                    }
+                }
                 self.history(HistoryEvent::ActivityCompleted {
                     node: node.id.clone(),
                 });
@@ -656,6 +663,12 @@ impl<'a> Exec<'a> {
                             self.queue.push_back(Work::Enter(t));
                         }
                         None => self.consume(t),
+                    }
+                    return;
+                }
+                if let Throw::Compensate(activity) = &throw {
+                    if !self.compensate(t, activity.as_deref()) {
+                        self.queue.push_back(Work::Complete(t));
                     }
                     return;
                 }
@@ -946,6 +959,9 @@ impl<'a> Exec<'a> {
                     return self.incident(t, Phase::Complete, format!("end listener: {e}"));
                 }
             }
+            if node.compensation_handler.is_some() {
+                self.remember_compensable(t, None);
+            }
         }
         self.close_boundaries(t);
         let tok = &self.inst.tokens[&t];
@@ -1126,10 +1142,46 @@ impl<'a> Exec<'a> {
         let Some(scope) = self.inst.scopes.get(&s) else {
             return;
         };
-        match scope.kind {
+        match &scope.kind {
             ScopeKind::Process => self.end_instance(InstanceState::Completed),
+            ScopeKind::Compensation { pending } => {
+                if self.runs_compensation(s) {
+                    return;
+                }
+                if !pending.is_empty() {
+                    return self.next_compensation(s);
+                }
+                let (owner, parent) = (scope.owner_token, scope.parent);
+                self.inst.scopes.remove(&s);
+                match owner.filter(|o| self.inst.tokens.contains_key(o)) {
+                    Some(thrower) => self.compensation_done(thrower),
+                    // A sub-process's own compensation: it is done too.
+                    None => {
+                        if let Some(p) = parent {
+                            self.scope_maybe_complete(p);
+                        }
+                    }
+                }
+            }
+            ScopeKind::CompensationHandler => {
+                if self.runs_compensation(s) {
+                    return;
+                }
+                let parent = scope.parent;
+                self.forget_compensable(s);
+                self.inst.scopes.remove(&s);
+                if let Some(p) = parent {
+                    self.scope_maybe_complete(p);
+                }
+            }
             ScopeKind::SubProcess | ScopeKind::EventSubProcess { .. } => {
+                let sub_process = matches!(scope.kind, ScopeKind::SubProcess);
                 let owner = scope.owner_token;
+                match owner.filter(|&o| sub_process && self.compensates_inside(o, s)) {
+                    // What completed inside stays recorded under `s`.
+                    Some(o) => self.remember_compensable(o, Some(s)),
+                    None => self.forget_compensable(s),
+                }
                 self.close_subscriptions(|target| matches!(target, SubscriptionTarget::EventSubProcess { scope } if *scope == s));
                 self.inst.scopes.remove(&s);
                 if let Some(o) = owner {
@@ -1231,6 +1283,8 @@ impl<'a> Exec<'a> {
     }
 
     fn cancel_scope(&mut self, s: LocalId) {
+        // What completed in a cancelled scope is not compensated (BPMN 2.0 §10.5.7).
+        self.forget_compensable(s);
         self.cancel_tokens_in(s);
         self.close_subscriptions(
             |target| matches!(target, SubscriptionTarget::EventSubProcess { scope } if *scope == s),
@@ -1493,7 +1547,12 @@ impl<'a> Exec<'a> {
                 });
             }
             Throw::Escalation(code) => self.throw_escalation(scope, code),
-            Throw::None | Throw::Terminate | Throw::Error(_) | Throw::Link(_) => {}
+            // A compensation needs the throwing token (it waits): see `compensate`.
+            Throw::None
+            | Throw::Terminate
+            | Throw::Error(_)
+            | Throw::Link(_)
+            | Throw::Compensate(_) => {}
         }
     }
 
@@ -1948,6 +2007,241 @@ impl<'a> Exec<'a> {
             .collect();
         for id in ids {
             self.close_subscription(id);
+        }
+    }
+
+    // ----- compensation ------------------------------------------------------------
+
+    /// Records that the activity token `t` is at has completed and can be
+    /// compensated; `inner`: the scope instance a sub-process ran in.
+    fn remember_compensable(&mut self, t: LocalId, inner: Option<LocalId>) {
+        let Some(tok) = self.inst.tokens.get(&t) else {
+            return;
+        };
+        let node = tok.node;
+        // Its mappings' (or multi-instance instance's) variables, then a
+        // sub-process's own, which hide those of the same name.
+        let mut variables = Variables::new();
+        for own in [tok.local_scope, inner].into_iter().flatten() {
+            if let Some(sc) = self.inst.scopes.get(&own) {
+                variables.extend(sc.variables.iter().map(|(k, v)| (k.clone(), v.clone())));
+            }
+        }
+        let scope = self.standing_scope(t);
+        let order = self.inst.fresh_id();
+        self.inst.compensations.push(Compensable {
+            scope,
+            node,
+            order,
+            variables,
+            inner_scope: inner,
+        });
+    }
+
+    /// Forgets what completed in scope instance `s` and can no longer be
+    /// compensated (the scope ended without being recorded, or was cancelled).
+    fn forget_compensable(&mut self, s: LocalId) {
+        if !self.inst.compensations.is_empty() {
+            self.inst.compensations.retain(|r| r.scope != s);
+        }
+    }
+
+    /// Whether the sub-process token `o` runs, whose scope instance `s` is
+    /// completing, leaves something to compensate: something inside that
+    /// completed with a handler, or a compensation event sub-process (and
+    /// no handler of its own, which would replace both).
+    fn compensates_inside(&self, o: LocalId, s: LocalId) -> bool {
+        let Some(tok) = self.inst.tokens.get(&o) else {
+            return false;
+        };
+        let node = self.def.node(tok.node);
+        node.compensation_handler.is_none()
+            && (self.inst.compensations.iter().any(|r| r.scope == s)
+                || node
+                    .inner_scope
+                    .and_then(|ds| self.compensation_start(ds))
+                    .is_some())
+    }
+
+    /// The scope instance an activity token stands in (a multi-instance
+    /// instance stands where its activity does).
+    fn standing_scope(&self, t: LocalId) -> LocalId {
+        let mut s = self
+            .inst
+            .tokens
+            .get(&t)
+            .map(|t| t.scope)
+            .unwrap_or(ROOT_SCOPE);
+        while let Some(sc) = self.inst.scopes.get(&s) {
+            match (&sc.kind, sc.parent) {
+                (ScopeKind::MultiInstanceBody { .. } | ScopeKind::MultiInstanceInner, Some(p)) => {
+                    s = p
+                }
+                _ => break,
+            }
+        }
+        s
+    }
+
+    /// The start event of definition scope `ds`'s compensation event sub-process, if it has one.
+    fn compensation_start(&self, ds: ScopeIx) -> Option<NodeIx> {
+        self.def.scopes[ds as usize]
+            .event_subprocesses
+            .iter()
+            .filter_map(|&esp| self.def.node(esp).inner_scope)
+            .find_map(|inner| {
+                self.def.scopes[inner as usize]
+                    .nodes
+                    .iter()
+                    .copied()
+                    .find(|&n| {
+                        matches!(
+                            self.def.node(n).kind,
+                            NodeKind::StartEvent {
+                                trigger: Trigger::Compensation,
+                                ..
+                            }
+                        )
+                    })
+            })
+    }
+
+    /// Where a compensation thrown in scope instance `s` looks: `s`, or, in
+    /// a compensation event sub-process, the sub-process it compensates.
+    fn compensation_target(&self, s: LocalId) -> LocalId {
+        let Some(sc) = self.inst.scopes.get(&s) else {
+            return s;
+        };
+        let ScopeKind::EventSubProcess { .. } = sc.kind else {
+            return s;
+        };
+        let compensating = sc
+            .owner_token
+            .and_then(|o| self.inst.tokens.get(&o))
+            .and_then(|o| self.def.node(o.node).inner_scope)
+            .is_some_and(|inner| {
+                self.def.scopes[inner as usize].nodes.iter().any(|&n| {
+                    matches!(
+                        self.def.node(n).kind,
+                        NodeKind::StartEvent {
+                            trigger: Trigger::Compensation,
+                            ..
+                        }
+                    )
+                })
+            });
+        match (compensating, sc.parent) {
+            (true, Some(p)) => p,
+            _ => s,
+        }
+    }
+
+    /// Takes the records of what completed in scope instance `s` (only
+    /// `node`'s, when given), the latest first.
+    fn take_compensable(&mut self, s: LocalId, node: Option<NodeIx>) -> Vec<Compensable> {
+        let (mut taken, kept): (Vec<Compensable>, Vec<Compensable>) =
+            std::mem::take(&mut self.inst.compensations)
+                .into_iter()
+                .partition(|r| r.scope == s && node.is_none_or(|n| r.node == n));
+        self.inst.compensations = kept;
+        taken.sort_by(|a, b| b.order.cmp(&a.order));
+        taken
+    }
+
+    /// Starts compensating for the throw event token `t` is at: the
+    /// completed activities of its scope (or the one `activity` names), the
+    /// latest first, one after another. True when there is something to
+    /// compensate: `t` then waits until it is done. Each activity is
+    /// compensated once.
+    fn compensate(&mut self, t: LocalId, activity: Option<&str>) -> bool {
+        let Some(scope) = self.inst.tokens.get(&t).map(|t| t.scope) else {
+            return false;
+        };
+        let node = match activity {
+            Some(id) => match self.def.node_ix(id) {
+                Some(n) => Some(n),
+                None => return false,
+            },
+            None => None,
+        };
+        let target = self.compensation_target(scope);
+        let pending = self.take_compensable(target, node);
+        if pending.is_empty() {
+            return false;
+        }
+        let c = self.new_scope(Some(scope), Some(t), ScopeKind::Compensation { pending });
+        self.set_state(t, TokenState::InScope(c));
+        self.next_compensation(c);
+        true
+    }
+
+    /// Whether a handler (or a sub-process's compensation) runs in a child of scope instance `s`.
+    fn runs_compensation(&self, s: LocalId) -> bool {
+        self.inst.scopes.values().any(|sc| {
+            sc.parent == Some(s)
+                && matches!(
+                    sc.kind,
+                    ScopeKind::Compensation { .. } | ScopeKind::CompensationHandler
+                )
+        })
+    }
+
+    /// Compensates the next activity of the compensation scope instance `c`:
+    /// its handler, with its variables as they were; for a sub-process, its
+    /// compensation event sub-process, or else what completed inside it, the
+    /// latest first, in its scope made again.
+    fn next_compensation(&mut self, c: LocalId) {
+        let next = match self.inst.scopes.get_mut(&c).map(|sc| &mut sc.kind) {
+            Some(ScopeKind::Compensation { pending }) if !pending.is_empty() => pending.remove(0),
+            _ => return,
+        };
+        let node = self.def.node(next.node);
+        let handler = node.compensation_handler;
+        let inner_def = node.inner_scope;
+        let at = ScopeInstance {
+            parent: Some(c),
+            owner_token: None,
+            kind: ScopeKind::CompensationHandler,
+            variables: next.variables,
+        };
+        if let Some(h) = handler {
+            let hs = self.inst.fresh_id();
+            self.inst.scopes.insert(hs, at);
+            let tok = self.new_token(hs, h, None);
+            self.queue.push_back(Work::Enter(tok));
+        } else if let Some(inner) = next.inner_scope {
+            // The sub-process's scope again, under its old id: what completed
+            // inside it is recorded there.
+            self.inst.scopes.insert(inner, at);
+            if let Some(start) = inner_def.and_then(|ds| self.compensation_start(ds)) {
+                self.start_event_subprocess(inner, start, false);
+                return;
+            }
+            let pending = self.take_compensable(inner, None);
+            if pending.is_empty() {
+                return self.scope_maybe_complete(inner);
+            }
+            let nested = self.new_scope(Some(inner), None, ScopeKind::Compensation { pending });
+            self.next_compensation(nested);
+        } else {
+            self.scope_maybe_complete(c);
+        }
+    }
+
+    /// The compensation thrown at token `t` is done: its throw event completes.
+    fn compensation_done(&mut self, t: LocalId) {
+        let Some(node) = self.inst.tokens.get(&t).map(|tok| tok.node) else {
+            return;
+        };
+        if matches!(self.def.node(node).kind, NodeKind::EndEvent(_)) {
+            // Its end listeners ran before it threw.
+            self.history(HistoryEvent::ActivityCompleted {
+                node: self.def.node(node).id.clone(),
+            });
+            self.consume(t);
+        } else {
+            self.ready(t);
+            self.queue.push_back(Work::Complete(t));
         }
     }
 

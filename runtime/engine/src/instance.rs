@@ -72,6 +72,30 @@ pub struct Instance {
     pub started_at: DateTime<Utc>,
     /// When it ended.
     pub ended_at: Option<DateTime<Utc>>,
+    /// Completed activities that can still be compensated, in order of
+    /// completion (absent in documents written before compensation).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub compensations: Vec<Compensable>,
+}
+
+/// A completed activity that can be compensated: it has a compensation
+/// handler, or it is a sub-process with something inside to compensate (or
+/// a compensation event sub-process).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Compensable {
+    /// The scope instance the activity completed in: a compensation throw in
+    /// that scope compensates it.
+    pub scope: LocalId,
+    /// The activity.
+    pub node: NodeIx,
+    /// Its place in the order of completion (an instance-local id; larger is later).
+    pub order: LocalId,
+    /// Its local variables as they were when it completed (input mappings,
+    /// a multi-instance instance's, a sub-process's own): its handler sees them.
+    pub variables: Variables,
+    /// For a sub-process: the scope instance it ran in, where what it
+    /// completed inside is recorded (made again, with `variables`, to compensate it).
+    pub inner_scope: Option<LocalId>,
 }
 
 /// The id of the process-level scope.
@@ -104,6 +128,16 @@ pub enum ScopeKind {
     MultiInstanceInner,
     /// Variables local to one activity (input/output mappings).
     ActivityLocal,
+    /// A compensation under way, for the throw event that owns it: the
+    /// completed activities still to compensate, next first. One handler
+    /// runs at a time, in a child scope.
+    Compensation {
+        /// What is still to compensate.
+        pending: Vec<Compensable>,
+    },
+    /// Where one compensation handler (or a sub-process's compensation) runs,
+    /// with the compensated activity's variables as they were.
+    CompensationHandler,
 }
 
 /// A scope instance with its variables.

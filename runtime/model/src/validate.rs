@@ -97,6 +97,8 @@ struct ScopeContext<'a> {
     executable: bool,
     /// The sub-process that owns the scope, `None` for the process itself.
     owner: Option<&'a FlowNode>,
+    /// The sub-process that owns the scope around this one, if any.
+    outer: Option<&'a FlowNode>,
 }
 
 impl<'a> Validator<'a> {
@@ -293,6 +295,7 @@ impl<'a> Validator<'a> {
             ScopeContext {
                 executable,
                 owner: None,
+                outer: None,
             },
         );
         self.reachability(p);
@@ -384,7 +387,7 @@ impl<'a> Validator<'a> {
                             "E006",
                             scope_pos,
                             scope_id,
-                            "an event sub-process needs exactly one start event, and it must have a trigger (message, timer, signal, error, escalation or conditional)",
+                            "an event sub-process needs exactly one start event, and it must have a trigger (message, timer, signal, error, escalation, conditional or compensation)",
                         );
                     }
                 } else if !(scope.nodes.is_empty() || starts.is_empty()) {
@@ -435,6 +438,7 @@ impl<'a> Validator<'a> {
                     ScopeContext {
                         executable: cx.executable,
                         owner: Some(n),
+                        outer: cx.owner,
                     },
                 );
             }
@@ -507,6 +511,180 @@ impl<'a> Validator<'a> {
         }
         if cx.executable && self.options.execution {
             self.executable_node(n);
+            self.compensation(n, scope, cx);
+        }
+    }
+
+    /// Every association in the file, as (source, target).
+    fn associations(&self) -> Vec<(&'a str, &'a str)> {
+        fn walk<'m>(scope: &'m Scope, out: &mut Vec<(&'m str, &'m str)>) {
+            for a in &scope.artifacts {
+                if let Artifact::Association { source, target, .. } = a {
+                    out.push((source.as_str(), target.as_str()));
+                }
+            }
+            for n in &scope.nodes {
+                if let Some(inner) = n.kind.scope() {
+                    walk(inner, out);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        for p in &self.model.definitions.processes {
+            walk(&p.scope, &mut out);
+        }
+        for c in &self.model.definitions.collaborations {
+            for a in &c.artifacts {
+                if let Artifact::Association { source, target, .. } = a {
+                    out.push((source.as_str(), target.as_str()));
+                }
+            }
+        }
+        out
+    }
+
+    /// Compensation's rules (BPMN 2.0 §10.5.7, §13.5.5): a handler has no
+    /// sequence flows and is associated with a compensation boundary event,
+    /// which has a handler and no outgoing flow; a compensation start event
+    /// starts an event sub-process of a sub-process; a throw's activityRef
+    /// names an activity of its scope.
+    fn compensation(&mut self, n: &'a FlowNode, scope: &'a Scope, cx: ScopeContext<'a>) {
+        let pos = n.loc.0;
+        let id = n.id.as_str();
+        let compensate = n
+            .kind
+            .event_definitions()
+            .iter()
+            .find_map(|d| match &d.kind {
+                EventDefinitionKind::Compensate { activity_ref } => Some(activity_ref),
+                _ => None,
+            });
+        let linked = |this: &Self, node: &str| -> Vec<&'a str> {
+            this.associations()
+                .into_iter()
+                .filter_map(|(a, b)| {
+                    if a == node {
+                        Some(b)
+                    } else if b == node {
+                        Some(a)
+                    } else {
+                        None
+                    }
+                })
+                .collect()
+        };
+        let is_compensation_boundary = |other: &FlowNode| {
+            matches!(other.kind, FlowNodeKind::BoundaryEvent { .. })
+                && other
+                    .kind
+                    .event_definitions()
+                    .iter()
+                    .any(|d| matches!(d.kind, EventDefinitionKind::Compensate { .. }))
+        };
+        if n.is_for_compensation {
+            for f in scope
+                .flows
+                .iter()
+                .filter(|f| f.source == n.id || f.target == n.id)
+            {
+                self.error(
+                    "E020",
+                    f.loc.0,
+                    &f.id,
+                    format!("{id:?} is a compensation handler (isForCompensation): it runs only when its activity is compensated, so it has no sequence flows; remove this one"),
+                );
+            }
+            let associated = linked(self, id)
+                .into_iter()
+                .any(|other| scope.node(other).is_some_and(is_compensation_boundary));
+            if !associated {
+                self.warning(
+                    "W019",
+                    pos,
+                    id,
+                    "the compensation handler is associated with no compensation boundary event, so it never runs",
+                );
+            }
+        }
+        let Some(activity_ref) = compensate else {
+            return;
+        };
+        match &n.kind {
+            FlowNodeKind::BoundaryEvent { .. } => {
+                let handlers = linked(self, id)
+                    .into_iter()
+                    .filter(|other| scope.node(other).is_some_and(|h| h.is_for_compensation))
+                    .count();
+                if handlers != 1 {
+                    self.error(
+                        "E020",
+                        pos,
+                        id,
+                        format!("a compensation boundary event needs exactly one handler: an association to an activity marked isForCompensation in the same scope; this one has {handlers}"),
+                    );
+                }
+                for f in scope.flows.iter().filter(|f| f.source == n.id) {
+                    self.error(
+                        "E020",
+                        f.loc.0,
+                        &f.id,
+                        "a compensation boundary event has no outgoing sequence flow: its handler is joined to it by an association",
+                    );
+                }
+            }
+            FlowNodeKind::StartEvent { .. } => {
+                let in_event_sub = cx.owner.is_some_and(|o| {
+                    matches!(
+                        o.kind,
+                        FlowNodeKind::SubProcess {
+                            triggered_by_event: true,
+                            ..
+                        }
+                    )
+                });
+                let of_sub_process = cx
+                    .outer
+                    .is_some_and(|o| matches!(o.kind, FlowNodeKind::SubProcess { .. }));
+                if !(in_event_sub && of_sub_process) {
+                    self.error(
+                        "E020",
+                        pos,
+                        id,
+                        "a compensation start event starts an event sub-process inside a sub-process (it compensates that sub-process); put it there",
+                    );
+                }
+            }
+            _ => {}
+        }
+        if let Some(target) = activity_ref.as_deref().filter(|t| !t.is_empty()) {
+            if !self.ids.contains(target) {
+                return self.dangling(pos, id, "activityRef", target);
+            }
+            // In a compensation event sub-process, the throw names an
+            // activity of the sub-process it compensates.
+            let in_scope = scope.node(target).or_else(|| {
+                cx.owner
+                    .filter(|o| {
+                        matches!(
+                            o.kind,
+                            FlowNodeKind::SubProcess {
+                                triggered_by_event: true,
+                                ..
+                            }
+                        )
+                    })
+                    .and(cx.outer)
+                    .and_then(|outer| outer.kind.scope())
+                    .and_then(|s| s.node(target))
+            });
+            if !in_scope.is_some_and(|t| t.kind.is_activity()) {
+                self.error(
+                    "E020",
+                    pos,
+                    id,
+                    format!("activityRef {target:?} is not an activity of this scope; a compensation throw compensates the activities of its own scope"),
+                );
+            }
         }
     }
 
@@ -535,9 +713,6 @@ impl<'a> Validator<'a> {
             } => self.unsupported(n, "an instantiating receive task"),
             _ => {}
         }
-        if n.is_for_compensation {
-            self.unsupported(n, "a compensation activity (isForCompensation)");
-        }
         if defs.len() > 1 {
             self.unsupported(
                 n,
@@ -546,9 +721,14 @@ impl<'a> Validator<'a> {
         }
         for d in defs {
             let allowed = match (&n.kind, &d.kind) {
-                (_, EventDefinitionKind::Compensate { .. }) | (_, EventDefinitionKind::Cancel) => {
-                    false
-                }
+                (_, EventDefinitionKind::Cancel) => false,
+                (
+                    FlowNodeKind::BoundaryEvent { .. }
+                    | FlowNodeKind::IntermediateThrowEvent { .. }
+                    | FlowNodeKind::EndEvent { .. }
+                    | FlowNodeKind::StartEvent { .. },
+                    EventDefinitionKind::Compensate { .. },
+                ) => true,
                 (FlowNodeKind::StartEvent { .. }, k) => !matches!(
                     k,
                     EventDefinitionKind::Terminate | EventDefinitionKind::Link { .. }

@@ -934,3 +934,46 @@ fn pages_send_strangers_to_sign_in_and_refuse_roles_that_may_not() {
     assert_eq!(header("content-type").as_deref(), Some("application/wasm"));
     assert_eq!(header("content-encoding").as_deref(), Some("gzip"));
 }
+
+#[test]
+fn a_failed_delivery_is_compensated_through_the_api() {
+    let server = start_server_with("tests/scenarios/compensation");
+    let admin = admin(&server);
+    let pw = add_user(&admin, "bea", "staff", &["billing-specialists"]);
+    let bea = Client::login(&server, "bea", &pw);
+    let (s, b) = admin.call(
+        "POST",
+        "/api/process-definitions/CompensationEndEvent/start",
+        Some(json!({ "variables": { "ok": false } })),
+    );
+    assert_eq!(s, 201, "{b}");
+    let id = b["id"].as_str().expect("id").to_string();
+    // The compensation end event waits for its handler, a person's task.
+    let (_, inst) = admin.call("GET", &format!("/api/process-instances/{id}"), None);
+    assert_eq!(inst["state"], "active", "{inst}");
+    let task = review_task(&bea, &id);
+    let (s, b) = bea.call("GET", &format!("/api/tasks/{task}"), None);
+    assert_eq!((s, b["elementId"].as_str()), (200, Some("Refund")), "{b}");
+    let (s, b) = bea.call(
+        "POST",
+        &format!("/api/tasks/{task}/complete"),
+        Some(json!({ "variables": { "refunded": true } })),
+    );
+    assert_eq!(s, 200, "{b}");
+    let (_, inst) = admin.call("GET", &format!("/api/process-instances/{id}"), None);
+    assert_eq!(inst["state"], "completed", "{inst}");
+    let (s, history) = admin.call("GET", &format!("/api/process-instances/{id}/history"), None);
+    assert_eq!(s, 200, "{history}");
+    let completed: Vec<&str> = history
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter(|h| h["event"] == "activityCompleted")
+        .filter_map(|h| h["node"].as_str())
+        .collect();
+    assert_eq!(
+        completed,
+        ["Start", "Charge", "Delivered", "Refund", "End_Refunded"],
+        "{history}"
+    );
+}

@@ -455,7 +455,7 @@ pub async fn start(
     if let Some(def) = &def {
         crate::forms::validate_start(&state, def, &vars).await?;
     }
-    let id = state
+    let done = state
         .committer
         .submit(
             &principal.user,
@@ -465,8 +465,10 @@ pub async fn start(
                 business_key: req.business_key,
             },
         )
-        .await?
-        .unwrap_or_default();
+        .await?;
+    let millrace_store::Done::Started(id) = done else {
+        return Err(ApiError::internal("the start answered no instance"));
+    };
     state
         .metrics
         .instances_started
@@ -1152,58 +1154,49 @@ pub async fn message(
     {
         return Err(ApiError::field("messageId", "must be 1 to 200 characters"));
     }
-    let mut unit = state.store.begin(Utc::now(), Some(&p.user)).await?;
-    unit.restrict_to(reach);
-    if let Some(message_id) = &req.message_id {
-        if let Some(first) = unit.receive_message_id(message_id, &req.name).await? {
-            drop(unit);
+    let done = state
+        .committer
+        .submit(
+            &p.user,
+            millrace_store::Write::Message {
+                name: req.name.clone(),
+                business_key: req.business_key.clone(),
+                keys,
+                variables: vars,
+                message_id: req.message_id.clone(),
+                accept_no_match: req.accept_no_match,
+                reach,
+            },
+        )
+        .await?;
+    match done {
+        millrace_store::Done::Correlated {
+            instance,
+            duplicate: true,
+        } => {
             // Which instance took it is told only to one who may read that instance.
-            let instance_id = match first {
+            let instance_id = match instance {
                 Some(i) if authz::may_read(&state, &p, &i).await? => Some(i),
                 _ => None,
             };
-            return Ok(Json(Correlated {
+            Ok(Json(Correlated {
                 instance_id,
                 duplicate: true,
-            }));
-        }
-    }
-    let got = unit
-        .correlate(&req.name, None, req.business_key.as_deref(), &keys, vars)
-        .await?;
-    match got {
-        Some(id) => {
-            unit.audit("message", Some(&req.name)).await?;
-            if let Some(message_id) = &req.message_id {
-                unit.message_delivered(message_id, &id).await?;
-            }
-            unit.commit().await?;
-            Ok(Json(Correlated {
-                instance_id: Some(id),
-                duplicate: false,
             }))
         }
-        None if req.accept_no_match => {
-            // Accepted and dropped: a repeat of this id is dropped too, even
-            // if something has begun to wait for the message since.
-            if req.message_id.is_some() {
-                // Keeps the receipt taken above, with no instance.
-                unit.commit().await?;
-            }
-            Ok(Json(Correlated {
-                instance_id: None,
-                duplicate: false,
-            }))
-        }
-        None => {
-            if unit.withheld() {
-                drop(unit);
+        millrace_store::Done::Correlated { instance, .. } => Ok(Json(Correlated {
+            instance_id: instance,
+            duplicate: false,
+        })),
+        millrace_store::Done::Unmatched { withheld } => {
+            if withheld {
                 state
                     .audit(Some(&p.user), "message", Some(&req.name), "denied")
                     .await;
             }
             Err(no_match(&req.name))
         }
+        _ => Err(ApiError::internal("the message answered no delivery")),
     }
 }
 
@@ -1245,12 +1238,24 @@ pub async fn signal(
     let reach = authz::granted(&state, &p, Permission::Act).await?;
     bounded(Some(&req.name), "name", 200)?;
     let vars = payload(&req.variables, "variables")?;
-    let mut unit = state.store.begin(Utc::now(), Some(&p.user)).await?;
-    unit.restrict_to(reach);
-    let delivered = unit.signal(&req.name, None, vars).await?;
-    let withheld = unit.withheld();
-    unit.audit("signal", Some(&req.name)).await?;
-    unit.commit().await?;
+    let done = state
+        .committer
+        .submit(
+            &p.user,
+            millrace_store::Write::Signal {
+                name: req.name.clone(),
+                variables: vars,
+                reach,
+            },
+        )
+        .await?;
+    let millrace_store::Done::Signalled {
+        delivered,
+        withheld,
+    } = done
+    else {
+        return Err(ApiError::internal("the signal answered no count"));
+    };
     if withheld {
         // Delivered to what the sender may act on; the rest did not hear it.
         state
@@ -1309,14 +1314,18 @@ pub async fn retry(
     p: Principal,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
-    let (instance, local) =
+    let (instance, _) =
         split_id(&id).ok_or_else(|| ApiError::not_found(format!("no incident {id:?}")))?;
     authz::operable(&state, &p, instance, "retry").await?;
-    let mut unit = state.store.begin(Utc::now(), Some(&p.user)).await?;
-    unit.command(instance, Command::RetryIncident { incident: local })
+    state
+        .committer
+        .submit(
+            &p.user,
+            millrace_store::Write::Retry {
+                incident: id.clone(),
+            },
+        )
         .await?;
-    unit.audit("retry", Some(&id)).await?;
-    unit.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -76,6 +76,12 @@ impl ApiError {
     pub fn conflict(reason: impl Into<String>) -> Self {
         ApiError::new(StatusCode::CONFLICT, "conflict", reason)
     }
+
+    /// 500: the server broke one of its own promises (a write answered
+    /// what its kind never answers).
+    pub fn internal(reason: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", reason)
+    }
 }
 
 impl IntoResponse for ApiError {

@@ -7,10 +7,10 @@
 use std::sync::Arc;
 
 use chrono::Utc;
-use millrace_engine::Variables;
+use millrace_engine::{Command, Variables};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::{Result, Store, StoreError};
+use crate::{GrantedKeys, Result, Store, StoreError};
 
 /// A write the committer runs.
 #[derive(Debug)]
@@ -31,12 +31,75 @@ pub enum Write {
         /// Submitted variables.
         variables: Variables,
     },
+    /// Correlate a message ([`crate::Unit::correlate`]): to the oldest
+    /// subscription that matches, or else a message start event.
+    Message {
+        /// The message name.
+        name: String,
+        /// Only instances with this business key.
+        business_key: Option<String>,
+        /// Only instances whose process variables equal these.
+        keys: Variables,
+        /// Delivered with it.
+        variables: Variables,
+        /// The sender's id: a second delivery of it changes nothing.
+        message_id: Option<String>,
+        /// With nothing waiting, accept it anyway (and keep its id).
+        accept_no_match: bool,
+        /// The processes the sender may act on.
+        reach: GrantedKeys,
+    },
+    /// Broadcast a signal ([`crate::Unit::signal`]).
+    Signal {
+        /// The signal name.
+        name: String,
+        /// Delivered with it.
+        variables: Variables,
+        /// The processes the sender may act on.
+        reach: GrantedKeys,
+    },
+    /// Retry the work an incident stopped.
+    Retry {
+        /// Global incident id.
+        incident: String,
+    },
+}
+
+/// What a write did, answered once its batch has committed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Done {
+    /// An instance started: its id.
+    Started(String),
+    /// A task completed, an incident retried.
+    Applied,
+    /// A message was delivered to `instance` (`None`: accepted with nothing
+    /// waiting); `duplicate`: its message id was delivered before, to
+    /// `instance`, and nothing was done now.
+    Correlated {
+        /// The instance that received it.
+        instance: Option<String>,
+        /// Delivered before.
+        duplicate: bool,
+    },
+    /// Nothing the sender may act on waits for the message; nothing was
+    /// written. `withheld`: something the sender may not act on does.
+    Unmatched {
+        /// It passed over what the sender may not act on.
+        withheld: bool,
+    },
+    /// A signal reached `delivered` subscriptions and start events.
+    Signalled {
+        /// How many.
+        delivered: usize,
+        /// It passed over what the sender may not act on.
+        withheld: bool,
+    },
 }
 
 struct Job {
     write: Write,
     actor: String,
-    reply: oneshot::Sender<Result<Option<String>>>,
+    reply: oneshot::Sender<Result<Done>>,
 }
 
 /// How often a request that met a transient conflict (another node's
@@ -110,14 +173,23 @@ impl Committer {
                 instance.hash(&mut h);
                 (h.finish() % n as u64) as usize
             }
-            Write::Start { .. } => self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % n,
+            Write::Retry { incident } => {
+                let instance = crate::split_id(incident).map_or(incident.as_str(), |(i, _)| i);
+                let mut h = std::collections::hash_map::DefaultHasher::new();
+                instance.hash(&mut h);
+                (h.finish() % n as u64) as usize
+            }
+            // What a message or signal reaches is found in its unit; row locks
+            // (and a run again on a conflict) keep concurrent batches apart.
+            Write::Start { .. } | Write::Message { .. } | Write::Signal { .. } => {
+                self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % n
+            }
         };
         &self.lanes[i]
     }
 
     /// Runs a write as `actor` in the next batch; answers after the commit.
-    /// A start answers the new instance's id.
-    pub async fn submit(&self, actor: &str, write: Write) -> Result<Option<String>> {
+    pub async fn submit(&self, actor: &str, write: Write) -> Result<Done> {
         let (reply, answer) = oneshot::channel();
         self.lane(&write)
             .send(Job {
@@ -159,8 +231,11 @@ async fn run_batch_once(store: &Store, jobs: Vec<Job>, last: bool) -> Vec<Job> {
     };
     let mut results = Vec::with_capacity(jobs.len());
     for job in &jobs {
-        let result = run_one(&mut unit, job).await;
-        if let Err(e) = unit.end_request(result.is_ok()).await {
+        let (result, keep) = match run_one(&mut unit, job).await {
+            Ok((done, keep)) => (Ok(done), keep),
+            Err(e) => (Err(e), false),
+        };
+        if let Err(e) = unit.end_request(keep).await {
             // The transaction is no longer trustworthy: nothing of this batch commits.
             let reason = e.to_string();
             drop(unit);
@@ -201,7 +276,9 @@ async fn run_batch_once(store: &Store, jobs: Vec<Job>, last: bool) -> Vec<Job> {
     }
 }
 
-async fn run_one(unit: &mut crate::Unit<'_>, job: &Job) -> Result<Option<String>> {
+/// Runs one request in the batch's unit; says what it did and whether its
+/// writes are to be kept (a duplicate or unmatched message keeps none).
+async fn run_one(unit: &mut crate::Unit<'_>, job: &Job) -> Result<(Done, bool)> {
     unit.begin_request(&job.actor).await?;
     match &job.write {
         Write::Start {
@@ -213,12 +290,85 @@ async fn run_one(unit: &mut crate::Unit<'_>, job: &Job) -> Result<Option<String>
                 .start(key, variables.clone(), business_key.clone(), None)
                 .await?;
             unit.audit("start", Some(&id)).await?;
-            Ok(Some(id))
+            Ok((Done::Started(id), true))
         }
         Write::CompleteTask { task, variables } => {
             unit.complete_task(task, variables.clone()).await?;
             unit.audit("task.complete", Some(task)).await?;
-            Ok(None)
+            Ok((Done::Applied, true))
+        }
+        Write::Message {
+            name,
+            business_key,
+            keys,
+            variables,
+            message_id,
+            accept_no_match,
+            reach,
+        } => {
+            unit.restrict_to(reach.clone());
+            if let Some(message_id) = message_id {
+                if let Some(first) = unit.receive_message_id(message_id, name).await? {
+                    let done = Done::Correlated {
+                        instance: first,
+                        duplicate: true,
+                    };
+                    return Ok((done, false));
+                }
+            }
+            let got = unit
+                .correlate(name, None, business_key.as_deref(), keys, variables.clone())
+                .await?;
+            match got {
+                Some(id) => {
+                    unit.audit("message", Some(name)).await?;
+                    if let Some(message_id) = message_id {
+                        unit.message_delivered(message_id, &id).await?;
+                    }
+                    let done = Done::Correlated {
+                        instance: Some(id),
+                        duplicate: false,
+                    };
+                    Ok((done, true))
+                }
+                // Accepted and dropped: a repeat of this id is dropped too,
+                // even if something has begun to wait for the message since.
+                None if *accept_no_match => Ok((
+                    Done::Correlated {
+                        instance: None,
+                        duplicate: false,
+                    },
+                    true,
+                )),
+                None => Ok((
+                    Done::Unmatched {
+                        withheld: unit.withheld(),
+                    },
+                    false,
+                )),
+            }
+        }
+        Write::Signal {
+            name,
+            variables,
+            reach,
+        } => {
+            unit.restrict_to(reach.clone());
+            let delivered = unit.signal(name, None, variables.clone()).await?;
+            unit.audit("signal", Some(name)).await?;
+            let done = Done::Signalled {
+                delivered,
+                withheld: unit.withheld(),
+            };
+            Ok((done, true))
+        }
+        Write::Retry { incident } => {
+            let (instance, local) = crate::split_id(incident)
+                .ok_or_else(|| StoreError::NotFound("incident", incident.clone()))?;
+            unit.command(instance, Command::RetryIncident { incident: local })
+                .await?;
+            unit.audit("retry", Some(incident)).await?;
+            Ok((Done::Applied, true))
         }
     }
 }

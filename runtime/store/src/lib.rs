@@ -32,7 +32,7 @@ use sqlx::Executor;
 pub use access::{Grant, GrantedKeys, Reader, EVERY_PROCESS};
 pub use accounts::{AuditEntry, Comment, SessionRow, User};
 pub use catalog::{DefinitionRow, TaskFilter, TaskView};
-pub use committer::{Committer, Write};
+pub use committer::{Committer, Done, Write};
 pub use deploy::{DeployedDefinition, DeploymentFile};
 pub use drafts::{DraftRow, TaskDraftRow};
 pub use jobs::{backoff, ClaimedJob, JobOutcome, LockedExternalTask};

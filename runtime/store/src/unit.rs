@@ -583,6 +583,9 @@ impl<'s> Unit<'s> {
     /// Starts one request of a batch: its actor, a savepoint, a journal.
     pub(crate) async fn begin_request(&mut self, actor: &str) -> Result<()> {
         self.actor = Some(actor.to_string());
+        // Each request of a batch reaches what its own sender may act on.
+        self.reach = None;
+        self.withheld = false;
         self.journal = Some(Vec::new());
         self.history_mark = self.history.len();
         self.people_mark = self.people.len();

@@ -26,7 +26,7 @@ use crate::definition::{NodeKind, ProcessDefinition, TimerSpec, Trigger, Version
 use crate::effect::{Command, CommandError, Effect, HistoryEvent};
 use crate::executor;
 use crate::instance::{
-    Instance, InstanceState, LocalId, ParentLink, SubscriptionTarget, TokenState, Wait,
+    Instance, InstanceState, LocalId, ParentLink, SubscriptionTarget, TokenId, TokenState, Wait,
 };
 use crate::value::Variables;
 use millrace_model::timer::TimerValue;
@@ -89,7 +89,7 @@ pub struct CallRequest {
     /// The calling instance.
     pub parent: String,
     /// The token waiting at the call activity.
-    pub token: LocalId,
+    pub token: TokenId,
     /// The id the called instance gets.
     pub child: String,
     /// The called process key.

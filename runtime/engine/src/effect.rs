@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::definition::VersionBinding;
-use crate::instance::{InstanceState, LocalId};
+use crate::instance::{InstanceState, LocalId, TokenId};
 use crate::value::{Value, Variables};
 
 /// A request to move an instance on.
@@ -55,14 +55,14 @@ pub enum Command {
     /// A called instance ended; its output goes back through the out mappings.
     CalledInstanceCompleted {
         /// The token waiting at the call activity.
-        token: LocalId,
+        token: TokenId,
         /// The called instance's variables.
         variables: Variables,
     },
     /// A called instance threw an error it did not catch.
     CalledInstanceError {
         /// The token waiting at the call activity.
-        token: LocalId,
+        token: TokenId,
         /// The error code.
         code: Option<String>,
     },
@@ -71,14 +71,14 @@ pub enum Command {
     /// instance goes on either way (an escalation is not an error).
     CalledInstanceEscalation {
         /// The token waiting at the call activity.
-        token: LocalId,
+        token: TokenId,
         /// The escalation code.
         code: Option<String>,
     },
     /// A call activity could not start its called instance: raise an incident there.
     CallFailed {
         /// The token at the call activity.
-        token: LocalId,
+        token: TokenId,
         /// Why.
         message: String,
     },
@@ -299,7 +299,7 @@ pub enum Effect {
     /// A call activity calls another process.
     CallStarted {
         /// The token waiting at the call activity.
-        token: LocalId,
+        token: TokenId,
         /// The id the called instance must have.
         instance: String,
         /// The called process key.

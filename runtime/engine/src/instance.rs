@@ -10,8 +10,36 @@ use serde::{Deserialize, Serialize};
 use crate::definition::{FlowIx, NodeIx};
 use crate::value::{Value, Variables};
 
-/// Instance-local id of a token, scope, subscription, task, job or incident.
+/// Instance-local id of a subscription, task, job or incident: the part after
+/// the colon of its global id (`instance:local`). Tokens and scope instances,
+/// which never leave the engine, have their own id types.
 pub type LocalId = u64;
+
+/// Instance-local id of a token.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(transparent)]
+pub struct TokenId(pub LocalId);
+
+/// Instance-local id of a scope instance.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(transparent)]
+pub struct ScopeId(pub LocalId);
+
+impl std::fmt::Display for TokenId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::fmt::Display for ScopeId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
 
 /// Whether an instance runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -42,7 +70,7 @@ pub struct ParentLink {
     /// The calling instance.
     pub instance: String,
     /// The token waiting at the call activity.
-    pub token: LocalId,
+    pub token: TokenId,
 }
 
 /// One process instance.
@@ -59,9 +87,9 @@ pub struct Instance {
     /// Active, completed or terminated.
     pub state: InstanceState,
     /// Scope instances; [`ROOT_SCOPE`] is the process.
-    pub scopes: BTreeMap<LocalId, ScopeInstance>,
+    pub scopes: BTreeMap<ScopeId, ScopeInstance>,
     /// Tokens.
-    pub tokens: BTreeMap<LocalId, Token>,
+    pub tokens: BTreeMap<TokenId, Token>,
     /// Open subscriptions (messages, signals, timers, conditions).
     pub subscriptions: BTreeMap<LocalId, Subscription>,
     /// The next free local id.
@@ -85,7 +113,7 @@ pub struct Instance {
 pub struct Compensable {
     /// The scope instance the activity completed in: a compensation throw in
     /// that scope compensates it.
-    pub scope: LocalId,
+    pub scope: ScopeId,
     /// The activity.
     pub node: NodeIx,
     /// Its place in the order of completion (an instance-local id; larger is later).
@@ -95,11 +123,11 @@ pub struct Compensable {
     pub variables: Variables,
     /// For a sub-process: the scope instance it ran in, where what it
     /// completed inside is recorded (made again, with `variables`, to compensate it).
-    pub inner_scope: Option<LocalId>,
+    pub inner_scope: Option<ScopeId>,
 }
 
 /// The id of the process-level scope.
-pub const ROOT_SCOPE: LocalId = 0;
+pub const ROOT_SCOPE: ScopeId = ScopeId(0);
 
 /// What kind of scope an instance scope is.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -144,9 +172,9 @@ pub enum ScopeKind {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ScopeInstance {
     /// The enclosing scope instance.
-    pub parent: Option<LocalId>,
+    pub parent: Option<ScopeId>,
     /// The token (in the parent scope) this scope runs for.
-    pub owner_token: Option<LocalId>,
+    pub owner_token: Option<TokenId>,
     /// What kind.
     pub kind: ScopeKind,
     /// Its variables.
@@ -163,7 +191,7 @@ pub enum TokenState {
     /// At a parallel or inclusive join, waiting for the other branches.
     Joining,
     /// Its node runs in a child scope (sub-process, event sub-process, multi-instance body).
-    InScope(LocalId),
+    InScope(ScopeId),
     /// Its call activity runs another instance.
     Called(String),
     /// Stopped by a runtime error at its node.
@@ -224,7 +252,7 @@ pub enum Wait {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Token {
     /// The scope instance it runs in.
-    pub scope: LocalId,
+    pub scope: ScopeId,
     /// The node it is at.
     pub node: NodeIx,
     /// What it is doing there.
@@ -232,7 +260,7 @@ pub struct Token {
     /// The flow it arrived by (joins count these).
     pub via: Option<FlowIx>,
     /// Activity-local variables (input mappings, a multi-instance instance).
-    pub local_scope: Option<LocalId>,
+    pub local_scope: Option<ScopeId>,
     /// One instance of a multi-instance activity (not the body).
     pub inner: bool,
     /// The asynchronous-before job has run.
@@ -268,21 +296,21 @@ pub enum SubscriptionKind {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum SubscriptionTarget {
     /// A token waiting at a catch event or receive task.
-    Token(LocalId),
+    Token(TokenId),
     /// A boundary event of the activity this token runs.
     Boundary {
         /// The token at the host activity.
-        host: LocalId,
+        host: TokenId,
     },
     /// A catch event after an event-based gateway where this token waits.
     EventGateway {
         /// The token at the gateway.
-        token: LocalId,
+        token: TokenId,
     },
     /// An event sub-process start in this scope instance.
     EventSubProcess {
         /// The scope instance whose event sub-process it starts.
-        scope: LocalId,
+        scope: ScopeId,
     },
 }
 
@@ -312,6 +340,16 @@ impl Instance {
     pub fn fresh_id(&mut self) -> LocalId {
         self.next_id += 1;
         self.next_id
+    }
+
+    /// A new token id (from the same counter as every local id).
+    pub fn fresh_token(&mut self) -> TokenId {
+        TokenId(self.fresh_id())
+    }
+
+    /// A new scope instance id (from the same counter as every local id).
+    pub fn fresh_scope(&mut self) -> ScopeId {
+        ScopeId(self.fresh_id())
     }
 
     /// The variables of the process scope.

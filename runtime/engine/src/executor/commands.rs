@@ -37,7 +37,7 @@ impl Exec<'_> {
                     self.set_local(ROOT_SCOPE, &name, value);
                 }
                 self.open_event_subprocesses(ROOT_SCOPE, 0);
-                let tokens: Vec<LocalId> = starts
+                let tokens: Vec<TokenId> = starts
                     .into_iter()
                     .map(|start| self.new_token(ROOT_SCOPE, start, None))
                     .collect();
@@ -128,7 +128,7 @@ impl Exec<'_> {
                     self.inst.tokens.get(&token).map(|t| &t.state),
                     Some(TokenState::Called(_))
                 ) {
-                    return Err(CommandError::NotFound("call activity token", token));
+                    return Err(CommandError::NotFound("call activity token", token.0));
                 }
                 self.call_output(token, variables);
             }
@@ -137,7 +137,7 @@ impl Exec<'_> {
                     self.inst.tokens.get(&token).map(|t| &t.state),
                     Some(TokenState::Called(_))
                 ) {
-                    return Err(CommandError::NotFound("call activity token", token));
+                    return Err(CommandError::NotFound("call activity token", token.0));
                 }
                 if !self.catch_error_at(token, &code) {
                     let scope = self.inst.tokens[&token].scope;
@@ -154,7 +154,7 @@ impl Exec<'_> {
                     self.inst.tokens.get(&token).map(|t| &t.state),
                     Some(TokenState::Called(_))
                 ) {
-                    return Err(CommandError::NotFound("call activity token", token));
+                    return Err(CommandError::NotFound("call activity token", token.0));
                 }
                 if !self.catch_escalation_at(token, &code) {
                     // Not at the call activity: on up this instance's scopes
@@ -168,7 +168,7 @@ impl Exec<'_> {
                     self.inst.tokens.get(&token).map(|t| &t.state),
                     Some(TokenState::Called(_))
                 ) {
-                    return Err(CommandError::NotFound("call activity token", token));
+                    return Err(CommandError::NotFound("call activity token", token.0));
                 }
                 self.close_boundaries(token);
                 self.incident(token, Phase::Execute, message);
@@ -223,7 +223,7 @@ impl Exec<'_> {
     /// Applies a call activity's `camunda:out` mappings from the called
     /// instance's variables, all or none; on a failing expression the token
     /// keeps those variables for the retry and gets an incident.
-    pub(super) fn call_output(&mut self, token: LocalId, variables: Variables) {
+    pub(super) fn call_output(&mut self, token: TokenId, variables: Variables) {
         let node = self.def.node(self.inst.tokens[&token].node);
         let scope = self.inst.tokens[&token].scope;
         let mut writes: Vec<(String, Value)> = Vec::new();

@@ -5,7 +5,7 @@ use super::*;
 impl Exec<'_> {
     /// Records that the activity token `t` is at has completed and can be
     /// compensated; `inner`: the scope instance a sub-process ran in.
-    pub(super) fn remember_compensable(&mut self, t: LocalId, inner: Option<LocalId>) {
+    pub(super) fn remember_compensable(&mut self, t: TokenId, inner: Option<ScopeId>) {
         let Some(tok) = self.inst.tokens.get(&t) else {
             return;
         };
@@ -31,7 +31,7 @@ impl Exec<'_> {
 
     /// Forgets what completed in scope instance `s` and can no longer be
     /// compensated (the scope ended without being recorded, or was cancelled).
-    pub(super) fn forget_compensable(&mut self, s: LocalId) {
+    pub(super) fn forget_compensable(&mut self, s: ScopeId) {
         if !self.inst.compensations.is_empty() {
             self.inst.compensations.retain(|r| r.scope != s);
         }
@@ -41,7 +41,7 @@ impl Exec<'_> {
     /// completing, leaves something to compensate: something inside that
     /// completed with a handler, or a compensation event sub-process (and
     /// no handler of its own, which would replace both).
-    pub(super) fn compensates_inside(&self, o: LocalId, s: LocalId) -> bool {
+    pub(super) fn compensates_inside(&self, o: TokenId, s: ScopeId) -> bool {
         let Some(tok) = self.inst.tokens.get(&o) else {
             return false;
         };
@@ -56,7 +56,7 @@ impl Exec<'_> {
 
     /// The scope instance an activity token stands in (a multi-instance
     /// instance stands where its activity does).
-    pub(super) fn standing_scope(&self, t: LocalId) -> LocalId {
+    pub(super) fn standing_scope(&self, t: TokenId) -> ScopeId {
         let mut s = self
             .inst
             .tokens
@@ -99,7 +99,7 @@ impl Exec<'_> {
 
     /// Where a compensation thrown in scope instance `s` looks: `s`, or, in
     /// a compensation event sub-process, the sub-process it compensates.
-    pub(super) fn compensation_target(&self, s: LocalId) -> LocalId {
+    pub(super) fn compensation_target(&self, s: ScopeId) -> ScopeId {
         let Some(sc) = self.inst.scopes.get(&s) else {
             return s;
         };
@@ -131,7 +131,7 @@ impl Exec<'_> {
     /// `node`'s, when given), the latest first.
     pub(super) fn take_compensable(
         &mut self,
-        s: LocalId,
+        s: ScopeId,
         node: Option<NodeIx>,
     ) -> Vec<Compensable> {
         let (mut taken, kept): (Vec<Compensable>, Vec<Compensable>) =
@@ -148,7 +148,7 @@ impl Exec<'_> {
     /// latest first, one after another. True when there is something to
     /// compensate: `t` then waits until it is done. Each activity is
     /// compensated once.
-    pub(super) fn compensate(&mut self, t: LocalId, activity: Option<&str>) -> bool {
+    pub(super) fn compensate(&mut self, t: TokenId, activity: Option<&str>) -> bool {
         let Some(scope) = self.inst.tokens.get(&t).map(|t| t.scope) else {
             return false;
         };
@@ -171,7 +171,7 @@ impl Exec<'_> {
     }
 
     /// Whether a handler (or a sub-process's compensation) runs in a child of scope instance `s`.
-    pub(super) fn runs_compensation(&self, s: LocalId) -> bool {
+    pub(super) fn runs_compensation(&self, s: ScopeId) -> bool {
         self.inst.scopes.values().any(|sc| {
             sc.parent == Some(s)
                 && matches!(
@@ -185,7 +185,7 @@ impl Exec<'_> {
     /// its handler, with its variables as they were; for a sub-process, its
     /// compensation event sub-process, or else what completed inside it, the
     /// latest first, in its scope made again.
-    pub(super) fn next_compensation(&mut self, c: LocalId) {
+    pub(super) fn next_compensation(&mut self, c: ScopeId) {
         let next = match self.inst.scopes.get_mut(&c).map(|sc| &mut sc.kind) {
             Some(ScopeKind::Compensation { pending }) if !pending.is_empty() => pending.remove(0),
             _ => return,
@@ -200,7 +200,7 @@ impl Exec<'_> {
             variables: next.variables,
         };
         if let Some(h) = handler {
-            let hs = self.inst.fresh_id();
+            let hs = self.inst.fresh_scope();
             self.inst.scopes.insert(hs, at);
             let tok = self.new_token(hs, h, None);
             self.queue.push_back(Work::Enter(tok));
@@ -224,7 +224,7 @@ impl Exec<'_> {
     }
 
     /// The compensation thrown at token `t` is done: its throw event completes.
-    pub(super) fn compensation_done(&mut self, t: LocalId) {
+    pub(super) fn compensation_done(&mut self, t: TokenId) {
         let Some(node) = self.inst.tokens.get(&t).map(|tok| tok.node) else {
             return;
         };

@@ -94,11 +94,11 @@ pub fn step(
 
 #[derive(Debug, Clone, Copy)]
 enum Work {
-    Arrive(LocalId),
-    Enter(LocalId),
-    Execute(LocalId),
-    Complete(LocalId),
-    Leave(LocalId),
+    Arrive(TokenId),
+    Enter(TokenId),
+    Execute(TokenId),
+    Complete(TokenId),
+    Leave(TokenId),
 }
 
 struct Exec<'a> {
@@ -179,7 +179,7 @@ impl<'a> Exec<'a> {
     /// conditional events whose condition now holds. True if it moved anything.
     fn settle(&mut self) -> bool {
         let mut moved = false;
-        let joining: Vec<(LocalId, NodeIx, LocalId)> = self
+        let joining: Vec<(TokenId, NodeIx, ScopeId)> = self
             .inst
             .tokens
             .iter()
@@ -220,7 +220,7 @@ impl<'a> Exec<'a> {
             if blocked {
                 continue;
             }
-            let others: Vec<LocalId> = self
+            let others: Vec<TokenId> = self
                 .inst
                 .tokens
                 .iter()
@@ -270,8 +270,8 @@ impl<'a> Exec<'a> {
 
     // ----- small helpers --------------------------------------------------------------
 
-    fn new_token(&mut self, scope: LocalId, node: NodeIx, via: Option<FlowIx>) -> LocalId {
-        let id = self.inst.fresh_id();
+    fn new_token(&mut self, scope: ScopeId, node: NodeIx, via: Option<FlowIx>) -> TokenId {
+        let id = self.inst.fresh_token();
         self.inst.tokens.insert(
             id,
             Token {
@@ -291,11 +291,11 @@ impl<'a> Exec<'a> {
 
     fn new_scope(
         &mut self,
-        parent: Option<LocalId>,
-        owner: Option<LocalId>,
+        parent: Option<ScopeId>,
+        owner: Option<TokenId>,
         kind: ScopeKind,
-    ) -> LocalId {
-        let id = self.inst.fresh_id();
+    ) -> ScopeId {
+        let id = self.inst.fresh_scope();
         self.inst.scopes.insert(
             id,
             ScopeInstance {
@@ -308,7 +308,7 @@ impl<'a> Exec<'a> {
         id
     }
 
-    fn find_token(&self, which: impl Fn(&TokenState) -> bool) -> Option<LocalId> {
+    fn find_token(&self, which: impl Fn(&TokenState) -> bool) -> Option<TokenId> {
         self.inst
             .tokens
             .iter()
@@ -316,17 +316,17 @@ impl<'a> Exec<'a> {
             .map(|(id, _)| *id)
     }
 
-    fn set_state(&mut self, t: LocalId, state: TokenState) {
+    fn set_state(&mut self, t: TokenId, state: TokenState) {
         if let Some(tok) = self.inst.tokens.get_mut(&t) {
             tok.state = state;
         }
     }
 
-    fn ready(&mut self, t: LocalId) {
+    fn ready(&mut self, t: TokenId) {
         self.set_state(t, TokenState::Ready);
     }
 
-    fn node_id(&self, t: LocalId) -> String {
+    fn node_id(&self, t: TokenId) -> String {
         self.inst
             .tokens
             .get(&t)
@@ -338,7 +338,7 @@ impl<'a> Exec<'a> {
         self.effects.push(Effect::History(event));
     }
 
-    fn incident(&mut self, t: LocalId, retry: Phase, message: String) {
+    fn incident(&mut self, t: TokenId, retry: Phase, message: String) {
         let id = self.inst.fresh_id();
         let node = self.node_id(t);
         self.set_state(

@@ -3,7 +3,7 @@
 use super::*;
 
 impl Exec<'_> {
-    pub(super) fn start_multi_instance(&mut self, t: LocalId) {
+    pub(super) fn start_multi_instance(&mut self, t: TokenId) {
         let tok = &self.inst.tokens[&t];
         let node = self.def.node(tok.node);
         let Some(mi) = &node.multi_instance else {
@@ -71,7 +71,7 @@ impl Exec<'_> {
         }
     }
 
-    pub(super) fn spawn_inner(&mut self, body: LocalId) {
+    pub(super) fn spawn_inner(&mut self, body: ScopeId) {
         let (index, item, node) = {
             let scope = self
                 .inst
@@ -111,7 +111,7 @@ impl Exec<'_> {
         self.queue.push_back(Work::Enter(t));
     }
 
-    pub(super) fn adjust_counter(&mut self, body: LocalId, name: &str, by: i64) {
+    pub(super) fn adjust_counter(&mut self, body: ScopeId, name: &str, by: i64) {
         let current = self.inst.scopes[&body]
             .variables
             .get(name)
@@ -120,7 +120,7 @@ impl Exec<'_> {
         self.set_local(body, name, Value::Int(current + by));
     }
 
-    pub(super) fn multi_instance_inner_done(&mut self, t: LocalId) {
+    pub(super) fn multi_instance_inner_done(&mut self, t: TokenId) {
         let Some(body) = self.inst.tokens.get(&t).map(|tok| tok.scope) else {
             return;
         };
@@ -190,7 +190,7 @@ impl Exec<'_> {
         }
     }
 
-    pub(super) fn finish_multi_instance(&mut self, body: LocalId) {
+    pub(super) fn finish_multi_instance(&mut self, body: ScopeId) {
         let Some(scope) = self.inst.scopes.remove(&body) else {
             return;
         };

@@ -3,7 +3,7 @@
 use super::*;
 
 impl Exec<'_> {
-    pub(super) fn arrive(&mut self, t: LocalId) {
+    pub(super) fn arrive(&mut self, t: TokenId) {
         let node = self.def.node(self.inst.tokens[&t].node);
         let joins = node.incoming.len() > 1;
         match node.kind {
@@ -16,7 +16,7 @@ impl Exec<'_> {
         }
     }
 
-    pub(super) fn enter(&mut self, t: LocalId) {
+    pub(super) fn enter(&mut self, t: TokenId) {
         let tok = self.inst.tokens[&t].clone();
         let node = self.def.node(tok.node);
         if node.async_before && !tok.async_done && !tok.inner {
@@ -79,7 +79,7 @@ impl Exec<'_> {
         self.queue.push_back(Work::Execute(t));
     }
 
-    pub(super) fn execute(&mut self, t: LocalId) {
+    pub(super) fn execute(&mut self, t: TokenId) {
         let tok = self.inst.tokens[&t].clone();
         let nix = tok.node;
         let node = self.def.node(nix);
@@ -398,7 +398,7 @@ impl Exec<'_> {
         }
     }
 
-    pub(super) fn complete(&mut self, t: LocalId) {
+    pub(super) fn complete(&mut self, t: TokenId) {
         let tok = &self.inst.tokens[&t];
         let node = self.def.node(tok.node);
         let is_body = node.multi_instance.is_some() && !tok.inner;
@@ -475,7 +475,7 @@ impl Exec<'_> {
         self.queue.push_back(Work::Leave(t));
     }
 
-    pub(super) fn leave(&mut self, t: LocalId) {
+    pub(super) fn leave(&mut self, t: TokenId) {
         let node = self.def.node(self.inst.tokens[&t].node);
         let mut taken: Vec<FlowIx> = Vec::new();
         let all_flows = matches!(node.kind, NodeKind::ParallelGateway);

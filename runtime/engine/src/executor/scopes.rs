@@ -3,7 +3,7 @@
 use super::*;
 
 impl Exec<'_> {
-    pub(super) fn try_parallel_join(&mut self, t: LocalId) {
+    pub(super) fn try_parallel_join(&mut self, t: TokenId) {
         let (g, scope) = {
             let tok = &self.inst.tokens[&t];
             (tok.node, tok.scope)
@@ -35,13 +35,13 @@ impl Exec<'_> {
         self.queue.push_back(Work::Execute(keep));
     }
 
-    pub(super) fn consume(&mut self, t: LocalId) {
+    pub(super) fn consume(&mut self, t: TokenId) {
         if let Some(tok) = self.inst.tokens.remove(&t) {
             self.scope_maybe_complete(tok.scope);
         }
     }
 
-    pub(super) fn scope_maybe_complete(&mut self, s: LocalId) {
+    pub(super) fn scope_maybe_complete(&mut self, s: ScopeId) {
         if self.inst.tokens.values().any(|t| t.scope == s) {
             return;
         }
@@ -131,14 +131,14 @@ impl Exec<'_> {
     }
 
     /// Ends every token of a scope (terminate end event); the scope then completes.
-    pub(super) fn terminate_scope(&mut self, s: LocalId) {
+    pub(super) fn terminate_scope(&mut self, s: ScopeId) {
         self.cancel_tokens_in(s);
         self.scope_maybe_complete(s);
     }
 
     /// Cancels every token of scope instance `s` (and what each runs).
-    pub(super) fn cancel_tokens_in(&mut self, s: LocalId) {
-        let tokens: Vec<LocalId> = self
+    pub(super) fn cancel_tokens_in(&mut self, s: ScopeId) {
+        let tokens: Vec<TokenId> = self
             .inst
             .tokens
             .iter()
@@ -151,7 +151,7 @@ impl Exec<'_> {
     }
 
     /// Removes a token and everything it runs, recording the cancellation.
-    pub(super) fn cancel_token(&mut self, t: LocalId, record: bool) {
+    pub(super) fn cancel_token(&mut self, t: TokenId, record: bool) {
         let Some(tok) = self.inst.tokens.get(&t).cloned() else {
             return;
         };
@@ -188,14 +188,14 @@ impl Exec<'_> {
         self.inst.tokens.remove(&t);
     }
 
-    pub(super) fn cancel_scope(&mut self, s: LocalId) {
+    pub(super) fn cancel_scope(&mut self, s: ScopeId) {
         // What completed in a cancelled scope is not compensated (BPMN 2.0 §10.5.7).
         self.forget_compensable(s);
         self.cancel_tokens_in(s);
         self.close_subscriptions(
             |target| matches!(target, SubscriptionTarget::EventSubProcess { scope } if *scope == s),
         );
-        let children: Vec<LocalId> = self
+        let children: Vec<ScopeId> = self
             .inst
             .scopes
             .iter()

@@ -78,7 +78,7 @@ impl Exec<'_> {
 
     /// Opens the boundary subscriptions of the activity token `t` runs; on a
     /// timer that does not evaluate, raises an incident at `t` and says false.
-    pub(super) fn open_boundaries(&mut self, t: LocalId) -> bool {
+    pub(super) fn open_boundaries(&mut self, t: TokenId) -> bool {
         // One instance of a multi-instance activity has no boundary events of its
         // own: they belong to the whole activity and are opened on its body.
         if self.inst.tokens.get(&t).is_none_or(|tok| tok.inner) {
@@ -103,13 +103,13 @@ impl Exec<'_> {
         true
     }
 
-    pub(super) fn close_boundaries(&mut self, t: LocalId) {
+    pub(super) fn close_boundaries(&mut self, t: TokenId) {
         self.close_subscriptions(
             |target| matches!(target, SubscriptionTarget::Boundary { host } if *host == t),
         );
     }
 
-    pub(super) fn open_event_subprocesses(&mut self, s: LocalId, ds: ScopeIx) {
+    pub(super) fn open_event_subprocesses(&mut self, s: ScopeId, ds: ScopeIx) {
         for esp in self.def.scopes[ds as usize].event_subprocesses.clone() {
             let Some(inner) = self.def.node(esp).inner_scope else {
                 continue;

@@ -18,7 +18,7 @@ impl Exec<'_> {
             .collect()
     }
 
-    pub(super) fn throw(&mut self, scope: LocalId, throw: &Throw) {
+    pub(super) fn throw(&mut self, scope: ScopeId, throw: &Throw) {
         match throw {
             Throw::Message(name) => {
                 // To itself first: its own event sub-processes, boundary
@@ -59,7 +59,7 @@ impl Exec<'_> {
     }
 
     /// The definition scope a scope instance runs, if it runs one.
-    pub(super) fn def_scope_of(&self, s: LocalId) -> Option<ScopeIx> {
+    pub(super) fn def_scope_of(&self, s: ScopeId) -> Option<ScopeIx> {
         let scope = self.inst.scopes.get(&s)?;
         match scope.kind {
             ScopeKind::Process => Some(0),
@@ -83,7 +83,7 @@ impl Exec<'_> {
     /// The event sub-process start in `s`'s definition scope that catches `wanted`.
     pub(super) fn event_subprocess_start(
         &self,
-        s: LocalId,
+        s: ScopeId,
         wanted: impl Fn(&Trigger) -> bool,
     ) -> Option<NodeIx> {
         let ds = self.def_scope_of(s)?;
@@ -104,7 +104,7 @@ impl Exec<'_> {
     }
 
     /// Looks for an error handler from scope `s` outwards; true if one caught it.
-    pub(super) fn throw_error(&mut self, mut s: LocalId, code: &Option<String>) -> bool {
+    pub(super) fn throw_error(&mut self, mut s: ScopeId, code: &Option<String>) -> bool {
         loop {
             let specific =
                 |t: &Trigger| matches!(t, Trigger::Error(Some(c)) if Some(c) == code.as_ref());
@@ -139,7 +139,7 @@ impl Exec<'_> {
     }
 
     /// An error boundary event on the activity token `o` runs, if one matches.
-    pub(super) fn catch_error_at(&mut self, o: LocalId, code: &Option<String>) -> bool {
+    pub(super) fn catch_error_at(&mut self, o: TokenId, code: &Option<String>) -> bool {
         let Some(tok) = self.inst.tokens.get(&o) else {
             return false;
         };
@@ -174,7 +174,7 @@ impl Exec<'_> {
         true
     }
 
-    pub(super) fn throw_escalation(&mut self, mut s: LocalId, code: &Option<String>) {
+    pub(super) fn throw_escalation(&mut self, mut s: ScopeId, code: &Option<String>) {
         loop {
             let matching =
                 |t: &Trigger| matches!(t, Trigger::Escalation(c) if matches_code(c, code));
@@ -214,7 +214,7 @@ impl Exec<'_> {
     /// An escalation boundary event on the activity token `o` runs, if one
     /// matches: one for the code first, then a catch-all; an interrupting
     /// one cancels the activity.
-    pub(super) fn catch_escalation_at(&mut self, o: LocalId, code: &Option<String>) -> bool {
+    pub(super) fn catch_escalation_at(&mut self, o: TokenId, code: &Option<String>) -> bool {
         let Some(tok) = self.inst.tokens.get(&o).filter(|t| !t.inner) else {
             return false;
         };
@@ -244,7 +244,7 @@ impl Exec<'_> {
     }
 
     /// A new token at boundary event `b` in `scope`, on its way out.
-    pub(super) fn fire_boundary(&mut self, scope: LocalId, b: NodeIx) {
+    pub(super) fn fire_boundary(&mut self, scope: ScopeId, b: NodeIx) {
         let t = self.new_token(scope, b, None);
         self.history(HistoryEvent::ActivityStarted {
             node: self.def.node(b).id.clone(),
@@ -252,7 +252,7 @@ impl Exec<'_> {
         self.queue.push_back(Work::Complete(t));
     }
 
-    pub(super) fn start_event_subprocess(&mut self, s: LocalId, start: NodeIx, interrupting: bool) {
+    pub(super) fn start_event_subprocess(&mut self, s: ScopeId, start: NodeIx, interrupting: bool) {
         let esp = self.def.scopes[self.def.node(start).scope as usize]
             .owner
             .unwrap_or_default();

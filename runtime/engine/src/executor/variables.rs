@@ -4,7 +4,7 @@ use super::*;
 
 impl Exec<'_> {
     /// The scope chain from `s` outwards.
-    pub(super) fn chain_of(&self, mut s: LocalId) -> Vec<LocalId> {
+    pub(super) fn chain_of(&self, mut s: ScopeId) -> Vec<ScopeId> {
         let mut chain = vec![s];
         while let Some(p) = self.inst.scopes.get(&s).and_then(|sc| sc.parent) {
             chain.push(p);
@@ -14,7 +14,7 @@ impl Exec<'_> {
     }
 
     /// The innermost scope a token's scripts see.
-    pub(super) fn token_scope(&self, t: LocalId) -> LocalId {
+    pub(super) fn token_scope(&self, t: TokenId) -> ScopeId {
         self.inst
             .tokens
             .get(&t)
@@ -22,13 +22,13 @@ impl Exec<'_> {
             .unwrap_or(ROOT_SCOPE)
     }
 
-    pub(super) fn lookup<'s>(&'s self, chain: &[LocalId], name: &str) -> Option<&'s Value> {
+    pub(super) fn lookup<'s>(&'s self, chain: &[ScopeId], name: &str) -> Option<&'s Value> {
         chain
             .iter()
             .find_map(|s| self.inst.scopes.get(s)?.variables.get(name))
     }
 
-    pub(super) fn run_in(&self, s: LocalId, code: &Code) -> Result<ScriptOutcome, String> {
+    pub(super) fn run_in(&self, s: ScopeId, code: &Code) -> Result<ScriptOutcome, String> {
         let chain = self.chain_of(s);
         let scopes: Vec<&Variables> = chain
             .iter()
@@ -63,16 +63,16 @@ impl Exec<'_> {
         Ok(out)
     }
 
-    pub(super) fn eval_in(&self, s: LocalId, code: &Code) -> Result<Value, String> {
+    pub(super) fn eval_in(&self, s: ScopeId, code: &Code) -> Result<Value, String> {
         self.run_in(s, code).map(|o| o.value)
     }
 
-    pub(super) fn eval(&self, t: LocalId, code: &Code) -> Result<Value, String> {
+    pub(super) fn eval(&self, t: TokenId, code: &Code) -> Result<Value, String> {
         self.eval_in(self.token_scope(t), code)
     }
 
     /// Runs a script for token `t`; on success its writes are applied.
-    pub(super) fn run_script(&mut self, t: LocalId, code: &Code) -> Result<Value, String> {
+    pub(super) fn run_script(&mut self, t: TokenId, code: &Code) -> Result<Value, String> {
         let s = self.token_scope(t);
         let out = self.run_in(s, code)?;
         for (name, value) in out.writes {
@@ -81,7 +81,7 @@ impl Exec<'_> {
         Ok(out.value)
     }
 
-    pub(super) fn mapping(&mut self, t: LocalId, value: &MappingValue) -> Result<Value, String> {
+    pub(super) fn mapping(&mut self, t: TokenId, value: &MappingValue) -> Result<Value, String> {
         Ok(match value {
             MappingValue::Constant(v) => v.clone(),
             MappingValue::Script(code) => self.eval(t, code)?,
@@ -103,7 +103,7 @@ impl Exec<'_> {
     /// Sets a variable where it lives in `from`'s chain; a new one goes to the
     /// process instance (local variables are made only by input mappings and
     /// multi-instance, through `set_local`), as in Camunda.
-    pub(super) fn set_var(&mut self, from: LocalId, name: &str, value: Value) {
+    pub(super) fn set_var(&mut self, from: ScopeId, name: &str, value: Value) {
         let chain = self.chain_of(from);
         let target = chain
             .iter()
@@ -118,7 +118,7 @@ impl Exec<'_> {
         self.set_local(target, name, value);
     }
 
-    pub(super) fn set_local(&mut self, s: LocalId, name: &str, value: Value) {
+    pub(super) fn set_local(&mut self, s: ScopeId, name: &str, value: Value) {
         if let Some(scope) = self.inst.scopes.get_mut(&s) {
             if scope.variables.get(name) == Some(&value) {
                 return;

@@ -398,7 +398,7 @@ fn external_workers_lock_complete_fail_and_lose_their_lock() {
         .find(|i| i["instanceId"] == id_a.as_str())
         .expect("an incident at the charge");
     assert_eq!(incident["message"], "card declined");
-    let (s, _) = admin.call(
+    let (s, outcome) = admin.call(
         "POST",
         &format!(
             "/api/incidents/{}/retry",
@@ -406,7 +406,12 @@ fn external_workers_lock_complete_fail_and_lose_their_lock() {
         ),
         None,
     );
-    assert_eq!(s, 204);
+    // The external task is offered again: the retry went on, no new incident.
+    assert_eq!(
+        (s, outcome["outcome"].as_str()),
+        (200, Some("resolved")),
+        "{outcome}"
+    );
     let (_, locked3) = fetch("w3", 60_000);
     let again = locked3[0]["id"]
         .as_str()
@@ -976,4 +981,77 @@ fn a_failed_delivery_is_compensated_through_the_api() {
         ["Start", "Charge", "Delivered", "Refund", "End_Refunded"],
         "{history}"
     );
+}
+
+#[test]
+fn a_retry_says_what_it_did_and_a_cancel_keeps_its_reason() {
+    let server = start_server_with("tests/scenarios/compensation");
+    let admin = admin(&server);
+    let pw = add_user(&admin, "olga", "staff", &["billing-specialists"]);
+    let olga = Client::login(&server, "olga", &pw);
+    // The end-event process's Delivered gateway needs `ok`: without it, an incident.
+    let (s, b) = admin.call(
+        "POST",
+        "/api/process-definitions/CompensationEndEvent/start",
+        Some(json!({ "businessKey": "no-ok" })),
+    );
+    assert_eq!(s, 201, "{b}");
+    let id = b["id"].as_str().expect("id").to_string();
+    let (s, list) = admin.call("GET", &format!("/api/incidents?instanceId={id}"), None);
+    assert_eq!(s, 200, "{list}");
+    let incident = list[0]["id"].as_str().expect("an incident").to_string();
+    assert_eq!(list[0]["elementId"], "Delivered", "{list}");
+    // Staff may not retry (denied, audited); the incident stays.
+    let (s, _) = olga.call("POST", &format!("/api/incidents/{incident}/retry"), None);
+    assert_eq!(s, 404);
+    // Nothing changed: the retry meets the same error again, and says so.
+    let (s, outcome) = admin.call("POST", &format!("/api/incidents/{incident}/retry"), None);
+    assert_eq!(
+        (s, outcome["outcome"].as_str()),
+        (200, Some("failed")),
+        "{outcome}"
+    );
+    let again = outcome["incident"]["id"]
+        .as_str()
+        .expect("the new incident");
+    assert_ne!(again, incident);
+    assert!(
+        outcome["incident"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("ok")),
+        "{outcome}"
+    );
+    // The instances list finds it by business key and by its incident.
+    let (_, found) = admin.call(
+        "GET",
+        "/api/process-instances?businessKey=no-ok&incident=true",
+        None,
+    );
+    assert_eq!(found[0]["id"], id.as_str(), "{found}");
+    assert_eq!(found[0]["businessKey"], "no-ok", "{found}");
+    let (s, b) = admin.call(
+        "POST",
+        &format!("/api/process-instances/{id}/cancel"),
+        Some(json!({ "reason": "started without a delivery outcome" })),
+    );
+    assert_eq!(s, 204, "{b}");
+    let (_, inst) = admin.call("GET", &format!("/api/process-instances/{id}"), None);
+    assert_eq!(inst["state"], "terminated");
+    let (_, found) = admin.call(
+        "GET",
+        "/api/process-instances?businessKey=no-ok&incident=true",
+        None,
+    );
+    assert_eq!(
+        found.as_array().map(Vec::len),
+        Some(0),
+        "no incident is left open: {found}"
+    );
+    // A reason past 500 bytes is refused naming the field, and changes nothing.
+    let (s, b) = admin.call(
+        "POST",
+        &format!("/api/process-instances/{id}/cancel"),
+        Some(json!({ "reason": "x".repeat(501) })),
+    );
+    assert_eq!((s, b["field"].as_str()), (400, Some("reason")), "{b}");
 }

@@ -43,5 +43,7 @@ await build({ ...common, entryPoints: [join(here, 'src/form-viewer.css')], outfi
 await build({ ...common, entryPoints: [join(here, 'src/form-editor.css')], outfile: join(vendor, 'form-js-editor.css') });
 // Token simulation's stylesheet (the module itself is in our modeler facade).
 await build({ ...common, loader: fallback, entryPoints: [pkg('bpmn-js-token-simulation/assets/css/bpmn-js-token-simulation.css')], outfile: join(vendor, 'bpmn-js-token-simulation.css') });
+// bpmn-js's navigated viewer, for an instance's diagram on the operations pages.
+await build({ ...common, entryPoints: [join(here, 'src/viewer.js')], format: 'iife', globalName: 'MillraceViewer', outfile: join(js, 'viewer.js') });
 // CodeMirror 6 with a Rhai mode, for conditions and scripts.
 await build({ ...common, entryPoints: [join(here, 'src/code-editor.js')], format: 'iife', globalName: 'MillraceCodeEditor', outfile: join(js, 'code-editor.js') });

@@ -39,6 +39,16 @@ pub enum Page {
         /// Process key.
         key: String,
     },
+    /// Operations: instances, filtered as the address says.
+    Operations {
+        /// The filter and page (`/operations?process=…&state=active&incident=1`).
+        filter: InstanceFilter,
+    },
+    /// One instance: its diagram, variables, history and incidents.
+    Instance {
+        /// The instance's id.
+        id: String,
+    },
     /// The signed-in user may not see this page.
     Forbidden {
         /// What they tried to open.
@@ -137,6 +147,98 @@ impl InboxFilter {
     }
 }
 
+/// The operations page's filter, as its address holds it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InstanceFilter {
+    /// Only instances of this process.
+    pub process: Option<String>,
+    /// Only `active`, `completed` or `terminated` ones.
+    pub state: Option<String>,
+    /// Only the one with this business key.
+    pub business_key: Option<String>,
+    /// Only those with an open incident.
+    pub incident: bool,
+    /// The page, from 1.
+    pub page: u32,
+}
+
+impl InstanceFilter {
+    /// Instances per page.
+    pub const PAGE_SIZE: u32 = 50;
+
+    /// Reads `?process=…&state=…&businessKey=…&incident=1&page=2`; anything else is ignored.
+    pub fn from_query(query: &str) -> InstanceFilter {
+        let mut f = InstanceFilter {
+            page: 1,
+            ..InstanceFilter::default()
+        };
+        for (k, v) in form_urlencoded::parse(query.as_bytes()) {
+            let v = v.trim().to_string();
+            match k.as_ref() {
+                "process" if !v.is_empty() => f.process = Some(v),
+                "state" if matches!(v.as_str(), "active" | "completed" | "terminated") => {
+                    f.state = Some(v)
+                }
+                "businessKey" if !v.is_empty() => f.business_key = Some(v),
+                "incident" => f.incident = v == "1" || v == "on" || v == "true",
+                "page" => f.page = v.parse().unwrap_or(1).max(1),
+                _ => {}
+            }
+        }
+        f
+    }
+
+    /// The address of this filter at another page.
+    pub fn href(&self, page: u32) -> String {
+        let mut q = form_urlencoded::Serializer::new(String::new());
+        if let Some(p) = &self.process {
+            q.append_pair("process", p);
+        }
+        if let Some(s) = &self.state {
+            q.append_pair("state", s);
+        }
+        if let Some(b) = &self.business_key {
+            q.append_pair("businessKey", b);
+        }
+        if self.incident {
+            q.append_pair("incident", "1");
+        }
+        if page > 1 {
+            q.append_pair("page", &page.to_string());
+        }
+        let query = q.finish();
+        if query.is_empty() {
+            "/operations".to_string()
+        } else {
+            format!("/operations?{query}")
+        }
+    }
+
+    /// The API's instance query for this filter (`/api/process-instances?…`).
+    pub fn api(&self) -> String {
+        let mut q = form_urlencoded::Serializer::new(String::new());
+        if let Some(p) = &self.process {
+            q.append_pair("key", p);
+        }
+        if let Some(s) = &self.state {
+            q.append_pair("state", s);
+        }
+        if let Some(b) = &self.business_key {
+            q.append_pair("businessKey", b);
+        }
+        if self.incident {
+            q.append_pair("incident", "true");
+        }
+        q.append_pair("limit", &Self::PAGE_SIZE.to_string());
+        q.append_pair(
+            "offset",
+            &(self.page.saturating_sub(1) * Self::PAGE_SIZE).to_string(),
+        );
+        format!("/api/process-instances?{}", q.finish())
+    }
+}
+
 impl Page {
     /// The document title.
     pub fn title(&self) -> String {
@@ -147,6 +249,8 @@ impl Page {
             Page::Inbox { .. } => "Inbox".into(),
             Page::Task { .. } => "Task".into(),
             Page::Start { key } => format!("New {key}"),
+            Page::Operations { .. } => "Operations".into(),
+            Page::Instance { .. } => "Instance".into(),
             Page::Forbidden { .. } => "Not allowed".into(),
             Page::NotFound { .. } => "Not found".into(),
         }
@@ -220,6 +324,8 @@ pub fn App(state: PageState) -> impl IntoView {
         Page::Inbox { filter } => view! { <pages::inbox::Inbox filter/> }.into_any(),
         Page::Task { id } => view! { <pages::task::Task id/> }.into_any(),
         Page::Start { key } => view! { <pages::start::Start key/> }.into_any(),
+        Page::Operations { filter } => view! { <pages::operations::Instances filter/> }.into_any(),
+        Page::Instance { id } => view! { <pages::operations::Instance id/> }.into_any(),
         Page::Forbidden { what } => view! { <pages::errors::Forbidden what/> }.into_any(),
         Page::NotFound { path } => view! { <pages::errors::NotFound path/> }.into_any(),
     };
@@ -235,6 +341,7 @@ fn Header(me: Option<Me>, page: Page) -> impl IntoView {
     let section = match page {
         Page::Library | Page::Designer { .. } => "designer",
         Page::Inbox { .. } | Page::Task { .. } | Page::Start { .. } => "inbox",
+        Page::Operations { .. } | Page::Instance { .. } => "operations",
         _ => "",
     };
     let links = me
@@ -246,6 +353,9 @@ fn Header(me: Option<Me>, page: Page) -> impl IntoView {
             }
             if me.may_work_tasks() {
                 l.push(("inbox", "/inbox", "Inbox"));
+            }
+            if me.may_operate() {
+                l.push(("operations", "/operations", "Operations"));
             }
             l
         })

@@ -51,23 +51,42 @@ pub async fn send<B: Serialize, T: DeserializeOwned>(
     call(method, url, Some(text), csrf).await
 }
 
-#[cfg(not(feature = "hydrate"))]
-async fn call<T: DeserializeOwned>(
-    _method: &str,
-    _url: &str,
-    _body: Option<String>,
-    _csrf: &str,
-) -> Result<T, Failure> {
-    Err(Failure::local("the API is called from the browser only"))
+/// `GET url`, read as text (a version's BPMN XML).
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+pub async fn get_text(url: &str) -> Result<String, Failure> {
+    fetch_text("GET", url, None, "").await
 }
 
-#[cfg(feature = "hydrate")]
 async fn call<T: DeserializeOwned>(
     method: &str,
     url: &str,
     body: Option<String>,
     csrf: &str,
 ) -> Result<T, Failure> {
+    let text = fetch_text(method, url, body, csrf).await?;
+    let text = if text.is_empty() { "null" } else { &text };
+    serde_json::from_str(text)
+        .map_err(|e| Failure::local(format!("unexpected answer from {url}: {e}")))
+}
+
+#[cfg(not(feature = "hydrate"))]
+async fn fetch_text(
+    _method: &str,
+    _url: &str,
+    _body: Option<String>,
+    _csrf: &str,
+) -> Result<String, Failure> {
+    Err(Failure::local("the API is called from the browser only"))
+}
+
+/// `method url`: the answer's text when it succeeded, else the error body.
+#[cfg(feature = "hydrate")]
+async fn fetch_text(
+    method: &str,
+    url: &str,
+    body: Option<String>,
+    csrf: &str,
+) -> Result<String, Failure> {
     use wasm_bindgen::JsCast;
     use wasm_bindgen_futures::JsFuture;
 
@@ -105,9 +124,7 @@ async fn call<T: DeserializeOwned>(
         session_lost();
     }
     if (200..300).contains(&status) {
-        let text = if text.is_empty() { "null" } else { &text };
-        serde_json::from_str(text)
-            .map_err(|e| Failure::local(format!("unexpected answer from {url}: {e}")))
+        Ok(text)
     } else {
         let body = serde_json::from_str::<ErrorBody>(&text).unwrap_or(ErrorBody {
             error: "http".into(),

@@ -20,7 +20,7 @@ mod widgets;
 #[cfg(feature = "ssr")]
 mod render;
 
-pub use app::{InboxFilter, Page, PageState};
+pub use app::{InboxFilter, InstanceFilter, Page, PageState};
 #[cfg(feature = "ssr")]
 pub use render::{asset, render_page, Asset};
 

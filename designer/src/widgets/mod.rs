@@ -8,6 +8,7 @@ pub mod code_editor;
 pub mod form_editor;
 pub mod form_viewer;
 pub mod modeler;
+pub mod viewer;
 
 /// Loads a widget's script (and its stylesheets) into the page the first time
 /// a page asks for it, so a page carries a large library only when it is used

@@ -5,10 +5,12 @@
 //! server's OpenAPI document.
 
 pub mod designer;
+pub mod instances;
 pub mod session;
 pub mod tasks;
 
 pub use designer::*;
+pub use instances::*;
 pub use session::*;
 pub use tasks::*;
 

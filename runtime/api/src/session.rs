@@ -40,6 +40,12 @@ impl Me {
         self.role == "admin"
     }
 
+    /// Whether this user keeps processes running: the operations pages
+    /// (instances, incidents; administrators).
+    pub fn may_operate(&self) -> bool {
+        self.role == "admin"
+    }
+
     /// Whether this user works an inbox (everyone but system accounts).
     pub fn may_work_tasks(&self) -> bool {
         self.role != "system"

@@ -6,6 +6,9 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::Utc;
+use millrace_api::{
+    CancelRequest, HistoryOut, IncidentOut, InstanceListItem, InstanceOut, RetryOutcome,
+};
 use millrace_engine::instance::TokenState;
 use millrace_engine::value::{variables_from_json, variables_to_json};
 use millrace_engine::{Command, Variables};
@@ -486,26 +489,12 @@ pub struct InstanceQuery {
     pub state: Option<String>,
     /// Business key.
     pub business_key: Option<String>,
+    /// Only those with an open incident.
+    pub incident: Option<bool>,
     /// Page size (default 50, at most 500).
     pub limit: Option<i64>,
     /// Rows to skip.
     pub offset: Option<i64>,
-}
-
-/// An instance as listed.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct InstanceListItem {
-    /// Id.
-    pub id: String,
-    /// Process key.
-    pub key: String,
-    /// Version.
-    pub version: i64,
-    /// State.
-    pub state: String,
-    /// Has an open incident.
-    pub has_incident: bool,
 }
 
 fn page(limit: Option<i64>, offset: Option<i64>) -> ApiResult<(i64, i64)> {
@@ -546,9 +535,12 @@ pub async fn instances(
         .store
         .list_instances(
             &reader,
-            q.key.as_deref(),
-            q.state.as_deref(),
-            q.business_key.as_deref(),
+            &millrace_store::InstanceSearch {
+                key: q.key.as_deref(),
+                state: q.state.as_deref(),
+                business_key: q.business_key.as_deref(),
+                incident: q.incident.unwrap_or(false),
+            },
             limit,
             offset,
         )
@@ -561,36 +553,11 @@ pub async fn instances(
                 version: r.version,
                 state: r.state,
                 has_incident: r.has_incident,
+                business_key: r.business_key,
+                started_at: r.started_at,
             })
             .collect(),
     ))
-}
-
-/// One instance: state, where it waits, its variables and incidents.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct InstanceOut {
-    /// Id.
-    pub id: String,
-    /// Process key.
-    pub key: String,
-    /// Version.
-    pub version: i64,
-    /// Business key.
-    pub business_key: Option<String>,
-    /// `active`, `completed` or `terminated`.
-    pub state: String,
-    /// Elements that hold a waiting token.
-    pub active_activities: Vec<String>,
-    /// Elements stopped by an incident.
-    pub incidents: Vec<String>,
-    /// Process variables.
-    #[schema(value_type = Object)]
-    pub variables: Json_,
-    /// When it started.
-    pub started_at: String,
-    /// When it ended.
-    pub ended_at: Option<String>,
 }
 
 /// One instance.
@@ -633,24 +600,6 @@ pub async fn instance(
     }))
 }
 
-/// One audit-trail entry of an instance.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct HistoryOut {
-    /// Order.
-    pub seq: i64,
-    /// When.
-    pub at: String,
-    /// Who.
-    pub actor: Option<String>,
-    /// What.
-    pub event: String,
-    /// Which element.
-    pub node: Option<String>,
-    /// Detail (null for events that carry none).
-    #[schema(value_type = Option<Object>)]
-    pub detail: Option<Json_>,
-}
-
 /// The audit trail of an instance.
 #[utoipa::path(get, path = "/api/process-instances/{id}/history", params(("id" = String, Path)), responses((status = 200, body = [HistoryOut])))]
 pub async fn history(
@@ -684,12 +633,21 @@ pub async fn history(
 }
 
 /// Cancels an instance (administrators).
-#[utoipa::path(post, path = "/api/process-instances/{id}/cancel", params(("id" = String, Path)), responses((status = 204), (status = 409, body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/process-instances/{id}/cancel", params(("id" = String, Path)), request_body(content = Option<CancelRequest>, description = "Why (optional)"), responses((status = 204), (status = 409, body = ErrorBody)))]
 pub async fn cancel(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath(id): ApiPath<String>,
+    body: axum::body::Bytes,
 ) -> ApiResult<StatusCode> {
+    // The body is optional: `{}` or none cancels without a reason.
+    let request: CancelRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        CancelRequest::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| ApiError::field("reason", e.to_string()))?
+    };
+    let reason = request.reason.filter(|r| !r.trim().is_empty());
+    bounded(reason.as_deref(), "reason", 500)?;
     authz::operable(&state, &principal, &id, "cancel").await?;
     let mut unit = state.store.begin(Utc::now(), Some(&principal.user)).await?;
     match unit.command(&id, Command::Cancel).await {
@@ -708,7 +666,8 @@ pub async fn cancel(
         }
         Err(e) => return Err(e.into()),
     }
-    unit.audit("cancel", Some(&id)).await?;
+    unit.audit_with("cancel", Some(&id), reason.as_deref())
+        .await?;
     unit.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -1265,26 +1224,35 @@ pub async fn signal(
     Ok(Json(Signalled { delivered }))
 }
 
-/// An open incident.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct IncidentOut {
-    /// Id.
-    pub id: String,
-    /// Instance.
-    pub instance_id: String,
-    /// Element.
-    pub element_id: String,
-    /// Error.
-    pub message: String,
+/// Which incidents to list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct IncidentQuery {
+    /// Only this instance's.
+    pub instance_id: Option<String>,
 }
 
-/// Open incidents.
-#[utoipa::path(get, path = "/api/incidents", responses((status = 200, body = [IncidentOut])))]
+fn incident_out(i: millrace_store::IncidentRow) -> IncidentOut {
+    IncidentOut {
+        id: i.id,
+        instance_id: i.instance_id,
+        element_id: i.node_id,
+        message: i.message,
+    }
+}
+
+/// Open incidents, oldest first (of one instance, with `instanceId`).
+#[utoipa::path(get, path = "/api/incidents", params(IncidentQuery), responses((status = 200, body = [IncidentOut])))]
 pub async fn incidents(
     State(state): State<AppState>,
     p: Principal,
+    ApiQuery(q): ApiQuery<IncidentQuery>,
 ) -> ApiResult<Json<Vec<IncidentOut>>> {
+    if let Some(instance) = &q.instance_id {
+        authz::readable(&state, &p, instance, "instance.read").await?;
+        let rows = state.store.incidents(Some(instance), 500).await?;
+        return Ok(Json(rows.into_iter().map(incident_out).collect()));
+    }
     let keys = authz::granted(&state, &p, Permission::Read).await?;
     let reader = millrace_store::Reader {
         user: &p.user,
@@ -1297,26 +1265,28 @@ pub async fn incidents(
             .readable_incidents(&reader, 500)
             .await?
             .into_iter()
-            .map(|i| IncidentOut {
-                id: i.id,
-                instance_id: i.instance_id,
-                element_id: i.node_id,
-                message: i.message,
-            })
+            .map(incident_out)
             .collect(),
     ))
 }
 
-/// Retries the work an incident stopped (administrators).
-#[utoipa::path(post, path = "/api/incidents/{id}/retry", params(("id" = String, Path)), responses((status = 204), (status = 404, body = ErrorBody)))]
+/// Retries the work an incident stopped (administrators), and says how it
+/// went: resolved, or failed again with the new incident and its error.
+#[utoipa::path(post, path = "/api/incidents/{id}/retry", params(("id" = String, Path)), responses((status = 200, body = RetryOutcome), (status = 404, body = ErrorBody)))]
 pub async fn retry(
     State(state): State<AppState>,
     p: Principal,
     ApiPath(id): ApiPath<String>,
-) -> ApiResult<StatusCode> {
+) -> ApiResult<Json<RetryOutcome>> {
     let (instance, _) =
         split_id(&id).ok_or_else(|| ApiError::not_found(format!("no incident {id:?}")))?;
     authz::operable(&state, &p, instance, "retry").await?;
+    let before = state.store.incidents(Some(instance), 10_000).await?;
+    let node = before
+        .iter()
+        .find(|i| i.id == id)
+        .map(|i| i.node_id.clone())
+        .ok_or_else(|| ApiError::not_found(format!("no open incident {id:?}")))?;
     state
         .committer
         .submit(
@@ -1326,7 +1296,23 @@ pub async fn retry(
             },
         )
         .await?;
-    Ok(StatusCode::NO_CONTENT)
+    // An incident at the same element that was not there before: the retry
+    // met an error again.
+    let again = state
+        .store
+        .incidents(Some(instance), 10_000)
+        .await?
+        .into_iter()
+        .find(|i| i.node_id == node && !before.iter().any(|b| b.id == i.id));
+    Ok(Json(RetryOutcome {
+        outcome: if again.is_some() {
+            "failed"
+        } else {
+            "resolved"
+        }
+        .into(),
+        incident: again.map(incident_out),
+    }))
 }
 
 // ----- users and audit ---------------------------------------------------------------------

@@ -453,6 +453,8 @@ pub fn router(state: AppState) -> Router {
         .route("/inbox", get(web::inbox))
         .route("/tasks/{id}", get(web::task))
         .route("/start/{key}", get(web::start))
+        .route("/operations", get(web::operations))
+        .route("/operations/instances/{id}", get(web::instance))
         .route("/assets/{*path}", get(web::asset))
         .fallback(web::not_found)
         .layer(axum::extract::DefaultBodyLimit::max(4 * 1024 * 1024))

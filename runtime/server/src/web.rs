@@ -19,6 +19,7 @@ use crate::AppState;
 enum Audience {
     Designers,
     Workers,
+    Operators,
 }
 
 impl Audience {
@@ -26,6 +27,7 @@ impl Audience {
         match self {
             Audience::Designers => matches!(role, Role::Admin | Role::Analyst),
             Audience::Workers => role != Role::System,
+            Audience::Operators => role == Role::Admin,
         }
     }
 }
@@ -277,6 +279,43 @@ pub async fn start(
         Audience::Workers,
         "starting processes",
         Page::Start { key },
+    )
+    .await
+}
+
+/// `/operations`: instances, filtered as the address says (administrators).
+pub async fn operations(
+    State(state): State<AppState>,
+    principal: Result<Principal, ApiError>,
+    uri: Uri,
+) -> Response {
+    guarded(
+        &state,
+        principal,
+        &uri,
+        Audience::Operators,
+        "operations",
+        Page::Operations {
+            filter: millrace_designer::InstanceFilter::from_query(uri.query().unwrap_or("")),
+        },
+    )
+    .await
+}
+
+/// `/operations/instances/{id}`: one instance (administrators).
+pub async fn instance(
+    State(state): State<AppState>,
+    principal: Result<Principal, ApiError>,
+    uri: Uri,
+    Path(id): Path<String>,
+) -> Response {
+    guarded(
+        &state,
+        principal,
+        &uri,
+        Audience::Operators,
+        "operations",
+        Page::Instance { id },
     )
     .await
 }

@@ -29,6 +29,19 @@ pub struct Grant {
     pub granted_at: String,
 }
 
+/// Which instances a search wants (every condition given must hold).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct InstanceSearch<'a> {
+    /// Of this process.
+    pub key: Option<&'a str>,
+    /// In this state (`active`, `completed`, `terminated`).
+    pub state: Option<&'a str>,
+    /// With this business key.
+    pub business_key: Option<&'a str>,
+    /// Only those with an open incident.
+    pub incident: bool,
+}
+
 /// The process keys a permission is granted on to someone.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct GrantedKeys {
@@ -223,24 +236,24 @@ impl Store {
     pub async fn list_instances(
         &self,
         reader: &Reader<'_>,
-        key: Option<&str>,
-        state: Option<&str>,
-        business_key: Option<&str>,
+        which: &InstanceSearch<'_>,
         limit: i64,
         offset: i64,
     ) -> Result<Vec<crate::InstanceSummary>> {
-        let (cond, binds) = reader.condition(6);
+        let (cond, binds) = reader.condition(7);
         let sql = format!(
-            "SELECT i.id, i.key, i.version, i.state, i.has_incident FROM instances i \
+            "SELECT i.id, i.key, i.version, i.state, i.has_incident, i.business_key, i.started_at FROM instances i \
              WHERE ($1 IS NULL OR i.key = $1) AND ($2 IS NULL OR i.state = $2) AND ($3 IS NULL OR i.business_key = $3) \
+             AND ($6 = 0 OR i.has_incident = 1) \
              AND {cond} ORDER BY i.started_at DESC, i.id DESC LIMIT $4 OFFSET $5"
         );
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(key)
-            .bind(state)
-            .bind(business_key)
+            .bind(which.key)
+            .bind(which.state)
+            .bind(which.business_key)
             .bind(limit)
-            .bind(offset);
+            .bind(offset)
+            .bind(i64::from(which.incident));
         for b in &binds {
             q = q.bind(b);
         }
@@ -253,6 +266,8 @@ impl Store {
                 version: r.get(2),
                 state: r.get(3),
                 has_incident: r.get::<i64, _>(4) != 0,
+                business_key: r.get(5),
+                started_at: r.get(6),
             })
             .collect())
     }

@@ -29,7 +29,7 @@ use sqlx::any::AnyPoolOptions;
 use sqlx::AnyPool;
 use sqlx::Executor;
 
-pub use access::{Grant, GrantedKeys, Reader, EVERY_PROCESS};
+pub use access::{Grant, GrantedKeys, InstanceSearch, Reader, EVERY_PROCESS};
 pub use accounts::{AuditEntry, Comment, SessionRow, User};
 pub use catalog::{DefinitionRow, TaskFilter, TaskView};
 pub use committer::{Committer, Done, Write};

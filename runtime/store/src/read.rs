@@ -50,6 +50,10 @@ pub struct InstanceSummary {
     pub state: String,
     /// Has an open incident.
     pub has_incident: bool,
+    /// Business key.
+    pub business_key: Option<String>,
+    /// When it started.
+    pub started_at: String,
 }
 
 impl Store {

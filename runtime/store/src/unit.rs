@@ -422,13 +422,24 @@ impl<'s> Unit<'s> {
 
     /// Records an action in the audit, committed with the unit (or not at all).
     pub async fn audit(&mut self, action: &str, target: Option<&str>) -> Result<()> {
+        self.audit_with(action, target, None).await
+    }
+
+    /// [`Unit::audit`] with a detail (a cancelled instance's reason).
+    pub async fn audit_with(
+        &mut self,
+        action: &str,
+        target: Option<&str>,
+        detail: Option<&str>,
+    ) -> Result<()> {
         sqlx::query(
-            "INSERT INTO audit (at, actor, action, target, outcome) VALUES ($1, $2, $3, $4, 'ok')",
+            "INSERT INTO audit (at, actor, action, target, outcome, detail) VALUES ($1, $2, $3, $4, 'ok', $5)",
         )
         .bind(timestamp(self.now))
         .bind(&self.actor)
         .bind(action)
         .bind(target)
+        .bind(detail)
         .execute(&mut *self.tx)
         .await?;
         Ok(())

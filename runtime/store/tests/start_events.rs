@@ -27,7 +27,15 @@ async fn count(store: &Store, key: &str) -> usize {
         keys: &every,
     };
     store
-        .list_instances(&admin, Some(key), None, None, 100, 0)
+        .list_instances(
+            &admin,
+            &millrace_store::InstanceSearch {
+                key: Some(key),
+                ..Default::default()
+            },
+            100,
+            0,
+        )
         .await
         .expect("instances")
         .len()

@@ -126,6 +126,8 @@ mod tests {
             "vendor/form-js-editor.css",
             "js/form-viewer.js",
             "vendor/form-js.css",
+            // The operations pages' diagram viewer.
+            "js/viewer.js",
             "wasm/millrace_designer.js",
             "wasm/millrace_designer_bg.wasm",
         ] {

@@ -12,23 +12,7 @@ fn filter_form(f: InboxFilter, processes: RwSignal<Vec<String>>) -> impl IntoVie
     let chosen = f.process.clone().unwrap_or_default();
     view! {
         <form class="inbox-filter" method="get" action="/inbox" aria-label="Filter tasks">
-            <label for="filter-process">"Process"</label>
-            <select id="filter-process" name="process">
-                <option value="" selected=chosen.is_empty()>"Any"</option>
-                {move || {
-                    let chosen = chosen.clone();
-                    let mut keys = processes.get();
-                    if !chosen.is_empty() && !keys.contains(&chosen) {
-                        keys.push(chosen.clone());
-                    }
-                    keys.into_iter()
-                        .map(|k| {
-                            let selected = k == chosen;
-                            view! { <option value=k.clone() selected=selected>{k.clone()}</option> }
-                        })
-                        .collect_view()
-                }}
-            </select>
+            {super::process_select(chosen, processes)}
             <label for="filter-group">"Group"</label>
             <input id="filter-group" name="group" type="text" value=f.group.clone().unwrap_or_default()/>
             <label class="check"><input type="checkbox" name="mine" value="1" checked=f.mine/>" Only mine"</label>
@@ -113,15 +97,7 @@ pub fn Inbox(filter: InboxFilter) -> impl IntoView {
                 startable.set(list);
             }
         });
-        leptos::task::spawn_local(async move {
-            if let Ok(list) =
-                http::get::<Vec<millrace_api::DefinitionOut>>("/api/process-definitions").await
-            {
-                let mut keys: Vec<String> = list.into_iter().map(|d| d.key).collect();
-                keys.dedup();
-                processes.set(keys);
-            }
-        });
+        super::load_process_keys(processes);
     });
     // "New …" for every process this user may start.
     let new_buttons = move || {

@@ -20,23 +20,7 @@ fn filter_form(f: InstanceFilter, processes: RwSignal<Vec<String>>) -> impl Into
     let state = f.state.clone().unwrap_or_default();
     view! {
         <form class="inbox-filter" method="get" action="/operations" aria-label="Filter instances">
-            <label for="filter-process">"Process"</label>
-            <select id="filter-process" name="process">
-                <option value="" selected=chosen.is_empty()>"Any"</option>
-                {move || {
-                    let chosen = chosen.clone();
-                    let mut keys = processes.get();
-                    if !chosen.is_empty() && !keys.contains(&chosen) {
-                        keys.push(chosen.clone());
-                    }
-                    keys.into_iter()
-                        .map(|k| {
-                            let selected = k == chosen;
-                            view! { <option value=k.clone() selected=selected>{k.clone()}</option> }
-                        })
-                        .collect_view()
-                }}
-            </select>
+            {super::process_select(chosen, processes)}
             <label for="filter-state">"State"</label>
             <select id="filter-state" name="state">
                 {["", "active", "completed", "terminated"].into_iter().map(|s| {
@@ -64,15 +48,7 @@ pub fn Instances(filter: InstanceFilter) -> impl IntoView {
             let r = http::get::<Vec<InstanceListItem>>(&api_url.get_value()).await;
             list.set(Some(r.map_err(|f| f.reason())));
         });
-        leptos::task::spawn_local(async move {
-            if let Ok(defs) =
-                http::get::<Vec<millrace_api::DefinitionOut>>("/api/process-definitions").await
-            {
-                let mut keys: Vec<String> = defs.into_iter().map(|d| d.key).collect();
-                keys.dedup();
-                processes.set(keys);
-            }
-        });
+        super::load_process_keys(processes);
     });
     let rows = move || {
         match list.get() {

@@ -490,6 +490,35 @@ pub fn correlates(instance: &Instance, business_key: Option<&str>, keys: &Variab
         .all(|(k, v)| root.get(k).is_some_and(|have| have.same_value(v)))
 }
 
+/// Which process a message `name` sent from outside starts when nothing waits
+/// for it: the first of `latest` (each key's latest version, in key order)
+/// with a message start event of that name, as (key, start event id).
+pub fn message_start_among<'a>(
+    latest: impl IntoIterator<Item = &'a ProcessDefinition>,
+    name: &str,
+) -> Option<(String, String)> {
+    latest.into_iter().find_map(|def| {
+        def.message_start(name)
+            .map(|node| (def.key.clone(), node.to_string()))
+    })
+}
+
+/// Every signal start event of `latest` (each key's latest version) for
+/// signal `name`, as (key, start event id): a broadcast starts them all.
+pub fn signal_starts_among<'a>(
+    latest: impl IntoIterator<Item = &'a ProcessDefinition>,
+    name: &str,
+) -> Vec<(String, String)> {
+    latest
+        .into_iter()
+        .flat_map(|def| {
+            def.signal_starts(name)
+                .map(|node| (def.key.clone(), node.to_string()))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
 /// A timer start event's first firing, as scheduled when its version is deployed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TimerStart {

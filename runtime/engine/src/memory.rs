@@ -465,21 +465,11 @@ impl Engine {
     }
 
     fn message_start(&self, name: &str) -> Option<(String, String)> {
-        self.latest_all().into_iter().find_map(|d| {
-            d.message_start(name)
-                .map(|n| (d.key.clone(), n.to_string()))
-        })
+        crate::cascade::message_start_among(self.latest_all().into_iter().map(|d| &**d), name)
     }
 
     fn signal_starts(&self, name: &str) -> Vec<(String, String)> {
-        self.latest_all()
-            .into_iter()
-            .flat_map(|d| {
-                d.signal_starts(name)
-                    .map(|n| (d.key.clone(), n.to_string()))
-                    .collect::<Vec<_>>()
-            })
-            .collect()
+        crate::cascade::signal_starts_among(self.latest_all().into_iter().map(|d| &**d), name)
     }
 
     fn start_in(

@@ -518,22 +518,14 @@ impl Store {
 
     /// The latest definition (key, start event id) with a message start event for `name`.
     pub fn message_start(&self, name: &str) -> Option<(String, String)> {
-        self.latest_definitions().into_iter().find_map(|def| {
-            def.message_start(name)
-                .map(|node| (def.key.clone(), node.to_string()))
-        })
+        let latest = self.latest_definitions();
+        millrace_engine::cascade::message_start_among(latest.iter().map(|d| &**d), name)
     }
 
     /// Every latest definition (key, start event id) with a signal start event for `name`.
     pub fn signal_starts(&self, name: &str) -> Vec<(String, String)> {
-        self.latest_definitions()
-            .iter()
-            .flat_map(|def| {
-                def.signal_starts(name)
-                    .map(|node| (def.key.clone(), node.to_string()))
-                    .collect::<Vec<_>>()
-            })
-            .collect()
+        let latest = self.latest_definitions();
+        millrace_engine::cascade::signal_starts_among(latest.iter().map(|d| &**d), name)
     }
 
     /// The latest version of every key, by key.

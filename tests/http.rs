@@ -1055,3 +1055,85 @@ fn a_retry_says_what_it_did_and_a_cancel_keeps_its_reason() {
     );
     assert_eq!((s, b["field"].as_str()), (400, Some("reason")), "{b}");
 }
+
+#[test]
+fn an_administrator_fixes_the_data_an_incident_needs_and_the_change_is_audited() {
+    let server = start_server_with("tests/scenarios/compensation");
+    let admin = admin(&server);
+    let pw = add_user(&admin, "olga", "staff", &["billing-specialists"]);
+    let olga = Client::login(&server, "olga", &pw);
+    let (s, b) = admin.call(
+        "POST",
+        "/api/process-definitions/CompensationEndEvent/start",
+        Some(json!({ "variables": { "note": "first" } })),
+    );
+    assert_eq!(s, 201, "{b}");
+    let id = b["id"].as_str().expect("id").to_string();
+    let path = format!("/api/process-instances/{id}/variables");
+    // Staff may not; a bad value names its field; neither changes anything.
+    let (s, _) = olga.call("PUT", &path, Some(json!({ "variables": { "ok": true } })));
+    assert_eq!(s, 404);
+    let (s, b) = admin.call(
+        "PUT",
+        &path,
+        Some(json!({ "variables": { "bad\u{0}name": 1 } })),
+    );
+    assert_eq!(s, 400, "{b}");
+    assert!(
+        b["field"]
+            .as_str()
+            .is_some_and(|f| f.starts_with("variables")),
+        "{b}"
+    );
+    let (s, b) = admin.call("PUT", &path, Some(json!({ "variables": {} })));
+    assert_eq!((s, b["field"].as_str()), (400, Some("variables")), "{b}");
+    let (_, inst) = admin.call("GET", &format!("/api/process-instances/{id}"), None);
+    assert_eq!(
+        inst["variables"],
+        json!({ "note": "first", "charged": true }),
+        "{inst}"
+    );
+    // The gateway lacked `ok`: set it, and the retry goes on to the end.
+    let (s, b) = admin.call(
+        "PUT",
+        &path,
+        Some(json!({ "variables": { "ok": true, "note": "fixed" } })),
+    );
+    assert_eq!(s, 204, "{b}");
+    let (_, list) = admin.call("GET", &format!("/api/incidents?instanceId={id}"), None);
+    let incident = list[0]["id"].as_str().expect("the incident").to_string();
+    let (s, outcome) = admin.call("POST", &format!("/api/incidents/{incident}/retry"), None);
+    assert_eq!(
+        (s, outcome["outcome"].as_str()),
+        (200, Some("resolved")),
+        "{outcome}"
+    );
+    let (_, inst) = admin.call("GET", &format!("/api/process-instances/{id}"), None);
+    assert_eq!(inst["state"], "completed", "{inst}");
+    // Each change is in the audit with its old and new value.
+    let (_, audit) = admin.call("GET", "/api/audit", None);
+    let changes: Vec<Value> = audit
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter(|a| a["action"] == "variables.set" && a["target"] == id.as_str())
+        .filter_map(|a| {
+            a["detail"]
+                .as_str()
+                .and_then(|d| serde_json::from_str(d).ok())
+        })
+        .collect();
+    assert!(
+        changes.contains(&json!({ "name": "note", "old": "first", "new": "fixed" })),
+        "{changes:?}"
+    );
+    assert!(
+        changes.contains(&json!({ "name": "ok", "old": null, "new": true })),
+        "{changes:?}"
+    );
+    assert_eq!(
+        changes.len(),
+        2,
+        "the refused requests audited no change: {changes:?}"
+    );
+}

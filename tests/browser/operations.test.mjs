@@ -3,7 +3,8 @@
 // deployed yet), sees it marked on the diagram, deploys the missing process
 // and retries (the page says it went on), sees the waiting task marked, then
 // cancels another instance with a reason. A retry that fails again says so
-// with the new error. Staff may not open the pages. Screenshots go to
+// with the new error; the administrator sets the variable it needed and the
+// retry goes on. Staff may not open the pages. Screenshots go to
 // tests/browser/artifacts/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -91,6 +92,19 @@ test('a retry that meets an error again says so with the new error', async () =>
   await incidents.getByRole('button', { name: 'Retry' }).click();
   await page.getByRole('status').filter({ hasText: /^Retried, and it failed again: .*zero/i }).waitFor();
   await shot(page, 'operations-05-failed-again');
+  // Fix the data, retry: the work goes on and the instance completes.
+  const set = page.getByRole('form', { name: 'Set a variable' });
+  await set.getByLabel('Name').fill('parts');
+  await set.getByLabel('Value (JSON)').fill('4');
+  await set.getByRole('button', { name: 'Set variable' }).click();
+  await page.getByRole('status').filter({ hasText: 'parts is set' }).waitFor();
+  await page.getByRole('table', { name: 'Variables' }).getByRole('cell', { name: '4', exact: true }).waitFor();
+  await incidents.getByRole('button', { name: 'Retry' }).click();
+  await page.getByRole('status').filter({ hasText: 'Retried: the work went on.' }).waitFor();
+  await page.locator('dd.state.completed').waitFor();
+  await shot(page, 'operations-06-fixed-and-retried');
+  const i = await adminApi('GET', `/api/process-instances/${r.body.id}`);
+  assert.equal(i.body.variables.share, 25);
   await page.context().close();
 });
 

@@ -164,6 +164,8 @@ pub fn Instance(id: String) -> impl IntoView {
     let seen = RwSignal::new(None::<Result<Seen, String>>);
     let notice = RwSignal::new(None::<(bool, String)>);
     let reason = RwSignal::new(String::new());
+    let var_name = RwSignal::new(String::new());
+    let var_value = RwSignal::new(String::new());
     let diagram = NodeRef::<leptos::html::Div>::new();
     let reload = move || {
         leptos::task::spawn_local(async move {
@@ -240,6 +242,43 @@ pub fn Instance(id: String) -> impl IntoView {
             reload();
         });
     };
+    let set_variable = move |_| {
+        let name = var_name.get_untracked().trim().to_string();
+        let text = var_value.get_untracked();
+        let value: serde_json::Value = match serde_json::from_str(&text) {
+            Ok(v) => v,
+            Err(_) => {
+                notice.set(Some((
+                    false,
+                    "The value is not JSON: write text in quotes (\"paid\"), numbers and true/false as they are.".into(),
+                )));
+                return;
+            }
+        };
+        if name.is_empty() {
+            notice.set(Some((false, "Name the variable to set.".into())));
+            return;
+        }
+        leptos::task::spawn_local(async move {
+            let mut variables = serde_json::Map::new();
+            variables.insert(name.clone(), value);
+            let r: Result<serde_json::Value, _> = http::send(
+                "PUT",
+                &format!("/api/process-instances/{}/variables", id.get_value()),
+                &serde_json::json!({ "variables": variables }),
+                &csrf.get_value(),
+            )
+            .await;
+            notice.set(Some(match r {
+                Ok(_) => (
+                    true,
+                    format!("{name} is set (the change is in the audit trail)."),
+                ),
+                Err(f) => (false, f.reason()),
+            }));
+            reload();
+        });
+    };
     let banner = move || {
         notice.get().map(|(ok, text)| {
             let class = if ok { "banner ok" } else { "banner error" };
@@ -301,6 +340,19 @@ pub fn Instance(id: String) -> impl IntoView {
                         </table>
                     }.into_any()
                 }}
+                {active.then(|| view! {
+                    <form class="cancel-instance" aria-label="Set a variable" on:submit=move |e| { e.prevent_default(); set_variable(()); }>
+                        <label for="variable-name">"Name"</label>
+                        <input id="variable-name" type="text" maxlength="200"
+                            prop:value=move || var_name.get()
+                            on:input=move |e| var_name.set(event_target_value(&e))/>
+                        <label for="variable-value">"Value (JSON)"</label>
+                        <input id="variable-value" type="text"
+                            prop:value=move || var_value.get()
+                            on:input=move |e| var_value.set(event_target_value(&e))/>
+                        <button type="submit">"Set variable"</button>
+                    </form>
+                })}
                 {active.then(|| view! {
                     <form class="cancel-instance" aria-label="Cancel the instance" on:submit=move |e| { e.prevent_default(); cancel(()); }>
                         <label for="cancel-reason">"Reason"</label>

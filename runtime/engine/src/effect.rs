@@ -127,7 +127,8 @@ impl Command {
             Command::Start { variables, .. }
             | Command::CompleteTask { variables, .. }
             | Command::Trigger { variables, .. }
-            | Command::CompleteExternalTask { variables, .. } => Some(variables),
+            | Command::CompleteExternalTask { variables, .. }
+            | Command::SetVariables { variables } => Some(variables),
             // A called instance's variables were bounded as they were written
             // there, and only its output mappings come back.
             _ => None,

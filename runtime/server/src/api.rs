@@ -672,6 +672,49 @@ pub async fn cancel(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Variables someone who may operate an instance sets on it.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetVariablesRequest {
+    /// The variables (on the process scope), by name.
+    #[schema(value_type = Object)]
+    pub variables: Json_,
+}
+
+/// Sets process variables of a running instance (who may operate it): each
+/// change is audited with its old and new value, and conditional events
+/// see the new values at once.
+#[utoipa::path(put, path = "/api/process-instances/{id}/variables", params(("id" = String, Path)), request_body = SetVariablesRequest, responses((status = 204), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn set_variables(
+    State(state): State<AppState>,
+    p: Principal,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(req): ApiJson<SetVariablesRequest>,
+) -> ApiResult<StatusCode> {
+    let vars = variables(&Some(req.variables), "variables")?;
+    if vars.is_empty() {
+        return Err(ApiError::field("variables", "names no variable to set"));
+    }
+    authz::operable(&state, &p, &id, "variables.set").await?;
+    let mut unit = state.store.begin(Utc::now(), Some(&p.user)).await?;
+    let before = unit.instance(&id).await?.root_variables();
+    unit.command(
+        &id,
+        Command::SetVariables {
+            variables: vars.clone(),
+        },
+    )
+    .await?;
+    for (name, value) in &vars {
+        let old = before.get(name).map_or(Json_::Null, |v| v.to_json());
+        let detail = serde_json::json!({ "name": name, "old": old, "new": value.to_json() });
+        unit.audit_with("variables.set", Some(&id), Some(&detail.to_string()))
+            .await?;
+    }
+    unit.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// A comment.
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -1592,6 +1635,9 @@ pub struct AuditOut {
     pub target: Option<String>,
     /// `ok`, `denied`, `refused`, `rate-limited`.
     pub outcome: String,
+    /// What more there is to say: a cancel's reason; a variable set by an
+    /// administrator, with its old and new value (JSON text).
+    pub detail: Option<String>,
 }
 
 /// The newest 500 audit entries: every action and every denial (administrators).
@@ -1610,6 +1656,7 @@ pub async fn audit(State(state): State<AppState>, p: Principal) -> ApiResult<Jso
                 action: a.action,
                 target: a.target,
                 outcome: a.outcome,
+                detail: a.detail,
             })
             .collect(),
     ))

@@ -395,6 +395,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/process-instances/{id}", get(instance))
         .route("/api/process-instances/{id}/history", get(history))
         .route("/api/process-instances/{id}/cancel", post(cancel))
+        .route("/api/process-instances/{id}/variables", put(set_variables))
         .route(
             "/api/process-instances/{id}/comments",
             get(comments).post(add_comment),

@@ -25,6 +25,7 @@ use crate::error::ErrorBody;
         api::instance,
         api::history,
         api::cancel,
+        api::set_variables,
         api::comments,
         api::add_comment,
         api::tasks,

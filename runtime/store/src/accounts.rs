@@ -48,6 +48,8 @@ pub struct AuditEntry {
     pub target: Option<String>,
     /// `ok`, `denied` or `refused`.
     pub outcome: String,
+    /// What more there is to say (a cancel's reason, a variable's old and new value).
+    pub detail: Option<String>,
 }
 
 /// A comment on an instance.
@@ -318,7 +320,7 @@ impl Store {
     /// The newest audit entries.
     pub async fn audit_log(&self, limit: i64) -> Result<Vec<AuditEntry>> {
         let rows = sqlx::query(
-            "SELECT at, actor, action, target, outcome FROM audit ORDER BY seq DESC LIMIT $1",
+            "SELECT at, actor, action, target, outcome, detail FROM audit ORDER BY seq DESC LIMIT $1",
         )
         .bind(limit)
         .fetch_all(&self.pool)
@@ -331,6 +333,7 @@ impl Store {
                 action: r.get(2),
                 target: r.get(3),
                 outcome: r.get(4),
+                detail: r.get(5),
             })
             .collect())
     }

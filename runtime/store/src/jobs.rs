@@ -253,8 +253,11 @@ impl Store {
     async fn fire_start_timer(&self, unit: &mut crate::Unit<'_>, job: &ClaimedJob) -> Result<()> {
         let node = job.topic.clone().unwrap_or_default();
         let key = job.instance_id.clone();
-        unit.start(&key, Variables::new(), None, Some(node.clone()))
-            .await?;
+        // A retired version starts nothing; its cycle goes on, for when it is reinstated.
+        if !unit.latest_is_retired(&key).await? {
+            unit.start(&key, Variables::new(), None, Some(node.clone()))
+                .await?;
+        }
         if job.remaining == Some(0) {
             return Ok(());
         }

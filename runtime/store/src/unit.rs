@@ -134,6 +134,18 @@ impl<'s> Unit<'s> {
         ok
     }
 
+    /// Whether the latest version of `key` is retired: then no message,
+    /// signal or timer start event starts it (the API refuses a start too).
+    pub(crate) async fn latest_is_retired(&mut self, key: &str) -> Result<bool> {
+        let retired: Option<i64> = sqlx::query_scalar(
+            "SELECT retired FROM definitions WHERE key = $1 ORDER BY version DESC LIMIT 1",
+        )
+        .bind(key)
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        Ok(retired.unwrap_or(0) != 0)
+    }
+
     /// An instance's process key, from memory or its row (not locked).
     async fn key_of(&mut self, id: &str) -> Result<String> {
         if let Some(l) = self.loaded.get(id) {
@@ -275,11 +287,15 @@ impl<'s> Unit<'s> {
             return Ok(Some(instance));
         }
         if keys.is_empty() && instances.is_none() {
-            if let Some((key, node)) = self
+            let start = self
                 .store
                 .message_start(name)
-                .filter(|(key, _)| self.reaches(key))
-            {
+                .filter(|(key, _)| self.reaches(key));
+            let start = match start {
+                Some((key, node)) if !self.latest_is_retired(&key).await? => Some((key, node)),
+                _ => None,
+            };
+            if let Some((key, node)) = start {
                 let id = self
                     .start(
                         &key,
@@ -336,7 +352,7 @@ impl<'s> Unit<'s> {
         // A broadcast to everyone also starts the processes with a signal start event.
         if instances.is_none() {
             for (key, node) in self.store.signal_starts(name) {
-                if !self.reaches(&key) {
+                if !self.reaches(&key) || self.latest_is_retired(&key).await? {
                     continue;
                 }
                 self.start(&key, variables.clone(), None, Some(node))
@@ -517,6 +533,7 @@ impl<'s> Unit<'s> {
                     let subscribers = self.subscriptions("signal", &name, None, None).await?;
                     cascade.signal_subscribers(subscribers, self.store.signal_starts(&name));
                 }
+                Next::StartBySignal(start) if self.latest_is_retired(&start.key).await? => {}
                 Next::StartBySignal(start) => {
                     self.start_in(
                         &mut cascade,

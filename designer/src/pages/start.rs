@@ -11,7 +11,7 @@ use millrace_api::{FormFieldOut, StartForm, TaskOut};
 use crate::app::Session;
 use crate::http;
 use crate::pages::task::{
-    field_view, gather, mount_viewer, schema_keys, show_refusal, viewer_data, Gather, NotGathered,
+    field_view, gather, mount_viewer, schema_keys, show_refusal, viewer_data, Gather,
 };
 use crate::widgets::form_viewer;
 
@@ -89,15 +89,7 @@ pub fn Start(key: String) -> impl IntoView {
             Gather::Checked,
         ) {
             Ok(v) => v,
-            Err(NotGathered::Viewer(e)) => {
-                banner.set(Some(e));
-                return;
-            }
-            Err(NotGathered::ViewerRules) => return,
-            Err(NotGathered::Fields(problems)) => {
-                errors.set(problems);
-                return;
-            }
+            Err(why) => return why.show(banner, errors),
         };
         let bk = business_key.get_untracked().trim().to_string();
         leptos::task::spawn_local(async move {

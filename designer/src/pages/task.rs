@@ -113,6 +113,22 @@ pub(crate) enum NotGathered {
     Fields(BTreeMap<String, String>),
 }
 
+impl NotGathered {
+    /// Shows why, where the reader looks: an unreadable viewer in the
+    /// banner, fields' problems on their fields (the viewer shows its own).
+    pub(crate) fn show(
+        self,
+        banner: RwSignal<Option<String>>,
+        errors: RwSignal<BTreeMap<String, String>>,
+    ) {
+        match self {
+            NotGathered::Viewer(e) => banner.set(Some(e)),
+            NotGathered::ViewerRules => {}
+            NotGathered::Fields(problems) => errors.set(problems),
+        }
+    }
+}
+
 /// The variables a form holds: the form-js viewer's (its fields' keys are
 /// `in_viewer`) and the generated fields' text, typed by their kind.
 pub(crate) fn gather(
@@ -292,11 +308,7 @@ pub fn Task(id: String) -> impl IntoView {
             Gather::AsTyped,
         ) {
             Ok(v) => v,
-            Err(NotGathered::Viewer(e)) => {
-                banner.set(Some(e));
-                return;
-            }
-            Err(_) => return,
+            Err(why) => return why.show(banner, errors),
         };
         leptos::task::spawn_local(async move {
             busy.set(true);
@@ -357,15 +369,7 @@ pub fn Task(id: String) -> impl IntoView {
             Gather::Checked,
         ) {
             Ok(v) => v,
-            Err(NotGathered::Viewer(e)) => {
-                banner.set(Some(e));
-                return;
-            }
-            Err(NotGathered::ViewerRules) => return,
-            Err(NotGathered::Fields(problems)) => {
-                errors.set(problems);
-                return;
-            }
+            Err(why) => return why.show(banner, errors),
         };
         leptos::task::spawn_local(async move {
             busy.set(true);

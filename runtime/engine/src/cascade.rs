@@ -109,13 +109,6 @@ pub struct RunCommand {
     outside: bool,
 }
 
-impl RunCommand {
-    /// The command.
-    pub fn command(&self) -> &Command {
-        &self.command
-    }
-}
-
 /// What the driver is to do next.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Next {
@@ -154,11 +147,6 @@ impl Cascade {
             signal_starts: VecDeque::new(),
             asked: None,
         }
-    }
-
-    /// The cascade's time.
-    pub fn now(&self) -> DateTime<Utc> {
-        self.now
     }
 
     /// Queues a command from outside: its refusal is returned by

@@ -80,20 +80,24 @@ impl Exec<'_> {
             .event_subprocesses
             .iter()
             .filter_map(|&esp| self.def.node(esp).inner_scope)
-            .find_map(|inner| {
-                self.def.scopes[inner as usize]
-                    .nodes
-                    .iter()
-                    .copied()
-                    .find(|&n| {
-                        matches!(
-                            self.def.node(n).kind,
-                            NodeKind::StartEvent {
-                                trigger: Trigger::Compensation,
-                                ..
-                            }
-                        )
-                    })
+            .find_map(|inner| self.compensation_start_in(inner))
+    }
+
+    /// The compensation start event directly in definition scope `inner`
+    /// (an event sub-process's inside), if it has one.
+    fn compensation_start_in(&self, inner: ScopeIx) -> Option<NodeIx> {
+        self.def.scopes[inner as usize]
+            .nodes
+            .iter()
+            .copied()
+            .find(|&n| {
+                matches!(
+                    self.def.node(n).kind,
+                    NodeKind::StartEvent {
+                        trigger: Trigger::Compensation,
+                        ..
+                    }
+                )
             })
     }
 
@@ -110,17 +114,8 @@ impl Exec<'_> {
             .owner_token
             .and_then(|o| self.inst.tokens.get(&o))
             .and_then(|o| self.def.node(o.node).inner_scope)
-            .is_some_and(|inner| {
-                self.def.scopes[inner as usize].nodes.iter().any(|&n| {
-                    matches!(
-                        self.def.node(n).kind,
-                        NodeKind::StartEvent {
-                            trigger: Trigger::Compensation,
-                            ..
-                        }
-                    )
-                })
-            });
+            .and_then(|inner| self.compensation_start_in(inner))
+            .is_some();
         match (compensating, sc.parent) {
             (true, Some(p)) => p,
             _ => s,

@@ -26,7 +26,11 @@ pub fn deployment_files(
     let mut out = Vec::new();
     for path in bpmn {
         if path.is_dir() {
-            out.extend(DeploymentFile::read_folder(path, &[".bpmn", ".form"], "")?);
+            out.extend(DeploymentFile::read_folder(
+                path,
+                &[".bpmn", ".form", ".sql"],
+                "",
+            )?);
             continue;
         }
         let content =

@@ -178,6 +178,16 @@ pub enum NodeKind {
         /// The topic workers fetch it by.
         topic: String,
     },
+    /// A connector task (`camunda:connector`): `mail` queues its mail at once;
+    /// any other connector is called by the worker outside the step, as a job.
+    Connector {
+        /// `camunda:connectorId`.
+        connector: String,
+        /// The connector's input parameters.
+        inputs: Vec<(String, MappingValue)>,
+        /// The connector's output parameters, evaluated with the response in view.
+        outputs: Vec<(String, MappingValue)>,
+    },
     /// A mail task (`camunda:type="mail"`): queues the mail its input
     /// parameters `to`, `subject` and `body` describe, and moves on.
     Mail,
@@ -976,6 +986,21 @@ impl<'a, H: ScriptHost + ScriptChecker> Compiler<'a, H> {
                 code: self.code(ScriptKind::Script, &self.script_text(script, &n.id)?, &n.id)?,
                 result_variable: c.result_variable.clone(),
             },
+            FlowNodeKind::ServiceTask
+            | FlowNodeKind::SendTask { .. }
+            | FlowNodeKind::BusinessRuleTask
+                if c.connector.is_some() =>
+            {
+                let connector = c
+                    .connector
+                    .as_ref()
+                    .ok_or_else(|| invalid(format!("{}: the connector went missing", n.id)))?;
+                NodeKind::Connector {
+                    connector: connector.id.clone(),
+                    inputs: self.mappings(&connector.inputs, &n.id)?,
+                    outputs: self.mappings(&connector.outputs, &n.id)?,
+                }
+            }
             FlowNodeKind::ServiceTask | FlowNodeKind::SendTask { .. }
                 if c.task_type.as_deref() == Some("mail") =>
             {

@@ -52,6 +52,22 @@ pub enum Command {
         /// Why.
         message: String,
     },
+    /// A connector's call answered: its output parameters are evaluated with
+    /// `response` in view and their values set from the task's scope.
+    CompleteConnector {
+        /// The job.
+        job: LocalId,
+        /// What the call answered (for `sql`: `rows`, `row`, `count`).
+        response: Variables,
+    },
+    /// A connector's call failed: an incident with the connector's message;
+    /// retrying it calls the connector again.
+    FailConnector {
+        /// The job.
+        job: LocalId,
+        /// Why.
+        message: String,
+    },
     /// A called instance ended; its output goes back through the out mappings.
     CalledInstanceCompleted {
         /// The token waiting at the call activity.
@@ -137,7 +153,7 @@ impl Command {
 }
 
 /// How a job runs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum JobKind {
     /// A timer: delivers `Command::Trigger` for its subscription.
     Timer,
@@ -147,6 +163,14 @@ pub enum JobKind {
     External {
         /// The topic.
         topic: String,
+    },
+    /// A connector's call, made by the worker outside the step; answered by
+    /// `Command::CompleteConnector` or `Command::FailConnector`.
+    Connector {
+        /// `camunda:connectorId` (`sql`).
+        connector: String,
+        /// The connector's input parameters, evaluated when the task was entered.
+        input: Variables,
     },
 }
 

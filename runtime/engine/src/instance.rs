@@ -246,6 +246,11 @@ pub enum Wait {
         /// The job.
         job: LocalId,
     },
+    /// A connector's call (a job the worker runs).
+    Connector {
+        /// The job.
+        job: LocalId,
+    },
 }
 
 /// A token: one thread of control.

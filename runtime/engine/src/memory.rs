@@ -384,6 +384,14 @@ impl Engine {
                         subscription: local,
                         variables: Variables::new(),
                     },
+                    // Connectors reach a database and the outside world,
+                    // which the in-memory engine does not have.
+                    JobKind::Connector { connector, .. } => Command::FailConnector {
+                        job: local,
+                        message: format!(
+                            "the {connector} connector needs a store: run this scenario on SQLite or PostgreSQL"
+                        ),
+                    },
                     _ => Command::RunJob { job: local },
                 };
                 self.command(&instance, command, now)?;

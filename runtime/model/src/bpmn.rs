@@ -589,6 +589,23 @@ pub struct Camunda {
     pub candidate_starter_groups: Vec<String>,
     /// `camunda:candidateStarterUsers` on a process, split on commas.
     pub candidate_starter_users: Vec<String>,
+    /// `camunda:connector` on a service or send task: how it reaches data or the outside world.
+    pub connector: Option<Connector>,
+}
+
+/// A `camunda:connector` (Camunda 7's shape): which connector, with its own
+/// input parameters (what the call is given) and output parameters (what of
+/// its response is kept, evaluated with the response's variables in view).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Connector {
+    /// `camunda:connectorId` (`sql`, `mail`, `http`).
+    pub id: String,
+    /// The connector's `camunda:inputOutput` input parameters.
+    pub inputs: Vec<Parameter>,
+    /// The connector's `camunda:inputOutput` output parameters.
+    pub outputs: Vec<Parameter>,
+    /// Where it stands.
+    pub loc: Loc,
 }
 
 /// A `camunda:formField`.

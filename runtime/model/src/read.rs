@@ -547,13 +547,19 @@ fn read_camunda(e: &Element) -> Camunda {
             out.form_fields.push(field);
         }
     }
-    for io in camunda_children(ext, "inputOutput") {
-        for p in camunda_children(io, "inputParameter") {
-            out.inputs.push(read_parameter(p));
-        }
-        for p in camunda_children(io, "outputParameter") {
-            out.outputs.push(read_parameter(p));
-        }
+    read_input_output(ext, &mut out.inputs, &mut out.outputs);
+    if let Some(c) = camunda_children(ext, "connector").next() {
+        let mut connector = crate::bpmn::Connector {
+            id: camunda_children(c, "connectorId")
+                .next()
+                .map(|i| i.text().trim().to_string())
+                .unwrap_or_default(),
+            inputs: Vec::new(),
+            outputs: Vec::new(),
+            loc: Loc(c.pos),
+        };
+        read_input_output(c, &mut connector.inputs, &mut connector.outputs);
+        out.connector = Some(connector);
     }
     for (local, target) in [("in", &mut out.in_mappings), ("out", &mut out.out_mappings)] {
         for m in camunda_children(ext, local) {
@@ -592,6 +598,18 @@ fn read_camunda(e: &Element) -> Camunda {
         }
     }
     out
+}
+
+/// The input and output parameters of the `camunda:inputOutput` children of `e`.
+fn read_input_output(e: &Element, inputs: &mut Vec<Parameter>, outputs: &mut Vec<Parameter>) {
+    for io in camunda_children(e, "inputOutput") {
+        for p in camunda_children(io, "inputParameter") {
+            inputs.push(read_parameter(p));
+        }
+        for p in camunda_children(io, "outputParameter") {
+            outputs.push(read_parameter(p));
+        }
+    }
 }
 
 fn read_parameter(p: &Element) -> Parameter {

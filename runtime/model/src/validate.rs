@@ -805,7 +805,9 @@ impl<'a> Validator<'a> {
             FlowNodeKind::ScriptTask { script } => self.script(id, script, n.loc.0, "script"),
             FlowNodeKind::ServiceTask | FlowNodeKind::BusinessRuleTask => {
                 let c = &n.camunda;
-                if c.task_type.as_deref() == Some("mail") {
+                if let Some(connector) = &c.connector {
+                    self.connector(n, connector);
+                } else if c.task_type.as_deref() == Some("mail") {
                     self.mail(n);
                 } else if c.task_type.as_deref() == Some("external") {
                     if c.topic.as_deref().is_none_or(|t| t.trim().is_empty()) {
@@ -843,6 +845,11 @@ impl<'a> Validator<'a> {
                         id,
                         format!("the <{name}> has no implementation: give camunda:type=\"external\" with camunda:topic, or a Rhai script in camunda:expression or camunda:resource"),
                     );
+                }
+            }
+            FlowNodeKind::SendTask { .. } if n.camunda.connector.is_some() => {
+                if let Some(connector) = &n.camunda.connector {
+                    self.connector(n, connector);
                 }
             }
             FlowNodeKind::SendTask { .. } if n.camunda.task_type.as_deref() == Some("mail") => {
@@ -895,7 +902,18 @@ impl<'a> Validator<'a> {
         for l in &n.camunda.execution_listeners {
             self.listener(id, l);
         }
-        for p in n.camunda.inputs.iter().chain(&n.camunda.outputs) {
+        let connector_parameters = n
+            .camunda
+            .connector
+            .iter()
+            .flat_map(|c| c.inputs.iter().chain(&c.outputs));
+        for p in n
+            .camunda
+            .inputs
+            .iter()
+            .chain(&n.camunda.outputs)
+            .chain(connector_parameters)
+        {
             self.parameter(id, &p.name, &p.value, p.loc.0);
         }
         for (attr, value) in [
@@ -926,6 +944,51 @@ impl<'a> Validator<'a> {
                 &n.id,
                 "a mail task (camunda:type=\"mail\") needs input parameters to and subject (and usually body)",
             );
+        }
+    }
+
+    /// A connector names one Millrace has and gives what that connector needs:
+    /// `sql` the named query (a constant `query` input), `mail` its `to` and `subject`.
+    fn connector(&mut self, n: &FlowNode, c: &Connector) {
+        let has = |name: &str| c.inputs.iter().find(|p| p.name == name);
+        match c.id.as_str() {
+            "sql" => match has("query").map(|p| &p.value) {
+                Some(ParameterValue::Text(q)) if !q.trim().is_empty() => {}
+                Some(_) => self.error(
+                    "E021",
+                    c.loc.0,
+                    &n.id,
+                    "the sql connector's query input names a query of the deployment's .sql files as plain text, not a script",
+                ),
+                None => self.error(
+                    "E021",
+                    c.loc.0,
+                    &n.id,
+                    "the sql connector needs an input parameter query: the name of a query in the deployment's .sql files",
+                ),
+            },
+            "mail" => {
+                if has("to").is_none() || has("subject").is_none() {
+                    self.error(
+                        "E021",
+                        c.loc.0,
+                        &n.id,
+                        "the mail connector needs input parameters to and subject (and usually body)",
+                    );
+                }
+            }
+            "" => self.error(
+                "E021",
+                c.loc.0,
+                &n.id,
+                "the connector has no camunda:connectorId; Millrace has sql and mail",
+            ),
+            other => self.error(
+                "E021",
+                c.loc.0,
+                &n.id,
+                format!("unknown connector {other:?}; Millrace has sql and mail"),
+            ),
         }
     }
 

@@ -522,6 +522,15 @@ impl<'a> Runner<'a> {
                 content,
             });
         }
+        // The named queries beside the process (its sql connectors' queries files).
+        files.extend(
+            DeploymentFile::read_folder(self.dir, &[".sql"], "").map_err(|error| {
+                ScenarioError::Io {
+                    path: self.dir.to_path_buf(),
+                    error,
+                }
+            })?,
+        );
         if let Some(scripts) = scripts_dir(self.dir) {
             files.extend(
                 DeploymentFile::read_folder(&scripts, &[".rhai"], "scripts").map_err(|error| {
@@ -552,6 +561,7 @@ impl<'a> Runner<'a> {
             .and_then(Json::as_str)
             .map(str::to_string);
         let message = start.get("message").and_then(Json::as_str);
+        self.load_reference_data().await?;
         self.root = self
             .backend
             .start(&key, message, variables, business_key, self.now)
@@ -572,6 +582,29 @@ impl<'a> Runner<'a> {
             }
         }
         self.outcome().await
+    }
+
+    /// Loads the data files `referenceData` names (a path relative to the
+    /// scenario, or a list of them) into the store before the instance starts.
+    async fn load_reference_data(&mut self) -> Result<(), ScenarioError> {
+        let names = match self.json.get("referenceData") {
+            None => return Ok(()),
+            Some(Json::String(one)) => vec![one.clone()],
+            Some(list) => strings(list, "referenceData")?,
+        };
+        let Backend::Store(store) = &self.backend else {
+            return Err(ScenarioError::Invalid(
+                "referenceData needs a store: run this scenario on SQLite or PostgreSQL, not in memory".into(),
+            ));
+        };
+        for name in names {
+            let path = self.dir.join(&name);
+            let text = read(&path)?;
+            store
+                .load_reference_data(&path.display().to_string(), &text)
+                .await?;
+        }
+        Ok(())
     }
 
     /// Runs every job due by now, in due order, each at its own due time.
@@ -708,6 +741,66 @@ impl<'a> Runner<'a> {
                     "expectIncident",
                     format!("no incident at {node:?}; incidents are at {got:?}"),
                 ));
+            }
+        } else if let Some(q) = field(step, "query") {
+            let name = q.as_str().ok_or_else(|| {
+                ScenarioError::Invalid(format!(
+                    "step {n}: query names a query of the process's .sql files"
+                ))
+            })?;
+            let input = vars(step.get("input"), &format!("step {n}"))?;
+            let want = step
+                .get("expectRows")
+                .and_then(Json::as_array)
+                .ok_or_else(|| {
+                    ScenarioError::Invalid(format!(
+                        "step {n}: a query step has expectRows, a list of rows"
+                    ))
+                })?;
+            let Backend::Store(store) = &self.backend else {
+                return Err(ScenarioError::Invalid(format!(
+                    "step {n}: a query needs a store: run this scenario on SQLite or PostgreSQL"
+                )));
+            };
+            let instance = store.instance(&self.root).await?;
+            let rows = match store
+                .read_named_query(&instance.key, instance.version, name, &input)
+                .await?
+            {
+                Ok(r) => r.get("rows").cloned().unwrap_or(Value::Null),
+                Err(e) => return Err(fail("query", e.to_string())),
+            };
+            let Value::List(rows) = rows else {
+                return Err(fail("query", "the query returned no rows".into()));
+            };
+            // Each expected row names only the columns it checks.
+            let shown = Value::List(rows.clone()).to_json();
+            if rows.len() != want.len() {
+                return Err(fail(
+                    "query",
+                    format!(
+                        "{name} returned {} rows, expected {}: {shown}",
+                        rows.len(),
+                        want.len()
+                    ),
+                ));
+            }
+            for (i, (got, want)) in rows.iter().zip(want).enumerate() {
+                let want = vars(Some(want), &format!("step {n}: expectRows[{i}]"))?;
+                let Value::Map(got) = got else { continue };
+                for (column, value) in &want {
+                    let actual = got.get(column).unwrap_or(&Value::Null);
+                    if !value.same_value(actual) {
+                        return Err(fail(
+                            "query",
+                            format!(
+                                "{name} row {i}: {column} is {}, expected {}",
+                                actual.to_json(),
+                                value.to_json()
+                            ),
+                        ));
+                    }
+                }
             }
         } else if let Some(s) = field(step, "expectState") {
             let want = s.as_str().unwrap_or_default();

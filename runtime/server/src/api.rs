@@ -1070,7 +1070,17 @@ pub async fn complete(
                 crate::forms::validate(&spec.form_fields, &vars)?;
                 if let Some(form_ref) = &spec.form {
                     if let Some(form) = state.store.form(&key, version, form_ref).await? {
-                        crate::forms::validate_form_js(&form, &vars)?;
+                        // Checked against what the form was shown with: the instance's variables.
+                        let shown = state
+                            .store
+                            .instance(&task.instance_id)
+                            .await?
+                            .root_variables();
+                        let context = crate::forms::FormContext {
+                            variables: &shown,
+                            today: chrono::Utc::now().date_naive(),
+                        };
+                        crate::forms::validate_form_js(&form, &vars, &context)?;
                     }
                 }
             }

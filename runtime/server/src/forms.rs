@@ -175,7 +175,15 @@ mod tests {
 /// (`required`, `min`, `max`, `minLength`, `maxLength`, `pattern`), its
 /// type (number, checkbox, datetime, select/radio values, checklist/taglist
 /// lists), nested groups included.
-pub fn validate_form_js(form: &str, submitted: &Variables) -> Result<(), ApiError> {
+///
+/// `context` is what the form is shown with (the instance's variables, and
+/// today's date): a select's `valuesKey` takes its allowed values from
+/// there, and a date with `disallowPassedDates` may not be before today.
+pub fn validate_form_js(
+    form: &str,
+    submitted: &Variables,
+    context: &FormContext,
+) -> Result<(), ApiError> {
     let form: serde_json::Value = serde_json::from_str(form)
         .map_err(|e| ApiError::conflict(format!("the task's form is not valid JSON: {e}")))?;
     let mut components = Vec::new();
@@ -223,18 +231,40 @@ pub fn validate_form_js(form: &str, submitted: &Variables) -> Result<(), ApiErro
                 format!("a {ty} field does not take a {}", value.type_name()),
             ));
         }
-        if let Some(values) = c.get("values").and_then(|v| v.as_array()) {
-            let allowed: Vec<&str> = values
+        if ty == "datetime" && c.get("disallowPassedDates").and_then(|d| d.as_bool()) == Some(true)
+        {
+            let day = match value {
+                Value::String(s) => millrace_model::timer::parse_date(s).ok(),
+                Value::DateTime(t) => Some(*t),
+                _ => None,
+            };
+            if day.is_some_and(|d| d.date_naive() < context.today) {
+                // The seed's wording (disconnection, AC004).
+                return Err(ApiError::field(key, "Cannot select past date"));
+            }
+        }
+        let dynamic = c
+            .get("valuesKey")
+            .and_then(|k| k.as_str())
+            .map(|k| options_of(context.variables.get(k)));
+        let fixed: Option<Vec<String>> = c.get("values").and_then(|v| v.as_array()).map(|values| {
+            values
                 .iter()
-                .filter_map(|v| v.get("value").and_then(|x| x.as_str()))
-                .collect();
+                .filter_map(|v| v.get("value").and_then(|x| x.as_str()).map(str::to_string))
+                .collect()
+        });
+        if let Some(allowed) = dynamic
+            .map(|d| d.into_iter().map(|o| o.value).collect::<Vec<_>>())
+            .or(fixed)
+        {
+            let allowed: Vec<&str> = allowed.iter().map(String::as_str).collect();
             let chosen: Vec<&Value> = match value {
                 Value::List(items) => items.iter().collect(),
                 v => vec![v],
             };
             for v in chosen {
                 let ok = matches!(v, Value::String(s) if allowed.contains(&s.as_str()));
-                if !ok && !allowed.is_empty() {
+                if !ok && (!allowed.is_empty() || c.get("valuesKey").is_some()) {
                     return Err(ApiError::field(key, format!("must be one of {allowed:?}")));
                 }
             }
@@ -277,6 +307,45 @@ pub fn validate_form_js(form: &str, submitted: &Variables) -> Result<(), ApiErro
         }
     }
     Ok(())
+}
+
+/// What a form is checked against besides the submission itself.
+#[derive(Debug, Clone)]
+pub struct FormContext<'a> {
+    /// The variables the form is shown with (a task's instance's; none at a start).
+    pub variables: &'a Variables,
+    /// Today, for dates that may not be in the past.
+    pub today: chrono::NaiveDate,
+}
+
+/// The options a `valuesKey` variable holds: a list of `{label, value}`
+/// maps (form-js's shape) or of plain strings.
+fn options_of(v: Option<&Value>) -> Vec<FormOption> {
+    let Some(Value::List(items)) = v else {
+        return Vec::new();
+    };
+    items
+        .iter()
+        .filter_map(|i| match i {
+            Value::String(s) => Some(FormOption {
+                value: s.clone(),
+                label: s.clone(),
+            }),
+            Value::Map(m) => {
+                let text = |k: &str| match m.get(k) {
+                    Some(Value::String(s)) => Some(s.clone()),
+                    Some(Value::Null) | None => None,
+                    Some(other) => Some(other.to_json().to_string()),
+                };
+                let value = text("value")?;
+                Some(FormOption {
+                    label: text("label").unwrap_or_else(|| value.clone()),
+                    value,
+                })
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 fn json_decimal(v: &serde_json::Value) -> Option<rust_decimal::Decimal> {
@@ -408,10 +477,12 @@ fn walk_form_js(node: &serde_json::Value, vars: &Variables, out: &mut Vec<FormFi
                 kind: kind.into(),
                 required: rule("required").and_then(|r| r.as_bool()).unwrap_or(false),
                 readonly: readonly || flag("readonly") || flag("disabled"),
-                options: c
-                    .get("values")
-                    .and_then(|v| v.as_array())
-                    .map(|vs| {
+                options: match c.get("valuesKey").and_then(|k| k.as_str()) {
+                    Some(k) => Some(options_of(vars.get(k))),
+                    None => None,
+                }
+                .or_else(|| {
+                    c.get("values").and_then(|v| v.as_array()).map(|vs| {
                         vs.iter()
                             .filter_map(|v| {
                                 let value = v.get("value")?.as_str()?.to_string();
@@ -423,7 +494,8 @@ fn walk_form_js(node: &serde_json::Value, vars: &Variables, out: &mut Vec<FormFi
                             })
                             .collect()
                     })
-                    .unwrap_or_default(),
+                })
+                .unwrap_or_default(),
                 min: rule("min").map(|m| m.to_string()),
                 max: rule("max").map(|m| m.to_string()),
                 min_length: rule("minLength").and_then(|m| m.as_u64()),
@@ -700,7 +772,12 @@ pub async fn validate_start(
     validate(&f.form_fields, vars)?;
     if let Some(form_ref) = &f.form {
         if let Some(form) = state.store.form(&def.key, def.version, form_ref).await? {
-            validate_form_js(&form, vars)?;
+            let none = Variables::new();
+            let context = FormContext {
+                variables: &none,
+                today: chrono::Utc::now().date_naive(),
+            };
+            validate_form_js(&form, vars, &context)?;
         }
     }
     Ok(())
@@ -725,8 +802,13 @@ mod form_js_tests {
             ("meterSerial", Value::String("MTR-1234".into())),
             ("condition", Value::String("ok".into())),
         ]);
-        assert!(validate_form_js(FORM, &ok).is_ok());
-        let field = |v: &Variables| validate_form_js(FORM, v).unwrap_err().body.field;
+        let none = Variables::new();
+        let context = FormContext {
+            variables: &none,
+            today: chrono::NaiveDate::from_ymd_opt(2024, 12, 10).unwrap(),
+        };
+        assert!(validate_form_js(FORM, &ok, &context).is_ok());
+        let field = |v: &Variables| validate_form_js(FORM, v, &context).unwrap_err().body.field;
         assert_eq!(field(&Variables::new()), Some("finalReading".into()));
         assert_eq!(
             field(&vars(&[("finalReading", Value::Int(-1))])),
@@ -746,5 +828,64 @@ mod form_js_tests {
             ])),
             Some("condition".into())
         );
+    }
+
+    const SCHEDULE: &str = r#"{"id":"schedule","type":"default","components":[
+      {"type":"datetime","key":"preferredDate","subtype":"date","disallowPassedDates":true},
+      {"type":"select","key":"timeSlot","valuesKey":"timeSlotOptions"}]}"#;
+
+    #[test]
+    fn past_dates_and_options_from_variables_are_checked() {
+        let shown = vars(&[(
+            "timeSlotOptions",
+            Value::List(vec![Value::Map(
+                [
+                    (
+                        "label".to_string(),
+                        Value::String("10:00 AM - 12:00 PM".into()),
+                    ),
+                    ("value".to_string(), Value::String("SLOT-10".into())),
+                ]
+                .into_iter()
+                .collect(),
+            )]),
+        )]);
+        let context = FormContext {
+            variables: &shown,
+            today: chrono::NaiveDate::from_ymd_opt(2024, 12, 10).unwrap(),
+        };
+        let check = |date: &str, slot: &str| {
+            validate_form_js(
+                SCHEDULE,
+                &vars(&[
+                    ("preferredDate", Value::String(date.into())),
+                    ("timeSlot", Value::String(slot.into())),
+                ]),
+                &context,
+            )
+        };
+        assert!(check("2024-12-10", "SLOT-10").is_ok(), "today is allowed");
+        assert!(check("2024-12-15", "SLOT-10").is_ok());
+        let past = check("2024-12-09", "SLOT-10").unwrap_err().body;
+        assert_eq!(past.field.as_deref(), Some("preferredDate"));
+        assert_eq!(past.reason, "Cannot select past date");
+        let slot = check("2024-12-15", "SLOT-07").unwrap_err().body;
+        assert_eq!(slot.field.as_deref(), Some("timeSlot"));
+        // With no options shown, nothing can be chosen.
+        let empty = Variables::new();
+        let bare = FormContext {
+            variables: &empty,
+            ..context.clone()
+        };
+        assert!(validate_form_js(
+            SCHEDULE,
+            &vars(&[("timeSlot", Value::String("SLOT-10".into()))]),
+            &bare
+        )
+        .is_err());
+        // The generated form offers exactly those options.
+        let fields = fields_of_form_js(SCHEDULE, &shown).unwrap();
+        assert_eq!(fields[1].options.len(), 1);
+        assert_eq!(fields[1].options[0].label, "10:00 AM - 12:00 PM");
     }
 }

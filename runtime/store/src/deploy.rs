@@ -154,6 +154,14 @@ impl Store {
                 .collect(),
         );
         // Compile everything before touching the database.
+        let book =
+            crate::connector::QueryBook::of_files(all.iter()).map_err(|e| StoreError::BadFile {
+                file: e.file.clone(),
+                reason: e.to_string(),
+            })?;
+        let mut queries: Vec<&DeploymentFile> =
+            files.iter().filter(|f| f.name.ends_with(".sql")).collect();
+        queries.sort_by(|a, b| a.name.cmp(&b.name));
         let mut compiled = Vec::new();
         for f in files
             .iter()
@@ -190,6 +198,29 @@ impl Store {
             for form in forms {
                 hasher.update(form.name.as_bytes());
                 hasher.update(form.content.as_bytes());
+            }
+            // The named queries its sql connectors call: each must be deployed
+            // with it, and the queries files count in the version's content.
+            let mut calls_sql = false;
+            for def in &defs {
+                for (task, query) in crate::connector::queries_called(def) {
+                    calls_sql = true;
+                    if book.get(query).is_none() {
+                        return Err(StoreError::BadFile {
+                            file: f.name.clone(),
+                            reason: format!(
+                                "{task}: the sql connector calls the query {query:?}, which no .sql file of the deployment defines ({})",
+                                if book.is_empty() { "it has no .sql file".to_string() } else { format!("it defines {} queries", book.len()) }
+                            ),
+                        });
+                    }
+                }
+            }
+            if calls_sql {
+                for q in &queries {
+                    hasher.update(q.name.as_bytes());
+                    hasher.update(q.content.as_bytes());
+                }
             }
             let fingerprint: String = hasher
                 .finalize()

@@ -36,6 +36,8 @@ pub struct ClaimedJob {
     pub lease_token: String,
     /// Who claimed it (the node's worker): the actor of the job's history rows.
     pub owner: String,
+    /// A connector call's input parameters (JSON), for `connector` jobs.
+    pub payload: Option<String>,
 }
 
 /// How a lease's end is written in a statement, with the value bound for it.
@@ -98,7 +100,7 @@ impl Store {
             "UPDATE jobs SET lease_owner = $3, lease_token = $4, lease_expires = {} \
              WHERE id IN (SELECT id FROM jobs WHERE kind <> 'external' AND retries > 0 AND due <= $1 \
                  AND (lease_owner IS NULL OR lease_expires < {clock}) ORDER BY due, id LIMIT $2{}) \
-             RETURNING id, instance_id, local_id, kind, retries, topic, due, remaining",
+             RETURNING id, instance_id, local_id, kind, retries, topic, due, remaining, payload",
             until.sql(),
             self.dialect.skip_locked()
         );
@@ -120,6 +122,7 @@ impl Store {
                 topic: r.get(5),
                 due: r.get(6),
                 remaining: r.get(7),
+                payload: r.get(8),
                 lease_token: token.clone(),
                 owner: owner.to_string(),
             })
@@ -233,6 +236,11 @@ impl Store {
         }
         if job.kind == "start" {
             self.fire_start_timer(&mut unit, job).await?;
+            unit.commit().await?;
+            return Ok(true);
+        }
+        if job.kind == "connector" {
+            self.call_connector(&mut unit, job).await?;
             unit.commit().await?;
             return Ok(true);
         }

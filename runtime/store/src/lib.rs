@@ -10,11 +10,13 @@ mod access;
 mod accounts;
 mod catalog;
 mod committer;
+pub mod connector;
 mod deploy;
 mod drafts;
 mod jobs;
 mod outbox;
 mod read;
+pub mod reference;
 mod unit;
 mod worker;
 
@@ -33,6 +35,7 @@ pub use access::{Grant, GrantedKeys, InstanceSearch, Reader, EVERY_PROCESS};
 pub use accounts::{AuditEntry, Comment, SessionRow, User};
 pub use catalog::{DefinitionRow, TaskFilter, TaskView};
 pub use committer::{Committer, Done, Write};
+pub use connector::{NamedQuery, QueryBook, QueryError};
 pub use deploy::{DeployedDefinition, DeploymentFile};
 pub use drafts::{DraftRow, TaskDraftRow};
 pub use jobs::{backoff, ClaimedJob, JobOutcome, LockedExternalTask};
@@ -305,6 +308,8 @@ pub struct Store {
     forms: RwLock<HashMap<FormKey, Option<Arc<str>>>>,
     /// What deployments' scripts are compiled in.
     scripts: Arc<dyn ScriptLanguage>,
+    /// The named queries deployed with each (key, version): versions never change.
+    query_books: RwLock<HashMap<(String, i64), Arc<connector::QueryBook>>>,
 }
 
 /// Whether a connection given back to the pool is outside any transaction,
@@ -437,6 +442,7 @@ impl Store {
             latest: RwLock::new(HashMap::new()),
             forms: RwLock::new(HashMap::new()),
             scripts,
+            query_books: RwLock::new(HashMap::new()),
         };
         store.load_definitions().await?;
         Ok(store)

@@ -880,18 +880,27 @@ impl<'s> Unit<'s> {
                     self.tasks_touched = true;
                 }
                 Effect::JobScheduled { job, kind, due } => {
-                    let (kind, topic) = match kind {
-                        JobKind::Timer => ("timer", None),
-                        JobKind::Async => ("async", None),
-                        JobKind::External { topic } => ("external", Some(topic)),
+                    let (kind, topic, payload) = match kind {
+                        JobKind::Timer => ("timer", None, None),
+                        JobKind::Async => ("async", None, None),
+                        JobKind::External { topic } => ("external", Some(topic), None),
+                        JobKind::Connector { connector, input } => (
+                            "connector",
+                            Some(connector),
+                            // Value's own (tagged) serde form: decimals and instants read back exactly.
+                            Some(serde_json::to_string(&input).map_err(|e| {
+                                StoreError::Corrupt(instance.to_string(), e.to_string())
+                            })?),
+                        ),
                     };
-                    sqlx::query("INSERT INTO jobs (id, instance_id, local_id, kind, topic, due) VALUES ($1, $2, $3, $4, $5, $6)")
+                    sqlx::query("INSERT INTO jobs (id, instance_id, local_id, kind, topic, due, payload) VALUES ($1, $2, $3, $4, $5, $6, $7)")
                         .bind(global_id(instance, job))
                         .bind(instance)
                         .bind(job as i64)
                         .bind(kind)
                         .bind(topic)
                         .bind(timestamp(due))
+                        .bind(payload)
                         .execute(&mut *self.tx)
                         .await?;
                 }

@@ -123,6 +123,48 @@ impl Exec<'_> {
                 self.close_boundaries(t);
                 self.incident(t, Phase::Execute, message);
             }
+            Command::CompleteConnector { job, response } => {
+                let t = self
+                    .find_token(|s| matches!(s, TokenState::Waiting(Wait::Connector { job: j }) if *j == job))
+                    .ok_or(CommandError::NotFound("connector call", job))?;
+                let NodeKind::Connector { outputs, .. } =
+                    &self.def.node(self.inst.tokens[&t].node).kind
+                else {
+                    return Err(CommandError::NotFound("connector call", job));
+                };
+                let outputs = outputs.clone();
+                let scope = self.token_scope(t);
+                // Every output is evaluated before any is set: a failing one
+                // sets none, and the token waits in an incident to be retried.
+                let mut values = Vec::with_capacity(outputs.len());
+                for (name, value) in &outputs {
+                    match self.mapping_with(scope, &response, value) {
+                        Ok(v) => values.push((name.clone(), v)),
+                        Err(e) => {
+                            self.close_boundaries(t);
+                            self.incident(
+                                t,
+                                Phase::Execute,
+                                format!("the connector's output {name}: {e}"),
+                            );
+                            return Ok(());
+                        }
+                    }
+                }
+                for (name, value) in values {
+                    self.set_var(scope, &name, value);
+                }
+                self.ready(t);
+                self.queue.push_back(Work::Complete(t));
+            }
+            Command::FailConnector { job, message } => {
+                let t = self
+                    .find_token(|s| matches!(s, TokenState::Waiting(Wait::Connector { job: j }) if *j == job))
+                    .ok_or(CommandError::NotFound("connector call", job))?;
+                // A retry executes the task again: its boundaries open again and the connector is called anew.
+                self.close_boundaries(t);
+                self.incident(t, Phase::Execute, message);
+            }
             Command::CalledInstanceCompleted { token, variables } => {
                 if !matches!(
                     self.inst.tokens.get(&token).map(|t| &t.state),

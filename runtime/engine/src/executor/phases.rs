@@ -242,45 +242,53 @@ impl Exec<'_> {
             }
             NodeKind::Mail => {
                 let chain = self.chain_of(self.token_scope(t));
-                let text = |name: &str| match self.lookup(&chain, name) {
-                    Some(Value::String(s)) => Ok(s.clone()),
-                    Some(Value::Null) | None => Err(format!("the mail has no {name}")),
-                    Some(other) => Ok(other.to_json().to_string()),
-                };
-                let to = match self.lookup(&chain, "to") {
-                    Some(Value::String(s)) => Ok(s
-                        .split(',')
-                        .map(|a| a.trim().to_string())
-                        .filter(|a| !a.is_empty())
-                        .collect::<Vec<_>>()),
-                    Some(Value::List(items)) => Ok(items
-                        .iter()
-                        .filter_map(|i| match i {
-                            Value::String(s) => Some(s.clone()),
-                            _ => None,
-                        })
-                        .collect()),
-                    _ => Err("the mail has no recipient (to)".to_string()),
-                };
-                let mail = to.and_then(|to| {
-                    if to.is_empty() || to.iter().any(|a| !a.contains('@')) {
-                        return Err(format!("the recipients {to:?} are not mail addresses"));
-                    }
-                    Ok((to, text("subject")?, text("body").unwrap_or_default()))
-                });
-                match mail {
-                    Ok((to, subject, body)) => {
-                        let n = self.inst.fresh_id();
-                        self.effects.push(Effect::MailQueued {
-                            key: format!("{}:{n}", self.inst.id),
-                            to,
-                            subject,
-                            body,
-                        });
-                        self.queue.push_back(Work::Complete(t));
-                    }
+                let found: Variables = ["to", "subject", "body"]
+                    .into_iter()
+                    .filter_map(|k| Some((k.to_string(), self.lookup(&chain, k)?.clone())))
+                    .collect();
+                match self.queue_mail(&found) {
+                    Ok(()) => self.queue.push_back(Work::Complete(t)),
                     Err(e) => self.incident(t, Phase::Execute, e),
                 }
+            }
+            NodeKind::Connector {
+                connector, inputs, ..
+            } => {
+                let (connector, inputs) = (connector.clone(), inputs.clone());
+                let mut input = Variables::new();
+                for (name, value) in &inputs {
+                    match self.mapping(t, value) {
+                        Ok(v) => {
+                            input.insert(name.clone(), v);
+                        }
+                        Err(e) => {
+                            return self.incident(
+                                t,
+                                Phase::Execute,
+                                format!("the connector's input {name}: {e}"),
+                            )
+                        }
+                    }
+                }
+                if connector == "mail" {
+                    // The outbox is written in the step's own transaction:
+                    // no job is needed for it to happen exactly once.
+                    match self.queue_mail(&input) {
+                        Ok(()) => self.queue.push_back(Work::Complete(t)),
+                        Err(e) => self.incident(t, Phase::Execute, e),
+                    }
+                    return;
+                }
+                if !self.open_boundaries(t) {
+                    return;
+                }
+                let job = self.inst.fresh_id();
+                self.effects.push(Effect::JobScheduled {
+                    job,
+                    kind: JobKind::Connector { connector, input },
+                    due: self.now,
+                });
+                self.set_state(t, TokenState::Waiting(Wait::Connector { job }));
             }
             NodeKind::SendTask { message } => {
                 if let Some(name) = message {
@@ -572,5 +580,45 @@ impl Exec<'_> {
             };
             self.queue.push_back(Work::Arrive(target));
         }
+    }
+}
+
+impl Exec<'_> {
+    /// Queues the mail that `fields` (`to`, `subject`, `body`) describe, or
+    /// says what is wrong with it.
+    pub(super) fn queue_mail(&mut self, fields: &Variables) -> Result<(), String> {
+        let text = |name: &str| match fields.get(name) {
+            Some(Value::String(s)) => Ok(s.clone()),
+            Some(Value::Null) | None => Err(format!("the mail has no {name}")),
+            Some(other) => Ok(other.to_json().to_string()),
+        };
+        let to = match fields.get("to") {
+            Some(Value::String(s)) => s
+                .split(',')
+                .map(|a| a.trim().to_string())
+                .filter(|a| !a.is_empty())
+                .collect::<Vec<_>>(),
+            Some(Value::List(items)) => items
+                .iter()
+                .filter_map(|i| match i {
+                    Value::String(s) => Some(s.clone()),
+                    _ => None,
+                })
+                .collect(),
+            _ => return Err("the mail has no recipient (to)".to_string()),
+        };
+        if to.is_empty() || to.iter().any(|a| !a.contains('@')) {
+            return Err(format!("the recipients {to:?} are not mail addresses"));
+        }
+        let subject = text("subject")?;
+        let body = text("body").unwrap_or_default();
+        let n = self.inst.fresh_id();
+        self.effects.push(Effect::MailQueued {
+            key: format!("{}:{n}", self.inst.id),
+            to,
+            subject,
+            body,
+        });
+        Ok(())
     }
 }

@@ -161,7 +161,8 @@ impl Exec<'_> {
                 completed: false,
             }),
             TokenState::Waiting(Wait::Async { job, .. })
-            | TokenState::Waiting(Wait::External { job }) => {
+            | TokenState::Waiting(Wait::External { job })
+            | TokenState::Waiting(Wait::Connector { job }) => {
                 self.effects.push(Effect::JobCancelled { job: *job })
             }
             TokenState::InScope(s) => self.cancel_scope(*s),

@@ -100,6 +100,47 @@ impl Exec<'_> {
         })
     }
 
+    /// A mapping evaluated in scope `s` with `extra` in view as the innermost
+    /// variables (a connector's response).
+    pub(super) fn mapping_with(
+        &self,
+        s: ScopeId,
+        extra: &Variables,
+        value: &MappingValue,
+    ) -> Result<Value, String> {
+        Ok(match value {
+            MappingValue::Constant(v) => v.clone(),
+            MappingValue::Script(code) => {
+                let chain = self.chain_of(s);
+                let mut scopes: Vec<&Variables> = chain
+                    .iter()
+                    .rev()
+                    .filter_map(|s| self.inst.scopes.get(s).map(|sc| &sc.variables))
+                    .collect();
+                scopes.push(extra);
+                let out = code
+                    .compiled
+                    .run(&scopes, self.now)
+                    .map_err(|e| e.to_string())?;
+                crate::value::check_variables([(&"(its result)".to_string(), &out.value)])
+                    .map_err(|e| format!("the script's {e}"))?;
+                out.value
+            }
+            MappingValue::List(items) => Value::List(
+                items
+                    .iter()
+                    .map(|i| self.mapping_with(s, extra, i))
+                    .collect::<Result<_, _>>()?,
+            ),
+            MappingValue::Map(entries) => Value::Map(
+                entries
+                    .iter()
+                    .map(|(k, i)| Ok((k.clone(), self.mapping_with(s, extra, i)?)))
+                    .collect::<Result<_, String>>()?,
+            ),
+        })
+    }
+
     /// Sets a variable where it lives in `from`'s chain; a new one goes to the
     /// process instance (local variables are made only by input mappings and
     /// multi-instance, through `set_local`), as in Camunda.

@@ -142,6 +142,7 @@ CREATE INDEX service_orders_by_account ON service_orders (account_number);
 
 CREATE TABLE disconnection_reasons (
     code                    TEXT PRIMARY KEY,
+    request_type            TEXT NOT NULL,    -- Disconnection, Reconnection
     name                    TEXT NOT NULL,
     priority                TEXT NOT NULL,    -- High, Medium, Low
     description             TEXT NOT NULL,
@@ -201,6 +202,8 @@ CREATE TABLE service_requests (
     reason_code    TEXT,
     priority       TEXT,
     status         TEXT NOT NULL,             -- Pending, In Progress, On Hold, Completed, Closed
+    sla_status     TEXT NOT NULL DEFAULT 'On Track', -- On Track, Breached
+    sla_due        TEXT,
     preferred_date TEXT,
     time_slot      TEXT,
     outstanding    TEXT,

@@ -64,7 +64,7 @@ pub fn Start(key: String) -> impl IntoView {
             return;
         };
         let keys = schema_keys(&schema);
-        let data = viewer_data(&f.fields, &keys);
+        let data = viewer_data(&f.fields, &keys, &BTreeMap::new());
         viewer_keys.set_value(keys);
         leptos::task::spawn_local(async move {
             if let Err(e) = mount_viewer(&el, &schema, &data).await {

@@ -81,16 +81,26 @@ pub(crate) fn schema_keys(schema: &str) -> BTreeSet<String> {
 }
 
 /// What the form-js viewer starts with: each of its fields' current value, typed.
-pub(crate) fn viewer_data(fields: &[FormFieldOut], keys: &BTreeSet<String>) -> String {
-    let data: serde_json::Map<String, serde_json::Value> = fields
+pub(crate) fn viewer_data(
+    fields: &[FormFieldOut],
+    keys: &BTreeSet<String>,
+    context: &BTreeMap<String, serde_json::Value>,
+) -> String {
+    // What the form reads (options, texts) first; its own fields' values over it.
+    let mut data: serde_json::Map<String, serde_json::Value> = context
         .iter()
-        .filter(|f| keys.contains(&f.id))
-        .filter_map(|f| {
-            let text = f.value.clone()?;
-            let value = typed(f, &text).ok().flatten()?;
-            Some((f.id.clone(), value))
-        })
+        .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
+    data.extend(
+        fields
+            .iter()
+            .filter(|f| keys.contains(&f.id))
+            .filter_map(|f| {
+                let text = f.value.clone()?;
+                let value = typed(f, &text).ok().flatten()?;
+                Some((f.id.clone(), value))
+            }),
+    );
     serde_json::Value::Object(data).to_string()
 }
 
@@ -245,11 +255,19 @@ pub fn Task(id: String) -> impl IntoView {
             return;
         };
         let keys = schema_keys(&schema);
-        let data = viewer_data(&f.fields, &keys);
-        viewer_keys.set_value(keys);
+        let data = viewer_data(&f.fields, &keys, &f.context);
+        let sent_back = f.field_errors.clone();
+        viewer_keys.set_value(keys.clone());
         leptos::task::spawn_local(async move {
             if let Err(e) = mount_viewer(&el, &schema, &data).await {
                 banner.set(Some(format!("The form cannot be shown: {e}")));
+                return;
+            }
+            // What the process sent the person back for, on its fields.
+            for (field, message) in sent_back.iter().filter(|(k, _)| keys.contains(*k)) {
+                if !form_viewer::set_error(field, message) {
+                    banner.set(Some(message.clone()));
+                }
             }
         });
     });
@@ -260,6 +278,8 @@ pub fn Task(id: String) -> impl IntoView {
             let url = format!("/api/tasks/{}/form", id.get_value());
             let r = http::get::<TaskForm>(&url).await;
             if let Ok(f) = &r {
+                // Messages the process sent the person back with, on generated fields.
+                errors.set(f.field_errors.clone());
                 inputs.set(
                     f.fields
                         .iter()
@@ -724,7 +744,7 @@ mod tests {
         b.id = "b".into();
         b.value = Some("12".into());
         let keys = schema_keys(schema);
-        assert_eq!(viewer_data(&[b], &keys), r#"{"b":12}"#);
+        assert_eq!(viewer_data(&[b], &keys, &BTreeMap::new()), r#"{"b":12}"#);
     }
 
     #[test]

@@ -102,6 +102,15 @@ pub struct TaskForm {
     /// process has fewer than two user tasks).
     #[serde(default)]
     pub steps: Vec<WizardStep>,
+    /// What the form-js form shows besides its fields: the instance's
+    /// variables its options (`valuesKey`) and texts (`{{name}}`) read, as JSON.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub context: std::collections::BTreeMap<String, serde_json::Value>,
+    /// Messages for this form's fields that the process sent the person back
+    /// with (the instance's `formErrors` variable: field to message).
+    #[serde(default)]
+    pub field_errors: std::collections::BTreeMap<String, String>,
 }
 
 /// One step of a wizard: a user task of the process.

@@ -419,6 +419,9 @@ pub struct ProcessDefinition {
     /// The form of its none start event, if that names one: what a person
     /// starting it fills in.
     pub start_form: Option<StartForm>,
+    /// `camunda:initiator` of its none start event: the variable that
+    /// holds the user id of whoever starts an instance there.
+    pub initiator: Option<String>,
 }
 
 /// The form a process's none start event declares.
@@ -524,6 +527,7 @@ impl<'a, H: ScriptHost + ScriptChecker> Compiler<'a, H> {
                 listeners: Listeners::default(),
                 starters: Starters::default(),
                 start_form: None,
+                initiator: None,
             },
             pending_boundaries: Vec::new(),
         }
@@ -940,6 +944,9 @@ impl<'a, H: ScriptHost + ScriptChecker> Compiler<'a, H> {
                 let trigger = self.trigger(n)?;
                 if matches!(trigger, Trigger::None) {
                     self.def.scopes[scope as usize].none_start.get_or_insert(ix);
+                    if scope == 0 && self.def.initiator.is_none() {
+                        self.def.initiator = c.initiator.clone().filter(|v| !v.trim().is_empty());
+                    }
                     let form = c.form_ref.clone().or_else(|| c.form_key.clone());
                     if scope == 0
                         && self.def.start_form.is_none()

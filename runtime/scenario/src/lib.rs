@@ -259,11 +259,12 @@ impl Backend<'_> {
         message: Option<&str>,
         variables: Variables,
         business_key: Option<String>,
+        user: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<String, ScenarioError> {
         match self {
             Backend::Store(store) => {
-                let mut unit = store.begin(now, Some("scenario")).await?;
+                let mut unit = store.begin(now, Some(user.unwrap_or("scenario"))).await?;
                 let id = match message {
                     Some(m) => {
                         unit.start_by_message(key, m, variables, business_key)
@@ -564,7 +565,14 @@ impl<'a> Runner<'a> {
         self.load_reference_data().await?;
         self.root = self
             .backend
-            .start(&key, message, variables, business_key, self.now)
+            .start(
+                &key,
+                message,
+                variables,
+                business_key,
+                start.get("user").and_then(Json::as_str),
+                self.now,
+            )
             .await?;
         self.run_due().await?;
         let steps = self

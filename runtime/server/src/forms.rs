@@ -507,6 +507,71 @@ fn walk_form_js(node: &serde_json::Value, vars: &Variables, out: &mut Vec<FormFi
     }
 }
 
+/// The variables a form-js form reads besides its own fields: each
+/// component's `valuesKey`, and the first name of every `{{…}}` in its
+/// texts and labels.
+pub fn form_context(
+    form: &str,
+    vars: &Variables,
+) -> std::collections::BTreeMap<String, serde_json::Value> {
+    let mut names = std::collections::BTreeSet::new();
+    let Ok(form) = serde_json::from_str::<serde_json::Value>(form) else {
+        return Default::default();
+    };
+    fn walk(node: &serde_json::Value, names: &mut std::collections::BTreeSet<String>) {
+        let Some(items) = node.get("components").and_then(|c| c.as_array()) else {
+            return;
+        };
+        for c in items {
+            if let Some(k) = c.get("valuesKey").and_then(|k| k.as_str()) {
+                names.insert(k.to_string());
+            }
+            for text in ["text", "label", "description"]
+                .iter()
+                .filter_map(|k| c.get(*k).and_then(|t| t.as_str()))
+            {
+                let mut rest = text;
+                while let Some(at) = rest.find("{{") {
+                    rest = &rest[at + 2..];
+                    let name: String = rest
+                        .trim_start()
+                        .chars()
+                        .take_while(|ch| ch.is_ascii_alphanumeric() || *ch == '_')
+                        .collect();
+                    if !name.is_empty() {
+                        names.insert(name);
+                    }
+                }
+            }
+            walk(c, names);
+        }
+    }
+    walk(&form, &mut names);
+    names
+        .into_iter()
+        .filter_map(|n| vars.get(&n).map(|v| (n, v.to_json())))
+        .collect()
+}
+
+/// The messages of the instance's `formErrors` variable (field to message)
+/// that name one of `fields`.
+fn sent_back(
+    fields: &[FormFieldOut],
+    vars: &Variables,
+) -> std::collections::BTreeMap<String, String> {
+    let Some(Value::Map(errors)) = vars.get("formErrors") else {
+        return Default::default();
+    };
+    errors
+        .iter()
+        .filter(|(field, _)| fields.iter().any(|f| f.id == **field))
+        .filter_map(|(field, m)| match m {
+            Value::String(s) => Some((field.clone(), s.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
 /// A task and the form to work it (who may see the task).
 #[utoipa::path(get, path = "/api/tasks/{id}/form", params(("id" = String, Path)),
     responses((status = 200, body = TaskForm), (status = 403, body = crate::error::ErrorBody)))]
@@ -560,7 +625,13 @@ pub async fn task_form(
         }
         None => Vec::new(),
     };
+    let (context, field_errors) = match &form_schema {
+        Some(schema) => (form_context(schema, &vars), sent_back(&fields, &vars)),
+        None => (Default::default(), sent_back(&fields, &vars)),
+    };
     Ok(axum::Json(TaskForm {
+        context,
+        field_errors,
         task: crate::api::task_out(task),
         business_key: inst.business_key.clone(),
         process_name: def.as_ref().and_then(|d| d.name.clone()),

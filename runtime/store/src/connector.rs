@@ -598,6 +598,19 @@ mod tests {
     }
 
     #[test]
+    fn the_shipped_queries_files_are_accepted() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../processes");
+        let files = crate::DeploymentFile::read_folder(&root, &[".sql"], "").unwrap();
+        assert!(!files.is_empty());
+        let named: Vec<(String, String)> =
+            files.into_iter().map(|f| (f.name, f.content)).collect();
+        let book = QueryBook::of_files(named.iter().map(|(a, b)| (a, b)))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(book.get("customer_search").is_some());
+        assert!(book.get("next_number").unwrap().write);
+    }
+
+    #[test]
     fn names_are_unique_and_sql_needs_a_header() {
         let dup =
             book("-- name: a\nSELECT 1 FROM customers\n\n-- name: a\nSELECT 2 FROM customers\n")

@@ -185,6 +185,13 @@ impl<'s> Unit<'s> {
     ) -> Result<String> {
         let def = Self::latest(self.store, key).await?;
         let id = uuid::Uuid::now_v7().to_string();
+        let mut variables = variables;
+        // camunda:initiator: the person who starts it at its none start event.
+        if let (None, Some(name), Some(actor)) = (&start_node, &def.initiator, &self.actor) {
+            if self.actor_is_person {
+                variables.insert(name.clone(), millrace_engine::Value::String(actor.clone()));
+            }
+        }
         let (instance, effects) =
             cascade.start(&def, id.clone(), business_key, start_node, variables)?;
         self.adopt(instance);

@@ -49,6 +49,14 @@ pub fn run(args: &TestArgs) -> anyhow::Result<ExitCode> {
                     );
                 } else {
                     println!("FAILED  {shown}: {e}");
+                    if let millrace_scenario::ScenarioError::Failed {
+                        outcome: Some(o), ..
+                    } = &e
+                    {
+                        for (node, message) in &o.incident_messages {
+                            println!("        incident at {node}: {message}");
+                        }
+                    }
                 }
             }
         }

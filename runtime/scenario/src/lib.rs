@@ -67,6 +67,8 @@ pub struct Outcome {
     pub variables: Variables,
     /// Nodes with open incidents.
     pub incidents: Vec<String>,
+    /// Each open incident's node and message, in the order of `incidents`.
+    pub incident_messages: Vec<(String, String)>,
 }
 
 impl Outcome {
@@ -78,6 +80,7 @@ impl Outcome {
             "waiting": self.waiting,
             "variables": millrace_engine::value::variables_to_json(&self.variables),
             "incidents": self.incidents,
+            "incidentMessages": self.incident_messages.iter().map(|(n, m)| serde_json::json!({ "node": n, "message": m })).collect::<Vec<_>>(),
         })
     }
 }
@@ -210,7 +213,8 @@ struct Seen {
     waiting: Vec<String>,
     /// (order, node) of each completed activity.
     completed: Vec<(i64, String)>,
-    incidents: Vec<String>,
+    /// (node, message) of each open incident.
+    incidents: Vec<(String, String)>,
 }
 
 impl Backend<'_> {
@@ -415,7 +419,7 @@ impl Backend<'_> {
                         .incidents(Some(id), 10_000)
                         .await?
                         .into_iter()
-                        .map(|i| i.node_id)
+                        .map(|i| (i.node_id, i.message))
                         .collect(),
                     instance,
                 })
@@ -441,7 +445,10 @@ impl Backend<'_> {
                 Ok(Seen {
                     waiting: waiting(def.map(|d| &**d), &instance),
                     completed,
-                    incidents: engine.incidents_of(id).map(|i| i.node.clone()).collect(),
+                    incidents: engine
+                        .incidents_of(id)
+                        .map(|i| (i.node.clone(), i.message.clone()))
+                        .collect(),
                     instance,
                 })
             }
@@ -855,12 +862,15 @@ impl<'a> Runner<'a> {
             InstanceState::Active if !incidents.is_empty() => "incident".to_string(),
             s => s.as_str().to_string(),
         };
+        let incident_messages: Vec<(String, String)> = incidents;
+        let incidents = incident_messages.iter().map(|(n, _)| n.clone()).collect();
         Ok(Outcome {
             state,
             completed,
             waiting,
             variables,
             incidents,
+            incident_messages,
         })
     }
 }

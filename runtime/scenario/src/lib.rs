@@ -817,6 +817,72 @@ impl<'a> Runner<'a> {
                     }
                 }
             }
+        } else if let Some(m) = field(step, "expectMail") {
+            let want = m.as_array().ok_or_else(|| {
+                ScenarioError::Invalid(format!(
+                    "step {n}: expectMail is a list of mails ({{\"to\", \"subject\", \"bodyContains\"}})"
+                ))
+            })?;
+            let Backend::Store(store) = &self.backend else {
+                return Err(ScenarioError::Invalid(format!(
+                    "step {n}: expectMail needs a store: run this scenario on SQLite or PostgreSQL"
+                )));
+            };
+            let tree = self.tree().await?;
+            // The outbox lists newest first; the scenario's mails oldest first.
+            let mut mails: Vec<_> = store
+                .outbox(10_000)
+                .await?
+                .into_iter()
+                .filter(|m| tree.contains(&m.instance_id))
+                .collect();
+            // In the order the instances queued them: a mail's key ends in its
+            // instance's own counter, which only grows.
+            let order = |id: &str| {
+                id.rsplit(':')
+                    .next()
+                    .and_then(|n| n.parse::<u64>().ok())
+                    .unwrap_or(0)
+            };
+            mails.sort_by(|a, b| {
+                (&a.instance_id, order(&a.id)).cmp(&(&b.instance_id, order(&b.id)))
+            });
+            let shown: Vec<String> = mails
+                .iter()
+                .map(|m| format!("{:?} to {:?}", m.subject, m.recipients))
+                .collect();
+            if mails.len() != want.len() {
+                return Err(fail(
+                    "expectMail",
+                    format!(
+                        "{} mails were queued, expected {}: {shown:?}",
+                        mails.len(),
+                        want.len()
+                    ),
+                ));
+            }
+            for (i, (got, want)) in mails.iter().zip(want).enumerate() {
+                let text = |k: &str| want.get(k).and_then(Json::as_str);
+                let wrong = if text("to").is_some_and(|to| !got.recipients.iter().any(|r| r == to))
+                {
+                    Some("to")
+                } else if text("subject").is_some_and(|s| s != got.subject) {
+                    Some("subject")
+                } else if text("bodyContains").is_some_and(|b| !got.body.contains(b)) {
+                    Some("bodyContains")
+                } else {
+                    None
+                };
+                if let Some(what) = wrong {
+                    return Err(fail(
+                        "expectMail",
+                        format!(
+                            "mail {i} ({}) differs in {what}: expected {}",
+                            shown[i], want
+                        ),
+                    ));
+                }
+            }
         } else if let Some(s) = field(step, "expectState") {
             let want = s.as_str().unwrap_or_default();
             let got = self.outcome().await?.state;

@@ -602,8 +602,7 @@ mod tests {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../processes");
         let files = crate::DeploymentFile::read_folder(&root, &[".sql"], "").unwrap();
         assert!(!files.is_empty());
-        let named: Vec<(String, String)> =
-            files.into_iter().map(|f| (f.name, f.content)).collect();
+        let named: Vec<(String, String)> = files.into_iter().map(|f| (f.name, f.content)).collect();
         let book = QueryBook::of_files(named.iter().map(|(a, b)| (a, b)))
             .unwrap_or_else(|e| panic!("{e}"));
         assert!(book.get("customer_search").is_some());

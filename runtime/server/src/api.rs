@@ -472,6 +472,9 @@ pub async fn start(
     let millrace_store::Done::Started(id) = done else {
         return Err(ApiError::internal("the start answered no instance"));
     };
+    if def.as_deref().is_some_and(calls_connectors) {
+        run_connectors_now(&state, &id).await;
+    }
     state
         .metrics
         .instances_started
@@ -1100,6 +1103,14 @@ pub async fn complete(
         .metrics
         .tasks_completed
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    if state
+        .store
+        .definition(&key, version)
+        .as_deref()
+        .is_some_and(calls_connectors)
+    {
+        run_connectors_now(&state, &task.instance_id).await;
+    }
     // The next step of a wizard: a task the flow now gives the same person in this instance.
     let mut next = None;
     for other in state.store.task_ids_of(&task.instance_id).await? {
@@ -1871,4 +1882,28 @@ pub async fn external_failure(
         .audit(Some(&p.user), "external.failure", Some(&id), "ok")
         .await;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Whether a definition has connector tasks (whose calls are jobs).
+fn calls_connectors(def: &millrace_engine::ProcessDefinition) -> bool {
+    def.nodes.iter().any(|n| {
+        matches!(
+            n.kind,
+            millrace_engine::definition::NodeKind::Connector { .. }
+        )
+    })
+}
+
+/// Runs an instance's due connector calls before answering, so the task
+/// they lead to is there for the person's next step; a failure here is left
+/// to the worker, which makes the same calls.
+async fn run_connectors_now(state: &AppState, instance: &str) {
+    let owner = format!("{}-request", state.node_id);
+    if let Err(e) = state
+        .store
+        .run_connectors_of(instance, &owner, chrono::Utc::now(), 32)
+        .await
+    {
+        tracing::warn!(%instance, error = %e, "running connector calls at once failed; the worker will");
+    }
 }

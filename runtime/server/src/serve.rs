@@ -100,6 +100,17 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
             tracing::info!(key = %d.key, version = d.version, created = d.created, "process deployed at start");
         }
     }
+    // The utility's reference data beside the processes: rows already there
+    // (an administrator's edits) stay as they are.
+    let data = config.processes.join("reference-data.json");
+    if data.is_file() {
+        let text = std::fs::read_to_string(&data).map_err(io)?;
+        let loaded = store
+            .load_reference_data(&data.display().to_string(), &text)
+            .await?;
+        let rows: u64 = loaded.values().sum();
+        tracing::info!(file = %data.display(), new_rows = rows, "reference data loaded");
+    }
     let mut state = AppState::new(store.clone(), &config.node_id).with_processes(&config.processes);
     let (stop_tx, stop_rx) = watch::channel(false);
     let worker = {

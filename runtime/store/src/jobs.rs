@@ -292,6 +292,68 @@ impl Store {
         Ok(())
     }
 
+    /// Runs the connector calls an instance has due at `now`, here and at
+    /// once, as `owner` (the same claim, lease and fencing as the worker's),
+    /// until it has none left or `rounds` have run: so a person who started a
+    /// request or completed a step meets the task the calls lead to in the
+    /// answer, not a moment later. Calls another node holds are left to it.
+    pub async fn run_connectors_of(
+        &self,
+        instance: &str,
+        owner: &str,
+        now: DateTime<Utc>,
+        rounds: usize,
+    ) -> Result<usize> {
+        let mut done = 0;
+        for _ in 0..rounds {
+            let token = uuid::Uuid::now_v7().to_string();
+            let (clock, until) = self.lease_clock(now, Duration::from_secs(60), "$1", "$5");
+            let sql = format!(
+                "UPDATE jobs SET lease_owner = $3, lease_token = $4, lease_expires = {} \
+                 WHERE id IN (SELECT id FROM jobs WHERE instance_id = $2 AND kind = 'connector' AND retries > 0 AND due <= $1 \
+                     AND (lease_owner IS NULL OR lease_expires < {clock}) ORDER BY due, id LIMIT 16{}) \
+                 RETURNING id, instance_id, local_id, kind, retries, topic, due, remaining, payload",
+                until.sql(),
+                self.dialect.skip_locked()
+            );
+            // Built from constants only: every input is bound.
+            let query = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(timestamp(now))
+                .bind(instance)
+                .bind(owner)
+                .bind(&token);
+            let mut claimed: Vec<ClaimedJob> = until
+                .bind(query)
+                .fetch_all(&self.pool)
+                .await?
+                .into_iter()
+                .map(|r| ClaimedJob {
+                    id: r.get(0),
+                    instance_id: r.get(1),
+                    local_id: r.get::<i64, _>(2) as LocalId,
+                    kind: r.get(3),
+                    retries: r.get(4),
+                    topic: r.get(5),
+                    due: r.get(6),
+                    remaining: r.get(7),
+                    payload: r.get(8),
+                    lease_token: token.clone(),
+                    owner: owner.to_string(),
+                })
+                .collect();
+            if claimed.is_empty() {
+                break;
+            }
+            claimed.sort_by(|a, b| (&a.due, &a.id).cmp(&(&b.due, &b.id)));
+            for job in &claimed {
+                if self.run_job(job, now).await? == JobOutcome::Done {
+                    done += 1;
+                }
+            }
+        }
+        Ok(done)
+    }
+
     /// Gives up `owner`'s leases (on shutdown), so others need not wait for them to expire.
     pub async fn release_leases(&self, owner: &str) -> Result<u64> {
         Ok(sqlx::query(

@@ -1,0 +1,384 @@
+//! The disconnection process (seed 002) through the HTTP API, as its users
+//! work it: real users in the seed's groups walk the sample customer from the
+//! request to the executed disconnection and the final bill, a second request
+//! for the same customer is refused, the server's form checks answer on the
+//! field they name, and afterwards the ledger, the meter's inventory state,
+//! the customer's status and the mail in a real SMTP server are checked.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+mod common;
+
+use common::server::{add_user, admin, Client, Server, ADMIN_PASSWORD};
+use serde_json::{json, Value};
+
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+/// The task of `instance` at element `node` that `who` sees in their inbox.
+fn task_at(who: &Client, instance: &str, node: &str) -> Value {
+    let (s, tasks) = who.call("GET", &format!("/api/tasks?instanceId={instance}"), None);
+    assert_eq!(s, 200, "{tasks}");
+    tasks
+        .as_array()
+        .and_then(|l| l.iter().find(|t| t["elementId"] == node).cloned())
+        .unwrap_or_else(|| panic!("no task {node} for this user in {tasks}"))
+}
+
+/// Completes `task` as `who`; returns the next wizard step, if any.
+fn complete(who: &Client, task: &Value, variables: Value) -> Value {
+    let id = task["id"].as_str().expect("task id");
+    let (s, b) = who.call("POST", &format!("/api/tasks/{id}/claim"), None);
+    assert!(s == 204 || s == 200, "claim {}: {s} {b}", task["elementId"]);
+    let (s, b) = who.call(
+        "POST",
+        &format!("/api/tasks/{id}/complete"),
+        Some(json!({ "variables": variables })),
+    );
+    assert_eq!(s, 200, "complete {}: {b}", task["elementId"]);
+    b["nextTask"].clone()
+}
+
+fn start(who: &Client, search: &str) -> String {
+    let (s, b) = who.call(
+        "POST",
+        "/api/process-definitions/disconnection/start",
+        Some(json!({ "variables": { "search": search } })),
+    );
+    assert_eq!(s, 201, "{b}");
+    b["id"].as_str().expect("instance id").to_string()
+}
+
+fn day(offset: i64) -> String {
+    (chrono::Utc::now() + chrono::Duration::days(offset))
+        .format("%Y-%m-%d")
+        .to_string()
+}
+
+async fn named(store: &millrace_store::Store, query: &str, input: Value) -> Vec<Value> {
+    let def = store.latest_definition("disconnection").expect("deployed");
+    let input = millrace_engine::value::variables_from_json(&input).expect("input");
+    let out = store
+        .read_named_query("disconnection", def.version, query, &input)
+        .await
+        .expect("store")
+        .expect("query");
+    match out.get("rows").map(|r| r.to_json()) {
+        Some(Value::Array(rows)) => rows,
+        other => panic!("{query} returned {other:?}"),
+    }
+}
+
+#[test]
+fn staff_walk_the_sample_customer_from_request_to_disconnection_and_final_bill() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let maildir = dir.path().join("maildir");
+    let smtp_port = free_port();
+    let _smtp = Killed(
+        Command::new("python3")
+            .args(["-m", "aiosmtpd", "-n", "-l"])
+            .arg(format!("127.0.0.1:{smtp_port}"))
+            .args(["-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(&maildir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("aiosmtpd starts (tests/run.sh installs it from PyPI)"),
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", smtp_port)).is_err() {
+        assert!(Instant::now() < deadline, "the SMTP server did not come up");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let db_dir = tempfile::tempdir().expect("temp dir");
+    let db = common::database(db_dir.path(), "disconnection");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_millrace"));
+    cmd.args([
+        "serve",
+        "--bind",
+        "127.0.0.1:0",
+        "--processes",
+        "processes",
+        "--scripts",
+        "scripts",
+        "--smtp-url",
+    ])
+    .arg(format!("smtp://127.0.0.1:{smtp_port}"))
+    .arg("--database")
+    .arg(&db)
+    .env("MILLRACE_ADMIN_PASSWORD", ADMIN_PASSWORD);
+    let server: Server = common::server::spawn(cmd, db.clone(), db_dir);
+
+    let admin = admin(&server);
+    let people = [
+        ("sarah.johnson", "customer-service-executives"),
+        ("ana.ccr", "call-centre-representatives"),
+        ("rita.recovery", "recovery-executives"),
+        ("bill.specialist", "billing-specialists"),
+        ("david.chen", "supervisors"),
+        ("mike.thompson", "field-technicians"),
+    ];
+    let login = |name: &str, group: &str| {
+        let password = add_user(&admin, name, "staff", &[group]);
+        Client::login(&server, name, &password)
+    };
+    let [sarah, ana, rita, bill, david, mike] = people.map(|(n, g)| login(n, g));
+
+    // Sarah starts a request; the search's connector has run when the start answers.
+    let (s, forms) = sarah.call("GET", "/api/start-forms", None);
+    assert_eq!(s, 200);
+    assert!(forms.to_string().contains("disconnection"), "{forms}");
+    let id = start(&sarah, "smith");
+    let select = task_at(&sarah, &id, "Task_SelectCustomer");
+    let (s, form) = sarah.call(
+        "GET",
+        &format!("/api/tasks/{}/form", select["id"].as_str().unwrap()),
+        None,
+    );
+    assert_eq!(s, 200, "{form}");
+    assert_eq!(
+        form["context"]["customerOptions"][0]["value"], "ACC-2024-001789",
+        "{form}"
+    );
+    let details = complete(
+        &sarah,
+        &select,
+        json!({ "accountNumber": "ACC-2024-001789", "identityVerified": true }),
+    );
+    assert_eq!(details["elementId"], "Task_RequestDetails", "{details}");
+
+    // The server checks the form on the field it names, and changes nothing.
+    let details_id = details["id"].as_str().unwrap().to_string();
+    let refused = |variables: Value| {
+        let (s, b) = sarah.call(
+            "POST",
+            &format!("/api/tasks/{details_id}/complete"),
+            Some(json!({ "variables": variables })),
+        );
+        assert_eq!(s, 400, "{b}");
+        (
+            b["field"].as_str().unwrap_or_default().to_string(),
+            b["reason"].as_str().unwrap_or_default().to_string(),
+        )
+    };
+    let good = json!({ "reasonCode": "NP-001", "preferredDate": day(5), "timeSlot": "SLOT-10",
+                       "notes": "Customer requested morning slot due to work schedule" });
+    let mut past = good.clone();
+    past["preferredDate"] = json!(day(-1));
+    assert_eq!(
+        refused(past),
+        ("preferredDate".into(), "Cannot select past date".into())
+    );
+    let mut slot = good.clone();
+    slot["timeSlot"] = json!("SLOT-07");
+    assert_eq!(refused(slot).0, "timeSlot");
+    let mut notes = good.clone();
+    notes["notes"] = json!("n".repeat(251));
+    assert_eq!(refused(notes).0, "notes");
+    let mut reason = good.clone();
+    reason["reasonCode"] = json!("XX-999");
+    assert_eq!(refused(reason).0, "reasonCode");
+    let review = complete(&sarah, &details, good);
+    assert_eq!(review["elementId"], "Task_Review", "{review}");
+    let receipt = complete(&sarah, &review, json!({ "notifyCustomer": true }));
+    assert_eq!(receipt["elementId"], "Task_Receipt", "{receipt}");
+    let (_, receipt_form) = sarah.call(
+        "GET",
+        &format!("/api/tasks/{}/form", receipt["id"].as_str().unwrap()),
+        None,
+    );
+    let year = chrono::Utc::now().format("%Y").to_string();
+    let request_id = format!("DIS-{year}-001234");
+    assert_eq!(
+        receipt_form["context"]["requestId"],
+        request_id.as_str(),
+        "{receipt_form}"
+    );
+    complete(&sarah, &receipt, json!({}));
+
+    // A second request for the same customer, from another desk, is refused (AC002).
+    let second = start(&ana, "ACC-2024-001789");
+    let select = task_at(&ana, &second, "Task_SelectCustomer");
+    let locked = complete(
+        &ana,
+        &select,
+        json!({ "accountNumber": "ACC-2024-001789", "identityVerified": true }),
+    );
+    assert_eq!(locked["elementId"], "Task_CustomerLocked", "{locked}");
+    let (_, locked_form) = ana.call(
+        "GET",
+        &format!("/api/tasks/{}/form", locked["id"].as_str().unwrap()),
+        None,
+    );
+    assert_eq!(
+        locked_form["context"]["lockHolder"]["request_id"],
+        request_id.as_str(),
+        "{locked_form}"
+    );
+    complete(&ana, &locked, json!({}));
+
+    // Acknowledged, approved by a supervisor, settled, billed.
+    complete(
+        &sarah,
+        &task_at(&sarah, &id, "Task_Acknowledge"),
+        json!({ "ackAction": "acknowledge" }),
+    );
+    complete(
+        &david,
+        &task_at(&david, &id, "Task_Approve"),
+        json!({ "approval": "approve" }),
+    );
+    complete(
+        &rita,
+        &task_at(&rita, &id, "Task_Settle"),
+        json!({ "useDepositInBill": true, "settlementAction": "continue" }),
+    );
+    let reading = task_at(&bill, &id, "Task_FinalReading");
+    let again = complete(
+        &bill,
+        &reading,
+        json!({ "meterNumber": "MTR-E-301177", "finalReading": 15480, "readingDate": day(0) }),
+    );
+    // Sent back with the message on the field it names (AC015).
+    assert_eq!(again["elementId"], "Task_FinalReading", "{again}");
+    let (_, again_form) = bill.call(
+        "GET",
+        &format!("/api/tasks/{}/form", again["id"].as_str().unwrap()),
+        None,
+    );
+    assert_eq!(
+        again_form["fieldErrors"]["meterNumber"], "Meter not linked to this account",
+        "{again_form}"
+    );
+    let review_bill = complete(
+        &bill,
+        &again,
+        json!({ "meterNumber": "MTR-E-558812", "finalReading": 15480, "readingDate": day(0) }),
+    );
+    assert_eq!(review_bill["elementId"], "Task_ReviewBill", "{review_bill}");
+    complete(&bill, &review_bill, json!({ "billDecision": "approve" }));
+    complete(
+        &rita,
+        &task_at(&rita, &id, "Task_ServiceOrder"),
+        json!({ "soAction": "existing", "soId": "SO-2024-005678" }),
+    );
+    let execute = task_at(&mike, &id, "Task_Execute");
+    let all = json!(["DISC-1", "DISC-2", "DISC-3", "DISC-4", "DISC-5", "DISC-6"]);
+    complete(
+        &mike,
+        &execute,
+        json!({ "meterAction": "remove", "executionDevice": "DEV-E-77120", "soId": "SO-2024-005678", "checklist": all }),
+    );
+    complete(
+        &sarah,
+        &task_at(&sarah, &id, "Task_Close"),
+        json!({ "closeReason": "issue-resolved", "closeNotes": "Disconnected as requested" }),
+    );
+    let (_, inst) = admin.call("GET", &format!("/api/process-instances/{id}"), None);
+    assert_eq!(inst["state"], "completed", "{inst}");
+
+    // The reference data afterwards, read through the process's own queries.
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let store = millrace_store::Store::open(
+            &server.db,
+            std::sync::Arc::new(millrace_script::RhaiLanguage),
+        )
+        .await
+        .expect("store");
+        let customer = named(
+            &store,
+            "customer",
+            json!({ "accountNumber": "ACC-2024-001789" }),
+        )
+        .await;
+        assert_eq!(customer[0]["status"], "Inactive", "{customer:?}");
+        assert_eq!(customer[0]["account_status"], "Inactive");
+        assert_eq!(customer[0]["billing_frozen"], 1);
+        let meter = named(&store, "meter", json!({ "meterNumber": "MTR-E-558812" })).await;
+        assert_eq!(meter[0]["inventory_status"], "Warehouse", "{meter:?}");
+        assert_eq!(meter[0]["service_account_id"], Value::Null);
+        let ledger = named(
+            &store,
+            "ledger",
+            json!({ "accountNumber": "ACC-2024-001789" }),
+        )
+        .await;
+        let last = ledger.last().expect("a final invoice");
+        assert_eq!(last["reference"], "INV-414013", "{ledger:?}");
+        // 246 kWh at $0.15 + $12.50, 8 % tax = $53.35; + $456.78 − $200.00.
+        assert_eq!(last["amount"].to_string(), "310.13");
+        let deposit = named(
+            &store,
+            "deposit",
+            json!({ "accountNumber": "ACC-2024-001789" }),
+        )
+        .await;
+        // JSON numbers drop trailing zeros: $200.00 reads back as 200.
+        assert_eq!(deposit[0]["applied"].to_string(), "200");
+        let request = named(&store, "request", json!({ "requestId": request_id })).await;
+        assert_eq!(request[0]["status"], "Closed");
+        assert_eq!(request[0]["created_by"], "sarah.johnson");
+        store.close().await;
+    });
+
+    // Three mails to the customer reached the SMTP server (AC019).
+    let new_dir = maildir.join("new");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mails = loop {
+        let found: Vec<PathBuf> = std::fs::read_dir(&new_dir)
+            .map(|d| d.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
+        if found.len() >= 3 {
+            let mut texts: Vec<String> = found
+                .iter()
+                .map(|p| std::fs::read_to_string(p).expect("mail file"))
+                .collect();
+            texts.sort();
+            break texts;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "only {} mails arrived",
+            found.len()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let all = mails.join("\n----\n");
+    assert!(
+        all.contains(&format!(
+            "Subject: Your disconnection request {request_id} was received"
+        )),
+        "{all}"
+    );
+    assert!(all.contains("Subject: Your final bill INV-414013"), "{all}");
+    assert!(all.contains("Security deposit applied: -$200.00"), "{all}");
+    assert!(all.contains("Outstanding amount: $456.78"), "{all}");
+    assert!(all.contains("Net settlement: $256.78"), "{all}");
+    assert!(
+        all.contains(&format!(
+            "Subject: Your service was disconnected ({request_id})"
+        )),
+        "{all}"
+    );
+    assert!(
+        mails.iter().all(|m| m.contains("To: john.smith@email.com")),
+        "{all}"
+    );
+}

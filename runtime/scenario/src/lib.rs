@@ -40,6 +40,10 @@ pub enum ScenarioError {
     /// A file of the deployment does not compile (in memory).
     #[error(transparent)]
     Deploy(#[from] FileError),
+    /// The scenario reaches the database (reference data, named queries, the
+    /// outbox), which the in-memory engine does not have: it runs on a store only.
+    #[error("needs a store (SQLite or PostgreSQL): {0}")]
+    NeedsStore(String),
     /// A step's expectation failed.
     #[error("step {step} ({what}): {reason}")]
     Failed {
@@ -608,9 +612,7 @@ impl<'a> Runner<'a> {
             Some(list) => strings(list, "referenceData")?,
         };
         let Backend::Store(store) = &self.backend else {
-            return Err(ScenarioError::Invalid(
-                "referenceData needs a store: run this scenario on SQLite or PostgreSQL, not in memory".into(),
-            ));
+            return Err(ScenarioError::NeedsStore("it loads referenceData".into()));
         };
         for name in names {
             let path = self.dir.join(&name);
@@ -773,8 +775,8 @@ impl<'a> Runner<'a> {
                     ))
                 })?;
             let Backend::Store(store) = &self.backend else {
-                return Err(ScenarioError::Invalid(format!(
-                    "step {n}: a query needs a store: run this scenario on SQLite or PostgreSQL"
+                return Err(ScenarioError::NeedsStore(format!(
+                    "step {n} runs a named query"
                 )));
             };
             let instance = store.instance(&self.root).await?;
@@ -824,8 +826,8 @@ impl<'a> Runner<'a> {
                 ))
             })?;
             let Backend::Store(store) = &self.backend else {
-                return Err(ScenarioError::Invalid(format!(
-                    "step {n}: expectMail needs a store: run this scenario on SQLite or PostgreSQL"
+                return Err(ScenarioError::NeedsStore(format!(
+                    "step {n} reads the outbox"
                 )));
             };
             let tree = self.tree().await?;

@@ -38,12 +38,22 @@ async fn every_scenario_passes_in_memory() {
         files.len()
     );
     let mut failed = Vec::new();
+    let mut store_only = 0;
     for file in &files {
-        if let Err(e) = run_file_in_memory(file).await {
-            failed.push(format!("{}: {e}", file.display()));
+        match run_file_in_memory(file).await {
+            Ok(_) => {}
+            // Reference data, named queries and the outbox live in a database:
+            // tests/run.sh runs these on SQLite and PostgreSQL.
+            Err(ScenarioError::NeedsStore(_)) => store_only += 1,
+            Err(e) => failed.push(format!("{}: {e}", file.display())),
         }
     }
     assert!(failed.is_empty(), "in memory:\n{}", failed.join("\n"));
+    assert!(
+        files.len() - store_only > 50,
+        "only {} scenarios ran in memory",
+        files.len() - store_only
+    );
 }
 
 /// Writes a scenario beside a copy of the user-task catalogue's process.

@@ -477,25 +477,25 @@ fn walk_form_js(node: &serde_json::Value, vars: &Variables, out: &mut Vec<FormFi
                 kind: kind.into(),
                 required: rule("required").and_then(|r| r.as_bool()).unwrap_or(false),
                 readonly: readonly || flag("readonly") || flag("disabled"),
-                options: match c.get("valuesKey").and_then(|k| k.as_str()) {
-                    Some(k) => Some(options_of(vars.get(k))),
-                    None => None,
-                }
-                .or_else(|| {
-                    c.get("values").and_then(|v| v.as_array()).map(|vs| {
-                        vs.iter()
-                            .filter_map(|v| {
-                                let value = v.get("value")?.as_str()?.to_string();
-                                let label = v
-                                    .get("label")
-                                    .and_then(|l| l.as_str())
-                                    .map_or_else(|| value.clone(), str::to_string);
-                                Some(FormOption { value, label })
-                            })
-                            .collect()
+                options: c
+                    .get("valuesKey")
+                    .and_then(|k| k.as_str())
+                    .map(|k| options_of(vars.get(k)))
+                    .or_else(|| {
+                        c.get("values").and_then(|v| v.as_array()).map(|vs| {
+                            vs.iter()
+                                .filter_map(|v| {
+                                    let value = v.get("value")?.as_str()?.to_string();
+                                    let label = v
+                                        .get("label")
+                                        .and_then(|l| l.as_str())
+                                        .map_or_else(|| value.clone(), str::to_string);
+                                    Some(FormOption { value, label })
+                                })
+                                .collect()
+                        })
                     })
-                })
-                .unwrap_or_default(),
+                    .unwrap_or_default(),
                 min: rule("min").map(|m| m.to_string()),
                 max: rule("max").map(|m| m.to_string()),
                 min_length: rule("minLength").and_then(|m| m.as_u64()),

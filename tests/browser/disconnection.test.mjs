@@ -1,0 +1,186 @@
+// The disconnection process (seed 002) in the browser, its main path through
+// the inbox: a customer service executive starts a request from the inbox,
+// searches, picks the customer among the matches, gives the details (a past
+// date is refused on its field), reviews and gets the receipt; the request is
+// acknowledged, approved by a supervisor, settled (with the deposit), billed
+// after a meter reading the process sends back once ("Meter not linked to
+// this account", on its field), and executed in the field. A screenshot of
+// each step goes to tests/browser/artifacts/disconnection-*.png.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { adminApi, closeBrowser, launch, newPage, shot, signIn } from './helpers.mjs';
+
+const PEOPLE = [
+  ['dc.sarah', 'customer-service-executives'],
+  ['dc.david', 'supervisors'],
+  ['dc.rita', 'recovery-executives'],
+  ['dc.bill', 'billing-specialists'],
+  ['dc.mike', 'field-technicians'],
+];
+const password = (name) => `${name}-password-123`;
+
+before(async () => {
+  await launch();
+  for (const [name, group] of PEOPLE) {
+    const r = await adminApi('POST', '/api/users', { name, password: password(name), role: 'staff', groups: [group] });
+    assert.equal(r.status, 204, JSON.stringify(r.body));
+  }
+});
+
+after(closeBrowser);
+
+function day(offset) {
+  const d = new Date(Date.now() + offset * 86400000);
+  return d.toISOString().slice(0, 10);
+}
+
+// The form-js viewer's select: open it by its label, then pick the option.
+async function choose(page, label, option) {
+  const field = page.locator('.fjs-form-field').filter({ has: page.getByText(label, { exact: true }) });
+  await field.locator('.fjs-input-group').click();
+  await page.locator('.fjs-dropdownlist-item', { hasText: option }).first().click();
+}
+
+async function completeStep(page) {
+  await page.getByRole('button', { name: 'Complete' }).click();
+}
+
+// Opens the instance's task at `element` as the signed-in user, claimed.
+async function openTask(page, instance, element) {
+  const tasks = await page.evaluate(async (id) => (await (await fetch(`/api/tasks?instanceId=${id}`)).json()), instance);
+  const task = tasks.find((t) => t.elementId === element);
+  assert.ok(task, `${element} in ${JSON.stringify(tasks.map((t) => t.elementId))}`);
+  await page.goto(`${process.env.MILLRACE_URL}/tasks/${task.id}`);
+  const claim = page.getByRole('button', { name: 'Claim' });
+  if (await claim.isVisible().catch(() => false)) await claim.click();
+  await page.getByRole('button', { name: 'Complete' }).waitFor();
+  await page.locator('.fjs-form').waitFor();
+}
+
+test('the sample customer from the inbox to an executed disconnection', async () => {
+  const page = await newPage();
+  await signIn(page, 'dc.sarah', password('dc.sarah'));
+  const offer = page.getByRole('navigation', { name: 'Start a request' })
+    .getByRole('link', { name: 'New Disconnection and reconnection request' });
+  await offer.waitFor();
+  await offer.click();
+  await page.waitForURL('**/start/disconnection');
+  await page.getByLabel('Customer name, account number or phone').fill('smith');
+  await shot(page, 'disconnection-01-search');
+  await page.getByRole('button', { name: 'Start' }).click();
+
+  // The search ran before the page moved on: the matches are the select's options.
+  await page.waitForURL('**/tasks/**');
+  await page.getByText('Select and verify the customer').waitFor();
+  await choose(page, 'Customer', 'John Michael Smith');
+  await page.getByLabel("I verified the customer's identity with the required documents").check();
+  await shot(page, 'disconnection-02-select-customer');
+  await completeStep(page);
+
+  await page.getByText('Disconnection request', { exact: false }).first().waitFor();
+  await page.getByText('ACC-2024-001789', { exact: false }).first().waitFor();
+  await choose(page, 'Reason', 'Non-payment of bills');
+  await choose(page, 'Preferred time slot', '10:00 AM - 12:00 PM');
+  await page.getByLabel('Additional notes (optional)').fill('Customer requested morning slot due to work schedule');
+  // A past date is refused by the server on its field.
+  await page.getByLabel('Preferred date').fill(day(-1));
+  await page.getByLabel('Preferred date').press('Enter');
+  await completeStep(page);
+  const refusal = page.getByText('Cannot select past date');
+  await refusal.waitFor();
+  await shot(page, 'disconnection-03-past-date-refused');
+  await page.getByLabel('Preferred date').fill(day(5));
+  await page.getByLabel('Preferred date').press('Enter');
+  await completeStep(page);
+
+  await page.getByText('Review and submit').waitFor();
+  await page.getByText('Non-payment of bills (NP-001, High priority)').waitFor();
+  await shot(page, 'disconnection-04-review');
+  await completeStep(page);
+
+  const year = new Date().getUTCFullYear();
+  await page.getByText(`Request DIS-${year}-001234 submitted`).waitFor();
+  await page.getByText('Outstanding $456.78', { exact: false }).waitFor();
+  await shot(page, 'disconnection-05-receipt');
+  const instance = page.url().split('/tasks/')[1].split(':')[0];
+  await completeStep(page);
+  await page.context().close();
+
+  const [acknowledge] = [await newPage()];
+  await signIn(acknowledge, 'dc.sarah', password('dc.sarah'));
+  await openTask(acknowledge, instance, 'Task_Acknowledge');
+  await acknowledge.getByLabel('Acknowledge (In Progress)').check();
+  await shot(acknowledge, 'disconnection-06-acknowledge');
+  await completeStep(acknowledge);
+  await acknowledge.context().close();
+
+  const supervisor = await newPage();
+  await signIn(supervisor, 'dc.david', password('dc.david'));
+  await openTask(supervisor, instance, 'Task_Approve');
+  await supervisor.getByLabel('Approve', { exact: true }).check();
+  await shot(supervisor, 'disconnection-07-approve');
+  await completeStep(supervisor);
+  await supervisor.context().close();
+
+  const recovery = await newPage();
+  await signIn(recovery, 'dc.rita', password('dc.rita'));
+  await openTask(recovery, instance, 'Task_Settle');
+  await recovery.getByText('Outstanding $456.78', { exact: false }).waitFor();
+  await recovery.getByText('Net: $256.78', { exact: false }).waitFor();
+  assert.ok(await recovery.getByLabel('Use the security deposit in the bill').isChecked(), 'on by default');
+  await recovery.getByLabel('Continue to the final bill').check();
+  await shot(recovery, 'disconnection-08-settlement');
+  await completeStep(recovery);
+  await recovery.context().close();
+
+  const billing = await newPage();
+  await signIn(billing, 'dc.bill', password('dc.bill'));
+  await openTask(billing, instance, 'Task_FinalReading');
+  await billing.getByLabel('Meter number').fill('MTR-E-301177');
+  await billing.getByLabel('Final reading (kWh / m³)').fill('15480');
+  await billing.getByLabel('Reading date').fill(day(0));
+  await billing.getByLabel('Reading date').press('Enter');
+  await completeStep(billing);
+  // The process sends the step back with its message on the field it names.
+  await billing.getByText('Meter not linked to this account').waitFor();
+  await shot(billing, 'disconnection-09-meter-refused');
+  await billing.getByLabel('Meter number').fill('MTR-E-558812');
+  await billing.getByLabel('Final reading (kWh / m³)').fill('15480');
+  await billing.getByLabel('Reading date').fill(day(0));
+  await billing.getByLabel('Reading date').press('Enter');
+  await completeStep(billing);
+  await billing.getByText('Final bill (draft)', { exact: false }).waitFor();
+  await billing.getByText('Security deposit applied: -$200.00', { exact: false }).waitFor();
+  await billing.getByText('Final amount due: $310.13', { exact: false }).waitFor();
+  await billing.getByLabel('Approve and send').check();
+  await shot(billing, 'disconnection-10-final-bill');
+  await completeStep(billing);
+  await billing.context().close();
+
+  const order = await newPage();
+  await signIn(order, 'dc.rita', password('dc.rita'));
+  await openTask(order, instance, 'Task_ServiceOrder');
+  await order.getByLabel('Use an open service order').check();
+  await order.getByLabel('Existing service order id (SO-…)').fill('SO-2024-005678');
+  await completeStep(order);
+  await order.context().close();
+
+  const field = await newPage();
+  await signIn(field, 'dc.mike', password('dc.mike'));
+  await openTask(field, instance, 'Task_Execute');
+  await field.getByLabel('Remove meter completely').check();
+  await field.getByLabel('Device number').fill('DEV-E-77120');
+  for (const item of ['Final meter reading captured', 'Customer informed of the disconnection', 'Final bill approved and sent',
+    'Security deposit settled', 'Supply isolated at the point of delivery', 'Safety seal applied']) {
+    await field.getByLabel(item).check();
+  }
+  await shot(field, 'disconnection-11-execute');
+  await completeStep(field);
+  await field.context().close();
+
+  const inst = await adminApi('GET', `/api/process-instances/${instance}`);
+  assert.deepEqual(inst.body.activeActivities, ['Task_Close'], JSON.stringify(inst.body.activeActivities));
+  assert.equal(inst.body.variables.status, 'Completed');
+  assert.equal(inst.body.variables.finalAmountDue, 310.13);
+  assert.equal(inst.body.variables.invoiceNumber, 'INV-414013');
+});

@@ -5,6 +5,10 @@
 import { Form } from '@bpmn-io/form-js-viewer';
 
 let form = null;
+// The server's messages still shown, by field id, with the value each was
+// given for: form-js checks a field's initial value after it first renders,
+// which would take the message away; it stays until that value is changed.
+let serverErrors = new Map();
 // Each mount's number: a mount overtaken by a newer one (the page re-rendered
 // while the first was importing) removes its own form when it finishes.
 let generation = 0;
@@ -27,7 +31,10 @@ export async function mount(container, schema, data, onChange) {
     host.remove();
     return;
   }
-  made.on('changed', () => onChange());
+  made.on('changed', () => {
+    keepServerErrors();
+    onChange();
+  });
 }
 
 // Validates the form in the browser and returns JSON
@@ -63,14 +70,34 @@ export function setError(key, message) {
   if (!form) return false;
   const field = form.get('formFieldRegistry').getAll().find((f) => f.key === key);
   if (!field) return false;
+  const value = JSON.stringify((form._getState().data || {})[key] ?? null);
+  serverErrors.set(field.id, { key, message, value });
   const errors = { ...(form._getState().errors || {}) };
   errors[field.id] = [message];
   form._setState({ errors });
   return true;
 }
 
+// Shows each server message again if form-js took it away while its field
+// still holds the value it was given for; an edited field loses it.
+function keepServerErrors() {
+  if (!form || serverErrors.size === 0) return;
+  const { data = {}, errors = {} } = form._getState();
+  let next = null;
+  for (const [id, { key, message, value }] of serverErrors) {
+    if (JSON.stringify(data[key] ?? null) !== value) {
+      serverErrors.delete(id);
+    } else if (!errors[id]) {
+      next = next || { ...errors };
+      next[id] = [message];
+    }
+  }
+  if (next) form._setState({ errors: next });
+}
+
 // Removes the form from the page.
 export function destroy() {
+  serverErrors = new Map();
   if (form) {
     form.destroy();
     form = null;

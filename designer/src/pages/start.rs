@@ -6,12 +6,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use leptos::prelude::*;
-use millrace_api::{FormFieldOut, StartForm, TaskOut};
+use millrace_api::{StartForm, TaskOut};
 
 use crate::app::Session;
 use crate::http;
 use crate::pages::task::{
-    field_view, gather, mount_viewer, schema_keys, show_refusal, viewer_data, Gather,
+    field_view, gather, mount_viewer, outside_viewer, schema_keys, show_refusal, viewer_data,
+    Gather,
 };
 use crate::widgets::form_viewer;
 
@@ -152,17 +153,7 @@ pub fn Start(key: String) -> impl IntoView {
         (Some(Ok(f)), None) => {
             let name = f.name.clone().unwrap_or(f.key.clone());
             let has_schema = f.form_schema.is_some();
-            let in_schema = f
-                .form_schema
-                .as_deref()
-                .map(schema_keys)
-                .unwrap_or_default();
-            let fields: Vec<FormFieldOut> = f
-                .fields
-                .iter()
-                .filter(|x| !in_schema.contains(&x.id))
-                .cloned()
-                .collect();
+            let fields = outside_viewer(&f.fields, f.form_schema.as_deref());
             view! {
                 <h1 id="start-title">{format!("New {name}")}</h1>
                 <form class="task-form" on:submit=submit aria-labelledby="start-title" novalidate=true>

@@ -104,6 +104,21 @@ pub(crate) fn viewer_data(
     serde_json::Value::Object(data).to_string()
 }
 
+/// The fields the page renders itself: those a form-js viewer does not show
+/// (none of its inputs, and none of its texts, which it renders with their
+/// `{{…}}` filled in).
+pub(crate) fn outside_viewer(fields: &[FormFieldOut], schema: Option<&str>) -> Vec<FormFieldOut> {
+    let Some(schema) = schema else {
+        return fields.to_vec();
+    };
+    let in_schema = schema_keys(schema);
+    fields
+        .iter()
+        .filter(|x| !in_schema.contains(&x.id) && x.kind != "display")
+        .cloned()
+        .collect()
+}
+
 /// How a form's values are gathered: to complete or start (the form's rules
 /// checked first) or to keep as progress (kept as typed, checked later).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -451,17 +466,7 @@ pub fn Task(id: String) -> impl IntoView {
                 .collect::<Vec<_>>()
                 .join(", ");
             let has_schema = f.form_schema.is_some();
-            let in_schema = f
-                .form_schema
-                .as_deref()
-                .map(schema_keys)
-                .unwrap_or_default();
-            let fields: Vec<FormFieldOut> = f
-                .fields
-                .iter()
-                .filter(|x| !in_schema.contains(&x.id))
-                .cloned()
-                .collect();
+            let fields = outside_viewer(&f.fields, f.form_schema.as_deref());
             let empty = fields.is_empty() && !has_schema;
             let saved_note = f.progress.as_ref().map(|p| {
                 format!(

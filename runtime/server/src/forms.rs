@@ -549,8 +549,21 @@ pub fn form_context(
     walk(&form, &mut names);
     names
         .into_iter()
-        .filter_map(|n| vars.get(&n).map(|v| (n, v.to_json())))
+        .filter_map(|n| vars.get(&n).map(|v| (n, shown_json(v))))
         .collect()
+}
+
+/// A variable as a form shows it: as JSON, but a decimal as its text with
+/// its scale ($200.00, not 200: a browser reads JSON numbers as floats).
+fn shown_json(v: &Value) -> serde_json::Value {
+    match v {
+        Value::Decimal(d) => serde_json::Value::String(d.to_string()),
+        Value::List(items) => serde_json::Value::Array(items.iter().map(shown_json).collect()),
+        Value::Map(m) => {
+            serde_json::Value::Object(m.iter().map(|(k, v)| (k.clone(), shown_json(v))).collect())
+        }
+        other => other.to_json(),
+    }
 }
 
 /// The messages of the instance's `formErrors` variable (field to message)
@@ -702,7 +715,37 @@ fn wizard_steps(
     current: &str,
     done: &std::collections::HashSet<String>,
 ) -> Vec<WizardStep> {
-    let order = user_tasks_in_order(def);
+    use millrace_engine::definition::NodeKind;
+    // A wizard is what one person works in one go: the user tasks in the
+    // current one's scope that are offered to the same people.
+    let people = |ix: usize| match &def.nodes[ix].kind {
+        NodeKind::UserTask(spec) => Some((
+            spec.assignee.clone(),
+            spec.candidate_groups.clone(),
+            spec.candidate_users.clone(),
+        )),
+        _ => None,
+    };
+    let Some(here) = def.node_ix(current).map(|ix| ix as usize) else {
+        return Vec::new();
+    };
+    let (assignee, groups, users) = people(here).unwrap_or_default();
+    let shares = |ix: usize| {
+        people(ix).is_some_and(|(a, g, u)| {
+            (a.is_some() && a == assignee)
+                || g.iter().any(|x| groups.contains(x))
+                || u.iter().any(|x| users.contains(x))
+                || (a.is_none()
+                    && g.is_empty()
+                    && u.is_empty()
+                    && groups.is_empty()
+                    && users.is_empty())
+        })
+    };
+    let order: Vec<usize> = user_tasks_in_order(def)
+        .into_iter()
+        .filter(|&ix| ix == here || (def.nodes[ix].scope == def.nodes[here].scope && shares(ix)))
+        .collect();
     if order.len() < 2 {
         return Vec::new();
     }

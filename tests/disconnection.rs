@@ -330,8 +330,7 @@ fn staff_walk_the_sample_customer_from_request_to_disconnection_and_final_bill()
             json!({ "accountNumber": "ACC-2024-001789" }),
         )
         .await;
-        // JSON numbers drop trailing zeros: $200.00 reads back as 200.
-        assert_eq!(deposit[0]["applied"].to_string(), "200");
+        assert_eq!(deposit[0]["applied"].to_string(), "200.00");
         let request = named(&store, "request", json!({ "requestId": request_id })).await;
         assert_eq!(request[0]["status"], "Closed");
         assert_eq!(request[0]["created_by"], "sarah.johnson");
@@ -381,4 +380,104 @@ fn staff_walk_the_sample_customer_from_request_to_disconnection_and_final_bill()
         mails.iter().all(|m| m.contains("To: john.smith@email.com")),
         "{all}"
     );
+}
+
+#[test]
+fn administrators_change_the_settings_as_data_and_new_requests_follow() {
+    let server = common::server::start_server_with("processes");
+    let admin = admin(&server);
+    let password = add_user(&admin, "cse.kim", "staff", &["customer-service-executives"]);
+    let kim = Client::login(&server, "cse.kim", &password);
+
+    let (s, reasons) = admin.call("GET", "/api/reference/disconnection_reasons", None);
+    assert_eq!(s, 200, "{reasons}");
+    let np = reasons
+        .as_array()
+        .and_then(|r| r.iter().find(|x| x["code"] == "NP-001"))
+        .cloned()
+        .expect("NP-001");
+    assert_eq!(np["approval_above"], "100.00", "{np}");
+    assert_eq!(np["priority"], "High");
+
+    // Staff read and change nothing here; engine tables are not reachable.
+    let (s, _) = kim.call("GET", "/api/reference/disconnection_reasons", None);
+    assert_eq!(s, 403);
+    let (s, b) = admin.call("GET", "/api/reference/customers", None);
+    assert_eq!(s, 404, "{b}");
+    let (s, b) = admin.call(
+        "PUT",
+        "/api/reference/instances",
+        Some(json!({ "rows": [{ "id": "x" }] })),
+    );
+    assert_eq!(s, 404, "{b}");
+
+    // A bad row names itself and changes nothing.
+    let (s, b) = admin.call(
+        "PUT",
+        "/api/reference/disconnection_reasons",
+        Some(json!({ "rows": [
+            { "code": "NP-001", "approval_above": "1000.00" },
+            { "code": "XX-002", "colour": "red" }
+        ] })),
+    );
+    assert_eq!(s, 400, "{b}");
+    assert_eq!(b["field"], "rows[1]", "{b}");
+    let (_, b) = admin.call(
+        "PUT",
+        "/api/reference/disconnection_reasons",
+        Some(json!({ "rows": [{ "code": "NP-001", "approval_above": 1000.5 }] })),
+    );
+    assert!(
+        b["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("write decimals as text"),
+        "{b}"
+    );
+    let (_, again) = admin.call("GET", "/api/reference/disconnection_reasons", None);
+    assert!(
+        again.to_string().contains("\"100.00\""),
+        "unchanged: {again}"
+    );
+
+    // The approval amount raised, and a new slot added.
+    let (s, b) = admin.call(
+        "PUT",
+        "/api/reference/disconnection_reasons",
+        Some(json!({ "rows": [{ "code": "NP-001", "approval_above": "1000.00" }] })),
+    );
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["changed"], 1);
+    let (s, b) = admin.call(
+        "PUT",
+        "/api/reference/time_slots",
+        Some(json!({ "rows": [{ "slot_id": "SLOT-18", "label": "06:00 PM - 08:00 PM", "starts": "18:00", "ends": "20:00", "position": 6 }] })),
+    );
+    assert_eq!(s, 200, "{b}");
+    let (_, audit) = admin.call("GET", "/api/audit?action=reference.put", None);
+    assert!(audit.to_string().contains("reference.put"), "{audit}");
+
+    // A request made now follows the new settings, with no deployment.
+    let id = start(&kim, "ACC-2024-001789");
+    let select = task_at(&kim, &id, "Task_SelectCustomer");
+    let details = complete(
+        &kim,
+        &select,
+        json!({ "accountNumber": "ACC-2024-001789", "identityVerified": true }),
+    );
+    let (_, form) = kim.call(
+        "GET",
+        &format!("/api/tasks/{}/form", details["id"].as_str().unwrap()),
+        None,
+    );
+    let slots = form["context"]["timeSlotOptions"].to_string();
+    assert!(slots.contains("06:00 PM - 08:00 PM"), "{slots}");
+    complete(
+        &kim,
+        &details,
+        json!({ "reasonCode": "NP-001", "preferredDate": day(3), "timeSlot": "SLOT-18" }),
+    );
+    let (_, inst) = admin.call("GET", &format!("/api/process-instances/{id}"), None);
+    assert_eq!(inst["variables"]["requiresApproval"], false, "{inst}");
+    assert_eq!(inst["variables"]["timeSlotLabel"], "06:00 PM - 08:00 PM");
 }

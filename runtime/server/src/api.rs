@@ -1379,6 +1379,69 @@ pub async fn retry(
     }))
 }
 
+// ----- reference data -----------------------------------------------------------------------
+
+/// Rows of a reference-data table to add or change.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReferenceRows {
+    /// Each row: column to value (text, a whole number, a flag or null;
+    /// money as text such as "100.00"); rows are matched by their key columns.
+    #[schema(value_type = Vec<Object>)]
+    pub rows: Vec<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// What a change of reference data did.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReferenceChanged {
+    /// Rows added or changed.
+    pub changed: u64,
+}
+
+/// The most rows one change of reference data takes.
+const REFERENCE_ROWS_MAX: usize = 500;
+
+/// The rows of a reference-data table administrators edit (the processes'
+/// settings: `disconnection_reasons`, `time_slots`, `checklist_items`,
+/// `sla_targets`, `utility_settings`, `holidays`).
+#[utoipa::path(get, path = "/api/reference/{table}", params(("table" = String, Path)),
+    responses((status = 200, body = [Object]), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn reference_table(
+    State(state): State<AppState>,
+    p: Principal,
+    ApiPath(table): ApiPath<String>,
+) -> ApiResult<Json<Vec<serde_json::Map<String, serde_json::Value>>>> {
+    p.require(&state, "read reference data", &[Role::Admin])
+        .await?;
+    Ok(Json(state.store.reference_table(&table).await?))
+}
+
+/// Adds or changes rows of a reference-data table (administrators; audited
+/// with the rows): a reason's priority or approval amount, a time slot, a
+/// checklist item, an SLA target, a setting. New requests read them.
+#[utoipa::path(put, path = "/api/reference/{table}", request_body = ReferenceRows, params(("table" = String, Path)),
+    responses((status = 200, body = ReferenceChanged), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn put_reference_rows(
+    State(state): State<AppState>,
+    p: Principal,
+    ApiPath(table): ApiPath<String>,
+    ApiJson(req): ApiJson<ReferenceRows>,
+) -> ApiResult<Json<ReferenceChanged>> {
+    p.require(&state, "change reference data", &[Role::Admin])
+        .await?;
+    if req.rows.is_empty() || req.rows.len() > REFERENCE_ROWS_MAX {
+        return Err(ApiError::field(
+            "rows",
+            format!("give 1 to {REFERENCE_ROWS_MAX} rows"),
+        ));
+    }
+    let changed = state
+        .store
+        .put_reference_rows(&table, &req.rows, &p.user, chrono::Utc::now())
+        .await?;
+    Ok(Json(ReferenceChanged { changed }))
+}
+
 // ----- users and audit ---------------------------------------------------------------------
 
 /// A user as listed.

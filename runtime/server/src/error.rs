@@ -107,6 +107,11 @@ impl From<StoreError> for ApiError {
             StoreError::NoMatch(..) => {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "no_match", e.to_string())
             }
+            StoreError::BadRow { row, .. } => {
+                let mut err = ApiError::new(StatusCode::BAD_REQUEST, "bad_request", e.to_string());
+                err.body.field = Some(format!("rows[{row}]"));
+                err
+            }
             StoreError::Deploy { file, .. } | StoreError::BadFile { file, .. } => {
                 let mut err = ApiError::new(
                     StatusCode::UNPROCESSABLE_ENTITY,

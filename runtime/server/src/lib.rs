@@ -417,6 +417,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/external-tasks/{id}/complete", post(external_complete))
         .route("/api/external-tasks/{id}/failure", post(external_failure))
         .route("/api/users", get(users).post(put_user))
+        .route(
+            "/api/reference/{table}",
+            get(api::reference_table).put(api::put_reference_rows),
+        )
         .route("/api/users/{name}", delete(remove_user))
         .route(
             "/api/grants",

@@ -71,6 +71,16 @@ pub enum StoreError {
         /// Why.
         reason: String,
     },
+    /// A reference-data row given to change a table is refused.
+    #[error("{table} row {row}: {reason}")]
+    BadRow {
+        /// The table.
+        table: String,
+        /// The row's place in what was given (0-based).
+        row: usize,
+        /// Why.
+        reason: String,
+    },
     /// The engine refused the command.
     #[error(transparent)]
     Command(#[from] CommandError),

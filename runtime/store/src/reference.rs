@@ -83,20 +83,7 @@ impl Store {
                 );
                 let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
                 for (column, value) in row {
-                    q = match value {
-                        serde_json::Value::Null => q.bind(None::<String>),
-                        serde_json::Value::Bool(b) => q.bind(i64::from(*b)),
-                        serde_json::Value::Number(n) => match n.as_i64() {
-                            Some(n) => q.bind(n),
-                            None => {
-                                return Err(at(format!(
-                                    "{column}: {n} is not a whole number; write decimals as text (\"{n}\")"
-                                )))
-                            }
-                        },
-                        serde_json::Value::String(s) => q.bind(s.clone()),
-                        other => q.bind(other.to_string()),
-                    };
+                    q = bind_json(q, column, value).map_err(at)?;
                 }
                 let done = q.execute(&mut *tx).await.map_err(|e| at(e.to_string()))?;
                 inserted += done.rows_affected();
@@ -119,4 +106,178 @@ impl Store {
             .await?
             .get::<i64, _>(0))
     }
+}
+
+/// The reference-data tables administrators edit as data (the settings of
+/// the processes), each with its key columns.
+pub const EDITABLE: &[(&str, &[&str])] = &[
+    ("disconnection_reasons", &["code"]),
+    ("time_slots", &["slot_id"]),
+    ("checklist_items", &["item_id"]),
+    ("sla_targets", &["request_type", "metric"]),
+    ("utility_settings", &["name"]),
+    ("holidays", &["day"]),
+];
+
+/// A reference-data row as the API shows it: column to value (text, a whole
+/// number, or null; money stays text, exactly as stored).
+pub type ReferenceRow = serde_json::Map<String, serde_json::Value>;
+
+impl Store {
+    /// Every row of an editable reference-data table, in key order.
+    pub async fn reference_table(&self, table: &str) -> Result<Vec<ReferenceRow>> {
+        let (table, keys) = editable(table)?;
+        // The table and its keys are constants of EDITABLE.
+        let sql = format!("SELECT * FROM {table} ORDER BY {}", keys.join(", "));
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|row| {
+                use sqlx::Column;
+                row.columns()
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| {
+                        let v = if let Ok(n) = row.try_get::<Option<i64>, _>(i) {
+                            n.map_or(serde_json::Value::Null, serde_json::Value::from)
+                        } else {
+                            row.try_get::<Option<String>, _>(i)
+                                .ok()
+                                .flatten()
+                                .map_or(serde_json::Value::Null, serde_json::Value::String)
+                        };
+                        (c.name().to_string(), v)
+                    })
+                    .collect()
+            })
+            .collect())
+    }
+
+    /// Adds or changes rows of an editable reference-data table (by its key
+    /// columns), audited as `actor`, in one transaction: all or nothing; an
+    /// error names the row and the reason.
+    pub async fn put_reference_rows(
+        &self,
+        table: &str,
+        rows: &[ReferenceRow],
+        actor: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<u64> {
+        let (table, keys) = editable(table)?;
+        let bad = |row: usize, reason: String| StoreError::BadRow {
+            table: table.to_string(),
+            row,
+            reason,
+        };
+        let mut tx = self.write_tx().await?;
+        let mut changed = 0;
+        for (i, row) in rows.iter().enumerate() {
+            for k in keys {
+                if row.get(*k).is_none_or(|v| v.is_null()) {
+                    return Err(bad(i, format!("the row has no {k}, which names it")));
+                }
+            }
+            let columns: Vec<&str> = row.keys().map(String::as_str).collect();
+            if let Some(c) = columns.iter().find(|c| !is_identifier(c)) {
+                return Err(bad(i, format!("{c:?} is not a column name")));
+            }
+            // A row that is there is changed in the columns given; one that is
+            // not is added (and then needs every column its table requires).
+            let sets: Vec<String> = columns
+                .iter()
+                .filter(|c| !keys.contains(c))
+                .enumerate()
+                .map(|(n, c)| format!("{c} = ${}", n + 1))
+                .collect();
+            let updated = if sets.is_empty() {
+                0
+            } else {
+                let wheres: Vec<String> = keys
+                    .iter()
+                    .enumerate()
+                    .map(|(n, k)| format!("{k} = ${}", sets.len() + n + 1))
+                    .collect();
+                // Names checked above; every value is bound.
+                let sql = format!(
+                    "UPDATE {table} SET {} WHERE {}",
+                    sets.join(", "),
+                    wheres.join(" AND ")
+                );
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for (column, value) in row.iter().filter(|(c, _)| !keys.contains(&c.as_str())) {
+                    q = bind_json(q, column, value).map_err(|r| bad(i, r))?;
+                }
+                for k in keys {
+                    q = bind_json(q, k, &row[*k]).map_err(|r| bad(i, r))?;
+                }
+                q.execute(&mut *tx)
+                    .await
+                    .map_err(|e| bad(i, e.to_string()))?
+                    .rows_affected()
+            };
+            if updated > 0 {
+                changed += updated;
+                continue;
+            }
+            let placeholders: Vec<String> = (1..=columns.len()).map(|n| format!("${n}")).collect();
+            let sql = format!(
+                "INSERT INTO {table} ({}) VALUES ({})",
+                columns.join(", "),
+                placeholders.join(", ")
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (column, value) in row {
+                q = bind_json(q, column, value).map_err(|r| bad(i, r))?;
+            }
+            changed += q
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| bad(i, e.to_string()))?
+                .rows_affected();
+        }
+        sqlx::query(
+            "INSERT INTO audit (at, actor, action, target, outcome, detail) VALUES ($1, $2, 'reference.put', $3, 'ok', $4)",
+        )
+        .bind(crate::timestamp(now))
+        .bind(actor)
+        .bind(table)
+        .bind(serde_json::Value::Array(rows.iter().cloned().map(serde_json::Value::Object).collect()).to_string())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(changed)
+    }
+}
+
+fn editable(table: &str) -> Result<(&'static str, &'static [&'static str])> {
+    EDITABLE
+        .iter()
+        .find(|(t, _)| *t == table)
+        .map(|(t, k)| (*t, *k))
+        .ok_or_else(|| StoreError::NotFound("editable reference-data table", table.to_string()))
+}
+
+/// Binds a JSON value of a reference-data row: text, a whole number, a flag
+/// (0/1) or null; anything else is refused with the column's name.
+fn bind_json<'q>(
+    q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    column: &str,
+    value: &serde_json::Value,
+) -> std::result::Result<sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>, String> {
+    Ok(match value {
+        serde_json::Value::Null => q.bind(None::<String>),
+        serde_json::Value::Bool(b) => q.bind(i64::from(*b)),
+        serde_json::Value::Number(n) => match n.as_i64() {
+            Some(n) => q.bind(n),
+            None => {
+                return Err(format!(
+                    "{column}: {n} is not a whole number; write decimals as text (\"{n}\")"
+                ))
+            }
+        },
+        serde_json::Value::String(s) => q.bind(s.clone()),
+        other => return Err(format!("{column}: {other} is not a text, number or flag")),
+    })
 }

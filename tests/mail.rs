@@ -2,57 +2,18 @@
 //! started by the test) with its outbox key as Message-ID.
 
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 mod common;
 
 use serde_json::{json, Value};
 
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
-
 #[test]
 fn a_mail_task_is_delivered_once_over_smtp_with_its_key() {
     let dir = tempfile::tempdir().expect("temp dir");
     let maildir = dir.path().join("maildir");
-    let smtp_port = free_port();
-    let _smtp = Killed(
-        Command::new("python3")
-            .args([
-                "-m",
-                "aiosmtpd",
-                "-n",
-                "-l",
-                &format!("127.0.0.1:{smtp_port}"),
-                "-c",
-                "aiosmtpd.handlers.Mailbox",
-            ])
-            .arg(&maildir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("aiosmtpd starts (tests/run.sh installs it from PyPI)"),
-    );
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", smtp_port)).is_err() {
-        assert!(Instant::now() < deadline, "the SMTP server did not come up");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let (_smtp, smtp_port) = common::smtp::start(&maildir);
 
     let mut server = Command::new(env!("CARGO_BIN_EXE_millrace"))
         .args([
@@ -74,7 +35,7 @@ fn a_mail_task_is_delivered_once_over_smtp_with_its_key() {
         .spawn()
         .expect("server starts");
     let base = common::listening_on(&mut server);
-    let _server = Killed(server);
+    let _server = common::smtp::Killed(server);
 
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
@@ -108,18 +69,7 @@ fn a_mail_task_is_delivered_once_over_smtp_with_its_key() {
         .expect("start");
     assert_eq!(resp.status().as_u16(), 201);
 
-    let new_dir = maildir.join("new");
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let mail = loop {
-        let found: Vec<PathBuf> = std::fs::read_dir(&new_dir)
-            .map(|d| d.flatten().map(|e| e.path()).collect())
-            .unwrap_or_default();
-        if let Some(p) = found.first() {
-            break std::fs::read_to_string(p).expect("mail file");
-        }
-        assert!(Instant::now() < deadline, "no mail arrived");
-        std::thread::sleep(Duration::from_millis(200));
-    };
+    let mail = common::smtp::mails(&maildir, 1, Duration::from_secs(15)).remove(0);
     assert!(mail.contains("To: john.smith@example.com"), "{mail}");
     assert!(mail.contains("Subject: Your final bill"), "{mail}");
     assert!(
@@ -141,6 +91,8 @@ fn a_mail_task_is_delivered_once_over_smtp_with_its_key() {
         "the outbox key is the Message-ID: {mail}"
     );
     std::thread::sleep(Duration::from_secs(1));
-    let count = std::fs::read_dir(&new_dir).expect("maildir").count();
+    let count = std::fs::read_dir(maildir.join("new"))
+        .expect("maildir")
+        .count();
     assert_eq!(count, 1, "delivered once");
 }

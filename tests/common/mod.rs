@@ -11,6 +11,7 @@
 use std::path::Path;
 
 pub mod server;
+pub mod smtp;
 
 /// The PostgreSQL URL the tests run against, when they run against one.
 pub fn postgres() -> Option<String> {

@@ -530,100 +530,6 @@ pub(crate) async fn run_query(
     Ok(response)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn book(text: &str) -> Result<QueryBook, QueryError> {
-        let files = [("q.sql".to_string(), text.to_string())];
-        QueryBook::of_files(files.iter().map(|(a, b)| (a, b)))
-    }
-
-    #[test]
-    fn parameters_are_numbered_outside_literals_and_casts() {
-        let (sql, names) = number_parameters(
-            "SELECT ':not' AS a, x::text FROM t WHERE a = :one AND b = :two OR c = :one -- :gone",
-        );
-        assert_eq!(
-            sql,
-            "SELECT ':not' AS a, x::text FROM t WHERE a = $1 AND b = $2 OR c = $1 -- :gone"
-        );
-        assert_eq!(names, ["one", "two"]);
-    }
-
-    #[test]
-    fn a_query_reaches_only_reference_data() {
-        let ok = book(
-            "-- name: search\n-- decimal: amount\nSELECT c.name, sum(i.amount) AS amount FROM customers c JOIN accounts a ON a.customer_id = c.customer_id JOIN invoices i ON i.account_number = a.account_number WHERE lower(c.name) LIKE '%' || lower(:q) || '%' GROUP BY c.name\n",
-        )
-        .unwrap();
-        let q = ok.get("search").unwrap();
-        assert_eq!(q.parameters, ["q"]);
-        assert_eq!(q.decimals, ["amount"]);
-        assert!(!q.write);
-
-        let engine = book("-- name: peek\nSELECT * FROM instances\n").unwrap_err();
-        assert_eq!(engine.line, 1);
-        assert!(
-            engine
-                .reason
-                .contains("instances is not a reference-data table"),
-            "{engine}"
-        );
-        let sub = book("-- name: peek\nSELECT name FROM customers WHERE customer_id IN (SELECT actor FROM history)\n").unwrap_err();
-        assert!(sub.reason.contains("history"), "{sub}");
-        let func =
-            book("-- name: f\nSELECT pg_read_file('/etc/passwd') FROM customers\n").unwrap_err();
-        assert!(func.reason.contains("pg_read_file"), "{func}");
-        let cte = book("-- name: c\nWITH open AS (SELECT * FROM invoices WHERE status = 'Open') SELECT count(*) AS n FROM open\n");
-        assert!(cte.is_ok(), "{cte:?}");
-    }
-
-    #[test]
-    fn a_write_must_say_so_and_ddl_is_refused() {
-        let undeclared =
-            book("-- name: w\nUPDATE customers SET status = 'Inactive' WHERE customer_id = :id\n")
-                .unwrap_err();
-        assert!(undeclared.reason.contains("-- write"), "{undeclared}");
-        let declared = book(
-            "-- name: w\n-- write\nUPDATE customers SET status = 'Inactive' WHERE customer_id = :id\n",
-        )
-        .unwrap();
-        assert!(declared.get("w").unwrap().write);
-        let ddl = book("-- name: d\n-- write\nDROP TABLE customers\n").unwrap_err();
-        assert!(ddl.reason.contains("only SELECT"), "{ddl}");
-        let two =
-            book("-- name: two\nSELECT 1 FROM customers; SELECT 2 FROM accounts\n").unwrap_err();
-        assert!(two.reason.contains("one statement"), "{two}");
-    }
-
-    #[test]
-    fn the_shipped_queries_files_are_accepted() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../processes");
-        let files = crate::DeploymentFile::read_folder(&root, &[".sql"], "").unwrap();
-        assert!(!files.is_empty());
-        let named: Vec<(String, String)> = files.into_iter().map(|f| (f.name, f.content)).collect();
-        let book = QueryBook::of_files(named.iter().map(|(a, b)| (a, b)))
-            .unwrap_or_else(|e| panic!("{e}"));
-        assert!(book.get("customer_search").is_some());
-        assert!(book.get("next_number").unwrap().write);
-    }
-
-    #[test]
-    fn names_are_unique_and_sql_needs_a_header() {
-        let dup =
-            book("-- name: a\nSELECT 1 FROM customers\n\n-- name: a\nSELECT 2 FROM customers\n")
-                .unwrap_err();
-        assert_eq!(dup.line, 4);
-        assert!(dup.reason.contains("defined twice"), "{dup}");
-        let headless = book("SELECT 1 FROM customers\n").unwrap_err();
-        assert!(headless.reason.contains("-- name:"), "{headless}");
-        let bad = book("-- name: broken\nSELEC name FROM customers\n").unwrap_err();
-        assert_eq!(bad.file, "q.sql");
-        assert!(bad.reason.starts_with("query \"broken\""), "{bad}");
-    }
-}
-
 impl crate::Store {
     /// The named queries deployed with a version (cached: versions never change).
     pub async fn query_book(
@@ -780,5 +686,99 @@ impl crate::Store {
                 Ok(Err(e))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn book(text: &str) -> Result<QueryBook, QueryError> {
+        let files = [("q.sql".to_string(), text.to_string())];
+        QueryBook::of_files(files.iter().map(|(a, b)| (a, b)))
+    }
+
+    #[test]
+    fn parameters_are_numbered_outside_literals_and_casts() {
+        let (sql, names) = number_parameters(
+            "SELECT ':not' AS a, x::text FROM t WHERE a = :one AND b = :two OR c = :one -- :gone",
+        );
+        assert_eq!(
+            sql,
+            "SELECT ':not' AS a, x::text FROM t WHERE a = $1 AND b = $2 OR c = $1 -- :gone"
+        );
+        assert_eq!(names, ["one", "two"]);
+    }
+
+    #[test]
+    fn a_query_reaches_only_reference_data() {
+        let ok = book(
+            "-- name: search\n-- decimal: amount\nSELECT c.name, sum(i.amount) AS amount FROM customers c JOIN accounts a ON a.customer_id = c.customer_id JOIN invoices i ON i.account_number = a.account_number WHERE lower(c.name) LIKE '%' || lower(:q) || '%' GROUP BY c.name\n",
+        )
+        .unwrap();
+        let q = ok.get("search").unwrap();
+        assert_eq!(q.parameters, ["q"]);
+        assert_eq!(q.decimals, ["amount"]);
+        assert!(!q.write);
+
+        let engine = book("-- name: peek\nSELECT * FROM instances\n").unwrap_err();
+        assert_eq!(engine.line, 1);
+        assert!(
+            engine
+                .reason
+                .contains("instances is not a reference-data table"),
+            "{engine}"
+        );
+        let sub = book("-- name: peek\nSELECT name FROM customers WHERE customer_id IN (SELECT actor FROM history)\n").unwrap_err();
+        assert!(sub.reason.contains("history"), "{sub}");
+        let func =
+            book("-- name: f\nSELECT pg_read_file('/etc/passwd') FROM customers\n").unwrap_err();
+        assert!(func.reason.contains("pg_read_file"), "{func}");
+        let cte = book("-- name: c\nWITH open AS (SELECT * FROM invoices WHERE status = 'Open') SELECT count(*) AS n FROM open\n");
+        assert!(cte.is_ok(), "{cte:?}");
+    }
+
+    #[test]
+    fn a_write_must_say_so_and_ddl_is_refused() {
+        let undeclared =
+            book("-- name: w\nUPDATE customers SET status = 'Inactive' WHERE customer_id = :id\n")
+                .unwrap_err();
+        assert!(undeclared.reason.contains("-- write"), "{undeclared}");
+        let declared = book(
+            "-- name: w\n-- write\nUPDATE customers SET status = 'Inactive' WHERE customer_id = :id\n",
+        )
+        .unwrap();
+        assert!(declared.get("w").unwrap().write);
+        let ddl = book("-- name: d\n-- write\nDROP TABLE customers\n").unwrap_err();
+        assert!(ddl.reason.contains("only SELECT"), "{ddl}");
+        let two =
+            book("-- name: two\nSELECT 1 FROM customers; SELECT 2 FROM accounts\n").unwrap_err();
+        assert!(two.reason.contains("one statement"), "{two}");
+    }
+
+    #[test]
+    fn the_shipped_queries_files_are_accepted() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../processes");
+        let files = crate::DeploymentFile::read_folder(&root, &[".sql"], "").unwrap();
+        assert!(!files.is_empty());
+        let named: Vec<(String, String)> = files.into_iter().map(|f| (f.name, f.content)).collect();
+        let book = QueryBook::of_files(named.iter().map(|(a, b)| (a, b)))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(book.get("customer_search").is_some());
+        assert!(book.get("next_number").unwrap().write);
+    }
+
+    #[test]
+    fn names_are_unique_and_sql_needs_a_header() {
+        let dup =
+            book("-- name: a\nSELECT 1 FROM customers\n\n-- name: a\nSELECT 2 FROM customers\n")
+                .unwrap_err();
+        assert_eq!(dup.line, 4);
+        assert!(dup.reason.contains("defined twice"), "{dup}");
+        let headless = book("SELECT 1 FROM customers\n").unwrap_err();
+        assert!(headless.reason.contains("-- name:"), "{headless}");
+        let bad = book("-- name: broken\nSELEC name FROM customers\n").unwrap_err();
+        assert_eq!(bad.file, "q.sql");
+        assert!(bad.reason.starts_with("query \"broken\""), "{bad}");
     }
 }

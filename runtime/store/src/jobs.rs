@@ -77,6 +77,29 @@ pub enum JobOutcome {
     Failed(String),
 }
 
+/// The jobs a claim's `RETURNING id, instance_id, local_id, kind, retries,
+/// topic, due, remaining, payload` gave, in due order (RETURNING gives none).
+fn claimed_jobs(rows: Vec<sqlx::any::AnyRow>, token: &str, owner: &str) -> Vec<ClaimedJob> {
+    let mut claimed: Vec<ClaimedJob> = rows
+        .into_iter()
+        .map(|r| ClaimedJob {
+            id: r.get(0),
+            instance_id: r.get(1),
+            local_id: r.get::<i64, _>(2) as LocalId,
+            kind: r.get(3),
+            retries: r.get(4),
+            topic: r.get(5),
+            due: r.get(6),
+            remaining: r.get(7),
+            payload: r.get(8),
+            lease_token: token.to_string(),
+            owner: owner.to_string(),
+        })
+        .collect();
+    claimed.sort_by(|a, b| (&a.due, &a.id).cmp(&(&b.due, &b.id)));
+    claimed
+}
+
 /// How long to wait before retry `n` (1-based): 2, 4, 8 … seconds, at most 5 minutes.
 pub fn backoff(attempt: u32) -> Duration {
     Duration::from_secs(2u64.saturating_pow(attempt.min(8)).min(300))
@@ -111,25 +134,7 @@ impl Store {
             .bind(owner)
             .bind(&token);
         let rows = until.bind(query).fetch_all(&self.pool).await?;
-        let mut claimed: Vec<ClaimedJob> = rows
-            .into_iter()
-            .map(|r| ClaimedJob {
-                id: r.get(0),
-                instance_id: r.get(1),
-                local_id: r.get::<i64, _>(2) as LocalId,
-                kind: r.get(3),
-                retries: r.get(4),
-                topic: r.get(5),
-                due: r.get(6),
-                remaining: r.get(7),
-                payload: r.get(8),
-                lease_token: token.clone(),
-                owner: owner.to_string(),
-            })
-            .collect();
-        // RETURNING gives no order: run them in due order.
-        claimed.sort_by(|a, b| (&a.due, &a.id).cmp(&(&b.due, &b.id)));
-        Ok(claimed)
+        Ok(claimed_jobs(rows, &token, owner))
     }
 
     /// The SQL for "the lease clock now" and "a lease ending after `lease`":
@@ -304,7 +309,10 @@ impl Store {
         now: DateTime<Utc>,
         rounds: usize,
     ) -> Result<usize> {
+        // How long to wait, in all, for calls another worker holds.
+        const HELD_WAIT: Duration = Duration::from_secs(3);
         let mut done = 0;
+        let mut waited = Duration::ZERO;
         for _ in 0..rounds {
             let token = uuid::Uuid::now_v7().to_string();
             let (clock, until) = self.lease_clock(now, Duration::from_secs(60), "$1", "$5");
@@ -322,29 +330,25 @@ impl Store {
                 .bind(instance)
                 .bind(owner)
                 .bind(&token);
-            let mut claimed: Vec<ClaimedJob> = until
-                .bind(query)
-                .fetch_all(&self.pool)
-                .await?
-                .into_iter()
-                .map(|r| ClaimedJob {
-                    id: r.get(0),
-                    instance_id: r.get(1),
-                    local_id: r.get::<i64, _>(2) as LocalId,
-                    kind: r.get(3),
-                    retries: r.get(4),
-                    topic: r.get(5),
-                    due: r.get(6),
-                    remaining: r.get(7),
-                    payload: r.get(8),
-                    lease_token: token.clone(),
-                    owner: owner.to_string(),
-                })
-                .collect();
+            let rows = until.bind(query).fetch_all(&self.pool).await?;
+            let claimed = claimed_jobs(rows, &token, owner);
             if claimed.is_empty() {
-                break;
+                // A call the worker holds is being made: wait for it (a
+                // little), so the answer still sees where the calls lead.
+                let pending: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM jobs WHERE instance_id = $1 AND kind = 'connector' AND retries > 0 AND due <= $2",
+                )
+                .bind(instance)
+                .bind(timestamp(now))
+                .fetch_one(&self.pool)
+                .await?;
+                if pending == 0 || waited >= HELD_WAIT {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(25)).await;
+                waited += Duration::from_millis(25);
+                continue;
             }
-            claimed.sort_by(|a, b| (&a.due, &a.id).cmp(&(&b.due, &b.id)));
             for job in &claimed {
                 if self.run_job(job, now).await? == JobOutcome::Done {
                     done += 1;

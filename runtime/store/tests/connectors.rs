@@ -1,0 +1,241 @@
+//! The `sql` connector: a named query run as a job inside the job's own unit.
+//! Two nodes locking one customer at once: one wins. A query the database
+//! refuses is an incident with its message, and a retry after the data is
+//! fixed goes on. A deployment whose queries are missing, malformed or reach
+//! past the reference data is refused, naming the element, file and line.
+
+use chrono::{DateTime, Utc};
+use millrace_engine::{Command, Value, Variables};
+use millrace_store::{DeploymentFile, Store, StoreError};
+
+mod common;
+
+const BPMN: &str = r#"<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="D" targetNamespace="t">
+<process id="lock" isExecutable="true">
+  <startEvent id="S"/>
+  <serviceTask id="Lock" name="Lock the customer">
+    <extensionElements><camunda:connector>
+      <camunda:inputOutput>
+        <camunda:inputParameter name="query">lock</camunda:inputParameter>
+        <camunda:inputParameter name="account"><camunda:script scriptFormat="rhai">account</camunda:script></camunda:inputParameter>
+        <camunda:inputParameter name="request"><camunda:script scriptFormat="rhai">request</camunda:script></camunda:inputParameter>
+        <camunda:outputParameter name="won"><camunda:script scriptFormat="rhai">count == 1</camunda:script></camunda:outputParameter>
+      </camunda:inputOutput>
+      <camunda:connectorId>sql</camunda:connectorId>
+    </camunda:connector></extensionElements>
+  </serviceTask>
+  <userTask id="Done"/>
+  <sequenceFlow id="f1" sourceRef="S" targetRef="Lock"/>
+  <sequenceFlow id="f2" sourceRef="Lock" targetRef="Done"/>
+</process></definitions>"#;
+
+const QUERIES: &str = "-- name: lock\n-- write\n\
+INSERT INTO customer_locks (account_number, request_id, locked_on, locked_by)\n\
+VALUES (:account, :request, '2024-12-10T09:00:00Z', 'test') ON CONFLICT DO NOTHING\n";
+
+const DATA: &str = r#"{
+  "customers": [{"customer_id": "C1", "name": "John Michael Smith", "category": "Residential", "sub_category": "Standard",
+                 "status": "Active", "registration_date": "2024-01-15", "service_address": "123 Oak Street",
+                 "billing_address": "123 Oak Street", "phone": "(555) 123-4567"}],
+  "accounts": [{"account_number": "ACC-1", "customer_id": "C1", "status": "Active", "opened_on": "2024-01-15"}]
+}"#;
+
+fn t0() -> DateTime<Utc> {
+    "2024-12-10T09:00:00Z".parse().expect("time")
+}
+
+fn files(bpmn: &str, queries: &str) -> Vec<DeploymentFile> {
+    vec![
+        DeploymentFile {
+            name: "lock.bpmn".into(),
+            content: bpmn.into(),
+        },
+        DeploymentFile {
+            name: "lock.sql".into(),
+            content: queries.into(),
+        },
+    ]
+}
+
+async fn start(store: &Store, account: &str, request: &str) -> String {
+    let mut vars = Variables::new();
+    vars.insert("account".into(), Value::String(account.into()));
+    vars.insert("request".into(), Value::String(request.into()));
+    let mut unit = store.begin(t0(), Some("clerk")).await.expect("unit");
+    let id = unit.start("lock", vars, None, None).await.expect("start");
+    unit.commit().await.expect("commit");
+    id
+}
+
+fn won(store_instance: &millrace_engine::Instance) -> Option<bool> {
+    match store_instance.root_variables().get("won") {
+        Some(Value::Bool(b)) => Some(*b),
+        _ => None,
+    }
+}
+
+#[tokio::test]
+async fn two_nodes_locking_one_customer_at_once_give_one_winner() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = common::database(dir.path(), "lock").await;
+    let open = || async {
+        Store::open(&url, std::sync::Arc::new(millrace_script::RhaiLanguage))
+            .await
+            .expect("store")
+    };
+    let (a, b) = (open().await, open().await);
+    a.load_reference_data("data.json", DATA)
+        .await
+        .expect("data");
+    a.deploy("t", &files(BPMN, QUERIES), None, None, t0())
+        .await
+        .expect("deploys");
+    b.sync_definitions().await.expect("sync");
+    let first = start(&a, "ACC-1", "DIS-1").await;
+    let second = start(&b, "ACC-1", "DIS-2").await;
+    // Each node's worker makes calls; both run at once.
+    let (x, y) = tokio::join!(
+        a.run_due_jobs("node-a", t0(), 10),
+        b.run_due_jobs("node-b", t0(), 10)
+    );
+    assert_eq!(
+        x.expect("node a") + y.expect("node b"),
+        2,
+        "both calls made once"
+    );
+    let results = [
+        won(&a.instance(&first).await.expect("first")),
+        won(&a.instance(&second).await.expect("second")),
+    ];
+    assert!(
+        results == [Some(true), Some(false)] || results == [Some(false), Some(true)],
+        "{results:?}"
+    );
+    for id in [&first, &second] {
+        let waiting: Vec<String> = a
+            .tasks_of(id)
+            .await
+            .expect("tasks")
+            .into_iter()
+            .map(|t| t.node_id)
+            .collect();
+        assert_eq!(waiting, ["Done"], "the response came back to {id}");
+    }
+}
+
+#[tokio::test]
+async fn a_refused_query_is_an_incident_and_a_retry_after_fixing_the_data_goes_on() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = common::store(dir.path(), "retry").await;
+    store
+        .load_reference_data("data.json", DATA)
+        .await
+        .expect("data");
+    store
+        .deploy("t", &files(BPMN, QUERIES), None, None, t0())
+        .await
+        .expect("deploys");
+    // No such account: the lock's foreign key refuses the row.
+    let id = start(&store, "ACC-2", "DIS-3").await;
+    store.run_due_jobs("worker", t0(), 10).await.expect("jobs");
+    let incidents = store.incidents(Some(&id), 10).await.expect("incidents");
+    assert_eq!(incidents.len(), 1, "{incidents:?}");
+    assert_eq!(incidents[0].node_id, "Lock");
+    assert!(
+        incidents[0].message.starts_with("query \"lock\":"),
+        "{}",
+        incidents[0].message
+    );
+    assert!(store.tasks_of(&id).await.expect("tasks").is_empty());
+
+    store
+        .load_reference_data(
+            "more.json",
+            r#"{"accounts": [{"account_number": "ACC-2", "customer_id": "C1", "status": "Active", "opened_on": "2024-12-01"}]}"#,
+        )
+        .await
+        .expect("more data");
+    let (_, local) = millrace_store::split_id(&incidents[0].id).expect("an incident id");
+    let mut unit = store.begin(t0(), Some("admin")).await.expect("unit");
+    unit.command(&id, Command::RetryIncident { incident: local })
+        .await
+        .expect("retry");
+    unit.commit().await.expect("commit");
+    store.run_due_jobs("worker", t0(), 10).await.expect("jobs");
+    assert!(store
+        .incidents(Some(&id), 10)
+        .await
+        .expect("incidents")
+        .is_empty());
+    assert_eq!(
+        won(&store.instance(&id).await.expect("instance")),
+        Some(true)
+    );
+}
+
+#[tokio::test]
+async fn deployments_with_missing_malformed_or_overreaching_queries_are_refused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = common::store(dir.path(), "deploy").await;
+    let refusal = |e: StoreError| match e {
+        StoreError::BadFile { file, reason } => (file, reason),
+        other => panic!("not a file's refusal: {other}"),
+    };
+
+    let missing = store
+        .deploy(
+            "t",
+            &files(BPMN, "-- name: other\nSELECT name FROM customers\n"),
+            None,
+            None,
+            t0(),
+        )
+        .await
+        .expect_err("refused");
+    let (file, reason) = refusal(missing);
+    assert_eq!(file, "lock.bpmn");
+    assert!(
+        reason.contains("Lock") && reason.contains("\"lock\""),
+        "{reason}"
+    );
+
+    let malformed = store
+        .deploy(
+            "t",
+            &files(
+                BPMN,
+                "-- name: lock\n-- write\nINSERT INTO customer_locks VALUES (\n",
+            ),
+            None,
+            None,
+            t0(),
+        )
+        .await
+        .expect_err("refused");
+    let (file, reason) = refusal(malformed);
+    assert_eq!(file, "lock.sql");
+    assert!(reason.starts_with("lock.sql:1: query \"lock\""), "{reason}");
+
+    let overreaching = store
+        .deploy(
+            "t",
+            &files(
+                BPMN,
+                "-- name: lock\n-- write\nDELETE FROM users WHERE name = :account\n",
+            ),
+            None,
+            None,
+            t0(),
+        )
+        .await
+        .expect_err("refused");
+    let (_, reason) = refusal(overreaching);
+    assert!(
+        reason.contains("users is not a reference-data table"),
+        "{reason}"
+    );
+    assert!(
+        store.latest_definition("lock").is_none(),
+        "nothing deployed"
+    );
+}

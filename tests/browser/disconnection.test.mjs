@@ -193,3 +193,47 @@ test('the sample customer from the inbox to an executed disconnection', async ()
   assert.equal(inst.body.variables.finalAmountDue, 310.13);
   assert.equal(inst.body.variables.invoiceNumber, 'INV-414013');
 });
+
+// Clicks a diagram element near its bottom-right corner (its centre holds its label).
+async function clickElement(page, id) {
+  const el = page.locator(`.djs-element[data-element-id="${id}"]`);
+  await el.waitFor({ state: 'attached' });
+  const box = await el.locator('.djs-hit').first().boundingBox();
+  await page.mouse.click(box.x + box.width * 0.8, box.y + box.height * 0.8);
+}
+
+test('an analyst opens the process in the designer: its connectors in the properties panel, its scenarios pass', async () => {
+  const r = await adminApi('POST', '/api/users', { name: 'dc.analyst', password: password('dc.analyst'), role: 'analyst', groups: [] });
+  assert.equal(r.status, 204, JSON.stringify(r.body));
+  const page = await newPage();
+  await signIn(page, 'dc.analyst', password('dc.analyst'));
+  await page.goto(`${process.env.MILLRACE_URL}/designer/disconnection`);
+  await page.locator('[data-element-id="SubProcess_Resolve"]').waitFor();
+  // The shipped process passes the modeler's lint: no errors, no warnings.
+  await page.waitForTimeout(1000);
+  assert.equal(await page.locator('.bjsl-button-error, .bjsl-button-warning').count(), 0,
+    await page.locator('.bjsl-button').textContent().catch(() => ''));
+  await shot(page, 'disconnection-12-designer');
+
+  await clickElement(page, 'Task_LockCustomer');
+  const panel = page.getByRole('complementary', { name: 'Properties' });
+  await panel.getByText('Lock the customer').first().waitFor();
+
+  // The Camunda 7 panel edits it as a connector, with its own inputs and outputs.
+  const type = panel.locator('select', { has: page.locator('option[value="connector"]') }).first();
+  assert.equal(await type.inputValue(), 'connector');
+  const text = await panel.textContent();
+  assert.match(text, /Connector inputs/, text.slice(0, 800));
+  assert.match(text, /Connector outputs/);
+  await shot(page, 'disconnection-13-connector-properties');
+
+  await page.getByRole('button', { name: 'Run scenarios' }).click();
+  const scenarios = page.getByRole('region', { name: 'Scenarios' });
+  const summary = scenarios.getByText(/^\d+ of \d+ passed$/);
+  await summary.waitFor({ timeout: 120000 });
+  const [passed, all] = (await summary.textContent()).match(/\d+/g).map(Number);
+  assert.ok(all >= 38, `${all} scenarios`);
+  assert.equal(passed, all, await scenarios.textContent());
+  await shot(page, 'disconnection-14-scenarios-pass');
+  await page.context().close();
+});

@@ -81,8 +81,7 @@ impl Value {
             Value::Int(i) => serde_json::Value::from(*i),
             Value::Decimal(d) => {
                 // Invariant: a Decimal's Display is always a valid JSON number.
-                // Its scale is kept (arbitrary_precision): $200.00 stays 200.00.
-                serde_json::Number::from_str(&d.to_string())
+                serde_json::Number::from_str(&d.normalize().to_string())
                     .map(serde_json::Value::Number)
                     .unwrap_or_else(|_| serde_json::Value::String(d.to_string()))
             }

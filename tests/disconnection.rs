@@ -5,12 +5,11 @@
 //! field they name, and afterwards the ledger, the meter's inventory state,
 //! the customer's status and the mail in a real SMTP server are checked.
 
-use std::process::Command;
 use std::time::Duration;
 
 mod common;
 
-use common::server::{add_user, admin, Client, Server, ADMIN_PASSWORD};
+use common::server::{add_user, admin, Client, Server};
 use serde_json::{json, Value};
 
 /// The task of `instance` at element `node` that `who` sees in their inbox.
@@ -84,24 +83,9 @@ fn staff_walk_the_sample_customer_from_request_to_disconnection_and_final_bill()
     let dir = tempfile::tempdir().expect("temp dir");
     let maildir = dir.path().join("maildir");
     let (_smtp, smtp_port) = common::smtp::start(&maildir);
-    let db_dir = tempfile::tempdir().expect("temp dir");
-    let db = common::database(db_dir.path(), "disconnection");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_millrace"));
-    cmd.args([
-        "serve",
-        "--bind",
-        "127.0.0.1:0",
-        "--processes",
-        "processes",
-        "--scripts",
-        "scripts",
-        "--smtp-url",
-    ])
-    .arg(format!("smtp://127.0.0.1:{smtp_port}"))
-    .arg("--database")
-    .arg(&db)
-    .env("MILLRACE_ADMIN_PASSWORD", ADMIN_PASSWORD);
-    let server: Server = common::server::spawn(cmd, db.clone(), db_dir);
+    let smtp_url = format!("smtp://127.0.0.1:{smtp_port}");
+    let server: Server =
+        common::server::start_server_with_args("processes", &["--smtp-url", &smtp_url]);
 
     let admin = admin(&server);
     let people = [

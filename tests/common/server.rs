@@ -33,6 +33,11 @@ pub fn start_server() -> Server {
 
 /// `millrace serve` over the processes in `processes` (relative to the repository).
 pub fn start_server_with(processes: &str) -> Server {
+    start_server_with_args(processes, &[])
+}
+
+/// `millrace serve` over `processes`, with more flags (`--smtp-url …`).
+pub fn start_server_with_args(processes: &str, extra: &[&str]) -> Server {
     let dir = tempfile::tempdir().expect("temp dir");
     let db = super::database(dir.path(), "http");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_millrace"));
@@ -45,6 +50,7 @@ pub fn start_server_with(processes: &str) -> Server {
         "--scripts",
         "scripts",
     ])
+    .args(extra)
     .arg("--database")
     .arg(&db)
     .env("MILLRACE_ADMIN_PASSWORD", ADMIN_PASSWORD);

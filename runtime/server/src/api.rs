@@ -1067,18 +1067,24 @@ pub async fn complete(
     }
     let vars = variables(&req.variables, "variables")?;
     let (key, version) = state.store.instance_version(&task.instance_id).await?;
-    if let Some(def) = state.store.definition(&key, version) {
+    let def = state.store.definition(&key, version);
+    if let Some(def) = &def {
         if let Some(ix) = def.node_ix(&task.node_id) {
             if let millrace_engine::definition::NodeKind::UserTask(spec) = &def.node(ix).kind {
                 crate::forms::validate(&spec.form_fields, &vars)?;
                 if let Some(form_ref) = &spec.form {
                     if let Some(form) = state.store.form(&key, version, form_ref).await? {
-                        // Checked against what the form was shown with: the instance's variables.
-                        let shown = state
-                            .store
-                            .instance(&task.instance_id)
-                            .await?
-                            .root_variables();
+                        // Options from variables are checked against what the form was
+                        // shown with, the instance's variables; only then are they read.
+                        let shown = if form.contains("\"valuesKey\"") {
+                            state
+                                .store
+                                .instance(&task.instance_id)
+                                .await?
+                                .root_variables()
+                        } else {
+                            millrace_engine::Variables::new()
+                        };
                         let context = crate::forms::FormContext {
                             variables: &shown,
                             today: chrono::Utc::now().date_naive(),
@@ -1103,12 +1109,7 @@ pub async fn complete(
         .metrics
         .tasks_completed
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    if state
-        .store
-        .definition(&key, version)
-        .as_deref()
-        .is_some_and(calls_connectors)
-    {
+    if def.as_deref().is_some_and(calls_connectors) {
         run_connectors_now(&state, &task.instance_id).await;
     }
     // The next step of a wizard: a task the flow now gives the same person in this instance.

@@ -554,10 +554,12 @@ pub fn form_context(
 }
 
 /// A variable as a form shows it: as JSON, but a decimal as its text with
-/// its scale ($200.00, not 200: a browser reads JSON numbers as floats).
+/// its scale ($200.00, not 200: a browser reads JSON numbers as floats), and
+/// an instant to the minute (2024-12-10 09:30 UTC).
 fn shown_json(v: &Value) -> serde_json::Value {
     match v {
         Value::Decimal(d) => serde_json::Value::String(d.to_string()),
+        Value::DateTime(t) => serde_json::Value::String(t.format("%Y-%m-%d %H:%M UTC").to_string()),
         Value::List(items) => serde_json::Value::Array(items.iter().map(shown_json).collect()),
         Value::Map(m) => {
             serde_json::Value::Object(m.iter().map(|(k, v)| (k.clone(), shown_json(v))).collect())

@@ -90,6 +90,8 @@ pub struct NamedQuery {
     pub parameters: Vec<String>,
     /// Whether it may write (`-- write`).
     pub write: bool,
+    /// Whether it answers rows: a `SELECT`, or a write with `RETURNING`.
+    pub returns_rows: bool,
     /// Result columns that hold decimal text (`-- decimal: …`).
     pub decimals: Vec<String>,
 }
@@ -343,6 +345,13 @@ fn check(
             ))
         }
     }
+    let returns_rows = match statement {
+        Statement::Query(_) => true,
+        Statement::Insert(i) => i.returning.is_some(),
+        Statement::Update(u) => u.returning.is_some(),
+        Statement::Delete(d) => d.returning.is_some(),
+        _ => false,
+    };
     let mut reach = Reach::default();
     let _ = statement.visit(&mut reach);
     if let Some(problem) = reach.problem {
@@ -355,6 +364,7 @@ fn check(
         sql,
         parameters,
         write,
+        returns_rows,
         decimals,
     })
 }
@@ -476,9 +486,8 @@ pub(crate) async fn run_query(
         query: query.name.clone(),
         error,
     };
-    let reads_rows = !query.write || query.sql.to_lowercase().contains("returning");
     let mut response = Variables::new();
-    if !reads_rows {
+    if !query.returns_rows {
         let done = q.execute(&mut *conn).await.map_err(database)?;
         response.insert(
             "count".into(),
@@ -720,6 +729,7 @@ mod tests {
         assert_eq!(q.parameters, ["q"]);
         assert_eq!(q.decimals, ["amount"]);
         assert!(!q.write);
+        assert!(q.returns_rows);
 
         let engine = book("-- name: peek\nSELECT * FROM instances\n").unwrap_err();
         assert_eq!(engine.line, 1);
@@ -765,7 +775,12 @@ mod tests {
         let book = QueryBook::of_files(named.iter().map(|(a, b)| (a, b)))
             .unwrap_or_else(|e| panic!("{e}"));
         assert!(book.get("customer_search").is_some());
-        assert!(book.get("next_number").unwrap().write);
+        let next = book.get("next_number").unwrap();
+        assert!(
+            next.write && next.returns_rows,
+            "UPDATE … RETURNING answers rows"
+        );
+        assert!(!book.get("lock_customer").unwrap().returns_rows);
     }
 
     #[test]

@@ -93,19 +93,6 @@ impl Store {
         tx.commit().await?;
         Ok(loaded)
     }
-
-    /// How many rows a reference-data table holds (for `/health`-like checks and tests).
-    pub async fn reference_rows(&self, table: &str) -> Result<i64> {
-        if !REFERENCE_TABLES.contains(&table) {
-            return Err(StoreError::NotFound("reference-data table", table.into()));
-        }
-        // The table name is one of the listed constants.
-        let sql = format!("SELECT COUNT(*) FROM {table}");
-        Ok(sqlx::query(sqlx::AssertSqlSafe(sql))
-            .fetch_one(&self.pool)
-            .await?
-            .get::<i64, _>(0))
-    }
 }
 
 /// The reference-data tables administrators edit as data (the settings of

@@ -82,22 +82,7 @@ impl Exec<'_> {
     }
 
     pub(super) fn mapping(&mut self, t: TokenId, value: &MappingValue) -> Result<Value, String> {
-        Ok(match value {
-            MappingValue::Constant(v) => v.clone(),
-            MappingValue::Script(code) => self.eval(t, code)?,
-            MappingValue::List(items) => Value::List(
-                items
-                    .iter()
-                    .map(|i| self.mapping(t, i))
-                    .collect::<Result<_, _>>()?,
-            ),
-            MappingValue::Map(entries) => Value::Map(
-                entries
-                    .iter()
-                    .map(|(k, i)| Ok((k.clone(), self.mapping(t, i)?)))
-                    .collect::<Result<_, String>>()?,
-            ),
-        })
+        self.mapping_with(self.token_scope(t), &Variables::new(), value)
     }
 
     /// A mapping evaluated in scope `s` with `extra` in view as the innermost

@@ -64,6 +64,46 @@ fn day(offset: i64) -> String {
         .to_string()
 }
 
+/// The text of a PDF, as `pdftotext` (poppler-utils) reads it.
+fn pdf_text(pdf: &[u8]) -> String {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("d.pdf");
+    std::fs::write(&file, pdf).expect("write the PDF");
+    let out = std::process::Command::new("pdftotext")
+        .arg(&file)
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils; tests/run.sh installs it)");
+    assert!(
+        out.status.success(),
+        "pdftotext: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The documents of `instance` that `who` may read, by name, with their text.
+fn documents(who: &Client, instance: &str) -> Vec<(String, String)> {
+    let (s, list) = who.call(
+        "GET",
+        &format!("/api/process-instances/{instance}/documents"),
+        None,
+    );
+    assert_eq!(s, 200, "{list}");
+    list.as_array()
+        .expect("a list")
+        .iter()
+        .map(|d| {
+            let (s, pdf, kind) = who.get_bytes(d["url"].as_str().expect("a url"));
+            assert_eq!((s, kind.as_str()), (200, "application/pdf"), "{d}");
+            (
+                d["name"].as_str().expect("a name").to_string(),
+                pdf_text(&pdf),
+            )
+        })
+        .collect()
+}
+
 async fn named(store: &millrace_store::Store, query: &str, input: Value) -> Vec<Value> {
     let def = store.latest_definition("disconnection").expect("deployed");
     let input = millrace_engine::value::variables_from_json(&input).expect("input");
@@ -172,6 +212,28 @@ fn staff_walk_the_sample_customer_from_request_to_disconnection_and_final_bill()
         request_id.as_str(),
         "{receipt_form}"
     );
+    // The receipt, typeset when the request was submitted (a PDF).
+    assert_eq!(
+        receipt_form["documents"][0]["name"],
+        format!("Receipt {request_id}").as_str(),
+        "{receipt_form}"
+    );
+    let receipts = documents(&sarah, &id);
+    assert_eq!(receipts.len(), 1);
+    let text = &receipts[0].1;
+    for expected in [
+        request_id.as_str(),
+        "John Michael Smith",
+        "ACC-2024-001789",
+        "$456.78",
+        "−$200.00",
+        "$256.78",
+    ] {
+        assert!(
+            text.contains(expected),
+            "{expected:?} not in the receipt:\n{text}"
+        );
+    }
     complete(&sarah, &receipt, json!({}));
 
     // A second request for the same customer, from another desk, is refused (AC002).
@@ -254,6 +316,39 @@ fn staff_walk_the_sample_customer_from_request_to_disconnection_and_final_bill()
     );
     let (_, inst) = admin.call("GET", &format!("/api/process-instances/{id}"), None);
     assert_eq!(inst["state"], "completed", "{inst}");
+
+    // The receipt, the draft the billing specialist reviewed, and the bill.
+    let papers = documents(&bill, &id);
+    let names: Vec<&str> = papers.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            format!("Receipt {request_id}").as_str(),
+            format!("Final bill (draft) {request_id}").as_str(),
+            "Final bill INV-414013"
+        ],
+        "{names:?}"
+    );
+    let draft = &papers[1].1;
+    assert!(
+        draft.contains("Draft") && !draft.contains("INV-414013"),
+        "{draft}"
+    );
+    let final_bill = &papers[2].1;
+    for expected in ["INV-414013", "$53.35", "$456.78", "−$200.00", "$310.13"] {
+        assert!(
+            final_bill.contains(expected),
+            "{expected:?} not in the final bill:\n{final_bill}"
+        );
+    }
+    // Someone the request does not concern may not read them.
+    let stranger = login("olga.stranger", "meter-readers");
+    let (s, _) = stranger.call(
+        "GET",
+        &format!("/api/process-instances/{id}/documents"),
+        None,
+    );
+    assert_eq!(s, 404);
 
     // The reference data afterwards, read through the process's own queries.
     let rt = tokio::runtime::Runtime::new().expect("runtime");

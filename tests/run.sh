@@ -15,6 +15,8 @@ fi
 # The mail test talks to a real SMTP server: aiosmtpd, from PyPI.
 python3 -c 'import aiosmtpd' 2>/dev/null || python3 -m pip install --quiet 'aiosmtpd>=1.4,<2'
 command -v curl >/dev/null || { apt-get update -qq && apt-get install -y -qq curl; }
+# The document tests read the PDFs' text with pdftotext: poppler-utils.
+command -v pdftotext >/dev/null || { apt-get update -qq && apt-get install -y -qq poppler-utils; }
 # The fault tests signal nodes with kill(1) (SIGSTOP, SIGCONT, SIGKILL): procps.
 type -P kill >/dev/null || { apt-get update -qq && apt-get install -y -qq procps; }
 

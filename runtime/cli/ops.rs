@@ -28,7 +28,7 @@ pub fn deployment_files(
         if path.is_dir() {
             out.extend(DeploymentFile::read_folder(
                 path,
-                &[".bpmn", ".form", ".sql"],
+                &[".bpmn", ".form", ".sql", ".typ"],
                 "",
             )?);
             continue;

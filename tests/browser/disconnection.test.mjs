@@ -8,6 +8,10 @@
 // each step goes to tests/browser/artifacts/disconnection-*.png.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { adminApi, closeBrowser, launch, newPage, shot, signIn } from './helpers.mjs';
 
 const PEOPLE = [
@@ -42,6 +46,19 @@ async function choose(page, label, option) {
     .filter({ has: page.locator('label.fjs-form-field-label', { hasText: exact }) });
   await field.locator('.fjs-input-group').click();
   await page.locator('.fjs-dropdownlist-item', { hasText: option }).first().click();
+}
+
+// Follows the page's link to a document as the signed-in user: its text, as
+// pdftotext (poppler-utils) reads the PDF the server sent.
+async function pdfText(page, linkName) {
+  const link = page.getByRole('link', { name: linkName, exact: false }).first();
+  const href = await link.getAttribute('href');
+  const response = await page.request.get(new URL(href, page.url()).href);
+  assert.equal(response.status(), 200, href);
+  assert.equal(response.headers()['content-type'], 'application/pdf');
+  const file = join(mkdtempSync(join(tmpdir(), 'millrace-pdf-')), 'd.pdf');
+  writeFileSync(file, await response.body());
+  return execFileSync('pdftotext', [file, '-'], { encoding: 'utf8' });
 }
 
 // Completes the open task and waits until the page has moved on (the next
@@ -111,6 +128,12 @@ test('the sample customer from the inbox to an executed disconnection', async ()
   await page.getByText(`Request DIS-${year}-001234 submitted`).waitFor();
   await page.getByText('Outstanding $456.78', { exact: false }).waitFor();
   await shot(page, 'disconnection-05-receipt');
+  // The receipt as a PDF, linked from the form and listed with the request.
+  await page.getByRole('link', { name: `Receipt DIS-${year}-001234` }).waitFor();
+  const receipt = await pdfText(page, 'Download the receipt (PDF)');
+  for (const text of [`DIS-${year}-001234`, 'John Michael Smith', '$456.78', '−$200.00', '$256.78']) {
+    assert.ok(receipt.includes(text), `${text} not in the receipt:\n${receipt}`);
+  }
   const instance = page.url().split('/tasks/')[1].split(':')[0];
   await completeStep(page);
   await page.context().close();
@@ -161,6 +184,10 @@ test('the sample customer from the inbox to an executed disconnection', async ()
   await billing.getByText('Final bill (draft)', { exact: false }).waitFor();
   await billing.getByText('Security deposit applied: -$200.00', { exact: false }).waitFor();
   await billing.getByText('Final amount due: $310.13', { exact: false }).waitFor();
+  const draft = await pdfText(billing, 'Open the draft bill (PDF)');
+  for (const text of ['Draft', '$456.78', '−$200.00', '$310.13']) {
+    assert.ok(draft.includes(text), `${text} not in the draft bill:\n${draft}`);
+  }
   await billing.getByLabel('Approve and send').check();
   await shot(billing, 'disconnection-10-final-bill');
   await completeStep(billing);

@@ -179,6 +179,33 @@ impl Client {
         self.send(method, path, body).map(|(s, b, _)| (s, b))
     }
 
+    /// GETs `path` as bytes (a PDF, say): the status, the body, the content type.
+    pub fn get_bytes(&self, path: &str) -> (u16, Vec<u8>, String) {
+        let url = format!("{}{path}", self.base);
+        let mut req = ureq::http::Request::builder().method("GET").uri(&url);
+        if let Some(c) = &self.cookie {
+            req = req.header("cookie", c);
+        }
+        if let Some(b) = &self.bearer {
+            req = req.header("authorization", format!("Bearer {b}"));
+        }
+        let req = req.body(()).expect("a request");
+        let mut resp = self.agent.run(req).expect("the server answers");
+        let kind = resp
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        let body = resp
+            .body_mut()
+            .with_config()
+            .limit(64 * 1024 * 1024)
+            .read_to_vec()
+            .expect("a body");
+        (resp.status().as_u16(), body, kind)
+    }
+
     pub fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
         let (s, b, _) = self.call_raw(method, path, body);
         (s, b)

@@ -136,6 +136,7 @@ struct Seen {
     instance: InstanceOut,
     history: Vec<HistoryOut>,
     incidents: Vec<IncidentOut>,
+    documents: Vec<millrace_api::DocumentOut>,
 }
 
 async fn read(id: &str) -> Result<Seen, String> {
@@ -148,10 +149,16 @@ async fn read(id: &str) -> Result<Seen, String> {
     let incidents = http::get::<Vec<IncidentOut>>(&format!("/api/incidents?instanceId={id}"))
         .await
         .map_err(|f| f.reason())?;
+    let documents = http::get::<Vec<millrace_api::DocumentOut>>(&format!(
+        "/api/process-instances/{id}/documents"
+    ))
+    .await
+    .map_err(|f| f.reason())?;
     Ok(Seen {
         instance,
         history,
         incidents,
+        documents,
     })
 }
 
@@ -362,6 +369,7 @@ pub fn Instance(id: String) -> impl IntoView {
                         <button type="submit" class="danger">"Cancel instance"</button>
                     </form>
                 })}
+                {crate::pages::task::document_list(s.documents.clone())}
                 <h2>"History"</h2>
                 <table class="grid" aria-label="History">
                     <thead><tr><th>"When"</th><th>"Event"</th><th>"Element"</th><th>"Who"</th></tr></thead>

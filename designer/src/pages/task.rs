@@ -420,8 +420,14 @@ pub fn Task(id: String) -> impl IntoView {
                         let url = format!("/api/process-instances/{}", f.task.instance_id);
                         // The request is done with this last step: its receipt.
                         // (Still running, its next steps are other people's.)
+                        let documents = http::get::<Vec<millrace_api::DocumentOut>>(&format!(
+                            "{url}/documents"
+                        ))
+                        .await
+                        .unwrap_or_default();
                         match http::get::<serde_json::Value>(&url).await {
                             Ok(inst) if inst["state"] != "active" => receipt.set(Some(Receipt {
+                                documents,
                                 process: f
                                     .process_name
                                     .clone()
@@ -491,6 +497,7 @@ pub fn Task(id: String) -> impl IntoView {
                     <dt>"Created"</dt>
                     <dd>{short_time(&t.created_at)}</dd>
                 </dl>
+                {document_list(f.documents.clone())}
                 <div class="actions">
                     {unassigned.then(|| view! {
                         <button type="button" on:click=move |_| act("claim") disabled=move || busy.get()>"Claim"</button>
@@ -534,6 +541,28 @@ pub fn Task(id: String) -> impl IntoView {
     }
 }
 
+/// The documents the process typeset for the request, to open or download.
+pub(crate) fn document_list(documents: Vec<millrace_api::DocumentOut>) -> impl IntoView {
+    (!documents.is_empty()).then(|| {
+        view! {
+            <section class="documents" aria-labelledby="documents-title">
+                <h2 id="documents-title">"Documents"</h2>
+                <ul>
+                    {documents.into_iter().map(|d| {
+                        let kb = format!("PDF, {} KB, {}", (d.size + 1023) / 1024, short_time(&d.created_at));
+                        view! {
+                            <li>
+                                <a href=d.url.clone() target="_blank" rel="noopener">{d.name}</a>
+                                " "<span class="note">{kb}</span>
+                            </li>
+                        }
+                    }).collect_view()}
+                </ul>
+            </section>
+        }
+    })
+}
+
 /// The request as it stood after a wizard's last step.
 #[derive(Debug, Clone, PartialEq)]
 struct Receipt {
@@ -543,6 +572,7 @@ struct Receipt {
     instance: String,
     state: String,
     variables: serde_json::Map<String, serde_json::Value>,
+    documents: Vec<millrace_api::DocumentOut>,
 }
 
 /// Steps done, the current one and those ahead, in the BPMN's order.
@@ -585,6 +615,7 @@ fn receipt_view(r: Receipt) -> impl IntoView {
                 <dt>"Instance"</dt><dd>{r.instance}</dd>
                 <dt>"State"</dt><dd>{r.state}</dd>
             </dl>
+            {document_list(r.documents)}
             <h2>"Details"</h2>
             <dl class="facts">{facts}</dl>
             <div class="actions no-print">

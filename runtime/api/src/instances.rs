@@ -108,3 +108,28 @@ pub struct CancelRequest {
     /// The reason, up to 500 characters.
     pub reason: Option<String>,
 }
+
+/// A document a process typeset and kept with the instance (a receipt, a bill).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct DocumentOut {
+    /// Id.
+    pub id: String,
+    /// The instance it belongs to.
+    pub instance_id: String,
+    /// The task that made it.
+    pub element_id: String,
+    /// Its name, e.g. "Receipt REQ-2024-000001".
+    pub name: String,
+    /// The template it was typeset from.
+    pub template: String,
+    /// Its media type (`application/pdf`).
+    pub media_type: String,
+    /// Its size in bytes.
+    pub size: i64,
+    /// When it was made.
+    pub created_at: String,
+    /// Where its content is read: `/api/documents/{id}`.
+    pub url: String,
+}

@@ -111,6 +111,10 @@ pub struct TaskForm {
     /// with (the instance's `formErrors` variable: field to message).
     #[serde(default)]
     pub field_errors: std::collections::BTreeMap<String, String>,
+    /// The documents the process typeset for this request so far (a receipt,
+    /// a draft bill), oldest first.
+    #[serde(default)]
+    pub documents: Vec<crate::DocumentOut>,
 }
 
 /// One step of a wizard: a user task of the process.

@@ -73,6 +73,28 @@ impl Value {
         })
     }
 
+    /// The value as people read it, in JSON (what a form shows and a document
+    /// prints): a decimal as its text with its scale (`"200.00"`, not `200`:
+    /// a browser or a template would read a JSON number as a float), and an
+    /// instant to the minute (`"2024-12-10 09:30 UTC"`).
+    pub fn to_shown_json(&self) -> serde_json::Value {
+        match self {
+            Value::Decimal(d) => serde_json::Value::String(d.to_string()),
+            Value::DateTime(t) => {
+                serde_json::Value::String(t.format("%Y-%m-%d %H:%M UTC").to_string())
+            }
+            Value::List(items) => {
+                serde_json::Value::Array(items.iter().map(Value::to_shown_json).collect())
+            }
+            Value::Map(m) => serde_json::Value::Object(
+                m.iter()
+                    .map(|(k, v)| (k.clone(), v.to_shown_json()))
+                    .collect(),
+            ),
+            other => other.to_json(),
+        }
+    }
+
     /// Writes the value as JSON: decimals as exact JSON numbers, date-times as RFC 3339 strings.
     pub fn to_json(&self) -> serde_json::Value {
         match self {

@@ -948,7 +948,8 @@ impl<'a> Validator<'a> {
     }
 
     /// A connector names one Millrace has and gives what that connector needs:
-    /// `sql` the named query (a constant `query` input), `mail` its `to` and `subject`.
+    /// `sql` the named query (a constant `query` input), `mail` its `to` and
+    /// `subject`, `document` its template (a constant `template` input).
     fn connector(&mut self, n: &FlowNode, c: &Connector) {
         let has = |name: &str| c.inputs.iter().find(|p| p.name == name);
         match c.id.as_str() {
@@ -967,6 +968,21 @@ impl<'a> Validator<'a> {
                     "the sql connector needs an input parameter query: the name of a query in the deployment's .sql files",
                 ),
             },
+            "document" => match has("template").map(|p| &p.value) {
+                Some(ParameterValue::Text(t)) if t.trim().ends_with(".typ") => {}
+                Some(_) => self.error(
+                    "E021",
+                    c.loc.0,
+                    &n.id,
+                    "the document connector's template input names a .typ file of the deployment as plain text (e.g. receipt.typ)",
+                ),
+                None => self.error(
+                    "E021",
+                    c.loc.0,
+                    &n.id,
+                    "the document connector needs an input parameter template: the .typ file of the deployment to typeset",
+                ),
+            },
             "mail" => {
                 if has("to").is_none() || has("subject").is_none() {
                     self.error(
@@ -981,13 +997,13 @@ impl<'a> Validator<'a> {
                 "E021",
                 c.loc.0,
                 &n.id,
-                "the connector has no camunda:connectorId; Millrace has sql and mail",
+                "the connector has no camunda:connectorId; Millrace has sql, mail and document",
             ),
             other => self.error(
                 "E021",
                 c.loc.0,
                 &n.id,
-                format!("unknown connector {other:?}; Millrace has sql and mail"),
+                format!("unknown connector {other:?}; Millrace has sql, mail and document"),
             ),
         }
     }

@@ -534,9 +534,9 @@ impl<'a> Runner<'a> {
                 content,
             });
         }
-        // The named queries beside the process (its sql connectors' queries files).
+        // The named queries and document templates beside the process.
         files.extend(
-            DeploymentFile::read_folder(self.dir, &[".sql"], "").map_err(|error| {
+            DeploymentFile::read_folder(self.dir, &[".sql", ".typ"], "").map_err(|error| {
                 ScenarioError::Io {
                     path: self.dir.to_path_buf(),
                     error,

@@ -549,23 +549,8 @@ pub fn form_context(
     walk(&form, &mut names);
     names
         .into_iter()
-        .filter_map(|n| vars.get(&n).map(|v| (n, shown_json(v))))
+        .filter_map(|n| vars.get(&n).map(|v| (n, v.to_shown_json())))
         .collect()
-}
-
-/// A variable as a form shows it: as JSON, but a decimal as its text with
-/// its scale ($200.00, not 200: a browser reads JSON numbers as floats), and
-/// an instant to the minute (2024-12-10 09:30 UTC).
-fn shown_json(v: &Value) -> serde_json::Value {
-    match v {
-        Value::Decimal(d) => serde_json::Value::String(d.to_string()),
-        Value::DateTime(t) => serde_json::Value::String(t.format("%Y-%m-%d %H:%M UTC").to_string()),
-        Value::List(items) => serde_json::Value::Array(items.iter().map(shown_json).collect()),
-        Value::Map(m) => {
-            serde_json::Value::Object(m.iter().map(|(k, v)| (k.clone(), shown_json(v))).collect())
-        }
-        other => other.to_json(),
-    }
 }
 
 /// The messages of the instance's `formErrors` variable (field to message)
@@ -644,7 +629,15 @@ pub async fn task_form(
         Some(schema) => (form_context(schema, &vars), sent_back(&fields, &vars)),
         None => (Default::default(), sent_back(&fields, &vars)),
     };
+    let documents = state
+        .store
+        .documents_of(&task.instance_id)
+        .await?
+        .into_iter()
+        .map(crate::documents::document_out)
+        .collect();
     Ok(axum::Json(TaskForm {
+        documents,
         context,
         field_errors,
         task: crate::api::task_out(task),

@@ -5,6 +5,7 @@
 pub mod api;
 pub mod auth;
 pub mod authz;
+pub mod documents;
 pub mod drafts;
 pub mod error;
 pub mod forms;
@@ -394,6 +395,11 @@ pub fn router(state: AppState) -> Router {
         .route("/api/process-instances", get(instances))
         .route("/api/process-instances/{id}", get(instance))
         .route("/api/process-instances/{id}/history", get(history))
+        .route(
+            "/api/process-instances/{id}/documents",
+            get(documents::documents),
+        )
+        .route("/api/documents/{id}", get(documents::document))
         .route("/api/process-instances/{id}/cancel", post(cancel))
         .route("/api/process-instances/{id}/variables", put(set_variables))
         .route(

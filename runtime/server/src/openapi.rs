@@ -26,6 +26,8 @@ use crate::error::ErrorBody;
         api::instances,
         api::instance,
         api::history,
+        crate::documents::documents,
+        crate::documents::document,
         api::cancel,
         api::set_variables,
         api::comments,

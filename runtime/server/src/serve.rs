@@ -89,8 +89,9 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
         }
     }
     let io = |e: std::io::Error| ServeError::Io(e.to_string());
-    let mut files = DeploymentFile::read_folder(&config.processes, &[".bpmn", ".form", ".sql"], "")
-        .map_err(io)?;
+    let mut files =
+        DeploymentFile::read_folder(&config.processes, &[".bpmn", ".form", ".sql", ".typ"], "")
+            .map_err(io)?;
     files.extend(DeploymentFile::read_folder(&config.scripts, &[".rhai"], "scripts").map_err(io)?);
     if files.iter().any(|f| f.name.ends_with(".bpmn")) {
         for d in store

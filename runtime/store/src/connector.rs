@@ -436,14 +436,23 @@ pub enum ConnectorError {
 
 /// The named queries the `sql` connector tasks of `def` call, as (task id, query name).
 pub fn queries_called(def: &millrace_engine::ProcessDefinition) -> Vec<(&str, &str)> {
+    constant_inputs(def, "sql", "query")
+}
+
+/// The constant input `input` of every `connector` task of `def`, as (task id, value).
+pub(crate) fn constant_inputs<'d>(
+    def: &'d millrace_engine::ProcessDefinition,
+    connector_id: &str,
+    input: &str,
+) -> Vec<(&'d str, &'d str)> {
     use millrace_engine::definition::{MappingValue, NodeKind};
     def.nodes
         .iter()
         .filter_map(|n| match &n.kind {
             NodeKind::Connector {
                 connector, inputs, ..
-            } if connector == "sql" => inputs.iter().find_map(|(name, v)| match v {
-                MappingValue::Constant(Value::String(q)) if name == "query" => {
+            } if connector == connector_id => inputs.iter().find_map(|(name, v)| match v {
+                MappingValue::Constant(Value::String(q)) if name == input => {
                     Some((n.id.as_str(), q.as_str()))
                 }
                 _ => None,
@@ -611,6 +620,7 @@ impl crate::Store {
     ) -> crate::Result<()> {
         let outcome = match job.topic.as_deref() {
             Some("sql") => self.call_sql(unit, job).await?,
+            Some("document") => self.call_document(unit, job).await?,
             other => Err(ConnectorError::Call(format!(
                 "Millrace has no connector {:?}",
                 other.unwrap_or_default()

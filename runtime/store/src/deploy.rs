@@ -222,6 +222,32 @@ impl Store {
                     hasher.update(q.content.as_bytes());
                 }
             }
+            // The templates its document connectors typeset: each must be
+            // deployed with it and read as Typst, and they count in the content.
+            let mut templates = std::collections::BTreeMap::new();
+            for def in &defs {
+                for (task, name) in crate::connector::constant_inputs(def, "document", "template") {
+                    let typ = files
+                        .iter()
+                        .filter(|x| x.name.ends_with(".typ"))
+                        .map(|x| (&x.name, &x.content));
+                    let Some(template) = crate::document::find_template(&f.name, name, typ) else {
+                        return Err(StoreError::BadFile {
+                            file: f.name.clone(),
+                            reason: format!("{task}: the document connector typesets the template {name:?}, which the deployment does not have (beside the BPMN file or by that name)"),
+                        });
+                    };
+                    template.check().map_err(|e| StoreError::BadFile {
+                        file: f.name.clone(),
+                        reason: format!("{task}: the template {e}"),
+                    })?;
+                    templates.extend(template.files);
+                }
+            }
+            for (name, content) in &templates {
+                hasher.update(name.as_bytes());
+                hasher.update(content.as_bytes());
+            }
             let fingerprint: String = hasher
                 .finalize()
                 .iter()

@@ -469,6 +469,24 @@ impl<'s> Unit<'s> {
     }
 
     /// The unit's transaction, for the store's own statements.
+    /// Adds a history row of the store's own (not an engine event), written
+    /// with the unit's other rows at commit.
+    pub(crate) fn record(
+        &mut self,
+        instance: &str,
+        event: &'static str,
+        node: Option<String>,
+        detail: String,
+    ) {
+        self.history.push(HistoryRowOut {
+            instance: instance.to_string(),
+            actor: self.actor.clone(),
+            event,
+            node,
+            detail: Some(detail),
+        });
+    }
+
     pub(crate) fn tx(&mut self) -> &mut sqlx::AnyConnection {
         &mut self.tx
     }

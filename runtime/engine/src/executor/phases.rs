@@ -279,6 +279,18 @@ impl Exec<'_> {
                     }
                     return;
                 }
+                if connector == "document" {
+                    // A document is filled like a form is shown: from every
+                    // variable in view (inner scopes first), its own inputs
+                    // on top. The call is made later, so it gets them now.
+                    for scope in self.chain_of(self.token_scope(t)) {
+                        if let Some(sc) = self.inst.scopes.get(&scope) {
+                            for (name, value) in &sc.variables {
+                                input.entry(name.clone()).or_insert_with(|| value.clone());
+                            }
+                        }
+                    }
+                }
                 if !self.open_boundaries(t) {
                     return;
                 }

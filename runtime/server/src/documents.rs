@@ -1,0 +1,90 @@
+//! Documents a process typeset (receipts, bills): listed with their instance
+//! and read by whoever may read that instance.
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use millrace_api::DocumentOut;
+use millrace_store::DocumentInfo;
+
+use crate::auth::{Principal, Role};
+use crate::authz;
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::{ApiPath, AppState};
+
+/// A stored document as the API shows it.
+pub fn document_out(d: DocumentInfo) -> DocumentOut {
+    DocumentOut {
+        url: format!("/api/documents/{}", d.id),
+        id: d.id,
+        instance_id: d.instance_id,
+        element_id: d.node_id,
+        name: d.name,
+        template: d.template,
+        media_type: d.media_type,
+        size: d.size,
+        created_at: d.created_at,
+    }
+}
+
+/// The documents kept with an instance, oldest first.
+#[utoipa::path(get, path = "/api/process-instances/{id}/documents", params(("id" = String, Path)),
+    responses((status = 200, body = [DocumentOut]), (status = 404, body = ErrorBody)))]
+pub async fn documents(
+    State(state): State<AppState>,
+    p: Principal,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<Vec<DocumentOut>>> {
+    authz::readable(&state, &p, &id, "instance.documents").await?;
+    let found = state.store.documents_of(&id).await?;
+    Ok(Json(found.into_iter().map(document_out).collect()))
+}
+
+/// A document's content (a PDF), for whoever may read its instance.
+#[utoipa::path(get, path = "/api/documents/{id}", params(("id" = String, Path)),
+    responses((status = 200, content_type = "application/pdf", body = Vec<u8>), (status = 404, body = ErrorBody)))]
+pub async fn document(
+    State(state): State<AppState>,
+    p: Principal,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Response> {
+    let missing = || ApiError::not_found(format!("no document {id:?}"));
+    let Some((info, content)) = state.store.document(&id).await? else {
+        return Err(missing());
+    };
+    // One answer for "no such document" and "not yours to read".
+    authz::readable(&state, &p, &info.instance_id, "document.read")
+        .await
+        .map_err(|_| missing())?;
+    if p.role != Role::System {
+        // A receipt or a bill holds the customer's data: who read it, and when.
+        state
+            .audit(Some(&p.user), "document.read", Some(&id), "ok")
+            .await;
+    }
+    // The name as a file name: what a browser saves it as.
+    let file: String = info
+        .name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_. ".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    Ok((
+        [
+            (header::CONTENT_TYPE, info.media_type),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("inline; filename=\"{}.pdf\"", file.trim()),
+            ),
+            (header::CACHE_CONTROL, "private, no-store".to_string()),
+        ],
+        content,
+    )
+        .into_response())
+}

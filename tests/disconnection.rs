@@ -10,43 +10,8 @@ use std::time::Duration;
 mod common;
 
 use common::server::{add_user, admin, Client, Server};
+use common::walk::{complete, named_rows, task_at};
 use serde_json::{json, Value};
-
-/// The task of `instance` at element `node` that `who` sees in their inbox.
-fn task_at(who: &Client, instance: &str, node: &str) -> Value {
-    // The calls before a task are jobs: the answer that made them normally
-    // waits for them, but a worker may hold one a moment longer.
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let (s, tasks) = who.call("GET", &format!("/api/tasks?instanceId={instance}"), None);
-        assert_eq!(s, 200, "{tasks}");
-        if let Some(t) = tasks
-            .as_array()
-            .and_then(|l| l.iter().find(|t| t["elementId"] == node).cloned())
-        {
-            return t;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no task {node} for this user in {tasks}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-/// Completes `task` as `who`; returns the next wizard step, if any.
-fn complete(who: &Client, task: &Value, variables: Value) -> Value {
-    let id = task["id"].as_str().expect("task id");
-    let (s, b) = who.call("POST", &format!("/api/tasks/{id}/claim"), None);
-    assert!(s == 204 || s == 200, "claim {}: {s} {b}", task["elementId"]);
-    let (s, b) = who.call(
-        "POST",
-        &format!("/api/tasks/{id}/complete"),
-        Some(json!({ "variables": variables })),
-    );
-    assert_eq!(s, 200, "complete {}: {b}", task["elementId"]);
-    b["nextTask"].clone()
-}
 
 fn start(who: &Client, search: &str) -> String {
     let (s, b) = who.call(
@@ -102,20 +67,6 @@ fn documents(who: &Client, instance: &str) -> Vec<(String, String)> {
             )
         })
         .collect()
-}
-
-async fn named(store: &millrace_store::Store, query: &str, input: Value) -> Vec<Value> {
-    let def = store.latest_definition("disconnection").expect("deployed");
-    let input = millrace_engine::value::variables_from_json(&input).expect("input");
-    let out = store
-        .read_named_query("disconnection", def.version, query, &input)
-        .await
-        .expect("store")
-        .expect("query");
-    match out.get("rows").map(|r| r.to_json()) {
-        Some(Value::Array(rows)) => rows,
-        other => panic!("{query} returned {other:?}"),
-    }
 }
 
 #[test]
@@ -359,8 +310,9 @@ fn staff_walk_the_sample_customer_from_request_to_disconnection_and_final_bill()
         )
         .await
         .expect("store");
-        let customer = named(
+        let customer = named_rows(
             &store,
+            "disconnection",
             "customer",
             json!({ "accountNumber": "ACC-2024-001789" }),
         )
@@ -368,11 +320,18 @@ fn staff_walk_the_sample_customer_from_request_to_disconnection_and_final_bill()
         assert_eq!(customer[0]["status"], "Inactive", "{customer:?}");
         assert_eq!(customer[0]["account_status"], "Inactive");
         assert_eq!(customer[0]["billing_frozen"], 1);
-        let meter = named(&store, "meter", json!({ "meterNumber": "MTR-E-558812" })).await;
+        let meter = named_rows(
+            &store,
+            "disconnection",
+            "meter",
+            json!({ "meterNumber": "MTR-E-558812" }),
+        )
+        .await;
         assert_eq!(meter[0]["inventory_status"], "Warehouse", "{meter:?}");
         assert_eq!(meter[0]["service_account_id"], Value::Null);
-        let ledger = named(
+        let ledger = named_rows(
             &store,
+            "disconnection",
             "ledger",
             json!({ "accountNumber": "ACC-2024-001789" }),
         )
@@ -381,15 +340,22 @@ fn staff_walk_the_sample_customer_from_request_to_disconnection_and_final_bill()
         assert_eq!(last["reference"], "INV-414013", "{ledger:?}");
         // 246 kWh at $0.15 + $12.50, 8 % tax = $53.35; + $456.78 − $200.00.
         assert_eq!(last["amount"].to_string(), "310.13");
-        let deposit = named(
+        let deposit = named_rows(
             &store,
+            "disconnection",
             "deposit",
             json!({ "accountNumber": "ACC-2024-001789" }),
         )
         .await;
         // The API's JSON writes an exact decimal without trailing zeros.
         assert_eq!(deposit[0]["applied"].to_string(), "200");
-        let request = named(&store, "request", json!({ "requestId": request_id })).await;
+        let request = named_rows(
+            &store,
+            "disconnection",
+            "request",
+            json!({ "requestId": request_id }),
+        )
+        .await;
         assert_eq!(request[0]["status"], "Closed");
         assert_eq!(request[0]["created_by"], "sarah.johnson");
         store.close().await;

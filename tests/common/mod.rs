@@ -12,6 +12,7 @@ use std::path::Path;
 
 pub mod server;
 pub mod smtp;
+pub mod walk;
 
 /// The PostgreSQL URL the tests run against, when they run against one.
 pub fn postgres() -> Option<String> {

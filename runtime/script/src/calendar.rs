@@ -155,10 +155,44 @@ pub fn register(engine: &mut Engine, calendar: BusinessCalendar) {
         "business_days_between",
         move |a: DateTime<Utc>, b: DateTime<Utc>| c.business_days_between(a, b),
     );
-    let c = cal;
+    let c = cal.clone();
     engine.register_fn("add_business_hours", move |t: DateTime<Utc>, n: INT| {
         c.add_business_hours(t, n)
     });
+    // The same with the days off a process read itself (the `holidays`
+    // reference table, which administrators edit): a list of `YYYY-MM-DD`.
+    let c = cal.clone();
+    engine.register_fn(
+        "add_business_days",
+        move |t: DateTime<Utc>, n: INT, days_off: rhai::Array| {
+            with_days_off(&c, &days_off).map(|cal| cal.add_business_days(t, n))
+        },
+    );
+    let c = cal;
+    engine.register_fn(
+        "business_days_between",
+        move |a: DateTime<Utc>, b: DateTime<Utc>, days_off: rhai::Array| {
+            with_days_off(&c, &days_off).map(|cal| cal.business_days_between(a, b))
+        },
+    );
+}
+
+/// `cal` with `days_off` (dates as `YYYY-MM-DD` text) as holidays too.
+fn with_days_off(
+    cal: &BusinessCalendar,
+    days_off: &rhai::Array,
+) -> Result<BusinessCalendar, Box<EvalAltResult>> {
+    let mut cal = cal.clone();
+    for day in days_off {
+        let text = day
+            .clone()
+            .into_string()
+            .map_err(|kind| format!("a day off is a date as text (YYYY-MM-DD), not a {kind}"))?;
+        let date = NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+            .map_err(|e| format!("day off {text:?} is not a date (YYYY-MM-DD): {e}"))?;
+        cal.holidays.insert(date);
+    }
+    Ok(cal)
 }
 
 #[cfg(test)]
@@ -188,6 +222,27 @@ mod tests {
             cal.business_days_between(at("2024-12-06T10:00:00Z"), at("2024-12-20T09:00:00Z")),
             10
         );
+    }
+
+    #[test]
+    fn days_off_read_by_the_process_count_as_holidays() {
+        let mut engine = Engine::new();
+        register(&mut engine, BusinessCalendar::default());
+        let due: DateTime<Utc> = engine
+            .eval(r#"add_business_days(parse_datetime("2024-12-20T10:00:00Z"), 3, ["2024-12-25", "2024-12-26"])"#)
+            .expect("evaluates");
+        assert_eq!(due, at("2024-12-27T10:00:00Z"));
+        let between: INT = engine
+            .eval(r#"business_days_between(parse_datetime("2024-12-20T10:00:00Z"), parse_datetime("2024-12-27T10:00:00Z"), ["2024-12-25"])"#)
+            .expect("evaluates");
+        assert_eq!(between, 4);
+        let bad = engine.eval::<DateTime<Utc>>(
+            r#"add_business_days(parse_datetime("2024-12-20T10:00:00Z"), 3, ["25/12/2024"])"#,
+        );
+        assert!(bad
+            .expect_err("refused")
+            .to_string()
+            .contains("\"25/12/2024\" is not a date"),);
     }
 
     #[test]

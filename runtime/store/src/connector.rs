@@ -65,6 +65,9 @@ pub const REFERENCE_TABLES: &[&str] = &[
     "service_requests",
     "customer_locks",
     "communications",
+    "system_contracts",
+    "support_cases",
+    "case_notes",
 ];
 
 /// The functions a named query may call: SQL's plain ones, which SQLite and
@@ -114,6 +117,11 @@ pub struct QueryError {
     pub reason: String,
 }
 
+/// The folder of a deployment file's name, with its trailing `/` (`""` at the top).
+pub(crate) fn folder_of(name: &str) -> &str {
+    name.rfind('/').map_or("", |i| &name[..=i])
+}
+
 impl QueryBook {
     /// Reads every file of `files` whose name ends in `.sql`; the first
     /// refusal names the file, the line and the reason.
@@ -142,6 +150,21 @@ impl QueryBook {
             }
         }
         Ok(book)
+    }
+
+    /// The queries a process deployed from the BPMN file `bpmn` calls: those
+    /// of the `.sql` files in its folder and below, so two processes deployed
+    /// together may each have a query of the same name.
+    pub fn beside<'a>(
+        bpmn: &str,
+        files: impl IntoIterator<Item = (&'a String, &'a String)>,
+    ) -> Result<QueryBook, QueryError> {
+        let folder = folder_of(bpmn);
+        QueryBook::of_files(
+            files
+                .into_iter()
+                .filter(|(name, _)| name.starts_with(folder)),
+        )
     }
 
     /// The query of that name.
@@ -564,15 +587,16 @@ impl crate::Store {
         {
             return Ok(found);
         }
-        let files: Vec<(String, String)> = sqlx::query_as(
-            "SELECT r.name, r.content FROM definitions d JOIN resources r ON r.deployment_id = d.deployment_id \
+        let files: Vec<(String, String, String)> = sqlx::query_as(
+            "SELECT d.resource_name, r.name, r.content FROM definitions d JOIN resources r ON r.deployment_id = d.deployment_id \
              WHERE d.key = $1 AND d.version = $2 AND r.name LIKE '%.sql'",
         )
         .bind(key)
         .bind(version)
         .fetch_all(&self.pool)
         .await?;
-        let book = QueryBook::of_files(files.iter().map(|(n, c)| (n, c))).map_err(|e| {
+        let bpmn = files.first().map(|f| f.0.as_str()).unwrap_or_default();
+        let book = QueryBook::beside(bpmn, files.iter().map(|(_, n, c)| (n, c))).map_err(|e| {
             crate::StoreError::BadFile {
                 file: e.file.clone(),
                 reason: e.to_string(),

@@ -153,20 +153,29 @@ impl Store {
                 .map(|f| (f.name.clone(), f.content.clone()))
                 .collect(),
         );
-        // Compile everything before touching the database.
-        let book =
-            crate::connector::QueryBook::of_files(all.iter()).map_err(|e| StoreError::BadFile {
-                file: e.file.clone(),
-                reason: e.to_string(),
-            })?;
-        let mut queries: Vec<&DeploymentFile> =
-            files.iter().filter(|f| f.name.ends_with(".sql")).collect();
-        queries.sort_by(|a, b| a.name.cmp(&b.name));
+        // Compile everything before touching the database. Every queries
+        // file is read (a bad one is refused even if nothing calls it yet);
+        // a process calls those of its own folder.
+        let bad_queries = |e: crate::connector::QueryError| StoreError::BadFile {
+            file: e.file.clone(),
+            reason: e.to_string(),
+        };
+        for f in files.iter().filter(|f| f.name.ends_with(".sql")) {
+            crate::connector::QueryBook::beside(&f.name, all.iter()).map_err(bad_queries)?;
+        }
         let mut compiled = Vec::new();
         for f in files
             .iter()
             .filter(|f| f.name.ends_with(".bpmn") || f.name.ends_with(".bpmn20.xml"))
         {
+            let book =
+                crate::connector::QueryBook::beside(&f.name, all.iter()).map_err(bad_queries)?;
+            let folder = crate::connector::folder_of(&f.name);
+            let mut queries: Vec<&DeploymentFile> = files
+                .iter()
+                .filter(|q| q.name.ends_with(".sql") && q.name.starts_with(folder))
+                .collect();
+            queries.sort_by(|a, b| a.name.cmp(&b.name));
             let (defs, used) = compile(&*self.scripts, &f.name, &f.content, all.clone(), 0)?;
             let mut hasher = Sha256::new();
             hasher.update(f.content.as_bytes());

@@ -43,7 +43,7 @@ pub fn find_template<'a>(
     name: &str,
     files: impl IntoIterator<Item = (&'a String, &'a String)> + Clone,
 ) -> Option<Template> {
-    let folder = bpmn.rfind('/').map_or("", |i| &bpmn[..=i]);
+    let folder = crate::connector::folder_of(bpmn);
     let beside = format!("{folder}{name}");
     Template::from_deployment(&beside, files.clone())
         .or_else(|| Template::from_deployment(name, files))

@@ -1,0 +1,65 @@
+//! Walking a process through the HTTP API as its users: the task a user sees,
+//! completing it, and reading the reference data through the process's own
+//! named queries afterwards.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use super::server::Client;
+
+/// The task of `instance` at element `node` that `who` sees in their inbox.
+pub fn task_at(who: &Client, instance: &str, node: &str) -> Value {
+    // The calls before a task are jobs: the answer that made them normally
+    // waits for them, but a worker may hold one a moment longer.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let (s, tasks) = who.call("GET", &format!("/api/tasks?instanceId={instance}"), None);
+        assert_eq!(s, 200, "{tasks}");
+        if let Some(t) = tasks
+            .as_array()
+            .and_then(|l| l.iter().find(|t| t["elementId"] == node).cloned())
+        {
+            return t;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no task {node} for this user in {tasks}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Completes `task` as `who`; returns the next wizard step, if any.
+pub fn complete(who: &Client, task: &Value, variables: Value) -> Value {
+    let id = task["id"].as_str().expect("task id");
+    let (s, b) = who.call("POST", &format!("/api/tasks/{id}/claim"), None);
+    assert!(s == 204 || s == 200, "claim {}: {s} {b}", task["elementId"]);
+    let (s, b) = who.call(
+        "POST",
+        &format!("/api/tasks/{id}/complete"),
+        Some(json!({ "variables": variables })),
+    );
+    assert_eq!(s, 200, "complete {}: {b}", task["elementId"]);
+    b["nextTask"].clone()
+}
+
+/// The rows a read-only named query of process `key` (its latest version) answers.
+pub async fn named_rows(
+    store: &millrace_store::Store,
+    key: &str,
+    query: &str,
+    input: Value,
+) -> Vec<Value> {
+    let def = store.latest_definition(key).expect("deployed");
+    let input = millrace_engine::value::variables_from_json(&input).expect("input");
+    let out = store
+        .read_named_query(key, def.version, query, &input)
+        .await
+        .expect("store")
+        .expect("query");
+    match out.get("rows").map(|r| r.to_json()) {
+        Some(Value::Array(rows)) => rows,
+        other => panic!("{query} returned {other:?}"),
+    }
+}

@@ -12,7 +12,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { adminApi, closeBrowser, launch, newPage, shot, signIn } from './helpers.mjs';
+import { adminApi, choose, closeBrowser, completeStep, launch, newPage, shot, signIn } from './helpers.mjs';
 
 const PEOPLE = [
   ['dc.sarah', 'customer-service-executives'],
@@ -39,15 +39,6 @@ function day(offset) {
   return `${m}/${d}/${y}`;
 }
 
-// The form-js viewer's select: open it by its label, then pick the option.
-async function choose(page, label, option) {
-  const exact = new RegExp(`^${label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\*?$`);
-  const field = page.locator('.fjs-form-field-select')
-    .filter({ has: page.locator('label.fjs-form-field-label', { hasText: exact }) });
-  await field.locator('.fjs-input-group').click();
-  await page.locator('.fjs-dropdownlist-item', { hasText: option }).first().click();
-}
-
 // Follows the page's link to a document as the signed-in user: its text, as
 // pdftotext (poppler-utils) reads the PDF the server sent.
 async function pdfText(page, linkName) {
@@ -59,14 +50,6 @@ async function pdfText(page, linkName) {
   const file = join(mkdtempSync(join(tmpdir(), 'millrace-pdf-')), 'd.pdf');
   writeFileSync(file, await response.body());
   return execFileSync('pdftotext', [file, '-'], { encoding: 'utf8' });
-}
-
-// Completes the open task and waits until the page has moved on (the next
-// step, or the inbox), so the completion is done before anything else.
-async function completeStep(page) {
-  const before = page.url();
-  await page.getByRole('button', { name: 'Complete' }).click();
-  await page.waitForURL((u) => u.href !== before);
 }
 
 // Opens the instance's task at `element` as the signed-in user, claimed.
@@ -181,7 +164,7 @@ test('the sample customer from the inbox to an executed disconnection', async ()
   await billing.getByLabel('Reading date').fill(day(0));
   await billing.getByLabel('Reading date').press('Enter');
   await completeStep(billing);
-  await billing.getByText('Final bill (draft)', { exact: false }).waitFor();
+  await billing.getByRole('heading', { name: 'Final bill (draft)', exact: false }).waitFor();
   await billing.getByText('Security deposit applied: -$200.00', { exact: false }).waitFor();
   await billing.getByText('Final amount due: $310.13', { exact: false }).waitFor();
   const draft = await pdfText(billing, 'Open the draft bill (PDF)');

@@ -71,3 +71,20 @@ export async function signIn(page, user, password, path = '/') {
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.waitForURL((url) => !url.pathname.startsWith('/login'));
 }
+
+// The form-js viewer's select: open it by its label, then pick the option.
+export async function choose(page, label, option) {
+  const exact = new RegExp(`^${label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\*?$`);
+  const field = page.locator('.fjs-form-field-select')
+    .filter({ has: page.locator('label.fjs-form-field-label', { hasText: exact }) });
+  await field.locator('.fjs-input-group').click();
+  await page.locator('.fjs-dropdownlist-item', { hasText: option }).first().click();
+}
+
+// Completes the open task and waits until the page has moved on (the next
+// step, or the inbox), so the completion is done before anything else.
+export async function completeStep(page) {
+  const before = page.url();
+  await page.getByRole('button', { name: 'Complete' }).click();
+  await page.waitForURL((u) => u.href !== before);
+}

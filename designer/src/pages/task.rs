@@ -596,15 +596,20 @@ fn step_indicator(steps: Vec<millrace_api::WizardStep>) -> impl IntoView {
 
 /// A receipt: the request's id and details, to print, and "add another".
 fn receipt_view(r: Receipt) -> impl IntoView {
+    // What a person reads: the request's values, not the lists and records
+    // the process looked up on the way (those are on the operations page).
     let facts = r
         .variables
         .into_iter()
-        .map(|(k, v)| {
+        .filter_map(|(k, v)| {
             let shown = match v {
                 serde_json::Value::String(s) => s,
+                serde_json::Value::Null
+                | serde_json::Value::Array(_)
+                | serde_json::Value::Object(_) => return None,
                 other => other.to_string(),
             };
-            view! { <dt>{k}</dt><dd>{shown}</dd> }
+            Some(view! { <dt>{k}</dt><dd>{shown}</dd> })
         })
         .collect_view();
     view! {

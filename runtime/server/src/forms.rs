@@ -613,7 +613,8 @@ pub async fn task_form(
     }
     let steps = match &def {
         Some(def) => {
-            let done: std::collections::HashSet<String> = state
+            // In the order they were completed.
+            let done: Vec<String> = state
                 .store
                 .history(&task.instance_id)
                 .await?
@@ -659,21 +660,7 @@ pub async fn task_form(
 pub fn user_tasks_in_order(def: &millrace_engine::definition::ProcessDefinition) -> Vec<usize> {
     use millrace_engine::definition::NodeKind;
     let n = def.nodes.len();
-    let mut next: Vec<Vec<usize>> = vec![Vec::new(); n];
-    for f in &def.flows {
-        next[f.source as usize].push(f.target as usize);
-    }
-    for (ix, node) in def.nodes.iter().enumerate() {
-        if let NodeKind::BoundaryEvent { attached_to, .. } = &node.kind {
-            next[*attached_to as usize].push(ix);
-        }
-    }
-    // A sub-process leads into its own start.
-    for scope in def.scopes.iter().skip(1) {
-        if let (Some(owner), Some(start)) = (scope.owner, scope.none_start) {
-            next[owner as usize].insert(0, start as usize);
-        }
-    }
+    let next = successors(def);
     let mut seen = vec![false; n];
     let mut queue: std::collections::VecDeque<usize> = def.scopes[0]
         .none_start
@@ -703,12 +690,35 @@ pub fn user_tasks_in_order(def: &millrace_engine::definition::ProcessDefinition)
         .collect()
 }
 
+/// Where a token can go from each node of `def`: its flows, its boundary
+/// events, and for a sub-process its own start first.
+fn successors(def: &millrace_engine::definition::ProcessDefinition) -> Vec<Vec<usize>> {
+    use millrace_engine::definition::NodeKind;
+    let mut next: Vec<Vec<usize>> = vec![Vec::new(); def.nodes.len()];
+    for f in &def.flows {
+        next[f.source as usize].push(f.target as usize);
+    }
+    for (ix, node) in def.nodes.iter().enumerate() {
+        if let NodeKind::BoundaryEvent { attached_to, .. } = &node.kind {
+            next[*attached_to as usize].push(ix);
+        }
+    }
+    for scope in def.scopes.iter().skip(1) {
+        if let (Some(owner), Some(start)) = (scope.owner, scope.none_start) {
+            next[owner as usize].insert(0, start as usize);
+        }
+    }
+    next
+}
+
 /// The step indicator of a task of `def` at `current` in an instance whose
-/// history completed `done`.
+/// history completed `done` (in that order): the steps done, in the order
+/// they were done, the current one, and then those the flows can still reach
+/// from it in the BPMN's order (a branch not taken is not a step ahead).
 fn wizard_steps(
     def: &millrace_engine::definition::ProcessDefinition,
     current: &str,
-    done: &std::collections::HashSet<String>,
+    done: &[String],
 ) -> Vec<WizardStep> {
     use millrace_engine::definition::NodeKind;
     // A wizard is what one person works in one go: the user tasks in the
@@ -737,29 +747,41 @@ fn wizard_steps(
                     && users.is_empty())
         })
     };
-    let order: Vec<usize> = user_tasks_in_order(def)
-        .into_iter()
-        .filter(|&ix| ix == here || (def.nodes[ix].scope == def.nodes[here].scope && shares(ix)))
-        .collect();
-    if order.len() < 2 {
+    let next = successors(def);
+    let mut reachable = vec![false; def.nodes.len()];
+    let mut stack = vec![here];
+    while let Some(x) = stack.pop() {
+        for &y in &next[x] {
+            if !std::mem::replace(&mut reachable[y], true) {
+                stack.push(y);
+            }
+        }
+    }
+    let in_wizard =
+        |ix: usize| ix == here || (def.nodes[ix].scope == def.nodes[here].scope && shares(ix));
+    let mut steps: Vec<(usize, &str)> = Vec::new();
+    for id in done {
+        if let Some(ix) = def.node_ix(id).map(|ix| ix as usize) {
+            if ix != here && in_wizard(ix) && !steps.iter().any(|(x, _)| *x == ix) {
+                steps.push((ix, "done"));
+            }
+        }
+    }
+    steps.push((here, "current"));
+    for ix in user_tasks_in_order(def) {
+        if reachable[ix] && in_wizard(ix) && !steps.iter().any(|(x, _)| *x == ix) {
+            steps.push((ix, "ahead"));
+        }
+    }
+    if steps.len() < 2 {
         return Vec::new();
     }
-    order
+    steps
         .into_iter()
-        .map(|ix| {
-            let node = &def.nodes[ix];
-            let state = if node.id == current {
-                "current"
-            } else if done.contains(&node.id) {
-                "done"
-            } else {
-                "ahead"
-            };
-            WizardStep {
-                element_id: node.id.clone(),
-                name: node.name.clone(),
-                state: state.into(),
-            }
+        .map(|(ix, state)| WizardStep {
+            element_id: def.nodes[ix].id.clone(),
+            name: def.nodes[ix].name.clone(),
+            state: state.into(),
         })
         .collect()
 }
@@ -996,5 +1018,84 @@ mod form_js_tests {
         let fields = fields_of_form_js(SCHEDULE, &shown).unwrap();
         assert_eq!(fields[1].options.len(), 1);
         assert_eq!(fields[1].options[0].label, "10:00 AM - 12:00 PM");
+    }
+}
+
+#[cfg(test)]
+mod wizard_tests {
+    use super::*;
+
+    /// Two branches for the same group, then a shared last step.
+    const BRANCHES: &str = r#"<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="D" targetNamespace="t">
+<process id="p" isExecutable="true">
+  <startEvent id="S"/>
+  <userTask id="Ask" name="Ask" camunda:candidateGroups="agents"/>
+  <exclusiveGateway id="G" default="f3"/>
+  <userTask id="Left" name="Left" camunda:candidateGroups="agents"/>
+  <userTask id="Right" name="Right" camunda:candidateGroups="agents"/>
+  <exclusiveGateway id="J"/>
+  <userTask id="Notes" name="Notes" camunda:candidateGroups="agents"/>
+  <userTask id="Other" name="Other people's" camunda:candidateGroups="others"/>
+  <endEvent id="E"/>
+  <sequenceFlow id="f1" sourceRef="S" targetRef="Ask"/>
+  <sequenceFlow id="f2" sourceRef="Ask" targetRef="G"/>
+  <sequenceFlow id="f3" sourceRef="G" targetRef="Left"/>
+  <sequenceFlow id="f4" sourceRef="G" targetRef="Right"><conditionExpression language="rhai">right</conditionExpression></sequenceFlow>
+  <sequenceFlow id="f5" sourceRef="Left" targetRef="J"/>
+  <sequenceFlow id="f6" sourceRef="Right" targetRef="J"/>
+  <sequenceFlow id="f7" sourceRef="J" targetRef="Notes"/>
+  <sequenceFlow id="f8" sourceRef="Notes" targetRef="Other"/>
+  <sequenceFlow id="f9" sourceRef="Other" targetRef="E"/>
+</process></definitions>"#;
+
+    fn steps(current: &str, done: &[&str]) -> Vec<(String, String)> {
+        let files = std::sync::Arc::new(std::collections::HashMap::new());
+        let (defs, _) = millrace_engine::deployment::compile_file(
+            &millrace_script::RhaiLanguage,
+            "p.bpmn",
+            BRANCHES,
+            files,
+            1,
+        )
+        .expect("compiles");
+        let done: Vec<String> = done.iter().map(|d| d.to_string()).collect();
+        wizard_steps(&defs[0], current, &done)
+            .into_iter()
+            .map(|s| (s.element_id, s.state))
+            .collect()
+    }
+
+    #[test]
+    fn a_branch_not_taken_is_not_a_step_ahead() {
+        let s = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+            pairs
+                .iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect()
+        };
+        // At the start every branch is still ahead.
+        assert_eq!(
+            steps("Ask", &[]),
+            s(&[
+                ("Ask", "current"),
+                ("Left", "ahead"),
+                ("Right", "ahead"),
+                ("Notes", "ahead")
+            ])
+        );
+        // On the right branch the left one is gone; the other group's step is never one.
+        assert_eq!(
+            steps("Right", &["Ask"]),
+            s(&[("Ask", "done"), ("Right", "current"), ("Notes", "ahead")])
+        );
+        assert_eq!(
+            steps("Notes", &["Ask", "Right"]),
+            s(&[("Ask", "done"), ("Right", "done"), ("Notes", "current")])
+        );
+        // Done in the order they were done, whatever the diagram's order.
+        assert_eq!(
+            steps("Notes", &["Right", "Ask"]),
+            s(&[("Right", "done"), ("Ask", "done"), ("Notes", "current")])
+        );
     }
 }

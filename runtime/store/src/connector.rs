@@ -742,6 +742,36 @@ mod tests {
     }
 
     #[test]
+    fn a_process_calls_the_queries_of_its_own_folder() {
+        let files: Vec<(String, String)> = [
+            (
+                "a/a.sql",
+                "-- name: settings\nSELECT name FROM utility_settings\n",
+            ),
+            (
+                "b/b.sql",
+                "-- name: settings\nSELECT value FROM utility_settings\n",
+            ),
+            (
+                "b/more/c.sql",
+                "-- name: holidays\nSELECT day FROM holidays\n",
+            ),
+        ]
+        .iter()
+        .map(|(n, t)| (n.to_string(), t.to_string()))
+        .collect();
+        let of =
+            |bpmn: &str| QueryBook::beside(bpmn, files.iter().map(|(n, t)| (n, t))).expect("reads");
+        let (a, b) = (of("a/a.bpmn"), of("b/b.bpmn"));
+        assert_eq!((a.len(), b.len()), (1, 2));
+        assert!(a.get("settings").is_some_and(|q| q.file == "a/a.sql"));
+        assert!(b.get("settings").is_some_and(|q| q.file == "b/b.sql"));
+        assert!(a.get("holidays").is_none());
+        // Everything together would define "settings" twice.
+        assert!(QueryBook::of_files(files.iter().map(|(n, t)| (n, t))).is_err());
+    }
+
+    #[test]
     fn parameters_are_numbered_outside_literals_and_casts() {
         let (sql, names) = number_parameters(
             "SELECT ':not' AS a, x::text FROM t WHERE a = :one AND b = :two OR c = :one -- :gone",
@@ -806,8 +836,19 @@ mod tests {
         let files = crate::DeploymentFile::read_folder(&root, &[".sql"], "").unwrap();
         assert!(!files.is_empty());
         let named: Vec<(String, String)> = files.into_iter().map(|f| (f.name, f.content)).collect();
-        let book = QueryBook::of_files(named.iter().map(|(a, b)| (a, b)))
-            .unwrap_or_else(|e| panic!("{e}"));
+        for bpmn in [
+            "disconnection/disconnection.bpmn",
+            "support-inquiry/support-inquiry.bpmn",
+        ] {
+            let book = QueryBook::beside(bpmn, named.iter().map(|(a, b)| (a, b)))
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert!(book.get("next_number").is_some(), "{bpmn}");
+        }
+        let book = QueryBook::beside(
+            "disconnection/disconnection.bpmn",
+            named.iter().map(|(a, b)| (a, b)),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
         assert!(book.get("customer_search").is_some());
         let next = book.get("next_number").unwrap();
         assert!(

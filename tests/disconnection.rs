@@ -302,16 +302,9 @@ fn staff_walk_the_sample_customer_from_request_to_disconnection_and_final_bill()
     assert_eq!(s, 404);
 
     // The reference data afterwards, read through the process's own queries.
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    rt.block_on(async {
-        let store = millrace_store::Store::open(
-            &server.db,
-            std::sync::Arc::new(millrace_script::RhaiLanguage),
-        )
-        .await
-        .expect("store");
+    common::walk::with_store(&server.db, async |store| {
         let customer = named_rows(
-            &store,
+            store,
             "disconnection",
             "customer",
             json!({ "accountNumber": "ACC-2024-001789" }),
@@ -321,7 +314,7 @@ fn staff_walk_the_sample_customer_from_request_to_disconnection_and_final_bill()
         assert_eq!(customer[0]["account_status"], "Inactive");
         assert_eq!(customer[0]["billing_frozen"], 1);
         let meter = named_rows(
-            &store,
+            store,
             "disconnection",
             "meter",
             json!({ "meterNumber": "MTR-E-558812" }),
@@ -330,7 +323,7 @@ fn staff_walk_the_sample_customer_from_request_to_disconnection_and_final_bill()
         assert_eq!(meter[0]["inventory_status"], "Warehouse", "{meter:?}");
         assert_eq!(meter[0]["service_account_id"], Value::Null);
         let ledger = named_rows(
-            &store,
+            store,
             "disconnection",
             "ledger",
             json!({ "accountNumber": "ACC-2024-001789" }),
@@ -341,7 +334,7 @@ fn staff_walk_the_sample_customer_from_request_to_disconnection_and_final_bill()
         // 246 kWh at $0.15 + $12.50, 8 % tax = $53.35; + $456.78 − $200.00.
         assert_eq!(last["amount"].to_string(), "310.13");
         let deposit = named_rows(
-            &store,
+            store,
             "disconnection",
             "deposit",
             json!({ "accountNumber": "ACC-2024-001789" }),
@@ -350,7 +343,7 @@ fn staff_walk_the_sample_customer_from_request_to_disconnection_and_final_bill()
         // The API's JSON writes an exact decimal without trailing zeros.
         assert_eq!(deposit[0]["applied"].to_string(), "200");
         let request = named_rows(
-            &store,
+            store,
             "disconnection",
             "request",
             json!({ "requestId": request_id }),
@@ -358,7 +351,6 @@ fn staff_walk_the_sample_customer_from_request_to_disconnection_and_final_bill()
         .await;
         assert_eq!(request[0]["status"], "Closed");
         assert_eq!(request[0]["created_by"], "sarah.johnson");
-        store.close().await;
     });
 
     // Three mails to the customer reached the SMTP server (AC019).
@@ -403,8 +395,40 @@ fn administrators_change_the_settings_as_data_and_new_requests_follow() {
     assert_eq!(np["approval_above"], "100.00", "{np}");
     assert_eq!(np["priority"], "High");
 
+    // The tables administrators edit name their columns as the database has them.
+    let (s, tables) = admin.call("GET", "/api/reference", None);
+    assert_eq!(s, 200, "{tables}");
+    let tables = tables.as_array().expect("a list").clone();
+    assert_eq!(tables.len(), 6, "{tables:?}");
+    for t in &tables {
+        let name = t["table"].as_str().expect("a table");
+        let (s, rows) = admin.call("GET", &format!("/api/reference/{name}"), None);
+        assert_eq!(s, 200, "{rows}");
+        let first = rows
+            .as_array()
+            .and_then(|r| r.first())
+            .expect("loaded rows");
+        let mut got: Vec<&str> = first
+            .as_object()
+            .expect("a row")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let mut want: Vec<&str> = t["columns"]
+            .as_array()
+            .expect("columns")
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+        got.sort();
+        want.sort();
+        assert_eq!(got, want, "{name}");
+    }
+
     // Staff read and change nothing here; engine tables are not reachable.
     let (s, _) = kim.call("GET", "/api/reference/disconnection_reasons", None);
+    assert_eq!(s, 403);
+    let (s, _) = kim.call("GET", "/api/reference", None);
     assert_eq!(s, 403);
     let (s, b) = admin.call("GET", "/api/reference/customers", None);
     assert_eq!(s, 404, "{b}");

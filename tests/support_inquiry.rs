@@ -131,17 +131,10 @@ fn agents_and_back_office_work_an_escalation_and_a_reactivation_to_the_closed_ca
     }
 
     // The cases and the case feed afterwards, through the process's own queries.
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    rt.block_on(async {
-        let store = millrace_store::Store::open(
-            &server.db,
-            std::sync::Arc::new(millrace_script::RhaiLanguage),
-        )
-        .await
-        .expect("store");
+    common::walk::with_store(&server.db, async |store| {
         let q = |query: &'static str, contract: &'static str| {
             named_rows(
-                &store,
+                store,
                 "support-inquiry",
                 query,
                 json!({ "contractId": contract }),
@@ -162,7 +155,6 @@ fn agents_and_back_office_work_an_escalation_and_a_reactivation_to_the_closed_ca
             cases[0]["last_update"],
             "Payment verified; system reactivated by O&M"
         );
-        store.close().await;
     });
 
     // The escalation reached O&M's mailbox.

@@ -49,6 +49,11 @@ pub enum Page {
         /// The instance's id.
         id: String,
     },
+    /// Settings: one reference-data table the processes read as their rules.
+    Settings {
+        /// The table (`time_slots`).
+        table: String,
+    },
     /// The signed-in user may not see this page.
     Forbidden {
         /// What they tried to open.
@@ -251,6 +256,7 @@ impl Page {
             Page::Start { key } => format!("New {key}"),
             Page::Operations { .. } => "Operations".into(),
             Page::Instance { .. } => "Instance".into(),
+            Page::Settings { .. } => "Settings".into(),
             Page::Forbidden { .. } => "Not allowed".into(),
             Page::NotFound { .. } => "Not found".into(),
         }
@@ -326,6 +332,7 @@ pub fn App(state: PageState) -> impl IntoView {
         Page::Start { key } => view! { <pages::start::Start key/> }.into_any(),
         Page::Operations { filter } => view! { <pages::operations::Instances filter/> }.into_any(),
         Page::Instance { id } => view! { <pages::operations::Instance id/> }.into_any(),
+        Page::Settings { table } => view! { <pages::settings::Settings table/> }.into_any(),
         Page::Forbidden { what } => view! { <pages::errors::Forbidden what/> }.into_any(),
         Page::NotFound { path } => view! { <pages::errors::NotFound path/> }.into_any(),
     };
@@ -342,6 +349,7 @@ fn Header(me: Option<Me>, page: Page) -> impl IntoView {
         Page::Library | Page::Designer { .. } => "designer",
         Page::Inbox { .. } | Page::Task { .. } | Page::Start { .. } => "inbox",
         Page::Operations { .. } | Page::Instance { .. } => "operations",
+        Page::Settings { .. } => "settings",
         _ => "",
     };
     let links = me
@@ -356,6 +364,7 @@ fn Header(me: Option<Me>, page: Page) -> impl IntoView {
             }
             if me.may_operate() {
                 l.push(("operations", "/operations", "Operations"));
+                l.push(("settings", "/admin/settings", "Settings"));
             }
             l
         })

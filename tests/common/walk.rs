@@ -63,3 +63,18 @@ pub async fn named_rows(
         other => panic!("{query} returned {other:?}"),
     }
 }
+
+/// Runs `f` on a store opened on the server's database `db` (the reference
+/// data afterwards), and closes it.
+pub fn with_store<T>(db: &str, f: impl AsyncFnOnce(&millrace_store::Store) -> T) -> T {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let store =
+            millrace_store::Store::open(db, std::sync::Arc::new(millrace_script::RhaiLanguage))
+                .await
+                .expect("store");
+        let out = f(&store).await;
+        store.close().await;
+        out
+    })
+}

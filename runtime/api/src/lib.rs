@@ -6,11 +6,13 @@
 
 pub mod designer;
 pub mod instances;
+pub mod reference;
 pub mod session;
 pub mod tasks;
 
 pub use designer::*;
 pub use instances::*;
+pub use reference::*;
 pub use session::*;
 pub use tasks::*;
 

@@ -7,7 +7,8 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::Utc;
 use millrace_api::{
-    CancelRequest, HistoryOut, IncidentOut, InstanceListItem, InstanceOut, RetryOutcome,
+    CancelRequest, HistoryOut, IncidentOut, InstanceListItem, InstanceOut, ReferenceChanged,
+    ReferenceRows, ReferenceTable, RetryOutcome,
 };
 use millrace_engine::instance::TokenState;
 use millrace_engine::value::{variables_from_json, variables_to_json};
@@ -1382,25 +1383,31 @@ pub async fn retry(
 
 // ----- reference data -----------------------------------------------------------------------
 
-/// Rows of a reference-data table to add or change.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ReferenceRows {
-    /// Each row: column to value (text, a whole number, a flag or null;
-    /// money as text such as "100.00"); rows are matched by their key columns.
-    #[schema(value_type = Vec<Object>)]
-    pub rows: Vec<serde_json::Map<String, serde_json::Value>>,
-}
-
-/// What a change of reference data did.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ReferenceChanged {
-    /// Rows added or changed.
-    pub changed: u64,
-}
-
 /// The most rows one change of reference data takes.
 const REFERENCE_ROWS_MAX: usize = 500;
+
+/// The reference-data tables administrators edit, with their columns.
+#[utoipa::path(get, path = "/api/reference",
+    responses((status = 200, body = [ReferenceTable]), (status = 403, body = ErrorBody)))]
+pub async fn reference_tables(
+    State(state): State<AppState>,
+    p: Principal,
+) -> ApiResult<Json<Vec<ReferenceTable>>> {
+    p.require(&state, "read reference data", &[Role::Admin])
+        .await?;
+    let strings = |l: &[&str]| l.iter().map(|s| s.to_string()).collect();
+    Ok(Json(
+        millrace_store::reference::EDITABLE
+            .iter()
+            .map(|t| ReferenceTable {
+                table: t.name.to_string(),
+                label: t.label.to_string(),
+                keys: strings(t.keys),
+                columns: strings(t.columns),
+            })
+            .collect(),
+    ))
+}
 
 /// The rows of a reference-data table administrators edit (the processes'
 /// settings: `disconnection_reasons`, `time_slots`, `checklist_items`,

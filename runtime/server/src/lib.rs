@@ -423,6 +423,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/external-tasks/{id}/complete", post(external_complete))
         .route("/api/external-tasks/{id}/failure", post(external_failure))
         .route("/api/users", get(users).post(put_user))
+        .route("/api/reference", get(api::reference_tables))
         .route(
             "/api/reference/{table}",
             get(api::reference_table).put(api::put_reference_rows),
@@ -466,6 +467,8 @@ pub fn router(state: AppState) -> Router {
         .route("/start/{key}", get(web::start))
         .route("/operations", get(web::operations))
         .route("/operations/instances/{id}", get(web::instance))
+        .route("/admin/settings", get(web::settings))
+        .route("/admin/settings/{table}", get(web::settings))
         .route("/assets/{*path}", get(web::asset))
         .fallback(web::not_found)
         .layer(axum::extract::DefaultBodyLimit::max(4 * 1024 * 1024))

@@ -12,6 +12,7 @@ use crate::error::ErrorBody;
         description = "BPMN 2.0 process runtime: deployments, instances, tasks, messages. Sign in with POST /api/login (session cookie + X-CSRF-Token) or send Authorization: Bearer <token>."
     ),
     paths(
+        api::reference_tables,
         api::reference_table,
         api::put_reference_rows,
         api::login,

@@ -320,6 +320,31 @@ pub async fn instance(
     .await
 }
 
+/// `/admin/settings` and `/admin/settings/{table}`: the reference data the
+/// processes read as their rules (administrators).
+pub async fn settings(
+    State(state): State<AppState>,
+    principal: Result<Principal, ApiError>,
+    uri: Uri,
+    table: Option<Path<String>>,
+) -> Response {
+    let table = match table {
+        Some(Path(t)) => t,
+        None => millrace_store::reference::EDITABLE
+            .first()
+            .map_or_else(String::new, |t| t.name.to_string()),
+    };
+    guarded(
+        &state,
+        principal,
+        &uri,
+        Audience::Operators,
+        "settings",
+        Page::Settings { table },
+    )
+    .await
+}
+
 /// Any other address outside `/api`: the 404 page.
 pub async fn not_found(principal: Result<Principal, ApiError>, uri: Uri) -> Response {
     page(

@@ -95,15 +95,66 @@ impl Store {
     }
 }
 
+/// A reference-data table administrators edit as data (a setting of the processes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EditableTable {
+    /// The table.
+    pub name: &'static str,
+    /// What administrators call it.
+    pub label: &'static str,
+    /// The columns that pick a row out.
+    pub keys: &'static [&'static str],
+    /// Every column, in the migration's order.
+    pub columns: &'static [&'static str],
+}
+
 /// The reference-data tables administrators edit as data (the settings of
-/// the processes), each with its key columns.
-pub const EDITABLE: &[(&str, &[&str])] = &[
-    ("disconnection_reasons", &["code"]),
-    ("time_slots", &["slot_id"]),
-    ("checklist_items", &["item_id"]),
-    ("sla_targets", &["request_type", "metric"]),
-    ("utility_settings", &["name"]),
-    ("holidays", &["day"]),
+/// the processes); their columns are those of the migrations.
+pub const EDITABLE: &[EditableTable] = &[
+    EditableTable {
+        name: "disconnection_reasons",
+        label: "Disconnection reasons",
+        keys: &["code"],
+        columns: &[
+            "code",
+            "request_type",
+            "name",
+            "priority",
+            "description",
+            "approval_above",
+            "active",
+        ],
+    },
+    EditableTable {
+        name: "time_slots",
+        label: "Time slots",
+        keys: &["slot_id"],
+        columns: &["slot_id", "label", "starts", "ends", "position", "active"],
+    },
+    EditableTable {
+        name: "checklist_items",
+        label: "Checklist items",
+        keys: &["item_id"],
+        columns: &["item_id", "process_key", "label", "position", "active"],
+    },
+    EditableTable {
+        name: "sla_targets",
+        label: "SLA targets",
+        keys: &["request_type", "metric"],
+        columns: &["request_type", "metric", "hours"],
+    },
+    EditableTable {
+        name: "utility_settings",
+        label: "General",
+        keys: &["name"],
+        columns: &["name", "value"],
+    },
+    EditableTable {
+        name: "holidays",
+        label: "Holidays",
+        keys: &["day"],
+        columns: &["day", "name"],
+    },
 ];
 
 /// A reference-data row as the API shows it: column to value (text, a whole
@@ -241,8 +292,8 @@ impl Store {
 fn editable(table: &str) -> Result<(&'static str, &'static [&'static str])> {
     EDITABLE
         .iter()
-        .find(|(t, _)| *t == table)
-        .map(|(t, k)| (*t, *k))
+        .find(|t| t.name == table)
+        .map(|t| (t.name, t.keys))
         .ok_or_else(|| StoreError::NotFound("editable reference-data table", table.to_string()))
 }
 

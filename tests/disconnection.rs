@@ -300,6 +300,13 @@ fn staff_walk_the_sample_customer_from_request_to_disconnection_and_final_bill()
         None,
     );
     assert_eq!(s, 404);
+    let (_, listed) = bill.call(
+        "GET",
+        &format!("/api/process-instances/{id}/documents"),
+        None,
+    );
+    let url = listed[0]["url"].as_str().expect("a document's url");
+    assert_eq!(stranger.get_bytes(url).0, 404, "not theirs to read");
 
     // The reference data afterwards, read through the process's own queries.
     common::walk::with_store(&server.db, async |store| {

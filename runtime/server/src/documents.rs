@@ -53,10 +53,17 @@ pub async fn document(
     let Some((info, content)) = state.store.document(&id).await? else {
         return Err(missing());
     };
-    // One answer for "no such document" and "not yours to read".
+    // One answer for "no such document" and "not yours to read" (which
+    // would otherwise name the instance).
     authz::readable(&state, &p, &info.instance_id, "document.read")
         .await
-        .map_err(|_| missing())?;
+        .map_err(|e| {
+            if e.status == axum::http::StatusCode::NOT_FOUND {
+                missing()
+            } else {
+                e
+            }
+        })?;
     if p.role != Role::System {
         // A receipt or a bill holds the customer's data: who read it, and when.
         state

@@ -21,15 +21,15 @@ test('time slots edited as data, and a row without its key refused', async () =>
   await shot(page, 'settings-01-time-slots');
 
   // The first slot's label changed, and a new slot added.
-  await page.getByLabel('Row 1 label').fill(`${first.label} (changed)`);
+  await page.getByLabel('Row 1 label', { exact: true }).fill(`${first.label} (changed)`);
   await page.getByRole('button', { name: 'Add row' }).click();
   const n = rows + 1;
-  await page.getByLabel(`Row ${n} slot_id`).fill('SLOT-20');
-  await page.getByLabel(`Row ${n} label`).fill('20:00 - 22:00');
-  await page.getByLabel(`Row ${n} starts`).fill('20:00');
-  await page.getByLabel(`Row ${n} ends`).fill('22:00');
-  await page.getByLabel(`Row ${n} position`).fill('99');
-  await page.getByLabel(`Row ${n} active`).fill('1');
+  await page.getByLabel(`Row ${n} slot_id`, { exact: true }).fill('SLOT-20');
+  await page.getByLabel(`Row ${n} label`, { exact: true }).fill('20:00 - 22:00');
+  await page.getByLabel(`Row ${n} starts`, { exact: true }).fill('20:00');
+  await page.getByLabel(`Row ${n} ends`, { exact: true }).fill('22:00');
+  await page.getByLabel(`Row ${n} position`, { exact: true }).fill('99');
+  await page.getByLabel(`Row ${n} active`, { exact: true }).fill('1');
   await shot(page, 'settings-02-edited');
   await page.getByRole('button', { name: 'Save' }).click();
   await page.getByText('Saved: 2 rows added or changed.', { exact: false }).waitFor();
@@ -41,14 +41,14 @@ test('time slots edited as data, and a row without its key refused', async () =>
 
   await page.reload();
   await page.getByRole('table', { name: 'Time slots' }).waitFor();
-  assert.equal(await page.getByLabel(`Row ${n} slot_id`).inputValue(), 'SLOT-20');
+  assert.equal(await page.getByLabel(`Row ${n} slot_id`, { exact: true }).inputValue(), 'SLOT-20');
   // A saved row's key is fixed.
-  assert.equal(await page.getByLabel('Row 1 slot_id').getAttribute('readonly'), '');
+  assert.equal(await page.getByLabel('Row 1 slot_id', { exact: true }).getAttribute('readonly'), '');
 
   // A new row without its id: refused, naming the row; nothing saved.
-  await page.getByLabel('Row 1 label').fill(first.label);
+  await page.getByLabel('Row 1 label', { exact: true }).fill(first.label);
   await page.getByRole('button', { name: 'Add row' }).click();
-  await page.getByLabel(`Row ${n + 1} label`).fill('no id');
+  await page.getByLabel(`Row ${n + 1} label`, { exact: true }).fill('no id');
   await page.getByRole('button', { name: 'Save' }).click();
   await page.getByText(`Nothing was saved: row ${n + 1}: the row has no slot_id, which names it`).waitFor();
   await shot(page, 'settings-03-refused');

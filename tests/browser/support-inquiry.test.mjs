@@ -49,7 +49,7 @@ test('an outage on a PPA contract from the inbox to the disposition notes', asyn
   await completeStep(page);
 
   // The notes are required: refused on their field, then given.
-  await page.getByRole('heading', { name: 'Disposition' }).waitFor();
+  await page.getByRole('heading', { name: 'Disposition', exact: true }).waitFor();
   // The steps of this inquiry so far, and the one ahead: not every branch's.
   const steps = page.getByRole('list', { name: 'Step 3 of 3' });
   await steps.waitFor();

@@ -6,7 +6,7 @@ CREATE TABLE documents (
     instance_id TEXT NOT NULL,
     node_id     TEXT NOT NULL,        -- the connector task that made it
     name        TEXT NOT NULL,        -- what staff see: "Receipt REQ-2024-000001"
-    template    TEXT NOT NULL,        -- the .typ file, as the deployment names it
+    template    TEXT NOT NULL,        -- the .typ file, as its connector names it
     media_type  TEXT NOT NULL,
     size        BIGINT NOT NULL,
     content     BYTEA NOT NULL,

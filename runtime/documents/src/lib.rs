@@ -100,9 +100,17 @@ impl Template {
     ) -> Result<Vec<u8>, DocumentError> {
         let world = TemplateWorld::new(self, data, today)?;
         let compiled = typst::compile::<PagedDocument>(&world);
-        let document = compiled.output.map_err(|errors| world.explain(&errors))?;
-        typst_pdf::pdf(&document, &typst_pdf::PdfOptions::default())
+        let pdf = compiled
+            .output
             .map_err(|errors| world.explain(&errors))
+            .and_then(|document| {
+                typst_pdf::pdf(&document, &typst_pdf::PdfOptions::default())
+                    .map_err(|errors| world.explain(&errors))
+            });
+        // Every document has data of its own: what Typst memoized for it
+        // will not be asked for again, and would otherwise be kept forever.
+        comemo::evict(0);
+        pdf
     }
 }
 

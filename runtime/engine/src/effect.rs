@@ -169,10 +169,15 @@ pub enum JobKind {
     Connector {
         /// `camunda:connectorId` (`sql`).
         connector: String,
-        /// The connector's input parameters, evaluated when the task was entered.
+        /// The connector's input parameters, evaluated when the task was
+        /// entered (for `document`, also [`DOCUMENT_VARIABLES`]).
         input: Variables,
     },
 }
+
+/// The key of a `document` connector call's input that holds every variable
+/// in view when the task was entered (what its template is filled from).
+pub const DOCUMENT_VARIABLES: &str = "variablesInView";
 
 /// A user task as created.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

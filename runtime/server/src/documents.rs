@@ -50,7 +50,7 @@ pub async fn document(
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Response> {
     let missing = || ApiError::not_found(format!("no document {id:?}"));
-    let Some((info, content)) = state.store.document(&id).await? else {
+    let Some(info) = state.store.document_info(&id).await? else {
         return Err(missing());
     };
     // One answer for "no such document" and "not yours to read" (which
@@ -64,6 +64,9 @@ pub async fn document(
                 e
             }
         })?;
+    let Some(content) = state.store.document_content(&id).await? else {
+        return Err(missing());
+    };
     if p.role != Role::System {
         // A receipt or a bill holds the customer's data: who read it, and when.
         state

@@ -153,8 +153,8 @@ impl QueryBook {
     }
 
     /// The queries a process deployed from the BPMN file `bpmn` calls: those
-    /// of the `.sql` files in its folder and below, so two processes deployed
-    /// together may each have a query of the same name.
+    /// of the `.sql` files in its own folder, so processes deployed together
+    /// (each in its folder, or one at the top) keep names of their own.
     pub fn beside<'a>(
         bpmn: &str,
         files: impl IntoIterator<Item = (&'a String, &'a String)>,
@@ -163,7 +163,7 @@ impl QueryBook {
         QueryBook::of_files(
             files
                 .into_iter()
-                .filter(|(name, _)| name.starts_with(folder)),
+                .filter(|(name, _)| folder_of(name) == folder),
         )
     }
 
@@ -476,7 +476,7 @@ pub(crate) fn constant_inputs<'d>(
                 connector, inputs, ..
             } if connector == connector_id => inputs.iter().find_map(|(name, v)| match v {
                 MappingValue::Constant(Value::String(q)) if name == input => {
-                    Some((n.id.as_str(), q.as_str()))
+                    Some((n.id.as_str(), q.trim()))
                 }
                 _ => None,
             }),
@@ -752,18 +752,17 @@ mod tests {
                 "b/b.sql",
                 "-- name: settings\nSELECT value FROM utility_settings\n",
             ),
-            (
-                "b/more/c.sql",
-                "-- name: holidays\nSELECT day FROM holidays\n",
-            ),
+            ("b/c.sql", "-- name: holidays\nSELECT day FROM holidays\n"),
+            ("top.sql", "-- name: settings\nSELECT day FROM holidays\n"),
         ]
         .iter()
         .map(|(n, t)| (n.to_string(), t.to_string()))
         .collect();
         let of =
             |bpmn: &str| QueryBook::beside(bpmn, files.iter().map(|(n, t)| (n, t))).expect("reads");
-        let (a, b) = (of("a/a.bpmn"), of("b/b.bpmn"));
-        assert_eq!((a.len(), b.len()), (1, 2));
+        let (a, b, top) = (of("a/a.bpmn"), of("b/b.bpmn"), of("top.bpmn"));
+        assert_eq!((a.len(), b.len(), top.len()), (1, 2, 1));
+        assert!(top.get("settings").is_some_and(|q| q.file == "top.sql"));
         assert!(a.get("settings").is_some_and(|q| q.file == "a/a.sql"));
         assert!(b.get("settings").is_some_and(|q| q.file == "b/b.sql"));
         assert!(a.get("holidays").is_none());

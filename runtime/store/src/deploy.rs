@@ -250,7 +250,14 @@ impl Store {
                         file: f.name.clone(),
                         reason: format!("{task}: the template {e}"),
                     })?;
-                    templates.extend(template.files);
+                    // Keyed by the template too: two templates' files of
+                    // the same name both count.
+                    templates.extend(
+                        template
+                            .files
+                            .into_iter()
+                            .map(|(file, text)| (format!("{name}:{file}"), text)),
+                    );
                 }
             }
             for (name, content) in &templates {

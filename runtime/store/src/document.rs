@@ -26,7 +26,7 @@ pub struct DocumentInfo {
     pub node_id: String,
     /// Its name as staff see it.
     pub name: String,
-    /// The template it was typeset from, as the deployment names it.
+    /// The template it was typeset from, as its connector names it (`receipt.typ`).
     pub template: String,
     /// `application/pdf`.
     pub media_type: String,
@@ -77,14 +77,24 @@ impl Store {
         Ok(rows.iter().map(info).collect())
     }
 
-    /// One document and its content.
-    pub async fn document(&self, id: &str) -> Result<Option<(DocumentInfo, Vec<u8>)>> {
-        let sql = format!("SELECT {COLUMNS}, content FROM documents WHERE id = $1");
+    /// One document, without its content (to check who may read it first).
+    pub async fn document_info(&self, id: &str) -> Result<Option<DocumentInfo>> {
+        let sql = format!("SELECT {COLUMNS} FROM documents WHERE id = $1");
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(id)
             .fetch_optional(&self.pool)
             .await?;
-        Ok(row.map(|r| (info(&r), r.get::<Vec<u8>, _>(8))))
+        Ok(row.as_ref().map(info))
+    }
+
+    /// One document's content (a PDF).
+    pub async fn document_content(&self, id: &str) -> Result<Option<Vec<u8>>> {
+        Ok(
+            sqlx::query_scalar::<_, Vec<u8>>("SELECT content FROM documents WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
     }
 
     /// Typesets a `document` connector job's template with the variables
@@ -104,6 +114,12 @@ impl Store {
             }
             None => Variables::new(),
         };
+        // What the template is filled from: the variables in view, with the
+        // connector's own other inputs on top.
+        let mut data = match input.remove(millrace_engine::effect::DOCUMENT_VARIABLES) {
+            Some(Value::Map(vars)) => vars,
+            _ => Variables::new(),
+        };
         let Some(Value::String(template_name)) = input.remove("template") else {
             return Ok(Err(ConnectorError::Call(
                 "the document connector was given no template (input parameter template)".into(),
@@ -119,10 +135,12 @@ impl Store {
                 def.nodes.get(token.node as usize).map(|n| n.id.clone())
             })
             .unwrap_or_default();
+        let template_name = template_name.trim().to_string();
         let name = match input.remove("name") {
-            Some(Value::String(n)) if !n.trim().is_empty() => n,
+            Some(Value::String(n)) if !n.trim().is_empty() => n.trim().to_string(),
             _ => template_name.trim_end_matches(".typ").to_string(),
         };
+        data.extend(input);
         let files: Vec<(String, String, String)> = sqlx::query_as(
             "SELECT d.resource_name, r.name, r.content FROM definitions d JOIN resources r ON r.deployment_id = d.deployment_id \
              WHERE d.key = $1 AND d.version = $2 AND r.name LIKE '%.typ'",
@@ -140,8 +158,7 @@ impl Store {
             ))));
         };
         let data = serde_json::Value::Object(
-            input
-                .iter()
+            data.iter()
                 .map(|(k, v)| (k.clone(), v.to_shown_json()))
                 .collect(),
         );

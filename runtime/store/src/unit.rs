@@ -468,7 +468,6 @@ impl<'s> Unit<'s> {
         Ok(())
     }
 
-    /// The unit's transaction, for the store's own statements.
     /// Adds a history row of the store's own (not an engine event), written
     /// with the unit's other rows at commit.
     pub(crate) fn record(
@@ -487,6 +486,7 @@ impl<'s> Unit<'s> {
         });
     }
 
+    /// The unit's transaction, for the store's own statements.
     pub(crate) fn tx(&mut self) -> &mut sqlx::AnyConnection {
         &mut self.tx
     }

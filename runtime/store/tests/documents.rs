@@ -31,6 +31,7 @@ const BPMN: &str = r#"<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/
 const TEMPLATE: &str = "#import \"parts/money.typ\": money\n\
 #let data = json(\"/data.json\")\n\
 = Receipt #data.requestId\n\
+Customer #data.name\n\
 Outstanding #money(data.outstanding)\n";
 
 const MONEY: &str = "#let money(a) = [\\$#a]\n";
@@ -66,6 +67,10 @@ async fn start(store: &Store, vars: Variables) -> String {
 fn request(outstanding: Option<&str>) -> Variables {
     let mut vars = Variables::new();
     vars.insert("requestId".into(), Value::String("DIS-2024-000042".into()));
+    // Variables named like the connector's own inputs are the template's data,
+    // not the document's name or template.
+    vars.insert("name".into(), Value::String("Jane Roe".into()));
+    vars.insert("template".into(), Value::String("other.typ".into()));
     if let Some(amount) = outstanding {
         vars.insert(
             "outstanding".into(),
@@ -98,7 +103,15 @@ async fn a_document_is_typeset_from_the_variables_and_kept_with_its_instance() {
         ("receipt.typ", "Typeset")
     );
     assert_eq!(d.media_type, "application/pdf");
-    let (_, content) = store.document(&d.id).await.expect("read").expect("stored");
+    assert_eq!(
+        store.document_info(&d.id).await.expect("read").as_ref(),
+        Some(d)
+    );
+    let content = store
+        .document_content(&d.id)
+        .await
+        .expect("read")
+        .expect("stored");
     assert!(content.starts_with(b"%PDF-"), "a PDF");
     assert_eq!(i64::try_from(content.len()).expect("size"), d.size);
 
@@ -136,14 +149,14 @@ async fn a_template_failing_on_the_data_is_an_incident_naming_its_line() {
         .deploy("t", &files(TEMPLATE), None, None, t0())
         .await
         .expect("deploys");
-    // No outstanding amount: line 4 reads one.
+    // No outstanding amount: line 5 reads one.
     let id = start(&store, request(None)).await;
     store.run_due_jobs("worker", t0(), 10).await.expect("jobs");
     let incidents = store.incidents(Some(&id), 10).await.expect("incidents");
     assert_eq!(incidents.len(), 1, "{incidents:?}");
     assert_eq!(incidents[0].node_id, "Typeset");
     assert!(
-        incidents[0].message.starts_with("template receipt.typ:4:")
+        incidents[0].message.starts_with("template receipt.typ:5:")
             && incidents[0].message.contains("outstanding"),
         "{}",
         incidents[0].message

@@ -281,15 +281,21 @@ impl Exec<'_> {
                 }
                 if connector == "document" {
                     // A document is filled like a form is shown: from every
-                    // variable in view (inner scopes first), its own inputs
-                    // on top. The call is made later, so it gets them now.
+                    // variable in view (inner scopes first). The call is made
+                    // later, so it gets them now, beside its own inputs (a
+                    // variable called `name` is not the document's name).
+                    let mut in_view = Variables::new();
                     for scope in self.chain_of(self.token_scope(t)) {
                         if let Some(sc) = self.inst.scopes.get(&scope) {
                             for (name, value) in &sc.variables {
-                                input.entry(name.clone()).or_insert_with(|| value.clone());
+                                in_view.entry(name.clone()).or_insert_with(|| value.clone());
                             }
                         }
                     }
+                    input.insert(
+                        crate::effect::DOCUMENT_VARIABLES.into(),
+                        Value::Map(in_view),
+                    );
                 }
                 if !self.open_boundaries(t) {
                     return;

@@ -122,12 +122,14 @@ pub fn Inbox(filter: InboxFilter) -> impl IntoView {
         }
         Some(Ok(list)) => view! {
             <table class="grid" aria-label="Tasks">
-                <thead><tr><th>"Task"</th><th>"Process"</th><th>"Assignee"</th><th>"Offered to"</th><th>"Due"</th><th>"Created"</th></tr></thead>
+                <thead><tr><th>"Task"</th><th>"Process"</th><th>"Request"</th><th>"Status"</th><th>"Assignee"</th><th>"Offered to"</th><th>"Due"</th><th>"Created"</th></tr></thead>
                 <tbody>
                     {list.into_iter().map(|t| view! {
                         <tr>
                             <td><a href=format!("/tasks/{}", t.id)>{t.name.clone().unwrap_or(t.element_id.clone())}</a></td>
                             <td>{t.process_key}</td>
+                            <td>{t.request.unwrap_or_default()}</td>
+                            <td>{t.status.unwrap_or_default()}</td>
                             <td>{t.assignee.unwrap_or_default()}</td>
                             <td>{t.candidate_groups.join(", ")}</td>
                             <td>{t.due.as_deref().map(short_time).unwrap_or_default()}</td>

@@ -433,7 +433,7 @@ pub fn Task(id: String) -> impl IntoView {
                                     .clone()
                                     .unwrap_or(f.task.process_key.clone()),
                                 key: f.task.process_key.clone(),
-                                business_key: f.business_key.clone(),
+                                request: f.task.request.clone(),
                                 instance: f.task.instance_id.clone(),
                                 state: inst["state"].as_str().unwrap_or_default().to_string(),
                                 variables: inst["variables"]
@@ -489,7 +489,8 @@ pub fn Task(id: String) -> impl IntoView {
                     <dt>"Process"</dt>
                     <dd>{f.process_name.clone().unwrap_or(t.process_key.clone())}</dd>
                     <dt>"Request"</dt>
-                    <dd>{f.business_key.clone().unwrap_or_else(|| "—".into())}</dd>
+                    <dd>{t.request.clone().unwrap_or_else(|| "—".into())}</dd>
+                    {t.status.clone().map(|s| view! { <dt>"Status"</dt><dd class="request-status">{s}</dd> })}
                     <dt>"Assignee"</dt>
                     <dd>{t.assignee.clone().unwrap_or_else(|| "nobody yet".into())}</dd>
                     <dt>"Offered to"</dt>
@@ -568,7 +569,7 @@ pub(crate) fn document_list(documents: Vec<millrace_api::DocumentOut>) -> impl I
 struct Receipt {
     process: String,
     key: String,
-    business_key: Option<String>,
+    request: Option<String>,
     instance: String,
     state: String,
     variables: serde_json::Map<String, serde_json::Value>,
@@ -616,7 +617,7 @@ fn receipt_view(r: Receipt) -> impl IntoView {
         <article class="receipt" aria-labelledby="receipt-title">
             <h1 id="receipt-title">{format!("Receipt · {}", r.process)}</h1>
             <dl class="facts">
-                <dt>"Request"</dt><dd>{r.business_key.unwrap_or_else(|| "—".into())}</dd>
+                <dt>"Request"</dt><dd>{r.request.unwrap_or_else(|| "—".into())}</dd>
                 <dt>"Instance"</dt><dd>{r.instance}</dd>
                 <dt>"State"</dt><dd>{r.state}</dd>
             </dl>

@@ -31,6 +31,14 @@ pub struct TaskOut {
     pub form: Option<String>,
     /// Created.
     pub created_at: String,
+    /// The request it belongs to: the instance's business key, or else its
+    /// process-level `requestId` variable.
+    #[serde(default)]
+    pub request: Option<String>,
+    /// The request's status: its process-level `status` variable (an
+    /// onboarding's milestone, a disconnection's `In Progress`).
+    #[serde(default)]
+    pub status: Option<String>,
 }
 
 /// One choice of a select field.

@@ -223,7 +223,7 @@ pub enum NodeKind {
 }
 
 /// A user task's assignment, dates and form.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default)]
 pub struct UserTaskSpec {
     /// `camunda:assignee`.
     pub assignee: Option<String>,
@@ -239,6 +239,9 @@ pub struct UserTaskSpec {
     pub form: Option<String>,
     /// `camunda:formData` fields.
     pub form_fields: Vec<bpmn::FormField>,
+    /// The assignee, candidates and due date written as expressions
+    /// (`${initiator}`, `#{reviewers}`), compiled, by the text as written.
+    pub expressions: std::collections::HashMap<String, Code>,
 }
 
 /// A compiled input or output mapping value.
@@ -981,6 +984,22 @@ impl<'a, H: ScriptHost + ScriptChecker> Compiler<'a, H> {
             }
             FlowNodeKind::Task | FlowNodeKind::ManualTask => NodeKind::PassThrough,
             FlowNodeKind::UserTask => NodeKind::UserTask(UserTaskSpec {
+                expressions: {
+                    let mut compiled = std::collections::HashMap::new();
+                    let written = c
+                        .assignee
+                        .iter()
+                        .chain(&c.candidate_groups)
+                        .chain(&c.candidate_users)
+                        .chain(&c.due_date);
+                    for text in written {
+                        if let Some(e) = bpmn::assignment_expression(text) {
+                            let code = self.code(ScriptKind::Expression, e, &n.id)?;
+                            compiled.insert(text.clone(), code);
+                        }
+                    }
+                    compiled
+                },
                 assignee: c.assignee.clone(),
                 candidate_groups: c.candidate_groups.clone(),
                 candidate_users: c.candidate_users.clone(),

@@ -365,6 +365,20 @@ impl Instance {
             .unwrap_or_default()
     }
 
+    /// One variable of the process scope.
+    pub fn root_variable(&self, name: &str) -> Option<&crate::Value> {
+        self.scopes.get(&ROOT_SCOPE)?.variables.get(name)
+    }
+
+    /// A process-level text variable, as the inbox shows it of a request
+    /// (`status`, `requestId`); `None` when it is absent or not text.
+    pub fn root_text(&self, name: &str) -> Option<String> {
+        match self.root_variable(name)? {
+            crate::Value::String(s) if !s.trim().is_empty() => Some(s.clone()),
+            _ => None,
+        }
+    }
+
     /// Whether any token is stopped by an incident.
     pub fn has_incident(&self) -> bool {
         self.tokens

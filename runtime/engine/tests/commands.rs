@@ -274,3 +274,70 @@ fn a_failing_output_mapping_is_not_skipped_by_a_retry() {
     assert_eq!(inst.state, InstanceState::Active);
     assert_eq!(inst.root_variables().get("share"), None);
 }
+
+const ASSIGNED: &str = r##"<startEvent id="S"/>
+<userTask id="Review" camunda:assignee="${initiator}" camunda:candidateGroups="auditors, ${region + &quot;-reviewers&quot;}" camunda:candidateUsers="#{backups}" camunda:dueDate="${due}"/>
+<endEvent id="E"/>
+<sequenceFlow id="f1" sourceRef="S" targetRef="Review"/><sequenceFlow id="f2" sourceRef="Review" targetRef="E"/>"##;
+
+fn created_task(effects: &[Effect]) -> &millrace_engine::effect::TaskInfo {
+    effects
+        .iter()
+        .find_map(|e| match e {
+            Effect::TaskCreated(t) => Some(t),
+            _ => None,
+        })
+        .expect("a task is created")
+}
+
+#[test]
+fn assignment_expressions_are_evaluated_when_the_task_is_created() {
+    let def = compile(ASSIGNED);
+    let (_, effects) = start(
+        &def,
+        vars(&[
+            ("initiator", Value::String("ana".into())),
+            ("region", Value::String("north".into())),
+            (
+                "backups",
+                Value::List(vec![Value::String("bo".into()), Value::String("cy".into())]),
+            ),
+            ("due", Value::String("P2D".into())),
+        ]),
+    );
+    let task = created_task(&effects);
+    assert_eq!(task.assignee.as_deref(), Some("ana"));
+    assert_eq!(task.candidate_groups, ["auditors", "north-reviewers"]);
+    assert_eq!(task.candidate_users, ["bo", "cy"]);
+    assert_eq!(
+        task.due,
+        Some(DateTime::UNIX_EPOCH + chrono::Duration::days(2))
+    );
+}
+
+#[test]
+fn an_assignee_expression_that_is_not_a_name_is_an_incident() {
+    let def = compile(ASSIGNED);
+    let (inst, effects) = start(
+        &def,
+        vars(&[
+            ("initiator", Value::Int(7)),
+            ("region", Value::String("north".into())),
+            ("backups", Value::Null),
+            ("due", Value::Null),
+        ]),
+    );
+    assert!(!effects.iter().any(|e| matches!(e, Effect::TaskCreated(_))));
+    let message = inst
+        .tokens
+        .values()
+        .find_map(|t| match &t.state {
+            TokenState::Incident { message, .. } => Some(message.clone()),
+            _ => None,
+        })
+        .expect("an incident");
+    assert!(
+        message.contains("camunda:assignee ${initiator} gave 7"),
+        "{message}"
+    );
+}

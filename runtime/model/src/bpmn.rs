@@ -827,3 +827,15 @@ impl Definitions {
         self.escalations.iter().find(|m| m.id == id)
     }
 }
+
+/// The expression of an assignment or due date written as `${…}` or `#{…}`
+/// (Camunda's notation; inside, a Rhai expression, which the common JUEL
+/// forms `${initiator}` and `${customer.email}` already are).
+pub fn assignment_expression(text: &str) -> Option<&str> {
+    let t = text.trim();
+    let inner = t
+        .strip_prefix("${")
+        .or_else(|| t.strip_prefix("#{"))?
+        .strip_suffix('}')?;
+    (!inner.trim().is_empty()).then_some(inner)
+}

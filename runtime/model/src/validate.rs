@@ -916,19 +916,63 @@ impl<'a> Validator<'a> {
         {
             self.parameter(id, &p.name, &p.value, p.loc.0);
         }
-        for (attr, value) in [
-            ("camunda:assignee", &n.camunda.assignee),
-            ("camunda:dueDate", &n.camunda.due_date),
-            ("camunda:priority", &n.camunda.priority),
-        ] {
-            if let Some(v) = value {
-                if v.contains("${") || v.contains("#{") {
-                    self.error(
+        // An assignment or due date may be a whole `${…}`: a Rhai expression
+        // evaluated when the task is created (`${initiator}` reads the same in
+        // both languages). A priority, or `${…}` inside other text, may not.
+        let written = [
+            (
+                "camunda:assignee",
+                n.camunda.assignee.iter().collect::<Vec<_>>(),
+                true,
+            ),
+            (
+                "camunda:candidateGroups",
+                n.camunda.candidate_groups.iter().collect(),
+                true,
+            ),
+            (
+                "camunda:candidateUsers",
+                n.camunda.candidate_users.iter().collect(),
+                true,
+            ),
+            ("camunda:dueDate", n.camunda.due_date.iter().collect(), true),
+            (
+                "camunda:priority",
+                n.camunda.priority.iter().collect(),
+                false,
+            ),
+        ];
+        for (attr, values, expressions_allowed) in written {
+            for v in values {
+                if !(v.contains("${") || v.contains("#{")) {
+                    continue;
+                }
+                match assignment_expression(v).filter(|_| expressions_allowed) {
+                    Some(e) => {
+                        if let Err(f) = self.checker.check(ScriptKind::Expression, e) {
+                            self.error(
+                                "E010",
+                                n.loc.0,
+                                id,
+                                format!(
+                                    "{attr} {v:?} does not compile as a Rhai expression (column {}): {}",
+                                    f.column, f.message
+                                ),
+                            );
+                        }
+                    }
+                    None if expressions_allowed => self.error(
                         "E014",
                         n.loc.0,
                         id,
-                        format!("{attr} holds a JUEL expression ({v:?}); JUEL is not supported, use a plain value"),
-                    );
+                        format!("{attr} {v:?} mixes an expression into text; write the whole value as one ${{…}} Rhai expression (${{\"user-\" + region}})"),
+                    ),
+                    None => self.error(
+                        "E014",
+                        n.loc.0,
+                        id,
+                        format!("{attr} holds an expression ({v:?}); it must be a plain number"),
+                    ),
                 }
             }
         }

@@ -857,6 +857,8 @@ pub fn task_out(t: TaskView) -> TaskOut {
         priority: t.priority,
         form: t.form,
         created_at: t.created_at,
+        request: t.request,
+        status: t.status,
     }
 }
 

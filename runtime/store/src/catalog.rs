@@ -52,6 +52,11 @@ pub struct TaskView {
     pub form: Option<String>,
     /// Created.
     pub created_at: String,
+    /// The request it belongs to: the instance's business key, or else its
+    /// `requestId` variable.
+    pub request: Option<String>,
+    /// The request's status: the instance's `status` variable.
+    pub status: Option<String>,
     /// Candidate groups.
     pub candidate_groups: Vec<String>,
     /// Candidate users.
@@ -81,7 +86,9 @@ pub struct TaskFilter {
 }
 
 const TASK_COLUMNS: &str =
-    "t.id, t.instance_id, t.key, t.node_id, t.name, t.assignee, t.due, t.priority, t.form, t.created_at";
+    "t.id, t.instance_id, t.key, t.node_id, t.name, t.assignee, t.due, t.priority, t.form, t.created_at, \
+     (SELECT coalesce(i.business_key, i.request_id) FROM instances i WHERE i.id = t.instance_id), \
+     (SELECT i.status FROM instances i WHERE i.id = t.instance_id)";
 
 impl Store {
     /// Versions of one key (newest first), or the latest version of every key.
@@ -219,6 +226,8 @@ impl Store {
             priority: row.get(7),
             form: row.get(8),
             created_at: row.get(9),
+            request: row.get(10),
+            status: row.get(11),
             candidate_groups: Vec::new(),
             candidate_users: Vec::new(),
         }
@@ -248,8 +257,8 @@ impl Store {
             names.sort();
             names
         };
-        task.candidate_groups = split(row.get(10));
-        task.candidate_users = split(row.get(11));
+        task.candidate_groups = split(row.get(12));
+        task.candidate_users = split(row.get(13));
         Ok(task)
     }
 

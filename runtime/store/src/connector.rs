@@ -24,7 +24,7 @@
 //! ```
 //!
 //! `:name` is an input parameter of the connector (`:callId` is the job's id,
-//! the call's idempotency key); `-- decimal: a, b` says which result columns
+//! the call's idempotency key; `:nonce` 32 fresh random hexadecimal digits); `-- decimal: a, b` says which result columns
 //! hold money (decimal text), which then arrive as exact decimals. The
 //! response is `rows` (a list of maps by column name), `row` (the first, or
 //! `()`) and `count` (rows returned, or rows a write changed).
@@ -68,6 +68,13 @@ pub const REFERENCE_TABLES: &[&str] = &[
     "system_contracts",
     "support_cases",
     "case_notes",
+    "connection_requests",
+    "non_energy_invoices",
+    "non_energy_payments",
+    "districts",
+    "installers",
+    "connection_fees",
+    "takeovers",
 ];
 
 /// The functions a named query may call: SQL's plain ones, which SQLite and
@@ -485,7 +492,7 @@ pub(crate) fn constant_inputs<'d>(
         .collect()
 }
 
-/// Runs `query` with `input` (and `callId`) on `conn`; the response as variables.
+/// Runs `query` with `input` (and `callId`, `nonce`) on `conn`; the response as variables.
 pub(crate) async fn run_query(
     conn: &mut sqlx::AnyConnection,
     query: &NamedQuery,
@@ -496,6 +503,11 @@ pub(crate) async fn run_query(
     for p in &query.parameters {
         let value = if p == "callId" {
             Value::String(call_id.to_string())
+        } else if p == "nonce" {
+            // Random, unlike everything else a process computes: a code the
+            // customer proves they received (a contract's authorisation
+            // code) must not be derivable from what staff can see.
+            Value::String(uuid::Uuid::new_v4().simple().to_string().to_uppercase())
         } else {
             input.get(p).cloned().ok_or_else(|| {
                 ConnectorError::Call(format!(

@@ -43,7 +43,7 @@ pub use drafts::{DraftRow, TaskDraftRow};
 pub use jobs::{backoff, ClaimedJob, JobOutcome, LockedExternalTask};
 pub use outbox::OutboxMail;
 pub use read::{Counts, HistoryRow, IncidentRow, InstanceSummary};
-pub use unit::{global_id, split_id, Unit};
+pub use unit::{global_id, split_id, Unit, REQUEST_ID, REQUEST_STATUS};
 pub use worker::{JobCounters, Worker};
 
 /// Why a store operation was refused or failed.

@@ -155,6 +155,24 @@ pub const EDITABLE: &[EditableTable] = &[
         keys: &["day"],
         columns: &["day", "name"],
     },
+    EditableTable {
+        name: "connection_fees",
+        label: "Connection fees",
+        keys: &["installation_type", "meter_phase"],
+        columns: &["installation_type", "meter_phase", "amount"],
+    },
+    EditableTable {
+        name: "districts",
+        label: "Districts",
+        keys: &["district_code"],
+        columns: &["district_code", "name", "installer_kind", "lrp"],
+    },
+    EditableTable {
+        name: "installers",
+        label: "Installers",
+        keys: &["installer_id"],
+        columns: &["installer_id", "name", "kind", "district_code", "phone"],
+    },
 ];
 
 /// A reference-data row as the API shows it: column to value (text, a whole

@@ -59,6 +59,14 @@ pub struct Unit<'s> {
 /// Rows per multi-row `instance_people` insert (3 parameters each).
 const PEOPLE_CHUNK: usize = 300;
 
+/// The process-level variable that is a request's status in the inbox
+/// (`Pending`, `Application Fee Generated`, …).
+pub const REQUEST_STATUS: &str = "status";
+
+/// The process-level variable that is a request's number in the inbox when
+/// the instance has no business key (`DIS-2026-001234`).
+pub const REQUEST_ID: &str = "requestId";
+
 /// A history row waiting to be written.
 struct HistoryRowOut {
     instance: String,
@@ -1020,10 +1028,14 @@ impl<'s> Unit<'s> {
             let body = serde_json::to_string(i)
                 .map_err(|e| StoreError::Corrupt(id.clone(), e.to_string()))?;
             let incident = i.has_incident();
+            // What the inbox shows of the request, kept in columns so task
+            // lists need not read instance bodies.
+            let status = i.root_text(REQUEST_STATUS);
+            let request_id = i.root_text(REQUEST_ID);
             match loaded.rev {
                 None => {
                     sqlx::query(
-                        "INSERT INTO instances (id, key, version, business_key, state, has_incident, parent_id, started_at, ended_at, rev, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, $10)",
+                        "INSERT INTO instances (id, key, version, business_key, state, has_incident, parent_id, started_at, ended_at, rev, body, status, request_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, $10, $11, $12)",
                     )
                     .bind(id)
                     .bind(&i.key)
@@ -1035,12 +1047,14 @@ impl<'s> Unit<'s> {
                     .bind(timestamp(i.started_at))
                     .bind(i.ended_at.map(timestamp))
                     .bind(&body)
+                    .bind(&status)
+                    .bind(&request_id)
                     .execute(&mut *self.tx)
                     .await?;
                 }
                 Some(rev) => {
                     let done = sqlx::query(
-                        "UPDATE instances SET state = $1, has_incident = $2, ended_at = $3, rev = rev + 1, body = $4 WHERE id = $5 AND rev = $6",
+                        "UPDATE instances SET state = $1, has_incident = $2, ended_at = $3, rev = rev + 1, body = $4, status = $7, request_id = $8 WHERE id = $5 AND rev = $6",
                     )
                     .bind(i.state.as_str())
                     .bind(i64::from(incident))
@@ -1048,6 +1062,8 @@ impl<'s> Unit<'s> {
                     .bind(&body)
                     .bind(id)
                     .bind(rev)
+                    .bind(&status)
+                    .bind(&request_id)
                     .execute(&mut *self.tx)
                     .await?;
                     if done.rows_affected() != 1 {

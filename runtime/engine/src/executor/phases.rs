@@ -187,25 +187,22 @@ impl Exec<'_> {
                 self.queue.push_back(Work::Complete(t))
             }
             NodeKind::UserTask(spec) => {
+                let people = match self.assignment(t, spec) {
+                    Ok(p) => p,
+                    Err(e) => return self.incident(t, Phase::Execute, e),
+                };
                 if !self.open_boundaries(t) {
                     return;
                 }
                 let task = self.inst.fresh_id();
-                let due = spec.due_date.as_deref().and_then(|d| {
-                    millrace_model::timer::parse_date(d).ok().or_else(|| {
-                        millrace_model::timer::parse_duration(d)
-                            .ok()
-                            .map(|p| p.after(self.now))
-                    })
-                });
                 self.effects.push(Effect::TaskCreated(TaskInfo {
                     id: task,
                     node_id: node.id.clone(),
                     name: node.name.clone(),
-                    assignee: spec.assignee.clone(),
-                    candidate_groups: spec.candidate_groups.clone(),
-                    candidate_users: spec.candidate_users.clone(),
-                    due,
+                    assignee: people.assignee,
+                    candidate_groups: people.candidate_groups,
+                    candidate_users: people.candidate_users,
+                    due: people.due,
                     priority: spec.priority.unwrap_or(50),
                     form: spec.form.clone(),
                 }));
@@ -638,5 +635,118 @@ impl Exec<'_> {
             body,
         });
         Ok(())
+    }
+}
+
+/// Who a user task goes to and when it is due, with its expressions evaluated.
+struct Assignment {
+    assignee: Option<String>,
+    candidate_groups: Vec<String>,
+    candidate_users: Vec<String>,
+    due: Option<DateTime<Utc>>,
+}
+
+impl Exec<'_> {
+    /// The task's assignee, candidates and due date for token `t`: each
+    /// written as `${…}` is evaluated in the token's scope (text, a list of
+    /// texts or comma-separated text for candidates; a date-time, an ISO date
+    /// or a duration from now for the due date). An expression that fails or
+    /// gives something else is an incident naming the attribute.
+    fn assignment(
+        &self,
+        t: TokenId,
+        spec: &crate::definition::UserTaskSpec,
+    ) -> Result<Assignment, String> {
+        let value = |attribute: &str, text: &str| -> Result<Option<Value>, String> {
+            match spec.expressions.get(text) {
+                Some(code) => self
+                    .eval(t, code)
+                    .map(Some)
+                    .map_err(|e| format!("camunda:{attribute} {text}: {e}")),
+                None => Ok(None),
+            }
+        };
+        let names = |attribute: &str, written: &[String]| -> Result<Vec<String>, String> {
+            let mut out = Vec::new();
+            for text in written {
+                match value(attribute, text)? {
+                    None => out.push(text.clone()),
+                    Some(Value::Null) => {}
+                    Some(Value::String(s)) => out.extend(
+                        s.split(',')
+                            .map(str::trim)
+                            .filter(|n| !n.is_empty())
+                            .map(str::to_string),
+                    ),
+                    Some(Value::List(items)) => {
+                        for item in items {
+                            match item {
+                                Value::String(s) if !s.trim().is_empty() => {
+                                    out.push(s.trim().to_string())
+                                }
+                                other => {
+                                    return Err(format!(
+                                        "camunda:{attribute} {text}: {} is not a name",
+                                        other.to_json()
+                                    ))
+                                }
+                            }
+                        }
+                    }
+                    Some(other) => {
+                        return Err(format!(
+                            "camunda:{attribute} {text} gave {}, not text or a list of names",
+                            other.to_json()
+                        ))
+                    }
+                }
+            }
+            Ok(out)
+        };
+        let assignee = match &spec.assignee {
+            None => None,
+            Some(text) => match value("assignee", text)? {
+                None => Some(text.to_string()),
+                Some(Value::Null) => None,
+                Some(Value::String(s)) if s.trim().is_empty() => None,
+                Some(Value::String(s)) => Some(s.trim().to_string()),
+                Some(other) => {
+                    return Err(format!(
+                        "camunda:assignee {text} gave {}, not a user name",
+                        other.to_json()
+                    ))
+                }
+            },
+        };
+        let due_text = |d: &str| {
+            millrace_model::timer::parse_date(d).ok().or_else(|| {
+                millrace_model::timer::parse_duration(d)
+                    .ok()
+                    .map(|p| p.after(self.now))
+            })
+        };
+        let due = match &spec.due_date {
+            None => None,
+            Some(text) => match value("dueDate", text)? {
+                None => due_text(text),
+                Some(Value::Null) => None,
+                Some(Value::DateTime(at)) => Some(at),
+                Some(Value::String(s)) => Some(due_text(&s).ok_or_else(|| {
+                    format!("camunda:dueDate {text} gave {s:?}, not an ISO 8601 date or duration")
+                })?),
+                Some(other) => {
+                    return Err(format!(
+                        "camunda:dueDate {text} gave {}, not a date",
+                        other.to_json()
+                    ))
+                }
+            },
+        };
+        Ok(Assignment {
+            assignee,
+            candidate_groups: names("candidateGroups", &spec.candidate_groups)?,
+            candidate_users: names("candidateUsers", &spec.candidate_users)?,
+            due,
+        })
     }
 }

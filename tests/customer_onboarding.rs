@@ -102,7 +102,10 @@ fn a_new_connection_goes_through_every_milestone_to_the_customers_numbers() {
     let inspect = task_at(&eddie, &id, "Task_Inspect");
     assert_eq!(inbox_row(&eddie, &inspect).1, "Inspection Initiated");
     let (s, b) = pay(&admin, &invoice, "BNK-77120", "50.00");
-    assert_eq!(s, 422, "a second payment message moved the request again: {b}");
+    assert_eq!(
+        s, 422,
+        "a second payment message moved the request again: {b}"
+    );
 
     // Milestone 3: the estimator passes it, the DTO approves, the code is mailed.
     let approve = {

@@ -406,7 +406,7 @@ fn administrators_change_the_settings_as_data_and_new_requests_follow() {
     let (s, tables) = admin.call("GET", "/api/reference", None);
     assert_eq!(s, 200, "{tables}");
     let tables = tables.as_array().expect("a list").clone();
-    assert_eq!(tables.len(), 6, "{tables:?}");
+    assert_eq!(tables.len(), 9, "{tables:?}");
     for t in &tables {
         let name = t["table"].as_str().expect("a table");
         let (s, rows) = admin.call("GET", &format!("/api/reference/{name}"), None);

@@ -182,7 +182,7 @@ test('the inbox filter lives in the address: only mine, one process, and back', 
   const rows = page.locator('table[aria-label="Tasks"] tbody tr');
   const mine = await rows.count();
   assert.ok(mine >= 1 && mine < all, `mine ${mine} of ${all}`);
-  for (const cell of await rows.locator('td:nth-child(3)').allTextContents()) assert.equal(cell, 'bo2');
+  for (const cell of await rows.locator('td:nth-child(5)').allTextContents()) assert.equal(cell, 'bo2');
   // The address alone gives the same list (a bookmark, a link from a colleague).
   const url = page.url();
   const again = await newPage();

@@ -105,9 +105,9 @@ pub struct TaskForm {
     /// include it; this says who saved it and when.
     #[serde(default)]
     pub progress: Option<SavedProgress>,
-    /// The process's user tasks in the BPMN's order, each done, current or
-    /// ahead in this instance: a wizard's step indicator (empty when the
-    /// process has fewer than two user tasks).
+    /// A wizard's step indicator: its user tasks done in this instance (in
+    /// the order they were done), the current one, and those still
+    /// reachable, nearest first (empty when there are fewer than two).
     #[serde(default)]
     pub steps: Vec<WizardStep>,
     /// What the form-js form shows besides its fields: the instance's

@@ -654,42 +654,6 @@ pub async fn task_form(
     }))
 }
 
-/// A process's user tasks in the order its flows reach them from the
-/// process's start events (breadth first; boundary events and sub-processes
-/// followed too; any left over after, in the file's order).
-pub fn user_tasks_in_order(def: &millrace_engine::definition::ProcessDefinition) -> Vec<usize> {
-    use millrace_engine::definition::NodeKind;
-    let n = def.nodes.len();
-    let next = successors(def);
-    let mut seen = vec![false; n];
-    let mut queue: std::collections::VecDeque<usize> = def.scopes[0]
-        .none_start
-        .into_iter()
-        .chain(def.scopes[0].implicit_starts.iter().copied())
-        .map(|s| s as usize)
-        .chain(
-            def.scopes[0]
-                .nodes
-                .iter()
-                .map(|&x| x as usize)
-                .filter(|&x| matches!(def.nodes[x].kind, NodeKind::StartEvent { .. })),
-        )
-        .collect();
-    let mut order = Vec::new();
-    while let Some(x) = queue.pop_front() {
-        if std::mem::replace(&mut seen[x], true) {
-            continue;
-        }
-        order.push(x);
-        queue.extend(next[x].iter().copied().filter(|&y| !seen[y]));
-    }
-    order.extend((0..n).filter(|&x| !seen[x]));
-    order
-        .into_iter()
-        .filter(|&x| matches!(def.nodes[x].kind, NodeKind::UserTask(_)))
-        .collect()
-}
-
 /// Where a token can go from each node of `def`: its flows, its boundary
 /// events, and for a sub-process its own start first.
 fn successors(def: &millrace_engine::definition::ProcessDefinition) -> Vec<Vec<usize>> {
@@ -714,7 +678,7 @@ fn successors(def: &millrace_engine::definition::ProcessDefinition) -> Vec<Vec<u
 /// The step indicator of a task of `def` at `current` in an instance whose
 /// history completed `done` (in that order): the steps done, in the order
 /// they were done, the current one, and then those the flows can still reach
-/// from it in the BPMN's order (a branch not taken is not a step ahead).
+/// from it, nearest first (a branch not taken is not a step ahead).
 fn wizard_steps(
     def: &millrace_engine::definition::ProcessDefinition,
     current: &str,
@@ -747,13 +711,18 @@ fn wizard_steps(
                     && users.is_empty())
         })
     };
+    // What the flows can still reach from here, nearest first: the steps
+    // ahead in the order this request meets them (an early branch another
+    // request took does not put its steps before this one's next).
     let next = successors(def);
-    let mut reachable = vec![false; def.nodes.len()];
-    let mut stack = vec![here];
-    while let Some(x) = stack.pop() {
+    let mut reached = vec![false; def.nodes.len()];
+    let mut ahead = Vec::new();
+    let mut queue = std::collections::VecDeque::from([here]);
+    while let Some(x) = queue.pop_front() {
         for &y in &next[x] {
-            if !std::mem::replace(&mut reachable[y], true) {
-                stack.push(y);
+            if !std::mem::replace(&mut reached[y], true) {
+                ahead.push(y);
+                queue.push_back(y);
             }
         }
     }
@@ -768,8 +737,9 @@ fn wizard_steps(
         }
     }
     steps.push((here, "current"));
-    for ix in user_tasks_in_order(def) {
-        if reachable[ix] && in_wizard(ix) && !steps.iter().any(|(x, _)| *x == ix) {
+    for ix in ahead {
+        let is_task = matches!(def.nodes[ix].kind, NodeKind::UserTask(_));
+        if is_task && in_wizard(ix) && !steps.iter().any(|(x, _)| *x == ix) {
             steps.push((ix, "ahead"));
         }
     }
@@ -1048,12 +1018,33 @@ mod wizard_tests {
   <sequenceFlow id="f9" sourceRef="Other" targetRef="E"/>
 </process></definitions>"#;
 
+    /// A shortcut past a wizard: an existing customer goes straight to Power.
+    const SHORTCUT: &str = r#"<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="D" targetNamespace="t">
+<process id="p" isExecutable="true">
+  <startEvent id="S"/>
+  <exclusiveGateway id="G" default="f2"/>
+  <userTask id="Power" name="Power" camunda:candidateGroups="agents"/>
+  <userTask id="W1" name="W1" camunda:candidateGroups="agents"/>
+  <userTask id="W2" name="W2" camunda:candidateGroups="agents"/>
+  <endEvent id="E"/>
+  <sequenceFlow id="f1" sourceRef="S" targetRef="G"/>
+  <sequenceFlow id="f2" sourceRef="G" targetRef="Power"/>
+  <sequenceFlow id="f3" sourceRef="G" targetRef="W1"><conditionExpression language="rhai">wizard</conditionExpression></sequenceFlow>
+  <sequenceFlow id="f4" sourceRef="W1" targetRef="W2"/>
+  <sequenceFlow id="f5" sourceRef="W2" targetRef="Power"/>
+  <sequenceFlow id="f6" sourceRef="Power" targetRef="E"/>
+</process></definitions>"#;
+
     fn steps(current: &str, done: &[&str]) -> Vec<(String, String)> {
+        steps_of(BRANCHES, current, done)
+    }
+
+    fn steps_of(bpmn: &str, current: &str, done: &[&str]) -> Vec<(String, String)> {
         let files = std::sync::Arc::new(std::collections::HashMap::new());
         let (defs, _) = millrace_engine::deployment::compile_file(
             &millrace_script::RhaiLanguage,
             "p.bpmn",
-            BRANCHES,
+            bpmn,
             files,
             1,
         )
@@ -1091,6 +1082,12 @@ mod wizard_tests {
         assert_eq!(
             steps("Notes", &["Ask", "Right"]),
             s(&[("Ask", "done"), ("Right", "done"), ("Notes", "current")])
+        );
+        // Ahead in the order this request meets them: in the wizard, its
+        // second step before Power, which the shortcut reaches sooner.
+        assert_eq!(
+            steps_of(SHORTCUT, "W1", &[]),
+            s(&[("W1", "current"), ("W2", "ahead"), ("Power", "ahead")])
         );
         // Done in the order they were done, whatever the diagram's order.
         assert_eq!(

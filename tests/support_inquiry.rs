@@ -9,8 +9,8 @@ use std::time::Duration;
 
 mod common;
 
-use common::server::{add_user, admin, Client};
-use common::walk::{complete, named_rows, task_at};
+use common::server::Client;
+use common::walk::{complete, named_rows, task_at, Office};
 use serde_json::{json, Value};
 
 fn inquiry(agent: &Client, contract: &str, concern: &str) -> String {
@@ -28,21 +28,13 @@ fn inquiry(agent: &Client, contract: &str, concern: &str) -> String {
 
 #[test]
 fn agents_and_back_office_work_an_escalation_and_a_reactivation_to_the_closed_case() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let maildir = dir.path().join("maildir");
-    let (_smtp, smtp_port) = common::smtp::start(&maildir);
-    let smtp_url = format!("smtp://127.0.0.1:{smtp_port}");
-    let server = common::server::start_server_with_args("processes", &["--smtp-url", &smtp_url]);
-    let admin = admin(&server);
-    let login = |name: &str, group: &str| {
-        let password = add_user(&admin, name, "staff", &[group]);
-        Client::login(&server, name, &password)
-    };
-    let amy = login("amy.agent", "support-agents");
-    let ravi = login("ravi.accounts", "account-servicing");
-    let bo = login("bo.clerk", "back-office");
-    let om = login("om.tech", "o-and-m");
-    let ana = login("ana.crep", "call-centre-representatives");
+    let office = Office::open();
+    let admin = &office.admin;
+    let amy = office.staff("amy.agent", &["support-agents"]);
+    let ravi = office.staff("ravi.accounts", &["account-servicing"]);
+    let bo = office.staff("bo.clerk", &["back-office"]);
+    let om = office.staff("om.tech", &["o-and-m"]);
+    let ana = office.staff("ana.crep", &["call-centre-representatives"]);
 
     // The start form is offered to agents.
     let (s, forms) = amy.call("GET", "/api/start-forms", None);
@@ -120,7 +112,7 @@ fn agents_and_back_office_work_an_escalation_and_a_reactivation_to_the_closed_ca
     );
     complete(&om, &task_at(&om, &child, "Task_Reactivate"), json!({}));
     complete(&ana, &task_at(&ana, &child, "Task_CloseCase"), json!({}));
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
     loop {
         let (_, inst) = admin.call("GET", &format!("/api/process-instances/{second}"), None);
         if inst["state"] == "completed" {
@@ -131,7 +123,7 @@ fn agents_and_back_office_work_an_escalation_and_a_reactivation_to_the_closed_ca
     }
 
     // The cases and the case feed afterwards, through the process's own queries.
-    common::walk::with_store(&server.db, async |store| {
+    common::walk::with_store(&office.server.db, async |store| {
         let q = |query: &'static str, contract: &'static str| {
             named_rows(
                 store,
@@ -158,7 +150,7 @@ fn agents_and_back_office_work_an_escalation_and_a_reactivation_to_the_closed_ca
     });
 
     // The escalation reached O&M's mailbox.
-    let mails = common::smtp::mails(&maildir, 1, Duration::from_secs(20));
+    let mails = office.mails(1);
     let all = mails.join("\n----\n");
     assert!(
         all.contains("To: om-escalations@springfield-utility.example"),

@@ -54,6 +54,14 @@ pub enum Page {
         /// The table (`time_slots`).
         table: String,
     },
+    /// Reports: the list, or one report run with the parameters in the
+    /// address (`/reports/{key}/{name}?monthStart=2026-12-01`).
+    Reports {
+        /// The report, by process key and query name; none: the list.
+        report: Option<(String, String)>,
+        /// Its parameters as the address gives them.
+        input: std::collections::BTreeMap<String, String>,
+    },
     /// The signed-in user may not see this page.
     Forbidden {
         /// What they tried to open.
@@ -257,6 +265,7 @@ impl Page {
             Page::Operations { .. } => "Operations".into(),
             Page::Instance { .. } => "Instance".into(),
             Page::Settings { .. } => "Settings".into(),
+            Page::Reports { .. } => "Reports".into(),
             Page::Forbidden { .. } => "Not allowed".into(),
             Page::NotFound { .. } => "Not found".into(),
         }
@@ -333,6 +342,9 @@ pub fn App(state: PageState) -> impl IntoView {
         Page::Operations { filter } => view! { <pages::operations::Instances filter/> }.into_any(),
         Page::Instance { id } => view! { <pages::operations::Instance id/> }.into_any(),
         Page::Settings { table } => view! { <pages::settings::Settings table/> }.into_any(),
+        Page::Reports { report, input } => {
+            view! { <pages::reports::Reports report input/> }.into_any()
+        }
         Page::Forbidden { what } => view! { <pages::errors::Forbidden what/> }.into_any(),
         Page::NotFound { path } => view! { <pages::errors::NotFound path/> }.into_any(),
     };
@@ -350,6 +362,7 @@ fn Header(me: Option<Me>, page: Page) -> impl IntoView {
         Page::Inbox { .. } | Page::Task { .. } | Page::Start { .. } => "inbox",
         Page::Operations { .. } | Page::Instance { .. } => "operations",
         Page::Settings { .. } => "settings",
+        Page::Reports { .. } => "reports",
         _ => "",
     };
     let links = me
@@ -361,6 +374,7 @@ fn Header(me: Option<Me>, page: Page) -> impl IntoView {
             }
             if me.may_work_tasks() {
                 l.push(("inbox", "/inbox", "Inbox"));
+                l.push(("reports", "/reports", "Reports"));
             }
             if me.may_operate() {
                 l.push(("operations", "/operations", "Operations"));

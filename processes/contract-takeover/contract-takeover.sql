@@ -217,6 +217,7 @@ FROM service_orders WHERE request_id = :requestId ORDER BY so_id
 SELECT reading_date, reading FROM meter_readings WHERE meter_number = :meterNumber ORDER BY reading_date
 
 -- name: statistics
+-- report: Completed takeovers by route
 -- decimal: average_hours
 -- Completed takeovers by route (existing, wizard, forms): how many, and the
 -- average hours from request to completion; for the dashboard.

@@ -192,3 +192,16 @@ JOIN points_of_delivery p ON p.pod_id = s.pod_id
 JOIN service_accounts sa ON sa.pod_id = p.pod_id
 JOIN meters m ON m.service_account_id = sa.service_account_id
 WHERE a.account_number = :accountNumber
+
+-- name: milestones
+-- report: Service requests by milestone
+-- How many new-connection requests stand at each milestone.
+SELECT milestone, count(*) AS requests FROM connection_requests GROUP BY milestone ORDER BY milestone
+
+-- name: open_invoices
+-- report: Unpaid non-energy invoices
+-- decimal: amount
+-- Application and connection fees not paid yet, oldest due first.
+SELECT i.invoice_number, i.kind, i.amount, i.due_date, r.request_id, r.customer_name, r.phone, r.milestone
+FROM non_energy_invoices i JOIN connection_requests r ON r.request_id = i.request_id
+WHERE i.status = 'Open' ORDER BY i.due_date, i.invoice_number

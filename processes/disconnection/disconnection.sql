@@ -199,12 +199,17 @@ SELECT c.customer_id, c.name, c.status, a.status AS account_status, a.billing_fr
 FROM customers c JOIN accounts a ON a.customer_id = c.customer_id WHERE a.account_number = :accountNumber
 
 -- name: kpis
--- The landing page's KPI cards for the month starting :monthStart (ISO date), up to :monthEnd.
+-- report: Requests this month, by type and status
+-- default monthStart: month_start
+-- default monthEnd: next_month_start
+-- The landing page's KPI cards: disconnection and reconnection requests created from monthStart (an ISO date) up to monthEnd, by status.
 SELECT request_type, status, count(*) AS requests FROM service_requests
 WHERE created_on >= :monthStart AND created_on < :monthEnd
 GROUP BY request_type, status ORDER BY request_type, status
 
 -- name: current_requests
+-- report: Open requests
 -- decimal: outstanding
+-- The disconnection and reconnection requests not yet completed or closed, newest first.
 SELECT request_id, customer_name, account_number, address, request_type, created_on, status, outstanding, priority, sla_status
 FROM service_requests WHERE status NOT IN ('Closed', 'Completed') ORDER BY created_on DESC

@@ -57,3 +57,9 @@ SELECT case_id, at, by_user, kind, body FROM case_notes WHERE contract_id = :con
 -- The cases of a contract (reports, tests).
 SELECT case_id, concern, primary_reason, secondary_reason, subject, status, owner, channel, created_by, last_update, closed_at
 FROM support_cases WHERE contract_id = :contractId ORDER BY case_id
+
+-- name: open_cases
+-- report: Open support cases
+-- The cases still open, the longest without an update first.
+SELECT case_id, contract_id, subject, owner, channel, created_at, last_update_at, last_update
+FROM support_cases WHERE status = 'Open' ORDER BY last_update_at, case_id

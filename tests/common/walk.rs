@@ -11,8 +11,9 @@ use super::server::Client;
 /// The task of `instance` at element `node` that `who` sees in their inbox.
 pub fn task_at(who: &Client, instance: &str, node: &str) -> Value {
     // The calls before a task are jobs: the answer that made them normally
-    // waits for them, but a worker may hold one a moment longer.
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    // waits for them, but a worker may hold one longer (a debug build on a
+    // loaded machine): a wait, not a measure.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
     loop {
         let (s, tasks) = who.call("GET", &format!("/api/tasks?instanceId={instance}"), None);
         assert_eq!(s, 200, "{tasks}");
@@ -77,4 +78,47 @@ pub fn with_store<T>(db: &str, f: impl AsyncFnOnce(&millrace_store::Store) -> T)
         store.close().await;
         out
     })
+}
+
+/// A server deploying `processes/` whose mail goes to a real SMTP server
+/// (aiosmtpd writing into a maildir), with its administrator signed in: what
+/// each process walk starts from.
+pub struct Office {
+    /// The server (its database is `server.db`).
+    pub server: super::server::Server,
+    /// Its administrator.
+    pub admin: Client,
+    maildir: std::path::PathBuf,
+    _smtp: super::smtp::Killed,
+    _dir: tempfile::TempDir,
+}
+
+impl Office {
+    /// Starts the SMTP server and the server.
+    pub fn open() -> Office {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let maildir = dir.path().join("maildir");
+        let (smtp, port) = super::smtp::start(&maildir);
+        let smtp_url = format!("smtp://127.0.0.1:{port}");
+        let server = super::server::start_server_with_args("processes", &["--smtp-url", &smtp_url]);
+        let admin = super::server::admin(&server);
+        Office {
+            server,
+            admin,
+            maildir,
+            _smtp: smtp,
+            _dir: dir,
+        }
+    }
+
+    /// A new staff user in `groups`, signed in.
+    pub fn staff(&self, name: &str, groups: &[&str]) -> Client {
+        let password = super::server::add_user(&self.admin, name, "staff", groups);
+        Client::login(&self.server, name, &password)
+    }
+
+    /// The mails received so far, once there are at least `n` (within 20 s).
+    pub fn mails(&self, n: usize) -> Vec<String> {
+        super::smtp::mails(&self.maildir, n, Duration::from_secs(20))
+    }
 }

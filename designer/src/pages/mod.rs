@@ -6,6 +6,7 @@ pub mod inbox;
 pub mod library;
 pub mod login;
 pub mod operations;
+pub mod reports;
 pub mod settings;
 pub mod start;
 pub mod task;

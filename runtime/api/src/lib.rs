@@ -7,12 +7,14 @@
 pub mod designer;
 pub mod instances;
 pub mod reference;
+pub mod reports;
 pub mod session;
 pub mod tasks;
 
 pub use designer::*;
 pub use instances::*;
 pub use reference::*;
+pub use reports::*;
 pub use session::*;
 pub use tasks::*;
 

@@ -13,6 +13,7 @@ pub mod listen;
 pub mod mail;
 mod openapi;
 pub mod recorder;
+pub mod reports;
 mod serve;
 pub mod web;
 
@@ -400,6 +401,8 @@ pub fn router(state: AppState) -> Router {
             get(documents::documents),
         )
         .route("/api/documents/{id}", get(documents::document))
+        .route("/api/reports", get(reports::reports))
+        .route("/api/reports/{key}/{name}", get(reports::report))
         .route("/api/process-instances/{id}/cancel", post(cancel))
         .route("/api/process-instances/{id}/variables", put(set_variables))
         .route(
@@ -467,6 +470,8 @@ pub fn router(state: AppState) -> Router {
         .route("/start/{key}", get(web::start))
         .route("/operations", get(web::operations))
         .route("/operations/instances/{id}", get(web::instance))
+        .route("/reports", get(web::reports))
+        .route("/reports/{key}/{name}", get(web::reports))
         .route("/admin/settings", get(web::settings))
         .route("/admin/settings/{table}", get(web::settings))
         .route("/assets/{*path}", get(web::asset))

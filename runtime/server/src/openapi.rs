@@ -29,6 +29,8 @@ use crate::error::ErrorBody;
         api::history,
         crate::documents::documents,
         crate::documents::document,
+        crate::reports::reports,
+        crate::reports::report,
         api::cancel,
         api::set_variables,
         api::comments,

@@ -345,6 +345,29 @@ pub async fn settings(
     .await
 }
 
+/// `/reports` and `/reports/{key}/{name}?…`: the reports of the processes
+/// the user may read (the list is filtered by the API), and one report run.
+pub async fn reports(
+    State(state): State<AppState>,
+    principal: Result<Principal, ApiError>,
+    uri: Uri,
+    report: Option<Path<(String, String)>>,
+    axum::extract::Query(input): axum::extract::Query<std::collections::BTreeMap<String, String>>,
+) -> Response {
+    guarded(
+        &state,
+        principal,
+        &uri,
+        Audience::Workers,
+        "reports",
+        Page::Reports {
+            report: report.map(|Path(r)| r),
+            input,
+        },
+    )
+    .await
+}
+
 /// Any other address outside `/api`: the 404 page.
 pub async fn not_found(principal: Result<Principal, ApiError>, uri: Uri) -> Response {
     page(

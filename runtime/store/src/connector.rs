@@ -104,6 +104,33 @@ pub struct NamedQuery {
     pub returns_rows: bool,
     /// Result columns that hold decimal text (`-- decimal: …`).
     pub decimals: Vec<String>,
+    /// Its title when it is a report (`-- report: …`): a read that staff
+    /// run on the reports page and download as CSV.
+    pub report: Option<String>,
+    /// What its other comment lines say (a report's description).
+    pub about: String,
+    /// Values for parameters a report's reader leaves empty
+    /// (`-- default monthStart: month_start`; see [`resolve_default`]).
+    pub defaults: Vec<(String, String)>,
+}
+
+/// A report parameter's default as the value it stands for on `today`: the
+/// relative dates `today`, `month_start`, `next_month_start` and
+/// `year_start` (ISO dates), any other text as it is.
+pub fn resolve_default(default: &str, today: chrono::NaiveDate) -> String {
+    use chrono::Datelike;
+    let month_start = today.with_day(1).unwrap_or(today);
+    let day = match default.trim() {
+        "today" => today,
+        "month_start" => month_start,
+        // The first of the month after: a month is at most 31 days.
+        "next_month_start" => (month_start + chrono::Days::new(32))
+            .with_day(1)
+            .unwrap_or(month_start),
+        "year_start" => today.with_ordinal(1).unwrap_or(today),
+        other => return other.to_string(),
+    };
+    day.format("%Y-%m-%d").to_string()
 }
 
 /// The named queries of one deployment.
@@ -179,6 +206,17 @@ impl QueryBook {
         self.queries.get(name)
     }
 
+    /// Its reports, by name.
+    pub fn reports(&self) -> Vec<&NamedQuery> {
+        let mut reports: Vec<&NamedQuery> = self
+            .queries
+            .values()
+            .filter(|q| q.report.is_some())
+            .collect();
+        reports.sort_by(|a, b| a.name.cmp(&b.name));
+        reports
+    }
+
     /// How many queries it holds.
     pub fn len(&self) -> usize {
         self.queries.len()
@@ -191,17 +229,10 @@ impl QueryBook {
 }
 
 fn parse_file(file: &str, text: &str) -> Result<Vec<NamedQuery>, QueryError> {
-    struct Pending {
-        name: String,
-        line: usize,
-        write: bool,
-        decimals: Vec<String>,
-        body: String,
-    }
     let mut out = Vec::new();
     let mut current: Option<Pending> = None;
     let finish = |p: Pending, out: &mut Vec<NamedQuery>| -> Result<(), QueryError> {
-        out.push(check(file, p.line, p.name, p.write, p.decimals, &p.body)?);
+        out.push(check(file, p)?);
         Ok(())
     };
     for (i, line) in text.lines().enumerate() {
@@ -228,10 +259,18 @@ fn parse_file(file: &str, text: &str) -> Result<Vec<NamedQuery>, QueryError> {
                 line: i + 1,
                 write: false,
                 decimals: Vec::new(),
+                report: None,
+                about: String::new(),
+                defaults: Vec::new(),
                 body: String::new(),
             });
             continue;
         }
+        let refuse = |reason: String| QueryError {
+            file: file.into(),
+            line: i + 1,
+            reason,
+        };
         match (&mut current, header) {
             (Some(p), Some("write")) if p.body.trim().is_empty() => p.write = true,
             (Some(p), Some(h)) if h.starts_with("decimal:") && p.body.trim().is_empty() => {
@@ -241,6 +280,28 @@ fn parse_file(file: &str, text: &str) -> Result<Vec<NamedQuery>, QueryError> {
                         .map(|c| c.trim().to_string())
                         .filter(|c| !c.is_empty()),
                 );
+            }
+            (Some(p), Some(h)) if h.starts_with("report:") && p.body.trim().is_empty() => {
+                let title = h["report:".len()..].trim();
+                if title.is_empty() {
+                    return Err(refuse("\"-- report:\" needs the report's title".into()));
+                }
+                p.report = Some(title.to_string());
+            }
+            (Some(p), Some(h)) if h.starts_with("default ") && p.body.trim().is_empty() => {
+                let Some((name, value)) = h["default ".len()..].split_once(':') else {
+                    return Err(refuse(
+                        "a default is \"-- default name: value\" (today, month_start, next_month_start, year_start or text)".into(),
+                    ));
+                };
+                p.defaults
+                    .push((name.trim().to_string(), value.trim().to_string()));
+            }
+            (Some(p), Some(h)) if p.body.trim().is_empty() => {
+                if !p.about.is_empty() {
+                    p.about.push(' ');
+                }
+                p.about.push_str(h);
             }
             (Some(_), Some(_)) => {}
             (Some(p), None) => {
@@ -331,20 +392,45 @@ fn number_parameters(body: &str) -> (String, Vec<String>) {
     (sql, names)
 }
 
-fn check(
-    file: &str,
-    line: usize,
+/// A query's header lines and body, as read so far.
+struct Pending {
     name: String,
+    line: usize,
     write: bool,
     decimals: Vec<String>,
-    body: &str,
-) -> Result<NamedQuery, QueryError> {
+    report: Option<String>,
+    about: String,
+    defaults: Vec<(String, String)>,
+    body: String,
+}
+
+fn check(file: &str, p: Pending) -> Result<NamedQuery, QueryError> {
+    let Pending {
+        name,
+        line,
+        write,
+        decimals,
+        report,
+        about,
+        defaults,
+        body,
+    } = p;
     let refuse = |reason: String| QueryError {
         file: file.into(),
         line,
         reason: format!("query {name:?}: {reason}"),
     };
     let (sql, parameters) = number_parameters(body.trim().trim_end_matches(';'));
+    if report.is_some() && write {
+        return Err(refuse(
+            "a report only reads: it cannot be declared \"-- write\"".into(),
+        ));
+    }
+    if let Some((unknown, _)) = defaults.iter().find(|(n, _)| !parameters.contains(n)) {
+        return Err(refuse(format!(
+            "a default for {unknown:?}, which the query has no :{unknown} for"
+        )));
+    }
     if sql.trim().is_empty() {
         return Err(refuse("it has no statement".into()));
     }
@@ -396,6 +482,9 @@ fn check(
         write,
         returns_rows,
         decimals,
+        report,
+        about,
+        defaults,
     })
 }
 
@@ -492,6 +581,15 @@ pub(crate) fn constant_inputs<'d>(
         .collect()
 }
 
+/// What a query answered: how many rows a write without `RETURNING`
+/// changed, or its rows, each with its values in the statement's column order.
+pub(crate) enum Answer {
+    /// Rows changed.
+    Changed(u64),
+    /// The columns (of the first row; none when there are no rows) and the rows.
+    Rows(Vec<String>, Vec<Vec<Value>>),
+}
+
 /// Runs `query` with `input` (and `callId`, `nonce`) on `conn`; the response as variables.
 pub(crate) async fn run_query(
     conn: &mut sqlx::AnyConnection,
@@ -499,6 +597,39 @@ pub(crate) async fn run_query(
     input: &Variables,
     call_id: &str,
 ) -> Result<Variables, ConnectorError> {
+    let mut response = Variables::new();
+    let (columns, rows) = match query_answer(conn, query, input, call_id).await? {
+        Answer::Changed(n) => {
+            response.insert(
+                "count".into(),
+                Value::Int(i64::try_from(n).unwrap_or(i64::MAX)),
+            );
+            response.insert("rows".into(), Value::List(Vec::new()));
+            response.insert("row".into(), Value::Null);
+            return Ok(response);
+        }
+        Answer::Rows(columns, rows) => (columns, rows),
+    };
+    let out: Vec<Value> = rows
+        .into_iter()
+        .map(|values| Value::Map(columns.iter().cloned().zip(values).collect()))
+        .collect();
+    response.insert(
+        "count".into(),
+        Value::Int(i64::try_from(out.len()).unwrap_or(i64::MAX)),
+    );
+    response.insert("row".into(), out.first().cloned().unwrap_or(Value::Null));
+    response.insert("rows".into(), Value::List(out));
+    Ok(response)
+}
+
+/// Runs `query` with `input` on `conn`, binding its parameters.
+pub(crate) async fn query_answer(
+    conn: &mut sqlx::AnyConnection,
+    query: &NamedQuery,
+    input: &Variables,
+    call_id: &str,
+) -> Result<Answer, ConnectorError> {
     let mut q = sqlx::query(sqlx::AssertSqlSafe(query.sql.clone()));
     for p in &query.parameters {
         let value = if p == "callId" {
@@ -530,21 +661,18 @@ pub(crate) async fn run_query(
         query: query.name.clone(),
         error,
     };
-    let mut response = Variables::new();
     if !query.returns_rows {
         let done = q.execute(&mut *conn).await.map_err(database)?;
-        response.insert(
-            "count".into(),
-            Value::Int(i64::try_from(done.rows_affected()).unwrap_or(i64::MAX)),
-        );
-        response.insert("rows".into(), Value::List(Vec::new()));
-        response.insert("row".into(), Value::Null);
-        return Ok(response);
+        return Ok(Answer::Changed(done.rows_affected()));
     }
     let rows = q.fetch_all(&mut *conn).await.map_err(database)?;
+    let columns: Vec<String> = rows
+        .first()
+        .map(|r| r.columns().iter().map(|c| c.name().to_string()).collect())
+        .unwrap_or_default();
     let mut out = Vec::with_capacity(rows.len());
     for row in &rows {
-        let mut map = std::collections::BTreeMap::new();
+        let mut values = Vec::with_capacity(columns.len());
         for (i, col) in row.columns().iter().enumerate() {
             let name = col.name().to_string();
             let value = if let Ok(v) = row.try_get::<Option<i64>, _>(i) {
@@ -570,17 +698,11 @@ pub(crate) async fn run_query(
                     query.name
                 )));
             };
-            map.insert(name, value);
+            values.push(value);
         }
-        out.push(Value::Map(map));
+        out.push(values);
     }
-    response.insert(
-        "count".into(),
-        Value::Int(i64::try_from(out.len()).unwrap_or(i64::MAX)),
-    );
-    response.insert("row".into(), out.first().cloned().unwrap_or(Value::Null));
-    response.insert("rows".into(), Value::List(out));
-    Ok(response)
+    Ok(Answer::Rows(columns, out))
 }
 
 impl crate::Store {
@@ -751,6 +873,73 @@ mod tests {
     fn book(text: &str) -> Result<QueryBook, QueryError> {
         let files = [("q.sql".to_string(), text.to_string())];
         QueryBook::of_files(files.iter().map(|(a, b)| (a, b)))
+    }
+
+    #[test]
+    fn a_report_has_a_title_a_description_and_defaults() {
+        let book = book(
+            "-- name: kpis\n-- report: Requests this month\n-- default monthStart: month_start\n\
+             -- The requests created since monthStart,\n-- by status.\n\
+             SELECT status, count(*) AS requests FROM service_requests WHERE created_on >= :monthStart GROUP BY status\n\n\
+             -- name: plain\nSELECT name FROM customers\n",
+        )
+        .expect("reads");
+        let kpis = book.get("kpis").expect("kpis");
+        assert_eq!(kpis.report.as_deref(), Some("Requests this month"));
+        assert_eq!(
+            kpis.about,
+            "The requests created since monthStart, by status."
+        );
+        assert_eq!(
+            kpis.defaults,
+            [("monthStart".to_string(), "month_start".to_string())]
+        );
+        let names: Vec<&str> = book.reports().iter().map(|q| q.name.as_str()).collect();
+        assert_eq!(names, ["kpis"], "a query without -- report is no report");
+    }
+
+    #[test]
+    fn a_report_that_writes_or_a_default_for_no_parameter_is_refused() {
+        let writes = book(
+            "-- name: w\n-- write\n-- report: Oops\nUPDATE customers SET status = 'Inactive' WHERE customer_id = :id\n",
+        )
+        .unwrap_err();
+        assert!(writes.reason.contains("a report only reads"), "{writes}");
+        let stray = book(
+            "-- name: r\n-- report: Customers\n-- default since: today\nSELECT name FROM customers\n",
+        )
+        .unwrap_err();
+        assert!(stray.reason.contains("a default for \"since\""), "{stray}");
+        assert_eq!((stray.file.as_str(), stray.line), ("q.sql", 1));
+        let untitled = book("-- name: r\n-- report:\nSELECT name FROM customers\n").unwrap_err();
+        assert_eq!(untitled.line, 2, "{untitled}");
+        let shapeless =
+            book("-- name: r\n-- default since\nSELECT name FROM customers WHERE x = :since\n")
+                .unwrap_err();
+        assert!(
+            shapeless.reason.contains("-- default name: value"),
+            "{shapeless}"
+        );
+    }
+
+    #[test]
+    fn relative_dates_are_resolved_on_the_day() {
+        let day = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date");
+        let cases = [
+            ("today", "2026-12-02", "2026-12-02"),
+            ("month_start", "2026-12-31", "2026-12-01"),
+            ("next_month_start", "2026-12-31", "2027-01-01"),
+            ("next_month_start", "2026-01-31", "2026-02-01"),
+            ("year_start", "2026-12-02", "2026-01-01"),
+            ("Residential", "2026-12-02", "Residential"),
+        ];
+        for (default, today, expected) in cases {
+            assert_eq!(
+                resolve_default(default, day(today)),
+                expected,
+                "{default} on {today}"
+            );
+        }
     }
 
     #[test]

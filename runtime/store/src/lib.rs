@@ -18,6 +18,7 @@ mod jobs;
 mod outbox;
 mod read;
 pub mod reference;
+pub mod report;
 mod unit;
 mod worker;
 
@@ -43,6 +44,7 @@ pub use drafts::{DraftRow, TaskDraftRow};
 pub use jobs::{backoff, ClaimedJob, JobOutcome, LockedExternalTask};
 pub use outbox::OutboxMail;
 pub use read::{Counts, HistoryRow, IncidentRow, InstanceSummary};
+pub use report::{ReportError, ReportInfo, ReportTable};
 pub use unit::{global_id, split_id, Unit, REQUEST_ID, REQUEST_STATUS};
 pub use worker::{JobCounters, Worker};
 

@@ -327,6 +327,8 @@ fn openapi_document_lists_the_core_paths() {
         "/api/tasks/{id}/complete",
         "/api/messages",
         "/api/incidents/{id}/retry",
+        "/api/reports",
+        "/api/reports/{key}/{name}",
     ] {
         assert!(doc["paths"].get(path).is_some(), "{path} is documented");
     }

@@ -48,6 +48,6 @@ pub struct ReportRun {
     /// The columns, in the query's order (none when there are no rows).
     pub columns: Vec<String>,
     /// The rows: text, numbers (money as text with its scale) or null.
-    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Vec<Object>>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Vec<Value>>))]
     pub rows: Vec<Vec<serde_json::Value>>,
 }

@@ -35,7 +35,8 @@ fn millrace(db: &str) -> Command {
     c
 }
 
-/// Runs a worker that starts instances; kills it after `after`; returns the acknowledged ids.
+/// Runs a worker that starts instances; kills it `after` its first
+/// acknowledgement; returns the acknowledged ids.
 fn run_and_kill(db: &str, count: u64, after: Duration) -> Vec<String> {
     let mut child = millrace(db)
         .args(["worker", "--start", "crash", "--count", &count.to_string()])
@@ -44,6 +45,7 @@ fn run_and_kill(db: &str, count: u64, after: Duration) -> Vec<String> {
         .spawn()
         .expect("worker starts");
     let acks = Arc::new(Mutex::new(Vec::new()));
+    let (first_ack, up) = std::sync::mpsc::channel();
     let reader = {
         let acks = acks.clone();
         let stdout = child.stdout.take().expect("piped stdout");
@@ -51,10 +53,15 @@ fn run_and_kill(db: &str, count: u64, after: Duration) -> Vec<String> {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 if let Some(id) = line.strip_prefix("ack ") {
                     acks.lock().expect("lock").push(id.to_string());
+                    let _ = first_ack.send(());
                 }
             }
         })
     };
+    // The kill comes `after` the worker's first acknowledgement, not after
+    // its spawn: a loaded machine's slow start-up would otherwise kill it
+    // before it did anything, and the run would test nothing.
+    let _ = up.recv_timeout(Duration::from_secs(60));
     std::thread::sleep(after);
     // Child::kill sends SIGKILL on Unix: no destructor, no flush, no commit.
     let _ = child.kill();

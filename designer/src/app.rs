@@ -85,6 +85,12 @@ pub struct InboxFilter {
     pub group: Option<String>,
     /// Only tasks assigned to the reader.
     pub mine: bool,
+    /// Only tasks of requests whose number holds this text (any case).
+    #[serde(default)]
+    pub request: Option<String>,
+    /// Only tasks of requests whose status holds this text (any case).
+    #[serde(default)]
+    pub status: Option<String>,
     /// The page, from 1.
     pub page: u32,
 }
@@ -93,7 +99,7 @@ impl InboxFilter {
     /// Tasks per page.
     pub const PAGE_SIZE: u32 = 50;
 
-    /// Reads `?process=…&group=…&mine=1&page=2`; anything else is ignored.
+    /// Reads `?process=…&group=…&request=…&status=…&mine=1&page=2`; anything else is ignored.
     pub fn from_query(query: &str) -> InboxFilter {
         let mut f = InboxFilter {
             page: 1,
@@ -104,6 +110,8 @@ impl InboxFilter {
             match k.as_ref() {
                 "process" if !v.is_empty() => f.process = Some(v),
                 "group" if !v.is_empty() => f.group = Some(v),
+                "request" if !v.is_empty() => f.request = Some(v),
+                "status" if !v.is_empty() => f.status = Some(v),
                 "mine" => f.mine = v == "1" || v == "on" || v == "true",
                 "page" => f.page = v.parse().unwrap_or(1).max(1),
                 _ => {}
@@ -134,6 +142,12 @@ impl InboxFilter {
         if let Some(g) = &self.group {
             q.append_pair("candidateGroup", g);
         }
+        if let Some(r) = &self.request {
+            q.append_pair("request", r);
+        }
+        if let Some(s) = &self.status {
+            q.append_pair("status", s);
+        }
         q.append_pair("limit", &Self::PAGE_SIZE.to_string());
         q.append_pair(
             "offset",
@@ -149,6 +163,12 @@ impl InboxFilter {
         }
         if let Some(g) = &self.group {
             q.append_pair(group, g);
+        }
+        if let Some(r) = &self.request {
+            q.append_pair("request", r);
+        }
+        if let Some(s) = &self.status {
+            q.append_pair("status", s);
         }
         if self.mine {
             q.append_pair(mine, "1");
@@ -427,19 +447,23 @@ mod filter_tests {
 
     #[test]
     fn an_inbox_filter_round_trips_through_its_address_and_asks_the_api_for_its_page() {
-        let f = InboxFilter::from_query("process=support+case&group=back-office&mine=1&page=3&x=y");
+        let f = InboxFilter::from_query(
+            "process=support+case&group=back-office&request=SR-2026&status=fee+generated&mine=1&page=3&x=y",
+        );
         assert_eq!(f.process.as_deref(), Some("support case"));
         assert_eq!(f.group.as_deref(), Some("back-office"));
+        assert_eq!(f.request.as_deref(), Some("SR-2026"));
+        assert_eq!(f.status.as_deref(), Some("fee generated"));
         assert!(f.mine);
         assert_eq!(f.page, 3);
         assert_eq!(
             f.href(2),
-            "/inbox?process=support+case&group=back-office&mine=1&page=2"
+            "/inbox?process=support+case&group=back-office&request=SR-2026&status=fee+generated&mine=1&page=2"
         );
         assert_eq!(InboxFilter::from_query(&f.href(3)["/inbox?".len()..]), f);
         assert_eq!(
             f.api("bo"),
-            "/api/tasks?assignee=bo&processKey=support+case&candidateGroup=back-office&limit=50&offset=100"
+            "/api/tasks?assignee=bo&processKey=support+case&candidateGroup=back-office&request=SR-2026&status=fee+generated&limit=50&offset=100"
         );
         let none = InboxFilter::from_query("page=zero");
         assert_eq!((none.page, none.href(1)), (1, "/inbox".to_string()));

@@ -182,7 +182,7 @@ test('the inbox filter lives in the address: only mine, one process, and back', 
   const rows = page.locator('table[aria-label="Tasks"] tbody tr');
   const mine = await rows.count();
   assert.ok(mine >= 1 && mine < all, `mine ${mine} of ${all}`);
-  for (const cell of await rows.locator('td:nth-child(5)').allTextContents()) assert.equal(cell, 'bo2');
+  for (const cell of await rows.locator('td:nth-child(6)').allTextContents()) assert.equal(cell, 'bo2');
   // The address alone gives the same list (a bookmark, a link from a colleague).
   const url = page.url();
   const again = await newPage();
@@ -192,5 +192,47 @@ test('the inbox filter lives in the address: only mine, one process, and back', 
   assert.equal(await again.getByLabel('Only mine').isChecked(), true);
   await shot(again, 'inbox-10-filtered');
   await again.context().close();
+  await page.context().close();
+});
+
+test('the inbox finds tasks by request number and claims and gives back several at once', async () => {
+  for (const key of ['BULK-1', 'BULK-2']) {
+    const r = await adminApi('POST', `/api/process-definitions/${KEY}/start`, {
+      businessKey: key, variables: { paymentDate: '2024-11-01T10:00:00Z', customerName: `Customer ${key}` },
+    });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+  }
+  const page = await newPage();
+  await signIn(page, 'bo', 'bo-password-12', '/inbox?request=bulk');
+  const table = page.getByRole('table', { name: 'Tasks' });
+  const rows = table.locator('tbody tr');
+  await rows.first().waitFor();
+  assert.equal(await rows.count(), 2);
+  assert.equal(await page.getByRole('form', { name: 'Filter tasks' }).getByLabel('Request').inputValue(), 'bulk');
+  // Two ticked, one request each: both are bo's.
+  await page.getByRole('checkbox', { name: 'Select Verify payment received (BULK-1)' }).check();
+  await page.getByRole('checkbox', { name: 'Select Verify payment received (BULK-2)' }).check();
+  await page.getByRole('button', { name: 'Claim selected' }).click();
+  await page.getByRole('status').filter({ hasText: 'Claimed 2 of 2.' }).waitFor();
+  await page.waitForFunction(() => [...document.querySelectorAll('table[aria-label="Tasks"] tbody tr td:nth-child(6)')]
+    .map((td) => td.textContent).join() === 'bo,bo');
+  assert.equal(await page.getByRole('checkbox', { name: 'Select Verify payment received (BULK-1)' }).isChecked(), false);
+  await shot(page, 'inbox-11-bulk-claimed');
+  // One given back; the other stays bo's.
+  await page.getByRole('checkbox', { name: 'Select Verify payment received (BULK-2)' }).check();
+  await page.getByRole('button', { name: 'Give back selected' }).click();
+  await page.getByRole('status').filter({ hasText: 'Gave back 1 of 1.' }).waitFor();
+  await page.waitForFunction(() => [...document.querySelectorAll('table[aria-label="Tasks"] tbody tr td:nth-child(6)')]
+    .map((td) => td.textContent).join() === 'bo,');
+  // A colleague cannot take what bo holds: told why, nothing changes.
+  const other = await newPage();
+  await signIn(other, 'bo2', 'bo2-password-12', '/inbox?request=BULK-1');
+  await other.getByRole('checkbox', { name: 'Select Verify payment received (BULK-1)' }).check();
+  await other.getByRole('button', { name: 'Claim selected' }).click();
+  const refused = other.getByRole('status').filter({ hasText: 'Claimed 0 of 1.' });
+  await refused.waitFor();
+  assert.match(await refused.innerText(), /Not done: .*bo/);
+  await shot(other, 'inbox-12-bulk-refused');
+  await other.context().close();
   await page.context().close();
 });

@@ -15,6 +15,11 @@ fn filter_form(f: InboxFilter, processes: RwSignal<Vec<String>>) -> impl IntoVie
             {super::process_select(chosen, processes)}
             <label for="filter-group">"Group"</label>
             <input id="filter-group" name="group" type="text" value=f.group.clone().unwrap_or_default()/>
+            <label for="filter-request">"Request"</label>
+            <input id="filter-request" name="request" type="search" value=f.request.clone().unwrap_or_default()
+                placeholder="number"/>
+            <label for="filter-status">"Status"</label>
+            <input id="filter-status" name="status" type="search" value=f.status.clone().unwrap_or_default()/>
             <label class="check"><input type="checkbox" name="mine" value="1" checked=f.mine/>" Only mine"</label>
             <button type="submit">"Apply"</button>
             <a href="/inbox">"Clear"</a>
@@ -65,10 +70,41 @@ fn listen_for_task_changes(refresh: impl Fn() + Copy + 'static) {
     let _ = refresh;
 }
 
+/// Claims or gives back (`action`: `claim`, `unclaim`) each selected task,
+/// one request each; says how many went through and why the others did not
+/// (a colleague was quicker, the task ended meanwhile).
+async fn act_on_selected(action: &'static str, ids: Vec<String>, csrf: String) -> (bool, String) {
+    let (mut done, mut refused) = (0, Vec::new());
+    for id in &ids {
+        let url = format!("/api/tasks/{id}/{action}");
+        match http::send::<_, serde_json::Value>("POST", &url, &serde_json::json!({}), &csrf).await
+        {
+            Ok(_) => done += 1,
+            Err(f) => refused.push(f.reason()),
+        }
+    }
+    let verb = if action == "claim" {
+        "Claimed"
+    } else {
+        "Gave back"
+    };
+    let mut text = format!("{verb} {done} of {}.", ids.len());
+    if !refused.is_empty() {
+        refused.dedup();
+        text.push_str(&format!(" Not done: {}", refused.join("; ")));
+    }
+    (refused.is_empty(), text)
+}
+
 /// The task list; each task opens its own page to be worked.
 #[component]
 pub fn Inbox(filter: InboxFilter) -> impl IntoView {
     let session = expect_context::<Session>();
+    let csrf = StoredValue::new(session.csrf());
+    // The tasks ticked for a bulk claim or give back: kept while the list
+    // refreshes under them.
+    let selected = RwSignal::new(std::collections::BTreeSet::<String>::new());
+    let outcome = RwSignal::new(None::<(bool, String)>);
     let me = session
         .0
         .as_ref()
@@ -99,6 +135,31 @@ pub fn Inbox(filter: InboxFilter) -> impl IntoView {
         });
         super::load_process_keys(processes);
     });
+    let bulk = move |action: &'static str| {
+        let ids: Vec<String> = selected.get_untracked().into_iter().collect();
+        if ids.is_empty() {
+            return;
+        }
+        leptos::task::spawn_local(async move {
+            let result = act_on_selected(action, ids, csrf.get_value()).await;
+            selected.set(Default::default());
+            outcome.set(Some(result));
+            refresh();
+        });
+    };
+    let toolbar = move || {
+        let none = move || selected.with(|s| s.is_empty());
+        view! {
+            <div class="bulk-actions" role="group" aria-label="Selected tasks">
+                <button type="button" on:click=move |_| bulk("claim") disabled=none>"Claim selected"</button>
+                <button type="button" class="secondary" on:click=move |_| bulk("unclaim") disabled=none>"Give back selected"</button>
+                {move || outcome.get().map(|(ok, text)| {
+                    let class = if ok { "banner info" } else { "banner error" };
+                    view! { <span class=class role="status">{text}</span> }
+                })}
+            </div>
+        }
+    };
     // "New …" for every process this user may start.
     let new_buttons = move || {
         let list = startable.get();
@@ -121,11 +182,27 @@ pub fn Inbox(filter: InboxFilter) -> impl IntoView {
             view! { <p role="status">"No task is assigned or offered to you."</p> }.into_any()
         }
         Some(Ok(list)) => view! {
+            {toolbar}
             <table class="grid" aria-label="Tasks">
-                <thead><tr><th>"Task"</th><th>"Process"</th><th>"Request"</th><th>"Status"</th><th>"Assignee"</th><th>"Offered to"</th><th>"Due"</th><th>"Created"</th></tr></thead>
+                <thead><tr><th><span class="visually-hidden">"Select"</span></th><th>"Task"</th><th>"Process"</th><th>"Request"</th><th>"Status"</th><th>"Assignee"</th><th>"Offered to"</th><th>"Due"</th><th>"Created"</th></tr></thead>
                 <tbody>
-                    {list.into_iter().map(|t| view! {
+                    {list.into_iter().map(|t| {
+                        let id = t.id.clone();
+                        let toggled = t.id.clone();
+                        let label = format!(
+                            "Select {}{}",
+                            t.name.clone().unwrap_or(t.element_id.clone()),
+                            t.request.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
+                        );
+                        view! {
                         <tr>
+                            <td><input type="checkbox" aria-label=label
+                                prop:checked=move || selected.with(|s| s.contains(&id))
+                                on:change=move |_| selected.update(|s| {
+                                    if !s.remove(&toggled) {
+                                        s.insert(toggled.clone());
+                                    }
+                                })/></td>
                             <td><a href=format!("/tasks/{}", t.id)>{t.name.clone().unwrap_or(t.element_id.clone())}</a></td>
                             <td>{t.process_key}</td>
                             <td>{t.request.unwrap_or_default()}</td>
@@ -135,7 +212,7 @@ pub fn Inbox(filter: InboxFilter) -> impl IntoView {
                             <td>{t.due.as_deref().map(short_time).unwrap_or_default()}</td>
                             <td>{short_time(&t.created_at)}</td>
                         </tr>
-                    }).collect_view()}
+                    }}).collect_view()}
                 </tbody>
             </table>
         }.into_any(),

@@ -801,6 +801,12 @@ pub struct TaskQuery {
     pub process_key: Option<String>,
     /// Only tasks of this instance.
     pub instance_id: Option<String>,
+    /// Only tasks of requests whose number (business key, or else
+    /// `requestId` variable) holds this text, in any case.
+    pub request: Option<String>,
+    /// Only tasks of requests whose status (`status` variable) holds this
+    /// text, in any case.
+    pub status: Option<String>,
     /// Page size (default 50, at most 500).
     pub limit: Option<i64>,
     /// Rows to skip.
@@ -875,6 +881,8 @@ pub async fn tasks(
         candidate_group: q.candidate_group,
         process_key: q.process_key,
         instance_id: q.instance_id,
+        request: q.request.filter(|r| !r.trim().is_empty()),
+        status: q.status.filter(|s| !s.trim().is_empty()),
     };
     let rows = state
         .store

@@ -83,6 +83,11 @@ pub struct TaskFilter {
     pub process_key: Option<String>,
     /// Only tasks of this instance.
     pub instance_id: Option<String>,
+    /// Only tasks whose request (business key, or else `requestId`) holds
+    /// this text, in any case.
+    pub request: Option<String>,
+    /// Only tasks whose request's status holds this text, in any case.
+    pub status: Option<String>,
 }
 
 const TASK_COLUMNS: &str =
@@ -329,6 +334,8 @@ impl Store {
             && filter.candidate_group.is_none()
             && filter.process_key.is_none()
             && filter.instance_id.is_none()
+            && filter.request.is_none()
+            && filter.status.is_none()
         {
             return self.inbox_fast(user, groups, limit, offset).await;
         }
@@ -341,6 +348,10 @@ impl Store {
              AND ($3 IS NULL OR t.assignee = $3) \
              AND ($4 IS NULL OR t.id IN (SELECT task_id FROM task_candidates WHERE kind = 'group' AND name = $4)) \
              AND ($5 IS NULL OR t.key = $5) AND ($6 IS NULL OR t.instance_id = $6) \
+             AND ($9 IS NULL OR t.instance_id IN (SELECT i.id FROM instances i WHERE \
+                 lower(coalesce(i.business_key, i.request_id)) LIKE '%' || lower($9) || '%')) \
+             AND ($10 IS NULL OR t.instance_id IN (SELECT i.id FROM instances i WHERE \
+                 lower(i.status) LIKE '%' || lower($10) || '%')) \
              ORDER BY t.priority DESC, t.created_at, t.id LIMIT $7 OFFSET $8"
         );
         // Built from constants only: every input is bound.
@@ -353,6 +364,8 @@ impl Store {
             .bind(&filter.instance_id)
             .bind(limit)
             .bind(offset)
+            .bind(filter.request.as_deref().map(str::trim))
+            .bind(filter.status.as_deref().map(str::trim))
             .fetch_all(&self.pool)
             .await?;
         let mut out = Vec::with_capacity(rows.len());

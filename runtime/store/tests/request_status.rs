@@ -104,6 +104,37 @@ async fn the_inbox_shows_each_tasks_request_and_its_current_status() {
     assert_eq!(moved.node_id, "Inspect");
     assert_eq!(moved.request.as_deref(), Some("SR-2026-000001"));
     assert_eq!(moved.status.as_deref(), Some("Inspection Initiated"));
+    // The inbox finds tasks by their request's number and status, in any case.
+    let found = |request: Option<&str>, status: Option<&str>| {
+        let filter = TaskFilter {
+            request: request.map(str::to_string),
+            status: status.map(str::to_string),
+            ..TaskFilter::default()
+        };
+        let store = &store;
+        async move {
+            let mut nodes: Vec<String> = store
+                .inbox("clerk", &["clerks".to_string()], &filter, 50, 0)
+                .await
+                .expect("inbox")
+                .into_iter()
+                .map(|t| format!("{}:{}", t.request.unwrap_or_default(), t.node_id))
+                .collect();
+            nodes.sort();
+            nodes
+        }
+    };
+    assert_eq!(
+        found(Some("sr-2026"), None).await,
+        ["SR-2026-000001:Inspect"]
+    );
+    assert_eq!(found(Some("case"), None).await, ["CASE-7:Pay"]);
+    assert_eq!(found(None, Some("fee generated")).await, ["CASE-7:Pay"]);
+    assert_eq!(
+        found(Some("SR"), Some("inspection")).await,
+        ["SR-2026-000001:Inspect"]
+    );
+    assert!(found(Some("nothing-like-it"), None).await.is_empty());
     // A status that is not text is not shown as one.
     let mut unit = store.begin(t0(), Some("clerk")).await.expect("unit");
     unit.command(

@@ -9,8 +9,6 @@
 //! POD, the customers, the POD's power, the service order, the statistics
 //! and the mail in a real SMTP server are checked.
 
-use std::time::Duration;
-
 mod common;
 
 use chrono::Datelike;
@@ -283,15 +281,7 @@ fn administration_and_a_technician_take_over_two_contracts_on_the_same_pods() {
         &reading,
         json!({ "meterNumber": "MTR-E-558812", "meterReading": 15412, "readingDate": today }),
     );
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let (_, inst) = admin.call("GET", &format!("/api/process-instances/{second}"), None);
-        if inst["state"] == "completed" {
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "{inst}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    common::walk::completed(admin, &second);
 
     // The reference data afterwards, through the process's own queries.
     let first_id = format!("TKO-{year}-000001");

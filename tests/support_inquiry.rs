@@ -5,8 +5,6 @@
 //! Account Servicing, Back Office and O&M until the case is closed; the
 //! cases and the case feed are checked afterwards.
 
-use std::time::Duration;
-
 mod common;
 
 use common::server::Client;
@@ -112,15 +110,7 @@ fn agents_and_back_office_work_an_escalation_and_a_reactivation_to_the_closed_ca
     );
     complete(&om, &task_at(&om, &child, "Task_Reactivate"), json!({}));
     complete(&ana, &task_at(&ana, &child, "Task_CloseCase"), json!({}));
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let (_, inst) = admin.call("GET", &format!("/api/process-instances/{second}"), None);
-        if inst["state"] == "completed" {
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "{inst}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    common::walk::completed(admin, &second);
 
     // The cases and the case feed afterwards, through the process's own queries.
     common::walk::with_store(&office.server.db, async |store| {

@@ -31,6 +31,23 @@ pub fn task_at(who: &Client, instance: &str, node: &str) -> Value {
     }
 }
 
+/// Waits until `instance` has completed, as `who` reads it; its last state.
+pub fn completed(who: &Client, instance: &str) -> Value {
+    // The calls after the last task are jobs too: a wait, not a measure.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, inst) = who.call("GET", &format!("/api/process-instances/{instance}"), None);
+        if inst["state"] == "completed" {
+            return inst;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not completed: {inst}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 /// Completes `task` as `who`; returns the next wizard step, if any.
 pub fn complete(who: &Client, task: &Value, variables: Value) -> Value {
     let id = task["id"].as_str().expect("task id");

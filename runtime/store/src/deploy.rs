@@ -160,17 +160,25 @@ impl Store {
             file: e.file.clone(),
             reason: e.to_string(),
         };
+        // One book per folder holding queries (a folder without any has
+        // none to call).
+        let mut books: HashMap<&str, crate::connector::QueryBook> = HashMap::new();
         for f in files.iter().filter(|f| f.name.ends_with(".sql")) {
-            crate::connector::QueryBook::beside(&f.name, all.iter()).map_err(bad_queries)?;
+            let folder = crate::connector::folder_of(&f.name);
+            if !books.contains_key(folder) {
+                let book = crate::connector::QueryBook::beside(&f.name, all.iter())
+                    .map_err(bad_queries)?;
+                books.insert(folder, book);
+            }
         }
+        let no_queries = crate::connector::QueryBook::default();
         let mut compiled = Vec::new();
         for f in files
             .iter()
             .filter(|f| f.name.ends_with(".bpmn") || f.name.ends_with(".bpmn20.xml"))
         {
-            let book =
-                crate::connector::QueryBook::beside(&f.name, all.iter()).map_err(bad_queries)?;
             let folder = crate::connector::folder_of(&f.name);
+            let book = books.get(folder).unwrap_or(&no_queries);
             let mut queries: Vec<&DeploymentFile> = files
                 .iter()
                 .filter(|q| q.name.ends_with(".sql") && q.name.starts_with(folder))

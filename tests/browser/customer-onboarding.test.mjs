@@ -44,7 +44,8 @@ async function openFromInbox(who, request, status, name, shotName) {
   await signIn(page, user, password(user), '/inbox');
   const row = page.getByRole('row').filter({ hasText: request }).filter({ hasText: name });
   await row.waitFor();
-  assert.equal(await row.getByRole('cell').nth(3).innerText(), status);
+  const headers = await page.getByRole('table', { name: 'Tasks' }).locator('thead th').allInnerTexts();
+  assert.equal(await row.getByRole('cell').nth(headers.indexOf('Status')).innerText(), status);
   if (shotName) await shot(page, shotName);
   await row.getByRole('link', { name, exact: true }).click();
   await page.waitForURL('**/tasks/**');

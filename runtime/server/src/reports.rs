@@ -102,18 +102,6 @@ pub async fn report(
             )
             .await;
     }
-    let used: BTreeMap<String, String> = info
-        .parameters
-        .iter()
-        .filter_map(|(n, default)| {
-            input
-                .get(n)
-                .map(|v| v.trim().to_string())
-                .filter(|v| !v.is_empty())
-                .or_else(|| default.clone())
-                .map(|v| (n.clone(), v))
-        })
-        .collect();
     if csv {
         let file = format!("{key}-{name}.csv");
         return Ok((
@@ -131,7 +119,7 @@ pub async fn report(
     }
     Ok(Json(ReportRun {
         report: report_out(info),
-        input: used,
+        input: table.input,
         columns: table.columns,
         rows: table
             .rows

@@ -50,6 +50,8 @@ pub struct ReportTable {
     pub columns: Vec<String>,
     /// The rows, each value in its column's place.
     pub rows: Vec<Vec<Value>>,
+    /// Each parameter's value in this run (given, or its default).
+    pub input: BTreeMap<String, String>,
 }
 
 fn info(
@@ -114,7 +116,8 @@ impl Store {
         input: &BTreeMap<String, String>,
         today: NaiveDate,
     ) -> Result<Option<std::result::Result<(ReportInfo, ReportTable), ReportError>>> {
-        let Some(d) = self.definitions(Some(key)).await?.into_iter().next() else {
+        // The latest version, from the compiled-definition cache: no query.
+        let Some(d) = self.latest_definition(key) else {
             return Ok(None);
         };
         let book = self.query_book(key, d.version).await?;
@@ -123,11 +126,13 @@ impl Store {
         };
         let report = info(key, d.name.clone(), d.version, query, today);
         let mut variables = Variables::new();
+        let mut used = BTreeMap::new();
         for (p, default) in &report.parameters {
             let given = input.get(p).map(|v| v.trim()).filter(|v| !v.is_empty());
             match given.map(str::to_string).or_else(|| default.clone()) {
                 Some(v) => {
-                    variables.insert(p.clone(), Value::String(v));
+                    variables.insert(p.clone(), Value::String(v.clone()));
+                    used.insert(p.clone(), v);
                 }
                 None => return Ok(Some(Err(ReportError::Missing(p.clone())))),
             }
@@ -135,7 +140,14 @@ impl Store {
         let mut conn = self.pool.acquire().await?;
         Ok(Some(
             match query_answer(&mut conn, query, &variables, "").await {
-                Ok(Answer::Rows(columns, rows)) => Ok((report, ReportTable { columns, rows })),
+                Ok(Answer::Rows(columns, rows)) => Ok((
+                    report,
+                    ReportTable {
+                        columns,
+                        rows,
+                        input: used,
+                    },
+                )),
                 Ok(Answer::Changed(_)) => Err(ReportError::Query(ConnectorError::Call(format!(
                     "the report {:?} answered no rows",
                     report.title

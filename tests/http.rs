@@ -329,6 +329,8 @@ fn openapi_document_lists_the_core_paths() {
         "/api/incidents/{id}/retry",
         "/api/reports",
         "/api/reports/{key}/{name}",
+        "/api/process-instances/{id}/modification",
+        "/api/process-definitions/{key}/versions/{version}/heatmap",
     ] {
         assert!(doc["paths"].get(path).is_some(), "{path} is documented");
     }
@@ -342,6 +344,12 @@ fn openapi_document_lists_the_core_paths() {
         "millrace_tasks_open 1",
         "millrace_tasks_created_total 1",
         "millrace_job_lag_seconds",
+        "millrace_process_instances{process=\"approval\",state=\"active\"} 1",
+        "millrace_process_instances{process=\"approval\",state=\"completed\"} 0",
+        "millrace_process_tasks_open{process=\"approval\"} 1",
+        "millrace_process_tasks_overdue{process=\"approval\"} 0",
+        "millrace_process_incidents_open{process=\"approval\"} 0",
+        "# TYPE millrace_process_job_lag_seconds gauge",
     ] {
         assert!(text.contains(line), "{line} in\n{text}");
     }

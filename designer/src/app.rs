@@ -49,10 +49,30 @@ pub enum Page {
         /// The instance's id.
         id: String,
     },
+    /// A version's heatmap over a period (`?from=2026-11-01&to=2026-11-30`;
+    /// empty: the server's default, the last 30 days).
+    Heatmap {
+        /// Process key.
+        key: String,
+        /// Version.
+        version: i64,
+        /// First day, as the address gives it.
+        from: String,
+        /// Last day, as the address gives it.
+        to: String,
+    },
     /// Settings: one reference-data table the processes read as their rules.
     Settings {
         /// The table (`time_slots`).
         table: String,
+    },
+    /// Users and their groups, and API tokens (administrators).
+    Users,
+    /// The audit trail, filtered as the address says
+    /// (`/admin/audit?actor=…&action=…&outcome=…&from=…&to=…`).
+    Audit {
+        /// The filter as the address gives it.
+        filter: std::collections::BTreeMap<String, String>,
     },
     /// Reports: the list, or one report run with the parameters in the
     /// address (`/reports/{key}/{name}?monthStart=2026-12-01`).
@@ -284,8 +304,11 @@ impl Page {
             Page::Start { key } => format!("New {key}"),
             Page::Operations { .. } => "Operations".into(),
             Page::Instance { .. } => "Instance".into(),
+            Page::Heatmap { key, version, .. } => format!("{key} v{version} · Heatmap"),
             Page::Settings { .. } => "Settings".into(),
             Page::Reports { .. } => "Reports".into(),
+            Page::Users => "Users and tokens".into(),
+            Page::Audit { .. } => "Audit trail".into(),
             Page::Forbidden { .. } => "Not allowed".into(),
             Page::NotFound { .. } => "Not found".into(),
         }
@@ -361,10 +384,18 @@ pub fn App(state: PageState) -> impl IntoView {
         Page::Start { key } => view! { <pages::start::Start key/> }.into_any(),
         Page::Operations { filter } => view! { <pages::operations::Instances filter/> }.into_any(),
         Page::Instance { id } => view! { <pages::operations::Instance id/> }.into_any(),
+        Page::Heatmap {
+            key,
+            version,
+            from,
+            to,
+        } => view! { <pages::operations::HeatmapPage key version from to/> }.into_any(),
         Page::Settings { table } => view! { <pages::settings::Settings table/> }.into_any(),
         Page::Reports { report, input } => {
             view! { <pages::reports::Reports report input/> }.into_any()
         }
+        Page::Users => view! { <pages::admin::Users/> }.into_any(),
+        Page::Audit { filter } => view! { <pages::admin::Audit filter/> }.into_any(),
         Page::Forbidden { what } => view! { <pages::errors::Forbidden what/> }.into_any(),
         Page::NotFound { path } => view! { <pages::errors::NotFound path/> }.into_any(),
     };
@@ -380,8 +411,9 @@ fn Header(me: Option<Me>, page: Page) -> impl IntoView {
     let section = match page {
         Page::Library | Page::Designer { .. } => "designer",
         Page::Inbox { .. } | Page::Task { .. } | Page::Start { .. } => "inbox",
-        Page::Operations { .. } | Page::Instance { .. } => "operations",
+        Page::Operations { .. } | Page::Instance { .. } | Page::Heatmap { .. } => "operations",
         Page::Settings { .. } => "settings",
+        Page::Users | Page::Audit { .. } => "admin",
         Page::Reports { .. } => "reports",
         _ => "",
     };
@@ -399,6 +431,7 @@ fn Header(me: Option<Me>, page: Page) -> impl IntoView {
             if me.may_operate() {
                 l.push(("operations", "/operations", "Operations"));
                 l.push(("settings", "/admin/settings", "Settings"));
+                l.push(("admin", "/admin/users", "Admin"));
             }
             l
         })

@@ -152,6 +152,11 @@ fn entry_row(
             );
             let note = v.note.clone().unwrap_or_default();
             let (key, version, retired) = (v.key.clone(), v.version, v.retired);
+            let heatmap = admin.then(|| {
+                let href = format!("/operations/heatmap/{key}/{version}");
+                let aria = format!("Heatmap of {key} version {version}");
+                view! { " " <a href=href aria-label=aria>"Heatmap"</a> }
+            });
             let toggle = admin.then(|| {
                 let label = if retired { "Reinstate" } else { "Retire" };
                 let aria = format!("{label} {key} version {version}");
@@ -169,6 +174,7 @@ fn entry_row(
                 <li>
                     {text}
                     {(!note.is_empty()).then(|| view! { <span class="note">" — " {note}</span> })}
+                    {heatmap}
                     {toggle}
                 </li>
             }

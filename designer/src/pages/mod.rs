@@ -1,5 +1,6 @@
 //! One module per page.
 
+pub mod admin;
 pub mod designer;
 pub mod errors;
 pub mod inbox;

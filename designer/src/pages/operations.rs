@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 
 use leptos::prelude::*;
 use millrace_api::{
-    CancelRequest, HistoryOut, IncidentOut, InstanceListItem, InstanceOut, RetryOutcome,
+    CancelRequest, HeatmapOut, HistoryOut, IncidentOut, InstanceListItem, InstanceOut,
+    ModificationInstruction, ModificationRequest, RetryOutcome,
 };
 
 use crate::app::{short_time, InstanceFilter, Session};
@@ -174,6 +175,12 @@ pub fn Instance(id: String) -> impl IntoView {
     let var_name = RwSignal::new(String::new());
     let var_value = RwSignal::new(String::new());
     let diagram = NodeRef::<leptos::html::Div>::new();
+    // What the modification form offers and holds.
+    let nodes = RwSignal::new(Vec::<crate::widgets::viewer::DiagramNode>::new());
+    let move_from = RwSignal::new(String::new());
+    let move_to = RwSignal::new(String::new());
+    let move_after = RwSignal::new(false);
+    let annotation = RwSignal::new(String::new());
     let reload = move || {
         leptos::task::spawn_local(async move {
             seen.set(Some(read(&id.get_value()).await));
@@ -196,8 +203,13 @@ pub fn Instance(id: String) -> impl IntoView {
                 Ok(xml) => crate::widgets::viewer::show(&el, &xml, &states, &counts).await,
                 Err(f) => Err(f.reason()),
             };
-            if let Err(e) = shown {
-                notice.set(Some((false, format!("The diagram cannot be shown: {e}"))));
+            match shown {
+                Ok(list) => {
+                    nodes.set(list);
+                    // Clicking an element picks it as where the token starts.
+                    let _ = crate::widgets::viewer::on_click(move |id| move_to.set(id));
+                }
+                Err(e) => notice.set(Some((false, format!("The diagram cannot be shown: {e}")))),
             }
         });
         #[cfg(not(feature = "hydrate"))]
@@ -244,6 +256,63 @@ pub fn Instance(id: String) -> impl IntoView {
             .await;
             notice.set(Some(match r {
                 Ok(_) => (true, "The instance is cancelled.".to_string()),
+                Err(f) => (false, f.reason()),
+            }));
+            reload();
+        });
+    };
+    let apply_modification = move |_| {
+        let (from, to) = (move_from.get_untracked(), move_to.get_untracked());
+        let mut instructions = Vec::new();
+        if !from.is_empty() {
+            instructions.push(ModificationInstruction::Cancel {
+                activity_id: from.clone(),
+            });
+        }
+        if !to.is_empty() {
+            instructions.push(if move_after.get_untracked() {
+                ModificationInstruction::StartAfterActivity {
+                    activity_id: to.clone(),
+                }
+            } else {
+                ModificationInstruction::StartBeforeActivity {
+                    activity_id: to.clone(),
+                }
+            });
+        }
+        if instructions.is_empty() {
+            notice.set(Some((
+                false,
+                "Choose a token to cancel, an element to start at, or both.".into(),
+            )));
+            return;
+        }
+        let body = ModificationRequest {
+            instructions,
+            annotation: Some(annotation.get_untracked()).filter(|a| !a.trim().is_empty()),
+        };
+        leptos::task::spawn_local(async move {
+            let r: Result<serde_json::Value, _> = http::send(
+                "POST",
+                &format!("/api/process-instances/{}/modification", id.get_value()),
+                &body,
+                &csrf.get_value(),
+            )
+            .await;
+            notice.set(Some(match r {
+                Ok(_) => {
+                    move_from.set(String::new());
+                    move_to.set(String::new());
+                    annotation.set(String::new());
+                    (
+                        true,
+                        match (from.is_empty(), to.is_empty()) {
+                            (false, false) => format!("The token moved from {from} to {to}."),
+                            (false, true) => format!("The token at {from} is cancelled."),
+                            _ => format!("A token started at {to}."),
+                        },
+                    )
+                }
                 Err(f) => (false, f.reason()),
             }));
             reload();
@@ -304,7 +373,8 @@ pub fn Instance(id: String) -> impl IntoView {
             };
             view! {
                 <dl class="facts" aria-label="Instance">
-                    <dt>"Process"</dt><dd>{format!("{} · version {}", i.key, i.version)}</dd>
+                    <dt>"Process"</dt><dd>{format!("{} · version {} ", i.key, i.version)}
+                        <a href=format!("/operations/heatmap/{}/{}", i.key, i.version)>"Heatmap of this version"</a></dd>
                     <dt>"State"</dt><dd class=format!("state {}", i.state)>{i.state.clone()}</dd>
                     <dt>"Business key"</dt><dd>{i.business_key.clone().unwrap_or_else(|| "—".into())}</dd>
                     <dt>"Started"</dt><dd>{short_time(&i.started_at)}</dd>
@@ -360,6 +430,45 @@ pub fn Instance(id: String) -> impl IntoView {
                         <button type="submit">"Set variable"</button>
                     </form>
                 })}
+                {active.then(|| {
+                    let mut here: Vec<String> = i.active_activities.iter().chain(i.incidents.iter()).cloned().collect();
+                    here.sort();
+                    here.dedup();
+                    view! {
+                        <h2>"Move a token"</h2>
+                        <form class="modify-instance" aria-label="Modify the instance" on:submit=move |e| { e.prevent_default(); apply_modification(()); }>
+                            <label for="modify-from">"Cancel the token at"</label>
+                            <select id="modify-from" on:change=move |e| move_from.set(event_target_value(&e))
+                                prop:value=move || move_from.get()>
+                                <option value="">"— nothing —"</option>
+                                {here.into_iter().map(|a| {
+                                    let label = nodes.with(|n| n.iter().find(|d| d.id == a).map(|d| d.label())).unwrap_or_else(|| a.clone());
+                                    view! { <option value=a.clone()>{label}</option> }
+                                }).collect_view()}
+                            </select>
+                            <label for="modify-where">"Start a token"</label>
+                            <select id="modify-where" on:change=move |e| move_after.set(event_target_value(&e) == "after")>
+                                <option value="before" selected=move || !move_after.get()>"before"</option>
+                                <option value="after" selected=move || move_after.get()>"after"</option>
+                            </select>
+                            <label for="modify-to" class="visually-hidden">"Element to start at"</label>
+                            <select id="modify-to" on:change=move |e| move_to.set(event_target_value(&e))
+                                prop:value=move || move_to.get()>
+                                <option value="">"— nowhere —"</option>
+                                {move || nodes.get().into_iter().map(|d| {
+                                    let label = d.label();
+                                    view! { <option value=d.id.clone()>{label}</option> }
+                                }).collect_view()}
+                            </select>
+                            <label for="modify-annotation">"Why"</label>
+                            <input id="modify-annotation" type="text" maxlength="500"
+                                prop:value=move || annotation.get()
+                                on:input=move |e| annotation.set(event_target_value(&e))/>
+                            <button type="submit">"Apply"</button>
+                        </form>
+                        <p class="hint">"Click an element on the diagram to start the token there. Both happen in one step, or not at all."</p>
+                    }
+                })}
                 {active.then(|| view! {
                     <form class="cancel-instance" aria-label="Cancel the instance" on:submit=move |e| { e.prevent_default(); cancel(()); }>
                         <label for="cancel-reason">"Reason"</label>
@@ -404,9 +513,200 @@ pub fn Instance(id: String) -> impl IntoView {
     }
 }
 
+/// A duration as people read it: `45 s`, `12 min`, `3 h 05 min`, `2 d 4 h`.
+pub fn human_duration(seconds: f64) -> String {
+    let s = seconds.max(0.0).round() as i64;
+    match s {
+        0..=59 => format!("{s} s"),
+        60..=3599 => format!("{} min", s / 60),
+        3600..=86_399 => format!("{} h {:02} min", s / 3600, (s % 3600) / 60),
+        _ => format!("{} d {} h", s / 86_400, (s % 86_400) / 3600),
+    }
+}
+
+/// How warm an element is drawn (0 to 5): its tokens now against the
+/// busiest element's.
+fn heat_level(now: i64, most: i64) -> u8 {
+    if now <= 0 || most <= 0 {
+        return 0;
+    }
+    ((5 * now + most - 1) / most).clamp(1, 5) as u8
+}
+
+/// A version's heatmap: the diagram warm where tokens are now, each flow
+/// with how often it was taken, and a table of the figures per element.
+#[component]
+pub fn HeatmapPage(key: String, version: i64, from: String, to: String) -> impl IntoView {
+    let mut api = format!("/api/process-definitions/{key}/versions/{version}/heatmap");
+    let mut q = form_urlencoded::Serializer::new(String::new());
+    if !from.trim().is_empty() {
+        q.append_pair("from", from.trim());
+    }
+    if !to.trim().is_empty() {
+        q.append_pair("to", to.trim());
+    }
+    let query = q.finish();
+    if !query.is_empty() {
+        api = format!("{api}?{query}");
+    }
+    let api = StoredValue::new(api);
+    let xml_url = StoredValue::new(format!(
+        "/api/process-definitions/{key}/versions/{version}/xml"
+    ));
+    let map = RwSignal::new(None::<Result<HeatmapOut, String>>);
+    let names = RwSignal::new(BTreeMap::<String, String>::new());
+    let diagram = NodeRef::<leptos::html::Div>::new();
+    let notice = RwSignal::new(None::<String>);
+    Effect::new(move |_| {
+        leptos::task::spawn_local(async move {
+            let r = http::get::<HeatmapOut>(&api.get_value()).await;
+            map.set(Some(r.map_err(|f| f.reason())));
+        });
+    });
+    Effect::new(move |_| {
+        let (Some(el), Some(Ok(m))) = (diagram.get(), map.get()) else {
+            return;
+        };
+        let most = m.elements.iter().map(|e| e.now).max().unwrap_or(0);
+        let nodes: BTreeMap<String, (u8, String, String)> = m
+            .elements
+            .iter()
+            .map(|e| {
+                let mut title = format!("{} here now · {} completed", e.now, e.completed);
+                if let (Some(md), Some(p90)) = (e.median_seconds, e.p90_seconds) {
+                    title.push_str(&format!(
+                        " · median {} · 90% within {}",
+                        human_duration(md),
+                        human_duration(p90)
+                    ));
+                }
+                if e.incidents > 0 {
+                    title.push_str(&format!(" · {} incident(s)", e.incidents));
+                }
+                let text = if e.now > 0 {
+                    e.now.to_string()
+                } else {
+                    String::new()
+                };
+                (e.id.clone(), (heat_level(e.now, most), text, title))
+            })
+            .collect();
+        let flows: BTreeMap<String, i64> =
+            m.flows.iter().map(|f| (f.id.clone(), f.taken)).collect();
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            let shown = match http::get_text(&xml_url.get_value()).await {
+                Ok(xml) => {
+                    crate::widgets::viewer::show(&el, &xml, &BTreeMap::new(), &BTreeMap::new())
+                        .await
+                }
+                Err(f) => Err(f.reason()),
+            };
+            match shown.and_then(|list| {
+                names.set(list.iter().map(|d| (d.id.clone(), d.label())).collect());
+                crate::widgets::viewer::heat(&nodes, &flows)
+            }) {
+                Ok(()) => {}
+                Err(e) => notice.set(Some(format!("The diagram cannot be shown: {e}"))),
+            }
+        });
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (el, nodes, flows, xml_url, names);
+    });
+    on_cleanup(crate::widgets::viewer::destroy);
+    let period = move || match map.get() {
+        Some(Ok(m)) => view! {
+            <form class="inbox-filter" method="get" aria-label="Period">
+                <label for="heat-from">"From"</label>
+                <input id="heat-from" name="from" type="date" value=m.from.clone()/>
+                <label for="heat-to">"To"</label>
+                <input id="heat-to" name="to" type="date" value=m.to.clone()/>
+                <button type="submit">"Apply"</button>
+            </form>
+        }
+        .into_any(),
+        _ => ().into_any(),
+    };
+    let table = move || {
+        match map.get() {
+        None => view! { <p role="status">"Loading the heatmap…"</p> }.into_any(),
+        Some(Err(e)) => view! { <p class="banner error" role="alert">{e}</p> }.into_any(),
+        Some(Ok(m)) if m.elements.is_empty() && m.flows.is_empty() => view! {
+            <p role="status">"No instance of this version ran in this period, and none is running."</p>
+        }
+        .into_any(),
+        Some(Ok(m)) => {
+            let label = move |id: &str| {
+                names.with(|n| n.get(id).cloned()).unwrap_or_else(|| id.to_string())
+            };
+            let dur = |s: Option<f64>| s.map(human_duration).unwrap_or_else(|| "—".into());
+            view! {
+                <h2>"Elements"</h2>
+                <table class="grid" aria-label="Elements">
+                    <thead><tr><th>"Element"</th><th>"Here now"</th><th>"Incidents"</th><th>"Completed"</th><th>"Median stay"</th><th>"90% within"</th></tr></thead>
+                    <tbody>
+                        {m.elements.iter().map(|e| view! {
+                            <tr>
+                                <td>{label(&e.id)}</td>
+                                <td class="num">{e.now}</td>
+                                <td class="num">{e.incidents}</td>
+                                <td class="num">{e.completed}</td>
+                                <td class="num">{dur(e.median_seconds)}</td>
+                                <td class="num">{dur(e.p90_seconds)}</td>
+                            </tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+                <h2>"Sequence flows"</h2>
+                <table class="grid" aria-label="Sequence flows">
+                    <thead><tr><th>"Flow"</th><th>"Taken"</th></tr></thead>
+                    <tbody>
+                        {m.flows.iter().map(|f| view! {
+                            <tr><td><code>{f.id.clone()}</code></td><td class="num">{f.taken}</td></tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            }
+            .into_any()
+        }
+    }
+    };
+    view! {
+        <section aria-labelledby="heatmap-title" class="content instance-page">
+            <p><a href=format!("/operations?process={key}")>"← Instances of "{key.clone()}</a></p>
+            <h1 id="heatmap-title">"Heatmap · "{key.clone()}" · version "{version}</h1>
+            {period}
+            {move || notice.get().map(|n| view! { <p class="banner error" role="alert">{n}</p> })}
+            <div class="instance-diagram" node_ref=diagram role="img" aria-label="The version's heatmap"></div>
+            <p class="legend" aria-hidden="true">
+                <span class="swatch mr-heat-1"></span>" few tokens now "
+                <span class="swatch mr-heat-5"></span>" most tokens now · numbers on flows: times taken in the period"
+            </p>
+            {table}
+        </section>
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_read_as_people_say_them() {
+        assert_eq!(human_duration(42.4), "42 s");
+        assert_eq!(human_duration(725.0), "12 min");
+        assert_eq!(human_duration(3.0 * 3600.0 + 5.0 * 60.0), "3 h 05 min");
+        assert_eq!(human_duration(2.0 * 86_400.0 + 4.0 * 3600.0), "2 d 4 h");
+    }
+
+    #[test]
+    fn the_busiest_element_is_the_warmest() {
+        assert_eq!(heat_level(0, 10), 0);
+        assert_eq!(heat_level(1, 10), 1);
+        assert_eq!(heat_level(5, 10), 3);
+        assert_eq!(heat_level(10, 10), 5);
+        assert_eq!(heat_level(1, 1), 5);
+    }
 
     #[test]
     fn an_incident_outranks_a_waiting_token_which_outranks_completed() {

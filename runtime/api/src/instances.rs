@@ -109,6 +109,44 @@ pub struct CancelRequest {
     pub reason: Option<String>,
 }
 
+/// An instance modification: instructions carried out in order, all or
+/// nothing (Camunda 7's `modification` body, without its listener flags).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ModificationRequest {
+    /// What to do, in order; at least one.
+    pub instructions: Vec<ModificationInstruction>,
+    /// Why, up to 500 characters (kept in the audit trail).
+    #[serde(default)]
+    pub annotation: Option<String>,
+}
+
+/// One instruction of a modification, naming an element by its BPMN id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "type", rename_all = "camelCase", deny_unknown_fields)]
+pub enum ModificationInstruction {
+    /// Cancel every token at the element.
+    #[serde(rename_all = "camelCase")]
+    Cancel {
+        /// The element's BPMN id.
+        activity_id: String,
+    },
+    /// Start a token that enters the element.
+    #[serde(rename_all = "camelCase")]
+    StartBeforeActivity {
+        /// The element's BPMN id.
+        activity_id: String,
+    },
+    /// Start a token that takes the element's outgoing flows.
+    #[serde(rename_all = "camelCase")]
+    StartAfterActivity {
+        /// The element's BPMN id.
+        activity_id: String,
+    },
+}
+
 /// A document a process typeset and kept with the instance (a receipt, a bill).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -132,4 +170,55 @@ pub struct DocumentOut {
     pub created_at: String,
     /// Where its content is read: `/api/documents/{id}`.
     pub url: String,
+}
+
+/// A version's heatmap: tokens at each element now, and over a period how
+/// often each element completed, how long tokens stayed, and how often each
+/// sequence flow was taken.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct HeatmapOut {
+    /// Process key.
+    pub key: String,
+    /// Version.
+    pub version: i64,
+    /// The period's first day (inclusive), `YYYY-MM-DD`.
+    pub from: String,
+    /// The period's last day (inclusive), `YYYY-MM-DD`.
+    pub to: String,
+    /// Elements with anything to show.
+    pub elements: Vec<HeatElement>,
+    /// Sequence flows taken within the period.
+    pub flows: Vec<HeatFlow>,
+}
+
+/// One element of a heatmap.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct HeatElement {
+    /// The element's BPMN id.
+    pub id: String,
+    /// Tokens at it now, in running instances.
+    pub now: i64,
+    /// Open incidents at it.
+    pub incidents: i64,
+    /// Times it completed within the period.
+    pub completed: i64,
+    /// Median time tokens stayed (entered to left), for those that left within the period.
+    pub median_seconds: Option<f64>,
+    /// 90th percentile of the same.
+    pub p90_seconds: Option<f64>,
+}
+
+/// One sequence flow of a heatmap.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct HeatFlow {
+    /// The flow's BPMN id.
+    pub id: String,
+    /// Times taken within the period.
+    pub taken: i64,
 }

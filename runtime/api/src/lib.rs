@@ -4,6 +4,7 @@
 //! With the `openapi` feature each type also describes itself for the
 //! server's OpenAPI document.
 
+pub mod admin;
 pub mod designer;
 pub mod instances;
 pub mod reference;
@@ -11,6 +12,7 @@ pub mod reports;
 pub mod session;
 pub mod tasks;
 
+pub use admin::*;
 pub use designer::*;
 pub use instances::*;
 pub use reference::*;

@@ -110,6 +110,46 @@ pub enum Command {
     },
     /// Cancel the instance (a person ends it).
     Cancel,
+    /// Instance modification: a person moves the instance by hand, cancelling
+    /// the tokens at some elements and starting tokens before or after others,
+    /// in the order given and all in one step. All or nothing: a refused
+    /// instruction refuses the whole modification and changes nothing.
+    Modify {
+        /// What to do, in order.
+        instructions: Vec<Modification>,
+    },
+}
+
+/// One instruction of [`Command::Modify`], naming an element by its BPMN id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Modification {
+    /// Cancel every token at the element, and what runs inside it (a
+    /// sub-process's tokens, a called instance, a multi-instance's instances).
+    Cancel {
+        /// The element.
+        element: String,
+    },
+    /// Start a token that enters the element, as if a sequence flow reached it.
+    StartBefore {
+        /// The element.
+        element: String,
+    },
+    /// Start a token that leaves the element: it takes the element's outgoing flows.
+    StartAfter {
+        /// The element.
+        element: String,
+    },
+}
+
+impl Modification {
+    /// The element it names.
+    pub fn element(&self) -> &str {
+        match self {
+            Modification::Cancel { element }
+            | Modification::StartBefore { element }
+            | Modification::StartAfter { element } => element,
+        }
+    }
 }
 
 /// Why a command is refused. A refused command changes nothing.
@@ -133,6 +173,10 @@ pub enum CommandError {
     /// The instance's variables would weigh more than an instance may hold.
     #[error("the instance's variables would weigh {0} bytes; an instance holds at most {max} MiB", max = crate::value::MAX_INSTANCE_BYTES / (1024 * 1024))]
     InstanceFull(usize),
+    /// An instance modification that cannot be carried out; says which
+    /// instruction and why.
+    #[error("the modification is refused: {0}")]
+    Modification(String),
 }
 
 impl Command {
@@ -227,6 +271,11 @@ pub enum HistoryEvent {
     ActivityCancelled {
         /// BPMN id.
         node: String,
+    },
+    /// A token took a sequence flow (what a version's heatmap counts).
+    FlowTaken {
+        /// The sequence flow's BPMN id.
+        flow: String,
     },
     /// A variable was set.
     VariableSet {

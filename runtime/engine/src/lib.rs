@@ -17,7 +17,7 @@ pub mod value;
 
 pub use cascade::{Cascade, Next};
 pub use definition::{DeployError, ProcessDefinition};
-pub use effect::{Command, CommandError, Effect, HistoryEvent, JobKind, TaskInfo};
+pub use effect::{Command, CommandError, Effect, HistoryEvent, JobKind, Modification, TaskInfo};
 pub use executor::{start, step};
 pub use instance::{Instance, InstanceState};
 pub use value::{Value, Variables};

@@ -7,12 +7,13 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::Utc;
 use millrace_api::{
-    CancelRequest, HistoryOut, IncidentOut, InstanceListItem, InstanceOut, ReferenceChanged,
-    ReferenceRows, ReferenceTable, RetryOutcome,
+    AuditOut, CancelRequest, HistoryOut, IncidentOut, InstanceListItem, InstanceOut,
+    ModificationInstruction, ModificationRequest, ReferenceChanged, ReferenceRows, ReferenceTable,
+    RetryOutcome, UserIn, UserOut,
 };
 use millrace_engine::instance::TokenState;
 use millrace_engine::value::{variables_from_json, variables_to_json};
-use millrace_engine::{Command, Variables};
+use millrace_engine::{Command, Modification, Variables};
 use millrace_store::{split_id, DeploymentFile, TaskFilter, TaskView};
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json_;
@@ -671,6 +672,57 @@ pub async fn cancel(
         Err(e) => return Err(e.into()),
     }
     unit.audit_with("cancel", Some(&id), reason.as_deref())
+        .await?;
+    unit.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Modifies a running instance (who may operate it): cancels the tokens at
+/// elements and starts tokens before or after others, in the order given, in
+/// one step. A refused instruction refuses them all and changes nothing; the
+/// modification is audited with its instructions and annotation.
+#[utoipa::path(post, path = "/api/process-instances/{id}/modification", params(("id" = String, Path)), request_body = ModificationRequest, responses((status = 204), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn modify(
+    State(state): State<AppState>,
+    p: Principal,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(req): ApiJson<ModificationRequest>,
+) -> ApiResult<StatusCode> {
+    if req.instructions.is_empty() {
+        return Err(ApiError::field("instructions", "names no instruction"));
+    }
+    if req.instructions.len() > 100 {
+        return Err(ApiError::field(
+            "instructions",
+            "holds more than 100 instructions",
+        ));
+    }
+    let annotation = req.annotation.as_deref().filter(|a| !a.trim().is_empty());
+    bounded(annotation, "annotation", 500)?;
+    let instructions: Vec<Modification> = req
+        .instructions
+        .iter()
+        .map(|i| match i.clone() {
+            ModificationInstruction::Cancel { activity_id } => Modification::Cancel {
+                element: activity_id,
+            },
+            ModificationInstruction::StartBeforeActivity { activity_id } => {
+                Modification::StartBefore {
+                    element: activity_id,
+                }
+            }
+            ModificationInstruction::StartAfterActivity { activity_id } => {
+                Modification::StartAfter {
+                    element: activity_id,
+                }
+            }
+        })
+        .collect();
+    authz::operable(&state, &p, &id, "instance.modify").await?;
+    let mut unit = state.store.begin(Utc::now(), Some(&p.user)).await?;
+    unit.command(&id, Command::Modify { instructions }).await?;
+    let detail = serde_json::json!({ "instructions": req.instructions, "annotation": annotation });
+    unit.audit_with("instance.modify", Some(&id), Some(&detail.to_string()))
         .await?;
     unit.commit().await?;
     Ok(StatusCode::NO_CONTENT)
@@ -1462,19 +1514,6 @@ pub async fn put_reference_rows(
 
 // ----- users and audit ---------------------------------------------------------------------
 
-/// A user as listed.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct UserOut {
-    /// Name.
-    pub name: String,
-    /// Role.
-    pub role: String,
-    /// Groups.
-    pub groups: Vec<String>,
-    /// Disabled: cannot sign in.
-    pub disabled: bool,
-}
-
 /// Users (administrators).
 #[utoipa::path(get, path = "/api/users", responses((status = 200, body = [UserOut])))]
 pub async fn users(State(state): State<AppState>, p: Principal) -> ApiResult<Json<Vec<UserOut>>> {
@@ -1493,25 +1532,6 @@ pub async fn users(State(state): State<AppState>, p: Principal) -> ApiResult<Jso
             })
             .collect(),
     ))
-}
-
-/// A user to create or update.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct UserIn {
-    /// Name.
-    pub name: String,
-    /// Password (at least 10 characters).
-    pub password: String,
-    /// `admin`, `analyst`, `staff` or `system`.
-    pub role: String,
-    /// Groups.
-    #[serde(default)]
-    pub groups: Vec<String>,
-    /// A disabled user cannot sign in, and their sessions end; left out, it
-    /// stays as it was (a new user is enabled).
-    #[serde(default)]
-    pub disabled: Option<bool>,
 }
 
 /// Creates or updates a user (administrators).
@@ -1534,21 +1554,41 @@ pub async fn put_user(
             "must be admin, analyst, staff or system",
         ));
     }
-    if u.password.chars().count() < 10 {
-        return Err(ApiError::field("password", "at least 10 characters"));
-    }
-    let hash = auth::hash_password(&u.password)?;
-    let disabled = match u.disabled {
-        Some(d) => d,
-        None => state
-            .store
-            .user(&u.name)
-            .await?
-            .is_some_and(|existing| existing.disabled),
+    let existing = state.store.user(&u.name).await?;
+    let hash = match (&u.password, &existing) {
+        (Some(password), _) if password.chars().count() < 10 => {
+            return Err(ApiError::field("password", "at least 10 characters"));
+        }
+        (Some(password), _) => Some(auth::hash_password(password)?),
+        (None, Some(_)) => None,
+        (None, None) => {
+            return Err(ApiError::field(
+                "password",
+                "a new user needs a password of at least 10 characters",
+            ))
+        }
     };
+    for g in &u.groups {
+        if g.trim().is_empty() || g.len() > 100 || g.contains(char::is_whitespace) {
+            return Err(ApiError::field(
+                "groups",
+                format!("{g:?}: a group is 1 to 100 characters without spaces"),
+            ));
+        }
+    }
+    let disabled = u
+        .disabled
+        .unwrap_or_else(|| existing.as_ref().is_some_and(|e| e.disabled));
     state
         .store
-        .put_user(&u.name, &hash, &u.role, &u.groups, disabled, Utc::now())
+        .put_user(
+            &u.name,
+            hash.as_deref(),
+            &u.role,
+            &u.groups,
+            disabled,
+            Utc::now(),
+        )
         .await?;
     // Their sessions ended with the change; resolved API tokens are forgotten too.
     state.tokens.clear();
@@ -1725,43 +1765,123 @@ pub async fn remove_grant(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AuditOut {
-    /// When.
-    pub at: String,
-    /// Who.
+/// Which audit entries `/api/audit` answers.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    /// Only this user's.
     pub actor: Option<String>,
-    /// What.
-    pub action: String,
-    /// On what.
+    /// Only this action (`instance.modify`, `login`, …).
+    pub action: Option<String>,
+    /// Only on this target (an instance id, a user, `key vN`).
     pub target: Option<String>,
-    /// `ok`, `denied`, `refused`, `rate-limited`.
-    pub outcome: String,
-    /// What more there is to say: a cancel's reason; a variable set by an
-    /// administrator, with its old and new value (JSON text).
-    pub detail: Option<String>,
+    /// Only `ok`, `denied`, `refused` or `rate-limited`.
+    pub outcome: Option<String>,
+    /// From this day on, `YYYY-MM-DD`.
+    pub from: Option<String>,
+    /// Up to this day, inclusive, `YYYY-MM-DD`.
+    pub to: Option<String>,
+    /// At most this many, newest first (1 to 5000; default 500).
+    pub limit: Option<i64>,
+    /// `json` (default) or `csv`.
+    pub format: Option<String>,
 }
 
-/// The newest 500 audit entries: every action and every denial (administrators).
-#[utoipa::path(get, path = "/api/audit", responses((status = 200, body = [AuditOut])))]
-pub async fn audit(State(state): State<AppState>, p: Principal) -> ApiResult<Json<Vec<AuditOut>>> {
+/// The audit trail, newest first, filtered as the query says, as JSON or
+/// CSV (administrators).
+#[utoipa::path(get, path = "/api/audit", params(AuditQuery), responses((status = 200, body = [AuditOut]), (status = 400, body = ErrorBody)))]
+pub async fn audit(
+    State(state): State<AppState>,
+    p: Principal,
+    ApiQuery(q): ApiQuery<AuditQuery>,
+) -> ApiResult<Response> {
     p.require(&state, "read the audit", &[Role::Admin]).await?;
-    Ok(Json(
-        state
-            .store
-            .audit_log(500)
-            .await?
-            .into_iter()
-            .map(|a| AuditOut {
-                at: a.at,
-                actor: a.actor,
-                action: a.action,
-                target: a.target,
-                outcome: a.outcome,
-                detail: a.detail,
-            })
-            .collect(),
-    ))
+    let limit = q.limit.unwrap_or(500);
+    if !(1..=5000).contains(&limit) {
+        return Err(ApiError::field("limit", "must be 1 to 5000"));
+    }
+    let csv = match q.format.as_deref() {
+        None | Some("json") => false,
+        Some("csv") => true,
+        Some(other) => {
+            return Err(ApiError::field(
+                "format",
+                format!("{other:?} is not a format: json or csv"),
+            ))
+        }
+    };
+    let day = |field: &str, text: &Option<String>, after: i64| -> ApiResult<Option<String>> {
+        let Some(t) = text.as_deref().map(str::trim).filter(|t| !t.is_empty()) else {
+            return Ok(None);
+        };
+        let d = chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d")
+            .map_err(|_| ApiError::field(field, format!("{t:?} is not a day: write YYYY-MM-DD")))?;
+        let at = (d + chrono::Duration::days(after))
+            .and_time(chrono::NaiveTime::MIN)
+            .and_utc();
+        Ok(Some(millrace_store::timestamp(at)))
+    };
+    let given = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+    };
+    let filter = millrace_store::AuditFilter {
+        actor: given(&q.actor),
+        action: given(&q.action),
+        target: given(&q.target),
+        outcome: given(&q.outcome),
+        from: day("from", &q.from, 0)?,
+        to: day("to", &q.to, 1)?,
+        limit,
+    };
+    let entries: Vec<AuditOut> = state
+        .store
+        .audit_search(&filter)
+        .await?
+        .into_iter()
+        .map(|a| AuditOut {
+            at: a.at,
+            actor: a.actor,
+            action: a.action,
+            target: a.target,
+            outcome: a.outcome,
+            detail: a.detail,
+        })
+        .collect();
+    if !csv {
+        return Ok(Json(entries).into_response());
+    }
+    let broken = |e: csv::Error| ApiError::internal(format!("writing the CSV: {e}"));
+    let mut out = csv::Writer::from_writer(Vec::new());
+    out.write_record(["at", "actor", "action", "target", "outcome", "detail"])
+        .map_err(broken)?;
+    for a in &entries {
+        out.write_record([
+            a.at.as_str(),
+            a.actor.as_deref().unwrap_or(""),
+            a.action.as_str(),
+            a.target.as_deref().unwrap_or(""),
+            a.outcome.as_str(),
+            a.detail.as_deref().unwrap_or(""),
+        ])
+        .map_err(broken)?;
+    }
+    let body = out
+        .into_inner()
+        .map_err(|e| ApiError::internal(format!("writing the CSV: {e}")))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"audit.csv\"",
+            ),
+        ],
+        body,
+    )
+        .into_response())
 }
 
 /// A mail in the outbox.

@@ -126,7 +126,9 @@ impl From<StoreError> for ApiError {
                 CommandError::NotFound(..) | CommandError::Ended(_) => {
                     ApiError::conflict(c.to_string())
                 }
-                CommandError::NoStartEvent(_) | CommandError::AlreadyStarted => {
+                CommandError::NoStartEvent(_)
+                | CommandError::AlreadyStarted
+                | CommandError::Modification(_) => {
                     ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "refused", c.to_string())
                 }
                 CommandError::Limit(l) => {

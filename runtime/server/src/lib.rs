@@ -2,6 +2,7 @@
 //! OpenAPI document, metrics and health, and the job worker, over one store.
 //! `router(state)` is what tests call in-process; `serve` is `millrace serve`.
 
+pub mod admin;
 pub mod api;
 pub mod auth;
 pub mod authz;
@@ -9,6 +10,7 @@ pub mod documents;
 pub mod drafts;
 pub mod error;
 pub mod forms;
+pub mod heatmap;
 pub mod listen;
 pub mod mail;
 mod openapi;
@@ -354,7 +356,69 @@ async fn metrics(State(state): State<AppState>) -> Response {
         counts.tasks_created,
         counts.tasks_open,
     );
+    let mut text = text;
+    text.push_str(&process_metrics(
+        &state
+            .store
+            .process_counts(Utc::now())
+            .await
+            .unwrap_or_default(),
+    ));
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
+}
+
+/// The per-process families of `/metrics`, one series per process key.
+fn process_metrics(counts: &[millrace_store::ProcessCounts]) -> String {
+    use std::fmt::Write;
+    // A key is an XML id, but a label value is escaped all the same.
+    let label = |k: &str| k.replace('\\', "\\\\").replace('"', "\\\"");
+    let mut out = String::from(
+        "# HELP millrace_process_instances Instances of each process by state.\n\
+         # TYPE millrace_process_instances gauge\n",
+    );
+    for c in counts {
+        for (state, n) in [
+            ("active", c.active),
+            ("completed", c.completed),
+            ("terminated", c.terminated),
+        ] {
+            let _ = writeln!(
+                out,
+                "millrace_process_instances{{process=\"{}\",state=\"{state}\"}} {n}",
+                label(&c.key)
+            );
+        }
+    }
+    type Figure = fn(&millrace_store::ProcessCounts) -> f64;
+    let gauges: [(&str, &str, Figure); 4] = [
+        (
+            "millrace_process_tasks_open",
+            "Open user tasks per process.",
+            |c| c.tasks_open as f64,
+        ),
+        (
+            "millrace_process_tasks_overdue",
+            "Open user tasks past their due date (deadlines missed now), per process.",
+            |c| c.tasks_overdue as f64,
+        ),
+        (
+            "millrace_process_incidents_open",
+            "Open incidents per process.",
+            |c| c.incidents_open as f64,
+        ),
+        (
+            "millrace_process_job_lag_seconds",
+            "How late each process's most overdue timer or async job is.",
+            |c| c.job_lag_seconds,
+        ),
+    ];
+    for (name, help, figure) in gauges {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
+        for c in counts {
+            let _ = writeln!(out, "{name}{{process=\"{}\"}} {}", label(&c.key), figure(c));
+        }
+    }
+    out
 }
 
 async fn openapi_json() -> Response {
@@ -401,9 +465,14 @@ pub fn router(state: AppState) -> Router {
             get(documents::documents),
         )
         .route("/api/documents/{id}", get(documents::document))
+        .route(
+            "/api/process-definitions/{key}/versions/{version}/heatmap",
+            get(heatmap::heatmap),
+        )
         .route("/api/reports", get(reports::reports))
         .route("/api/reports/{key}/{name}", get(reports::report))
         .route("/api/process-instances/{id}/cancel", post(cancel))
+        .route("/api/process-instances/{id}/modification", post(modify))
         .route("/api/process-instances/{id}/variables", put(set_variables))
         .route(
             "/api/process-instances/{id}/comments",
@@ -432,6 +501,8 @@ pub fn router(state: AppState) -> Router {
             get(api::reference_table).put(api::put_reference_rows),
         )
         .route("/api/users/{name}", delete(remove_user))
+        .route("/api/tokens", get(admin::tokens).post(admin::create_token))
+        .route("/api/tokens/{id}", delete(admin::revoke_token))
         .route(
             "/api/grants",
             get(grants).post(add_grant).delete(remove_grant),
@@ -470,9 +541,12 @@ pub fn router(state: AppState) -> Router {
         .route("/start/{key}", get(web::start))
         .route("/operations", get(web::operations))
         .route("/operations/instances/{id}", get(web::instance))
+        .route("/operations/heatmap/{key}/{version}", get(web::heatmap))
         .route("/reports", get(web::reports))
         .route("/reports/{key}/{name}", get(web::reports))
         .route("/admin/settings", get(web::settings))
+        .route("/admin/users", get(web::users))
+        .route("/admin/audit", get(web::audit))
         .route("/admin/settings/{table}", get(web::settings))
         .route("/assets/{*path}", get(web::asset))
         .fallback(web::not_found)

@@ -78,7 +78,14 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
         };
         let hash = auth::hash_password(&password).map_err(|e| ServeError::Admin(e.body.reason))?;
         store
-            .put_user(&config.admin_user, &hash, "admin", &[], false, Utc::now())
+            .put_user(
+                &config.admin_user,
+                Some(&hash),
+                "admin",
+                &[],
+                false,
+                Utc::now(),
+            )
             .await?;
         if generated {
             // Said once: only the hash is kept.

@@ -320,6 +320,67 @@ pub async fn instance(
     .await
 }
 
+/// `/operations/heatmap/{key}/{version}?from=…&to=…`: a version's heatmap
+/// (administrators).
+pub async fn heatmap(
+    State(state): State<AppState>,
+    principal: Result<Principal, ApiError>,
+    uri: Uri,
+    Path((key, version)): Path<(String, i64)>,
+    axum::extract::Query(period): axum::extract::Query<std::collections::BTreeMap<String, String>>,
+) -> Response {
+    guarded(
+        &state,
+        principal,
+        &uri,
+        Audience::Operators,
+        "operations",
+        Page::Heatmap {
+            key,
+            version,
+            from: period.get("from").cloned().unwrap_or_default(),
+            to: period.get("to").cloned().unwrap_or_default(),
+        },
+    )
+    .await
+}
+
+/// `/admin/users`: users and their groups, and API tokens (administrators).
+pub async fn users(
+    State(state): State<AppState>,
+    principal: Result<Principal, ApiError>,
+    uri: Uri,
+) -> Response {
+    guarded(
+        &state,
+        principal,
+        &uri,
+        Audience::Operators,
+        "users",
+        Page::Users,
+    )
+    .await
+}
+
+/// `/admin/audit?actor=…&action=…`: the audit trail, filtered as the
+/// address says (administrators).
+pub async fn audit(
+    State(state): State<AppState>,
+    principal: Result<Principal, ApiError>,
+    uri: Uri,
+    axum::extract::Query(filter): axum::extract::Query<std::collections::BTreeMap<String, String>>,
+) -> Response {
+    guarded(
+        &state,
+        principal,
+        &uri,
+        Audience::Operators,
+        "the audit trail",
+        Page::Audit { filter },
+    )
+    .await
+}
+
 /// `/admin/settings` and `/admin/settings/{table}`: the reference data the
 /// processes read as their rules (administrators).
 pub async fn settings(

@@ -35,6 +35,23 @@ pub struct SessionRow {
     pub last_seen: String,
 }
 
+/// How many hex digits of a token's hash name it in lists and revocations:
+/// 64 bits, so two of one deployment's tokens do not share an id.
+pub const TOKEN_ID_LEN: usize = 16;
+
+/// An API token as listed (never the token itself).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiTokenRow {
+    /// The first [`TOKEN_ID_LEN`] hex digits of its hash.
+    pub id: String,
+    /// Whose it is.
+    pub user: String,
+    /// What it is for.
+    pub label: Option<String>,
+    /// When it was made.
+    pub created_at: String,
+}
+
 /// One audit entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditEntry {
@@ -50,6 +67,26 @@ pub struct AuditEntry {
     pub outcome: String,
     /// What more there is to say (a cancel's reason, a variable's old and new value).
     pub detail: Option<String>,
+}
+
+/// Which audit entries to read: each field given must match exactly; `from`
+/// and `to` bound the time (RFC 3339 text, `to` exclusive).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    /// Who.
+    pub actor: Option<String>,
+    /// What (`instance.modify`).
+    pub action: Option<String>,
+    /// On what.
+    pub target: Option<String>,
+    /// `ok`, `denied`, `refused`.
+    pub outcome: Option<String>,
+    /// From this time on.
+    pub from: Option<String>,
+    /// Before this time.
+    pub to: Option<String>,
+    /// At most this many, newest first.
+    pub limit: i64,
 }
 
 /// A comment on an instance.
@@ -71,24 +108,41 @@ impl Store {
     pub async fn put_user(
         &self,
         name: &str,
-        password_hash: &str,
+        password_hash: Option<&str>,
         role: &str,
         groups: &[String],
         disabled: bool,
         now: DateTime<Utc>,
     ) -> Result<()> {
         let mut tx = self.write_tx().await?;
-        sqlx::query(
-            "INSERT INTO users (name, password_hash, role, created_at, disabled) VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (name) DO UPDATE SET password_hash = excluded.password_hash, role = excluded.role, disabled = excluded.disabled",
-        )
-        .bind(name)
-        .bind(password_hash)
-        .bind(role)
-        .bind(timestamp(now))
-        .bind(i64::from(disabled))
-        .execute(&mut *tx)
-        .await?;
+        match password_hash {
+            Some(hash) => {
+                sqlx::query(
+                    "INSERT INTO users (name, password_hash, role, created_at, disabled) VALUES ($1, $2, $3, $4, $5) \
+                     ON CONFLICT (name) DO UPDATE SET password_hash = excluded.password_hash, role = excluded.role, disabled = excluded.disabled",
+                )
+                .bind(name)
+                .bind(hash)
+                .bind(role)
+                .bind(timestamp(now))
+                .bind(i64::from(disabled))
+                .execute(&mut *tx)
+                .await?;
+            }
+            None => {
+                // Role, groups and state change; the password stays.
+                let changed =
+                    sqlx::query("UPDATE users SET role = $1, disabled = $2 WHERE name = $3")
+                        .bind(role)
+                        .bind(i64::from(disabled))
+                        .bind(name)
+                        .execute(&mut *tx)
+                        .await?;
+                if changed.rows_affected() == 0 {
+                    return Err(StoreError::NotFound("user", name.to_string()));
+                }
+            }
+        }
         sqlx::query("DELETE FROM sessions WHERE user_name = $1")
             .bind(name)
             .execute(&mut *tx)
@@ -285,6 +339,41 @@ impl Store {
         Ok(())
     }
 
+    /// Every API token: its id (the first 16 hex digits of its hash, never
+    /// the token), whose it is, its label and when it was made; newest first.
+    pub async fn api_tokens(&self) -> Result<Vec<ApiTokenRow>> {
+        let rows = sqlx::query(
+            "SELECT token_hash, user_name, label, created_at FROM api_tokens ORDER BY created_at DESC, token_hash",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                let hash: String = r.get(0);
+                ApiTokenRow {
+                    id: hash.get(..TOKEN_ID_LEN).unwrap_or(&hash).to_string(),
+                    user: r.get(1),
+                    label: r.get(2),
+                    created_at: r.get(3),
+                }
+            })
+            .collect())
+    }
+
+    /// Revokes the API token with id `id` (see [`Store::api_tokens`]); false
+    /// when there is none.
+    pub async fn revoke_api_token(&self, id: &str) -> Result<bool> {
+        if id.len() != TOKEN_ID_LEN || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Ok(false);
+        }
+        let done = sqlx::query("DELETE FROM api_tokens WHERE substr(token_hash, 1, 16) = $1")
+            .bind(id.to_ascii_lowercase())
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
     /// The user an API token belongs to.
     pub async fn api_token_user(&self, token_hash: &str) -> Result<Option<String>> {
         Ok(
@@ -319,12 +408,42 @@ impl Store {
 
     /// The newest audit entries.
     pub async fn audit_log(&self, limit: i64) -> Result<Vec<AuditEntry>> {
-        let rows = sqlx::query(
-            "SELECT at, actor, action, target, outcome, detail FROM audit ORDER BY seq DESC LIMIT $1",
-        )
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
+        self.audit_search(&AuditFilter {
+            limit,
+            ..AuditFilter::default()
+        })
+        .await
+    }
+
+    /// The newest audit entries that match every field `filter` gives.
+    pub async fn audit_search(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>> {
+        let mut sql = String::from(
+            "SELECT at, actor, action, target, outcome, detail FROM audit WHERE 1 = 1",
+        );
+        let mut binds: Vec<&str> = Vec::new();
+        for (column, value) in [
+            ("actor", &filter.actor),
+            ("action", &filter.action),
+            ("target", &filter.target),
+            ("outcome", &filter.outcome),
+        ] {
+            if let Some(v) = value {
+                binds.push(v);
+                sql.push_str(&format!(" AND {column} = ${}", binds.len()));
+            }
+        }
+        for (op, value) in [(">=", &filter.from), ("<", &filter.to)] {
+            if let Some(v) = value {
+                binds.push(v);
+                sql.push_str(&format!(" AND at {op} ${}", binds.len()));
+            }
+        }
+        sql.push_str(&format!(" ORDER BY seq DESC LIMIT ${}", binds.len() + 1));
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for b in binds {
+            query = query.bind(b);
+        }
+        let rows = query.bind(filter.limit).fetch_all(&self.pool).await?;
         Ok(rows
             .into_iter()
             .map(|r| AuditEntry {

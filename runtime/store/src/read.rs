@@ -1,5 +1,7 @@
 //! Queries: what the scenario runner, the API and the inbox read.
 
+use std::collections::BTreeMap;
+
 use millrace_engine::Instance;
 use sqlx::Row;
 
@@ -180,6 +182,73 @@ impl Store {
             .unwrap_or(0.0))
     }
 
+    /// Each process's figures for metrics, by key; one grouped query per
+    /// table (indexes on `instances (key, state)` and the tasks' key).
+    pub async fn process_counts(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<ProcessCounts>> {
+        let mut by_key = BTreeMap::<String, ProcessCounts>::new();
+        let states: Vec<(String, String, i64)> =
+            sqlx::query_as("SELECT key, state, COUNT(*) FROM instances GROUP BY key, state")
+                .fetch_all(&self.pool)
+                .await?;
+        let now_text = crate::timestamp(now);
+        let tasks: Vec<(String, i64, i64)> = sqlx::query_as(
+            "SELECT key, COUNT(*), SUM(CASE WHEN due IS NOT NULL AND due < $1 THEN 1 ELSE 0 END) FROM tasks GROUP BY key",
+        )
+        .bind(&now_text)
+        .fetch_all(&self.pool)
+        .await?;
+        let incidents: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT i.key, COUNT(*) FROM incidents n JOIN instances i ON i.id = n.instance_id \
+             WHERE n.resolved_at IS NULL GROUP BY i.key",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let due: Vec<(String, Option<String>)> = sqlx::query_as(
+            "SELECT i.key, MIN(j.due) FROM jobs j JOIN instances i ON i.id = j.instance_id \
+             WHERE j.kind != 'external' AND j.retries > 0 GROUP BY i.key",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        fn get(by_key: &mut BTreeMap<String, ProcessCounts>, key: String) -> &mut ProcessCounts {
+            by_key.entry(key.clone()).or_insert_with(|| ProcessCounts {
+                key,
+                ..ProcessCounts::default()
+            })
+        }
+        for (key, state, n) in states {
+            let c = get(&mut by_key, key);
+            match state.as_str() {
+                "active" => c.active = n,
+                "completed" => c.completed = n,
+                _ => c.terminated += n,
+            }
+        }
+        for (key, open, overdue) in tasks {
+            let c = get(&mut by_key, key);
+            c.tasks_open = open;
+            c.tasks_overdue = overdue;
+        }
+        for (key, n) in incidents {
+            get(&mut by_key, key).incidents_open = n;
+        }
+        for (key, first) in due {
+            let lag = first
+                .and_then(|d| chrono::DateTime::parse_from_rfc3339(&d).ok())
+                .map(|d| {
+                    (now - d.with_timezone(&chrono::Utc))
+                        .num_milliseconds()
+                        .max(0) as f64
+                        / 1000.0
+                })
+                .unwrap_or(0.0);
+            get(&mut by_key, key).job_lag_seconds = lag;
+        }
+        Ok(by_key.into_values().collect())
+    }
+
     /// Instance and task counts for metrics.
     pub async fn counts(&self) -> Result<Counts> {
         let states: Vec<(String, i64)> =
@@ -214,6 +283,27 @@ impl Store {
             incidents_open,
         })
     }
+}
+
+/// One process's figures for monitoring.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ProcessCounts {
+    /// The process key.
+    pub key: String,
+    /// Its instances by state.
+    pub active: i64,
+    /// Completed instances.
+    pub completed: i64,
+    /// Cancelled or terminated instances.
+    pub terminated: i64,
+    /// Open user tasks.
+    pub tasks_open: i64,
+    /// Open user tasks past their due date: the process's deadlines missed now.
+    pub tasks_overdue: i64,
+    /// Open incidents.
+    pub incidents_open: i64,
+    /// How late its most overdue timer or async job is, in seconds.
+    pub job_lag_seconds: f64,
 }
 
 /// Instance and task counts.

@@ -777,6 +777,7 @@ impl<'s> Unit<'s> {
             HistoryEvent::ActivityStarted { node } => ("activityStarted", Some(node)),
             HistoryEvent::ActivityCompleted { node } => ("activityCompleted", Some(node)),
             HistoryEvent::ActivityCancelled { node } => ("activityCancelled", Some(node)),
+            HistoryEvent::FlowTaken { flow } => ("flowTaken", Some(flow)),
             HistoryEvent::VariableSet { .. } => ("variableSet", None),
             HistoryEvent::IncidentRaised { node, .. } => ("incidentRaised", Some(node)),
             HistoryEvent::IncidentResolved { node } => ("incidentResolved", Some(node)),

@@ -258,6 +258,7 @@ impl Exec<'_> {
                 self.cancel_tokens_in(ROOT_SCOPE);
                 self.end_instance(InstanceState::Terminated);
             }
+            Command::Modify { instructions } => self.modify(&instructions)?,
         }
         Ok(())
     }

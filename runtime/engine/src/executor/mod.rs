@@ -117,6 +117,7 @@ fn matches_code(caught: &Option<String>, thrown: &Option<String>) -> bool {
 
 mod commands;
 mod compensation;
+mod modify;
 mod multi_instance;
 mod phases;
 mod scopes;

@@ -577,6 +577,9 @@ impl Exec<'_> {
         }
         for (i, f) in taken.into_iter().enumerate() {
             let flow = self.def.flow(f);
+            self.history(HistoryEvent::FlowTaken {
+                flow: flow.id.clone(),
+            });
             let target = if i == 0 {
                 let tok = self
                     .inst

@@ -135,6 +135,12 @@ fn an_operator_moves_a_token_and_the_trail_says_who_and_why() {
     assert_eq!((s, b["field"].as_str()), (400, Some("limit")), "{b}");
     let (s, b) = bea.call("GET", "/api/audit", None);
     assert_eq!(s, 403, "only administrators read the audit: {b}");
+    let (s, b) = admin.call(
+        "POST",
+        "/api/users",
+        Some(json!({ "name": "admin", "role": "staff" })),
+    );
+    assert_eq!(s, 409, "an administrator cannot demote themselves: {b}");
 
     // The instance goes on from where the token was put.
     let (s, b) = admin.call(

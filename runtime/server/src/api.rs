@@ -1535,7 +1535,7 @@ pub async fn users(State(state): State<AppState>, p: Principal) -> ApiResult<Jso
 }
 
 /// Creates or updates a user (administrators).
-#[utoipa::path(post, path = "/api/users", request_body = UserIn, responses((status = 204), (status = 400, body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/users", request_body = UserIn, responses((status = 204), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn put_user(
     State(state): State<AppState>,
     p: Principal,
@@ -1555,6 +1555,12 @@ pub async fn put_user(
         ));
     }
     let existing = state.store.user(&u.name).await?;
+    // An administrator cannot lock themselves out: another one must do it.
+    if u.name == p.user && (u.role != "admin" || u.disabled == Some(true)) {
+        return Err(ApiError::conflict(
+            "you cannot change your own role or disable yourself",
+        ));
+    }
     let hash = match (&u.password, &existing) {
         (Some(password), _) if password.chars().count() < 10 => {
             return Err(ApiError::field("password", "at least 10 characters"));

@@ -111,6 +111,12 @@ pub struct InboxFilter {
     /// Only tasks of requests whose status holds this text (any case).
     #[serde(default)]
     pub status: Option<String>,
+    /// Only tasks of requests with this process variable (`variable`)…
+    #[serde(default)]
+    pub variable: Option<String>,
+    /// …holding exactly this value (`value`).
+    #[serde(default)]
+    pub value: Option<String>,
     /// The page, from 1.
     pub page: u32,
 }
@@ -132,6 +138,8 @@ impl InboxFilter {
                 "group" if !v.is_empty() => f.group = Some(v),
                 "request" if !v.is_empty() => f.request = Some(v),
                 "status" if !v.is_empty() => f.status = Some(v),
+                "variable" if !v.is_empty() => f.variable = Some(v),
+                "value" if !v.is_empty() => f.value = Some(v),
                 "mine" => f.mine = v == "1" || v == "on" || v == "true",
                 "page" => f.page = v.parse().unwrap_or(1).max(1),
                 _ => {}
@@ -168,6 +176,10 @@ impl InboxFilter {
         if let Some(s) = &self.status {
             q.append_pair("status", s);
         }
+        if let (Some(n), Some(v)) = (&self.variable, &self.value) {
+            q.append_pair("variableName", n);
+            q.append_pair("variableValue", v);
+        }
         q.append_pair("limit", &Self::PAGE_SIZE.to_string());
         q.append_pair(
             "offset",
@@ -189,6 +201,12 @@ impl InboxFilter {
         }
         if let Some(s) = &self.status {
             q.append_pair("status", s);
+        }
+        if let Some(v) = &self.variable {
+            q.append_pair("variable", v);
+        }
+        if let Some(v) = &self.value {
+            q.append_pair("value", v);
         }
         if self.mine {
             q.append_pair(mine, "1");
@@ -212,6 +230,18 @@ pub struct InstanceFilter {
     pub business_key: Option<String>,
     /// Only those with an open incident.
     pub incident: bool,
+    /// Only those with this process variable (`variable`)…
+    #[serde(default)]
+    pub variable: Option<String>,
+    /// …holding exactly this value (`value`).
+    #[serde(default)]
+    pub value: Option<String>,
+    /// Only those started on or after this day (`from`, `YYYY-MM-DD`).
+    #[serde(default)]
+    pub from: Option<String>,
+    /// Only those started on or before this day (`to`).
+    #[serde(default)]
+    pub to: Option<String>,
     /// The page, from 1.
     pub page: u32,
 }
@@ -235,6 +265,10 @@ impl InstanceFilter {
                 }
                 "businessKey" if !v.is_empty() => f.business_key = Some(v),
                 "incident" => f.incident = v == "1" || v == "on" || v == "true",
+                "variable" if !v.is_empty() => f.variable = Some(v),
+                "value" if !v.is_empty() => f.value = Some(v),
+                "from" if !v.is_empty() => f.from = Some(v),
+                "to" if !v.is_empty() => f.to = Some(v),
                 "page" => f.page = v.parse().unwrap_or(1).max(1),
                 _ => {}
             }
@@ -256,6 +290,16 @@ impl InstanceFilter {
         }
         if self.incident {
             q.append_pair("incident", "1");
+        }
+        for (name, v) in [
+            ("variable", &self.variable),
+            ("value", &self.value),
+            ("from", &self.from),
+            ("to", &self.to),
+        ] {
+            if let Some(v) = v {
+                q.append_pair(name, v);
+            }
         }
         if page > 1 {
             q.append_pair("page", &page.to_string());
@@ -282,6 +326,16 @@ impl InstanceFilter {
         }
         if self.incident {
             q.append_pair("incident", "true");
+        }
+        if let (Some(n), Some(v)) = (&self.variable, &self.value) {
+            q.append_pair("variableName", n);
+            q.append_pair("variableValue", v);
+        }
+        if let Some(d) = &self.from {
+            q.append_pair("startedFrom", d);
+        }
+        if let Some(d) = &self.to {
+            q.append_pair("startedTo", d);
         }
         q.append_pair("limit", &Self::PAGE_SIZE.to_string());
         q.append_pair(
@@ -500,5 +554,29 @@ mod filter_tests {
         );
         let none = InboxFilter::from_query("page=zero");
         assert_eq!((none.page, none.href(1)), (1, "/inbox".to_string()));
+        let by_variable = InboxFilter::from_query("variable=accountNumber&value=ACC-2024-001789");
+        assert_eq!(
+            by_variable.api("bo"),
+            "/api/tasks?variableName=accountNumber&variableValue=ACC-2024-001789&limit=50&offset=0"
+        );
+        assert_eq!(
+            InboxFilter::from_query(&by_variable.href(1)["/inbox?".len()..]),
+            by_variable
+        );
+    }
+
+    #[test]
+    fn an_instance_filter_asks_for_a_variables_value_and_the_days_started() {
+        let f = super::InstanceFilter::from_query(
+            "process=disconnection&variable=accountNumber&value=ACC-1&from=2026-11-01&to=2026-11-30",
+        );
+        assert_eq!(
+            f.api(),
+            "/api/process-instances?key=disconnection&variableName=accountNumber&variableValue=ACC-1&startedFrom=2026-11-01&startedTo=2026-11-30&limit=50&offset=0"
+        );
+        assert_eq!(
+            super::InstanceFilter::from_query(&f.href(1)["/operations?".len()..]),
+            f
+        );
     }
 }

@@ -17,7 +17,7 @@ before(async () => {
   const d = await adminApi('POST', '/api/deployments', { name: 'ops-line', files: [{ name: 'ops-line.bpmn', content: fixture('ops-line.bpmn') }] });
   assert.equal(d.status, 201, JSON.stringify(d.body));
   for (const n of [1, 2, 3]) {
-    const r = await adminApi('POST', '/api/process-definitions/ops-line/start', { businessKey: `line-${n}` });
+    const r = await adminApi('POST', '/api/process-definitions/ops-line/start', { businessKey: `line-${n}`, variables: { meterNumber: `MTR-LINE-${n}` } });
     assert.equal(r.status, 201, JSON.stringify(r.body));
     ids.push(r.body.id);
   }
@@ -83,5 +83,21 @@ test('the heatmap shows the tokens now and the flows taken, as the API counts th
   await page.getByRole('table', { name: 'Elements' }).waitFor();
   assert.equal(await page.getByRole('table', { name: 'Sequence flows' }).locator('tbody tr').count(), 0);
   await shot(page, 'modification-04-heatmap-empty-period');
+  await page.context().close();
+});
+
+test('instances are found by a variable\'s value', async () => {
+  const page = await newPage();
+  await signIn(page, 'admin', ADMIN_PASSWORD, '/operations?process=ops-line');
+  const form = page.getByRole('form', { name: 'Filter instances' });
+  await form.getByLabel('Variable').fill('meterNumber');
+  await form.getByLabel('equals').fill('MTR-LINE-2');
+  await form.getByRole('button', { name: 'Apply' }).click();
+  await page.waitForURL(/variable=meterNumber&value=MTR-LINE-2/);
+  const list = page.getByRole('table', { name: 'Instances' });
+  await list.waitFor();
+  assert.equal(await list.locator('tbody tr').count(), 1);
+  await list.getByRole('cell', { name: 'line-2', exact: true }).waitFor();
+  await shot(page, 'modification-05-found-by-variable');
   await page.context().close();
 });

@@ -20,6 +20,10 @@ fn filter_form(f: InboxFilter, processes: RwSignal<Vec<String>>) -> impl IntoVie
                 placeholder="number"/>
             <label for="filter-status">"Status"</label>
             <input id="filter-status" name="status" type="search" value=f.status.clone().unwrap_or_default()/>
+            <label for="filter-variable">"Variable"</label>
+            <input id="filter-variable" name="variable" type="text" placeholder="accountNumber" value=f.variable.clone().unwrap_or_default()/>
+            <label for="filter-value">"equals"</label>
+            <input id="filter-value" name="value" type="search" value=f.value.clone().unwrap_or_default()/>
             <label class="check"><input type="checkbox" name="mine" value="1" checked=f.mine/>" Only mine"</label>
             <button type="submit">"Apply"</button>
             <a href="/inbox">"Clear"</a>

@@ -31,6 +31,14 @@ fn filter_form(f: InstanceFilter, processes: RwSignal<Vec<String>>) -> impl Into
             </select>
             <label for="filter-business-key">"Business key"</label>
             <input id="filter-business-key" name="businessKey" type="text" value=f.business_key.clone().unwrap_or_default()/>
+            <label for="filter-variable">"Variable"</label>
+            <input id="filter-variable" name="variable" type="text" placeholder="accountNumber" value=f.variable.clone().unwrap_or_default()/>
+            <label for="filter-value">"equals"</label>
+            <input id="filter-value" name="value" type="text" value=f.value.clone().unwrap_or_default()/>
+            <label for="filter-from">"Started from"</label>
+            <input id="filter-from" name="from" type="date" value=f.from.clone().unwrap_or_default()/>
+            <label for="filter-to">"to"</label>
+            <input id="filter-to" name="to" type="date" value=f.to.clone().unwrap_or_default()/>
             <label class="check"><input type="checkbox" name="incident" value="1" checked=f.incident/>" With an incident"</label>
             <button type="submit">"Apply"</button>
             <a href="/operations">"Clear"</a>

@@ -496,10 +496,57 @@ pub struct InstanceQuery {
     pub business_key: Option<String>,
     /// Only those with an open incident.
     pub incident: Option<bool>,
+    /// Only those with this process variable (with `variableValue`).
+    pub variable_name: Option<String>,
+    /// The value `variableName` must hold, exactly (numbers as `456.78`,
+    /// booleans as `true`).
+    pub variable_value: Option<String>,
+    /// Only those started on or after this day, `YYYY-MM-DD`.
+    pub started_from: Option<String>,
+    /// Only those started on or before this day, `YYYY-MM-DD`.
+    pub started_to: Option<String>,
     /// Page size (default 50, at most 500).
     pub limit: Option<i64>,
     /// Rows to skip.
     pub offset: Option<i64>,
+}
+
+/// A day of a query (`YYYY-MM-DD`), as the timestamp of its start, or of the
+/// next day's start when `end` (an inclusive last day).
+fn query_day(field: &str, text: Option<&str>, end: bool) -> ApiResult<Option<String>> {
+    let Some(t) = text.map(str::trim).filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
+    let d = chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d")
+        .map_err(|_| ApiError::field(field, format!("{t:?} is not a day: write YYYY-MM-DD")))?;
+    let d = if end {
+        d + chrono::Duration::days(1)
+    } else {
+        d
+    };
+    Ok(Some(millrace_store::timestamp(
+        d.and_time(chrono::NaiveTime::MIN).and_utc(),
+    )))
+}
+
+/// The variable filter of a query: a name and a value, both or neither.
+fn variable_filter<'a>(
+    name: &'a Option<String>,
+    value: &'a Option<String>,
+) -> ApiResult<Option<(&'a str, &'a str)>> {
+    let given = |v: &'a Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty());
+    match (given(name), given(value)) {
+        (Some(n), Some(v)) => Ok(Some((n, v))),
+        (None, None) => Ok(None),
+        (Some(_), None) => Err(ApiError::field(
+            "variableValue",
+            "give the value the variable must hold",
+        )),
+        (None, Some(_)) => Err(ApiError::field(
+            "variableName",
+            "name the variable the value is for",
+        )),
+    }
 }
 
 fn page(limit: Option<i64>, offset: Option<i64>) -> ApiResult<(i64, i64)> {
@@ -545,6 +592,10 @@ pub async fn instances(
                 state: q.state.as_deref(),
                 business_key: q.business_key.as_deref(),
                 incident: q.incident.unwrap_or(false),
+                variable: variable_filter(&q.variable_name, &q.variable_value)?,
+                started_from: query_day("startedFrom", q.started_from.as_deref(), false)?
+                    .as_deref(),
+                started_before: query_day("startedTo", q.started_to.as_deref(), true)?.as_deref(),
             },
             limit,
             offset,
@@ -859,6 +910,10 @@ pub struct TaskQuery {
     /// Only tasks of requests whose status (`status` variable) holds this
     /// text, in any case.
     pub status: Option<String>,
+    /// Only tasks of instances with this process variable (with `variableValue`).
+    pub variable_name: Option<String>,
+    /// The value `variableName` must hold, exactly.
+    pub variable_value: Option<String>,
     /// Page size (default 50, at most 500).
     pub limit: Option<i64>,
     /// Rows to skip.
@@ -935,6 +990,8 @@ pub async fn tasks(
         instance_id: q.instance_id,
         request: q.request.filter(|r| !r.trim().is_empty()),
         status: q.status.filter(|s| !s.trim().is_empty()),
+        variable: variable_filter(&q.variable_name, &q.variable_value)?
+            .map(|(n, v)| (n.to_string(), v.to_string())),
     };
     let rows = state
         .store

@@ -40,6 +40,13 @@ pub struct InstanceSearch<'a> {
     pub business_key: Option<&'a str>,
     /// Only those with an open incident.
     pub incident: bool,
+    /// Only those whose process variable of this name holds this value
+    /// exactly (as [`crate::variables::indexed_text`] writes it).
+    pub variable: Option<(&'a str, &'a str)>,
+    /// Only those started at or after this time (a stored timestamp).
+    pub started_from: Option<&'a str>,
+    /// Only those started before this time.
+    pub started_before: Option<&'a str>,
 }
 
 /// The process keys a permission is granted on to someone.
@@ -240,20 +247,27 @@ impl Store {
         limit: i64,
         offset: i64,
     ) -> Result<Vec<crate::InstanceSummary>> {
-        let (cond, binds) = reader.condition(7);
+        let (cond, binds) = reader.condition(11);
         let sql = format!(
             "SELECT i.id, i.key, i.version, i.state, i.has_incident, i.business_key, i.started_at FROM instances i \
              WHERE ($1 IS NULL OR i.key = $1) AND ($2 IS NULL OR i.state = $2) AND ($3 IS NULL OR i.business_key = $3) \
              AND ($6 = 0 OR i.has_incident = 1) \
+             AND ($7 IS NULL OR EXISTS (SELECT 1 FROM instance_variables v WHERE v.instance_id = i.id AND v.name = $7 AND v.value = $8)) \
+             AND ($9 IS NULL OR i.started_at >= $9) AND ($10 IS NULL OR i.started_at < $10) \
              AND {cond} ORDER BY i.started_at DESC, i.id DESC LIMIT $4 OFFSET $5"
         );
+        let (var_name, var_value) = which.variable.unzip();
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(which.key)
             .bind(which.state)
             .bind(which.business_key)
             .bind(limit)
             .bind(offset)
-            .bind(i64::from(which.incident));
+            .bind(i64::from(which.incident))
+            .bind(var_name)
+            .bind(var_value)
+            .bind(which.started_from)
+            .bind(which.started_before);
         for b in &binds {
             q = q.bind(b);
         }

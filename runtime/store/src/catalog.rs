@@ -88,6 +88,9 @@ pub struct TaskFilter {
     pub request: Option<String>,
     /// Only tasks whose request's status holds this text, in any case.
     pub status: Option<String>,
+    /// Only tasks of instances whose process variable of this name holds
+    /// exactly this value (name, value).
+    pub variable: Option<(String, String)>,
 }
 
 const TASK_COLUMNS: &str =
@@ -336,6 +339,7 @@ impl Store {
             && filter.instance_id.is_none()
             && filter.request.is_none()
             && filter.status.is_none()
+            && filter.variable.is_none()
         {
             return self.inbox_fast(user, groups, limit, offset).await;
         }
@@ -352,6 +356,8 @@ impl Store {
                  lower(coalesce(i.business_key, i.request_id)) LIKE '%' || lower($9) || '%')) \
              AND ($10 IS NULL OR t.instance_id IN (SELECT i.id FROM instances i WHERE \
                  lower(i.status) LIKE '%' || lower($10) || '%')) \
+             AND ($11 IS NULL OR t.instance_id IN (SELECT v.instance_id FROM instance_variables v WHERE \
+                 v.name = $11 AND v.value = $12)) \
              ORDER BY t.priority DESC, t.created_at, t.id LIMIT $7 OFFSET $8"
         );
         // Built from constants only: every input is bound.
@@ -366,6 +372,8 @@ impl Store {
             .bind(offset)
             .bind(filter.request.as_deref().map(str::trim))
             .bind(filter.status.as_deref().map(str::trim))
+            .bind(filter.variable.as_ref().map(|(n, _)| n.trim()))
+            .bind(filter.variable.as_ref().map(|(_, v)| v.trim()))
             .fetch_all(&self.pool)
             .await?;
         let mut out = Vec::with_capacity(rows.len());

@@ -21,6 +21,7 @@ mod read;
 pub mod reference;
 pub mod report;
 mod unit;
+pub mod variables;
 mod worker;
 
 use std::collections::HashMap;
@@ -461,6 +462,7 @@ impl Store {
             query_books: RwLock::new(HashMap::new()),
         };
         store.load_definitions().await?;
+        store.backfill_variable_index().await?;
         Ok(store)
     }
 

@@ -23,6 +23,8 @@ struct Loaded {
     /// `None` for an instance created in this unit.
     rev: Option<i64>,
     dirty: bool,
+    /// Its rows in the variable index as loaded, so a save writes only what changed.
+    indexed: std::collections::BTreeMap<String, String>,
 }
 
 /// One transaction's worth of commands. See the module doc.
@@ -55,6 +57,9 @@ pub struct Unit<'s> {
     /// In a batch: the people length when the current request began.
     people_mark: usize,
 }
+
+/// Rows per multi-row `instance_variables` insert (3 parameters each).
+const VARIABLE_CHUNK: usize = 300;
 
 /// Rows per multi-row `instance_people` insert (3 parameters each).
 const PEOPLE_CHUNK: usize = 300;
@@ -697,6 +702,7 @@ impl<'s> Unit<'s> {
                 instance,
                 rev: None,
                 dirty: true,
+                indexed: Default::default(),
             },
         );
     }
@@ -721,12 +727,14 @@ impl<'s> Unit<'s> {
             let body: String = row.get(0);
             let instance: Instance = serde_json::from_str(&body)
                 .map_err(|e| StoreError::Corrupt(id.to_string(), e.to_string()))?;
+            let indexed = crate::variables::indexed(&instance);
             self.loaded.insert(
                 id.to_string(),
                 Loaded {
                     instance,
                     rev: Some(row.get(1)),
                     dirty: false,
+                    indexed,
                 },
             );
         }
@@ -1071,6 +1079,48 @@ impl<'s> Unit<'s> {
                         return Err(StoreError::Conflict(id.clone()));
                     }
                 }
+            }
+            let now_indexed = crate::variables::indexed(i);
+            let (removed, added) = crate::variables::index_changes(&loaded.indexed, &now_indexed);
+            let dialect = self.store.dialect;
+            let gone: Vec<&str> = removed
+                .into_iter()
+                .filter(|n| !now_indexed.contains_key(*n))
+                .collect();
+            if !gone.is_empty() {
+                let list: Vec<String> = (0..gone.len())
+                    .map(|k| dialect.placeholder(k + 2))
+                    .collect();
+                let sql = format!(
+                    "DELETE FROM instance_variables WHERE instance_id = {} AND name IN ({})",
+                    dialect.placeholder(1),
+                    list.join(", ")
+                );
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id);
+                for n in gone {
+                    q = q.bind(n);
+                }
+                q.execute(&mut *self.tx).await?;
+            }
+            for chunk in added.chunks(VARIABLE_CHUNK) {
+                let mut sql = String::from(
+                    "INSERT INTO instance_variables (instance_id, name, value) VALUES ",
+                );
+                for k in 0..chunk.len() {
+                    if k > 0 {
+                        sql.push_str(", ");
+                    }
+                    let p = |j: usize| dialect.placeholder(k * 3 + j);
+                    sql.push_str(&format!("({}, {}, {})", p(1), p(2), p(3)));
+                }
+                sql.push_str(
+                    " ON CONFLICT (instance_id, name) DO UPDATE SET value = excluded.value",
+                );
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for (name, value) in chunk {
+                    q = q.bind(id).bind(*name).bind(*value);
+                }
+                q.execute(&mut *self.tx).await?;
             }
         }
         if self.tasks_touched {

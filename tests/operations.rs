@@ -246,11 +246,23 @@ fn the_heatmap_counts_what_the_instances_show() {
     );
     assert_eq!(s, 200, "{found}");
     assert_eq!(found.as_array().map(Vec::len), Some(2), "{found}");
-    let (s, tasks) = bea.call("GET", "/api/tasks?variableName=fee&variableValue=12.5", None);
+    let (s, tasks) = bea.call(
+        "GET",
+        "/api/tasks?variableName=fee&variableValue=12.5",
+        None,
+    );
     assert_eq!(s, 200, "{tasks}");
-    assert_eq!(tasks.as_array().map(Vec::len), Some(1), "the one review left: {tasks}");
+    assert_eq!(
+        tasks.as_array().map(Vec::len),
+        Some(1),
+        "the one review left: {tasks}"
+    );
     let (s, b) = admin.call("GET", "/api/process-instances?variableName=fee", None);
-    assert_eq!((s, b["field"].as_str()), (400, Some("variableValue")), "{b}");
+    assert_eq!(
+        (s, b["field"].as_str()),
+        (400, Some("variableValue")),
+        "{b}"
+    );
 
     // A period with nothing in it has no flows; a bad day is refused by name.
     let (s, old) = admin.call(

@@ -49,6 +49,12 @@ pub enum Page {
         /// The instance's id.
         id: String,
     },
+    /// Open incidents across instances, filtered as the address says
+    /// (`/operations/incidents?process=…&element=…&error=…`).
+    Incidents {
+        /// The filter as the address gives it.
+        filter: std::collections::BTreeMap<String, String>,
+    },
     /// A version's heatmap over a period (`?from=2026-11-01&to=2026-11-30`;
     /// empty: the server's default, the last 30 days).
     Heatmap {
@@ -358,6 +364,7 @@ impl Page {
             Page::Start { key } => format!("New {key}"),
             Page::Operations { .. } => "Operations".into(),
             Page::Instance { .. } => "Instance".into(),
+            Page::Incidents { .. } => "Incidents".into(),
             Page::Heatmap { key, version, .. } => format!("{key} v{version} · Heatmap"),
             Page::Settings { .. } => "Settings".into(),
             Page::Reports { .. } => "Reports".into(),
@@ -438,6 +445,7 @@ pub fn App(state: PageState) -> impl IntoView {
         Page::Start { key } => view! { <pages::start::Start key/> }.into_any(),
         Page::Operations { filter } => view! { <pages::operations::Instances filter/> }.into_any(),
         Page::Instance { id } => view! { <pages::operations::Instance id/> }.into_any(),
+        Page::Incidents { filter } => view! { <pages::operations::Incidents filter/> }.into_any(),
         Page::Heatmap {
             key,
             version,
@@ -465,7 +473,10 @@ fn Header(me: Option<Me>, page: Page) -> impl IntoView {
     let section = match page {
         Page::Library | Page::Designer { .. } => "designer",
         Page::Inbox { .. } | Page::Task { .. } | Page::Start { .. } => "inbox",
-        Page::Operations { .. } | Page::Instance { .. } | Page::Heatmap { .. } => "operations",
+        Page::Operations { .. }
+        | Page::Instance { .. }
+        | Page::Incidents { .. }
+        | Page::Heatmap { .. } => "operations",
         Page::Settings { .. } => "settings",
         Page::Users | Page::Audit { .. } => "admin",
         Page::Reports { .. } => "reports",

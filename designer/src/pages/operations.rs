@@ -108,6 +108,7 @@ pub fn Instances(filter: InstanceFilter) -> impl IntoView {
     view! {
         <section aria-labelledby="operations-title" class="content">
             <h1 id="operations-title">"Instances"</h1>
+            <p><a href="/operations/incidents">"Open incidents"</a></p>
             {form}
             {rows}
             {pager}
@@ -517,6 +518,169 @@ pub fn Instance(id: String) -> impl IntoView {
                 <span class="swatch mr-incident"></span>" incident"
             </p>
             {body}
+        </section>
+    }
+}
+
+/// The incidents page's filter from its address: `process`, `element`, `error`.
+pub fn incident_api(filter: &BTreeMap<String, String>) -> String {
+    let mut q = form_urlencoded::Serializer::new(String::new());
+    for (name, param) in [
+        ("process", "processKey"),
+        ("element", "elementId"),
+        ("error", "message"),
+    ] {
+        if let Some(v) = filter.get(name).map(|v| v.trim()).filter(|v| !v.is_empty()) {
+            q.append_pair(param, v);
+        }
+    }
+    let query = q.finish();
+    if query.is_empty() {
+        "/api/incidents".to_string()
+    } else {
+        format!("/api/incidents?{query}")
+    }
+}
+
+/// Open incidents across instances: filtered by process, element and error,
+/// oldest first; ticked ones retried together, each retry's real outcome
+/// listed (went on, or failed again with the new error).
+#[component]
+pub fn Incidents(filter: BTreeMap<String, String>) -> impl IntoView {
+    let csrf = StoredValue::new(expect_context::<Session>().csrf());
+    let api = StoredValue::new(incident_api(&filter));
+    let list = RwSignal::new(None::<Result<Vec<IncidentOut>, String>>);
+    let processes = RwSignal::new(Vec::<String>::new());
+    let ticked = RwSignal::new(Vec::<String>::new());
+    let outcomes = RwSignal::new(Vec::<(String, bool, String)>::new());
+    let busy = RwSignal::new(false);
+    let reload = move || {
+        leptos::task::spawn_local(async move {
+            let r = http::get::<Vec<IncidentOut>>(&api.get_value()).await;
+            list.set(Some(r.map_err(|f| f.reason())));
+        });
+    };
+    Effect::new(move |_| {
+        reload();
+        super::load_process_keys(processes);
+    });
+    let retry_ticked = move |_| {
+        let ids = ticked.get_untracked();
+        if ids.is_empty() {
+            outcomes.set(vec![(
+                String::new(),
+                false,
+                "Tick the incidents to retry.".into(),
+            )]);
+            return;
+        }
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            let mut said = Vec::new();
+            // One at a time: a retry's outcome is what that retry met.
+            for id in ids {
+                let r: Result<RetryOutcome, _> = http::send(
+                    "POST",
+                    &format!("/api/incidents/{id}/retry"),
+                    &serde_json::json!({}),
+                    &csrf.get_value(),
+                )
+                .await;
+                said.push(match r {
+                    Ok(o) if o.outcome == "resolved" => (id, true, "the work went on".to_string()),
+                    Ok(o) => (
+                        id,
+                        false,
+                        format!(
+                            "failed again: {}",
+                            o.incident.map(|i| i.message).unwrap_or_default()
+                        ),
+                    ),
+                    Err(f) => (id, false, f.reason()),
+                });
+            }
+            outcomes.set(said);
+            ticked.set(Vec::new());
+            busy.set(false);
+            reload();
+        });
+    };
+    let chosen = filter.get("process").cloned().unwrap_or_default();
+    let element = filter.get("element").cloned().unwrap_or_default();
+    let error = filter.get("error").cloned().unwrap_or_default();
+    let results = move || {
+        let said = outcomes.get();
+        (!said.is_empty()).then(|| {
+            view! {
+                <ul class="retry-outcomes" role="status" aria-label="Retry outcomes">
+                    {said.into_iter().map(|(id, ok, text)| {
+                        let class = if ok { "ok" } else { "error-text" };
+                        let head = if id.is_empty() { String::new() } else { format!("{id}: ") };
+                        view! { <li class=class><code>{head}</code>{text}</li> }
+                    }).collect_view()}
+                </ul>
+            }
+        })
+    };
+    let rows = move || {
+        match list.get() {
+        None => view! { <p role="status">"Loading incidents…"</p> }.into_any(),
+        Some(Err(e)) => view! { <p class="banner error" role="alert">{e}</p> }.into_any(),
+        Some(Ok(items)) if items.is_empty() => {
+            view! { <p role="status">"No open incident matches."</p> }.into_any()
+        }
+        Some(Ok(items)) => view! {
+            <table class="grid" aria-label="Incidents">
+                <thead><tr><th><span class="visually-hidden">"Ticked"</span></th><th>"Process"</th><th>"Instance"</th><th>"Element"</th><th>"Error"</th><th>"Raised"</th></tr></thead>
+                <tbody>
+                    {items.into_iter().map(|x| {
+                        let id = x.id.clone();
+                        let id2 = x.id.clone();
+                        let label = format!("Tick incident {}", x.id);
+                        view! {
+                            <tr>
+                                <td><input type="checkbox" aria-label=label
+                                    prop:checked=move || ticked.with(|t| t.contains(&id))
+                                    on:change=move |e| {
+                                        let on = event_target_checked(&e);
+                                        ticked.update(|t| {
+                                            t.retain(|i| *i != id2);
+                                            if on { t.push(id2.clone()); }
+                                        });
+                                    }/></td>
+                                <td>{x.process_key.clone()}</td>
+                                <td><a href=format!("/operations/instances/{}", x.instance_id)><code>{x.instance_id.clone()}</code></a></td>
+                                <td><code>{x.element_id.clone()}</code></td>
+                                <td class="error-text">{x.message.clone()}</td>
+                                <td>{short_time(&x.created_at)}</td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+        }
+        .into_any(),
+    }
+    };
+    view! {
+        <section aria-labelledby="incidents-title" class="content">
+            <p><a href="/operations">"← Instances"</a></p>
+            <h1 id="incidents-title">"Incidents"</h1>
+            <form class="inbox-filter" method="get" action="/operations/incidents" aria-label="Filter incidents">
+                {super::process_select(chosen, processes)}
+                <label for="filter-element">"Element"</label>
+                <input id="filter-element" name="element" type="text" value=element/>
+                <label for="filter-error">"Error holds"</label>
+                <input id="filter-error" name="error" type="search" value=error/>
+                <button type="submit">"Apply"</button>
+                <a href="/operations/incidents">"Clear"</a>
+            </form>
+            <p class="bulk-actions">
+                <button type="button" on:click=retry_ticked disabled=move || busy.get()>"Retry ticked"</button>
+                " Fix the data or deploy the fix first; each retry says what it met."
+            </p>
+            {results}
+            {rows}
         </section>
     }
 }

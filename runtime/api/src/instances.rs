@@ -86,6 +86,12 @@ pub struct IncidentOut {
     pub element_id: String,
     /// Error.
     pub message: String,
+    /// The instance's process key.
+    #[serde(default)]
+    pub process_key: String,
+    /// When it was raised.
+    #[serde(default)]
+    pub created_at: String,
 }
 
 /// What a retry did, once it has run: the work the incident stopped either

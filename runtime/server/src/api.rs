@@ -1409,12 +1409,22 @@ pub async fn signal(
     Ok(Json(Signalled { delivered }))
 }
 
+fn given(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|v| !v.is_empty())
+}
+
 /// Which incidents to list.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct IncidentQuery {
     /// Only this instance's.
     pub instance_id: Option<String>,
+    /// Only this process's.
+    pub process_key: Option<String>,
+    /// Only those at this element.
+    pub element_id: Option<String>,
+    /// Only those whose error holds this text, in any case.
+    pub message: Option<String>,
 }
 
 fn incident_out(i: millrace_store::IncidentRow) -> IncidentOut {
@@ -1423,6 +1433,8 @@ fn incident_out(i: millrace_store::IncidentRow) -> IncidentOut {
         instance_id: i.instance_id,
         element_id: i.node_id,
         message: i.message,
+        process_key: i.key,
+        created_at: i.created_at,
     }
 }
 
@@ -1447,7 +1459,15 @@ pub async fn incidents(
     Ok(Json(
         state
             .store
-            .readable_incidents(&reader, 500)
+            .readable_incidents(
+                &reader,
+                &millrace_store::IncidentSearch {
+                    key: given(&q.process_key),
+                    element: given(&q.element_id),
+                    message: given(&q.message),
+                },
+                500,
+            )
             .await?
             .into_iter()
             .map(incident_out)

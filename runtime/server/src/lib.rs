@@ -542,6 +542,7 @@ pub fn router(state: AppState) -> Router {
         .route("/operations", get(web::operations))
         .route("/operations/instances/{id}", get(web::instance))
         .route("/operations/heatmap/{key}/{version}", get(web::heatmap))
+        .route("/operations/incidents", get(web::incidents))
         .route("/reports", get(web::reports))
         .route("/reports/{key}/{name}", get(web::reports))
         .route("/admin/settings", get(web::settings))

@@ -320,6 +320,25 @@ pub async fn instance(
     .await
 }
 
+/// `/operations/incidents?process=…&element=…&error=…`: open incidents
+/// (administrators).
+pub async fn incidents(
+    State(state): State<AppState>,
+    principal: Result<Principal, ApiError>,
+    uri: Uri,
+    axum::extract::Query(filter): axum::extract::Query<std::collections::BTreeMap<String, String>>,
+) -> Response {
+    guarded(
+        &state,
+        principal,
+        &uri,
+        Audience::Operators,
+        "operations",
+        Page::Incidents { filter },
+    )
+    .await
+}
+
 /// `/operations/heatmap/{key}/{version}?from=…&to=…`: a version's heatmap
 /// (administrators).
 pub async fn heatmap(

@@ -49,6 +49,17 @@ pub struct InstanceSearch<'a> {
     pub started_before: Option<&'a str>,
 }
 
+/// Which open incidents to list.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct IncidentSearch<'a> {
+    /// Of this process.
+    pub key: Option<&'a str>,
+    /// At this element.
+    pub element: Option<&'a str>,
+    /// Whose error holds this text, in any case.
+    pub message: Option<&'a str>,
+}
+
 /// The process keys a permission is granted on to someone.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct GrantedKeys {
@@ -286,19 +297,28 @@ impl Store {
             .collect())
     }
 
-    /// Open incidents of instances `reader` may read, oldest first.
+    /// Open incidents of instances `reader` may read, oldest first, of
+    /// process `key` and element `element` when given, and whose error holds
+    /// `message` (any case) when given.
     pub async fn readable_incidents(
         &self,
         reader: &Reader<'_>,
+        which: &IncidentSearch<'_>,
         limit: i64,
     ) -> Result<Vec<crate::IncidentRow>> {
-        let (cond, binds) = reader.condition(2);
+        let (cond, binds) = reader.condition(5);
         let sql = format!(
-            "SELECT x.id, x.instance_id, x.node_id, x.message FROM incidents x \
+            "SELECT x.id, x.instance_id, x.node_id, x.message, i.key, x.created_at FROM incidents x \
              JOIN instances i ON i.id = x.instance_id \
-             WHERE x.resolved_at IS NULL AND {cond} ORDER BY x.created_at, x.id LIMIT $1"
+             WHERE x.resolved_at IS NULL AND ($2 IS NULL OR i.key = $2) AND ($3 IS NULL OR x.node_id = $3) \
+             AND ($4 IS NULL OR lower(x.message) LIKE '%' || lower($4) || '%') \
+             AND {cond} ORDER BY x.created_at, x.id LIMIT $1"
         );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(limit);
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(limit)
+            .bind(which.key)
+            .bind(which.element)
+            .bind(which.message);
         for b in &binds {
             q = q.bind(b);
         }
@@ -310,6 +330,8 @@ impl Store {
                 instance_id: r.get(1),
                 node_id: r.get(2),
                 message: r.get(3),
+                key: r.get(4),
+                created_at: r.get(5),
             })
             .collect())
     }

@@ -35,7 +35,7 @@ use sqlx::any::AnyPoolOptions;
 use sqlx::AnyPool;
 use sqlx::Executor;
 
-pub use access::{Grant, GrantedKeys, InstanceSearch, Reader, EVERY_PROCESS};
+pub use access::{Grant, GrantedKeys, IncidentSearch, InstanceSearch, Reader, EVERY_PROCESS};
 pub use accounts::{ApiTokenRow, AuditEntry, AuditFilter, Comment, SessionRow, User, TOKEN_ID_LEN};
 pub use catalog::{DefinitionRow, TaskFilter, TaskView};
 pub use committer::{Committer, Done, Write};

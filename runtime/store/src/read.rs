@@ -37,6 +37,10 @@ pub struct IncidentRow {
     pub node_id: String,
     /// Why.
     pub message: String,
+    /// The instance's process key.
+    pub key: String,
+    /// When it was raised.
+    pub created_at: String,
 }
 
 /// An instance as listed.
@@ -128,8 +132,9 @@ impl Store {
     /// Open incidents, of one instance or of all, oldest first.
     pub async fn incidents(&self, instance: Option<&str>, limit: i64) -> Result<Vec<IncidentRow>> {
         let rows = sqlx::query(
-            "SELECT id, instance_id, node_id, message FROM incidents \
-             WHERE resolved_at IS NULL AND ($1 IS NULL OR instance_id = $1) ORDER BY created_at, id LIMIT $2",
+            "SELECT x.id, x.instance_id, x.node_id, x.message, i.key, x.created_at FROM incidents x \
+             JOIN instances i ON i.id = x.instance_id \
+             WHERE x.resolved_at IS NULL AND ($1 IS NULL OR x.instance_id = $1) ORDER BY x.created_at, x.id LIMIT $2",
         )
         .bind(instance)
         .bind(limit)
@@ -142,6 +147,8 @@ impl Store {
                 instance_id: r.get(1),
                 node_id: r.get(2),
                 message: r.get(3),
+                key: r.get(4),
+                created_at: r.get(5),
             })
             .collect())
     }

@@ -264,6 +264,42 @@ fn the_heatmap_counts_what_the_instances_show() {
         "{b}"
     );
 
+    // The process's dashboard counts the same instances, by day and by group.
+    let (s, dash) = admin.call("GET", "/api/process-definitions/approval/dashboard", None);
+    assert_eq!(s, 200, "{dash}");
+    let days = dash["days"].as_array().expect("days");
+    assert_eq!(days.len(), 30, "the last 30 days by default: {dash}");
+    let sum = |field: &str| {
+        days.iter()
+            .map(|d| d[field].as_i64().unwrap_or(0))
+            .sum::<i64>()
+    };
+    assert_eq!((sum("started"), sum("completed")), (3, 1), "{dash}");
+    assert_eq!(dash["completed"], json!(1));
+    assert_eq!(
+        (&dash["groups"][0]["group"], &dash["groups"][0]["open"]),
+        (&json!("billing-specialists"), &json!(1)),
+        "{dash}"
+    );
+    assert!(dash["groups"][0]["oldestHours"].is_number(), "{dash}");
+    let buckets: i64 = dash["durations"]
+        .as_array()
+        .expect("durations")
+        .iter()
+        .map(|b| b["count"].as_i64().unwrap_or(0))
+        .sum();
+    assert_eq!(buckets, 1, "{dash}");
+    let (s, b) = admin.call(
+        "GET",
+        "/api/process-definitions/approval/dashboard?from=2020-01-01&to=2026-01-01",
+        None,
+    );
+    assert_eq!(
+        (s, b["field"].as_str()),
+        (400, Some("from")),
+        "over a year: {b}"
+    );
+
     // A period with nothing in it has no flows; a bad day is refused by name.
     let (s, old) = admin.call(
         "GET",

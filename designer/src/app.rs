@@ -55,6 +55,15 @@ pub enum Page {
         /// The filter as the address gives it.
         filter: std::collections::BTreeMap<String, String>,
     },
+    /// A process's dashboard over a period (`?from=…&to=…`; empty: the last 30 days).
+    Dashboard {
+        /// Process key.
+        key: String,
+        /// First day, as the address gives it.
+        from: String,
+        /// Last day, as the address gives it.
+        to: String,
+    },
     /// A version's heatmap over a period (`?from=2026-11-01&to=2026-11-30`;
     /// empty: the server's default, the last 30 days).
     Heatmap {
@@ -365,6 +374,7 @@ impl Page {
             Page::Operations { .. } => "Operations".into(),
             Page::Instance { .. } => "Instance".into(),
             Page::Incidents { .. } => "Incidents".into(),
+            Page::Dashboard { key, .. } => format!("{key} · Dashboard"),
             Page::Heatmap { key, version, .. } => format!("{key} v{version} · Heatmap"),
             Page::Settings { .. } => "Settings".into(),
             Page::Reports { .. } => "Reports".into(),
@@ -446,6 +456,9 @@ pub fn App(state: PageState) -> impl IntoView {
         Page::Operations { filter } => view! { <pages::operations::Instances filter/> }.into_any(),
         Page::Instance { id } => view! { <pages::operations::Instance id/> }.into_any(),
         Page::Incidents { filter } => view! { <pages::operations::Incidents filter/> }.into_any(),
+        Page::Dashboard { key, from, to } => {
+            view! { <pages::dashboard::DashboardPage key from to/> }.into_any()
+        }
         Page::Heatmap {
             key,
             version,
@@ -476,6 +489,7 @@ fn Header(me: Option<Me>, page: Page) -> impl IntoView {
         Page::Operations { .. }
         | Page::Instance { .. }
         | Page::Incidents { .. }
+        | Page::Dashboard { .. }
         | Page::Heatmap { .. } => "operations",
         Page::Settings { .. } => "settings",
         Page::Users | Page::Audit { .. } => "admin",

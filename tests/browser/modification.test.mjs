@@ -101,3 +101,22 @@ test('instances are found by a variable\'s value', async () => {
   await shot(page, 'modification-05-found-by-variable');
   await page.context().close();
 });
+
+test('the dashboard counts the instances started and the open tasks', async () => {
+  const page = await newPage();
+  await signIn(page, 'admin', ADMIN_PASSWORD, '/operations?process=ops-line');
+  await page.getByRole('link', { name: 'Dashboard of ops-line' }).click();
+  await page.waitForURL(/\/operations\/dashboard\/ops-line$/);
+  const kpis = page.getByRole('definition').first();
+  await kpis.waitFor();
+  const api = await adminApi('GET', '/api/process-definitions/ops-line/dashboard');
+  assert.equal(api.status, 200, JSON.stringify(api.body));
+  const started = api.body.days.reduce((n, d) => n + d.started, 0);
+  assert.equal(started, 3);
+  assert.equal(await kpis.innerText(), '3', 'Started, as the API counts it');
+  await page.getByRole('img', { name: /Instances started and completed per day/ }).waitFor();
+  const byDay = page.getByRole('table', { name: 'By day' });
+  assert.equal(await byDay.locator('tbody tr').count(), 1, 'all three today');
+  await shot(page, 'modification-06-dashboard');
+  await page.context().close();
+});

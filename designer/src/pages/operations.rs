@@ -49,6 +49,7 @@ fn filter_form(f: InstanceFilter, processes: RwSignal<Vec<String>>) -> impl Into
 /// The instance list.
 #[component]
 pub fn Instances(filter: InstanceFilter) -> impl IntoView {
+    let filter_process = filter.process.clone();
     let api_url = StoredValue::new(filter.api());
     let list = RwSignal::new(None::<Result<Vec<InstanceListItem>, String>>);
     let processes = RwSignal::new(Vec::<String>::new());
@@ -108,7 +109,12 @@ pub fn Instances(filter: InstanceFilter) -> impl IntoView {
     view! {
         <section aria-labelledby="operations-title" class="content">
             <h1 id="operations-title">"Instances"</h1>
-            <p><a href="/operations/incidents">"Open incidents"</a></p>
+            <p class="links">
+                <a href="/operations/incidents">"Open incidents"</a>
+                {filter_process.map(|k| view! {
+                    " · " <a href=format!("/operations/dashboard/{k}")>{format!("Dashboard of {k}")}</a>
+                })}
+            </p>
             {form}
             {rows}
             {pager}
@@ -845,7 +851,10 @@ pub fn HeatmapPage(key: String, version: i64, from: String, to: String) -> impl 
     };
     view! {
         <section aria-labelledby="heatmap-title" class="content instance-page">
-            <p><a href=format!("/operations?process={key}")>"← Instances of "{key.clone()}</a></p>
+            <p>
+                <a href=format!("/operations?process={key}")>"← Instances of "{key.clone()}</a>
+                " · " <a href=format!("/operations/dashboard/{key}")>"Dashboard"</a>
+            </p>
             <h1 id="heatmap-title">"Heatmap · "{key.clone()}" · version "{version}</h1>
             {period}
             {move || notice.get().map(|n| view! { <p class="banner error" role="alert">{n}</p> })}

@@ -228,3 +228,69 @@ pub struct HeatFlow {
     /// Times taken within the period.
     pub taken: i64,
 }
+
+/// A process's dashboard over a period of days.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct DashboardOut {
+    /// Process key.
+    pub key: String,
+    /// The period's first day, `YYYY-MM-DD`.
+    pub from: String,
+    /// The period's last day (inclusive).
+    pub to: String,
+    /// Every day of the period, in order, with its counts (zero included).
+    pub days: Vec<DayOut>,
+    /// Instances completed in the period.
+    pub completed: i64,
+    /// Their median duration, start to end.
+    pub median_seconds: Option<f64>,
+    /// Their 90th-percentile duration.
+    pub p90_seconds: Option<f64>,
+    /// How many took how long: `under 1 h`, `1–4 h`, `4–24 h`, `1–3 days`,
+    /// `3–7 days`, `over 7 days`.
+    pub durations: Vec<DurationBucket>,
+    /// Open tasks by candidate group, most first, with the oldest one's age.
+    pub groups: Vec<GroupTasksOut>,
+}
+
+/// One day of a dashboard.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct DayOut {
+    /// `YYYY-MM-DD`.
+    pub day: String,
+    /// Instances started.
+    pub started: i64,
+    /// Instances completed.
+    pub completed: i64,
+    /// Instances cancelled or terminated.
+    pub terminated: i64,
+    /// Incidents raised.
+    pub incidents: i64,
+}
+
+/// How many completed instances took a duration in this range.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DurationBucket {
+    /// The range, as shown.
+    pub label: String,
+    /// How many.
+    pub count: i64,
+}
+
+/// Open tasks offered to one group.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct GroupTasksOut {
+    /// The candidate group.
+    pub group: String,
+    /// Its open tasks.
+    pub open: i64,
+    /// How long its oldest open task has waited, in hours.
+    pub oldest_hours: f64,
+}

@@ -469,6 +469,10 @@ pub fn router(state: AppState) -> Router {
             "/api/process-definitions/{key}/versions/{version}/heatmap",
             get(heatmap::heatmap),
         )
+        .route(
+            "/api/process-definitions/{key}/dashboard",
+            get(heatmap::dashboard),
+        )
         .route("/api/reports", get(reports::reports))
         .route("/api/reports/{key}/{name}", get(reports::report))
         .route("/api/process-instances/{id}/cancel", post(cancel))
@@ -543,6 +547,7 @@ pub fn router(state: AppState) -> Router {
         .route("/operations/instances/{id}", get(web::instance))
         .route("/operations/heatmap/{key}/{version}", get(web::heatmap))
         .route("/operations/incidents", get(web::incidents))
+        .route("/operations/dashboard/{key}", get(web::dashboard))
         .route("/reports", get(web::reports))
         .route("/reports/{key}/{name}", get(web::reports))
         .route("/admin/settings", get(web::settings))

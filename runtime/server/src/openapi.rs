@@ -30,6 +30,7 @@ use crate::error::ErrorBody;
         crate::documents::documents,
         crate::documents::document,
         crate::heatmap::heatmap,
+        crate::heatmap::dashboard,
         crate::admin::tokens,
         crate::admin::create_token,
         crate::admin::revoke_token,

@@ -339,6 +339,30 @@ pub async fn incidents(
     .await
 }
 
+/// `/operations/dashboard/{key}?from=…&to=…`: a process's dashboard
+/// (administrators).
+pub async fn dashboard(
+    State(state): State<AppState>,
+    principal: Result<Principal, ApiError>,
+    uri: Uri,
+    Path(key): Path<String>,
+    axum::extract::Query(period): axum::extract::Query<std::collections::BTreeMap<String, String>>,
+) -> Response {
+    guarded(
+        &state,
+        principal,
+        &uri,
+        Audience::Operators,
+        "operations",
+        Page::Dashboard {
+            key,
+            from: period.get("from").cloned().unwrap_or_default(),
+            to: period.get("to").cloned().unwrap_or_default(),
+        },
+    )
+    .await
+}
+
 /// `/operations/heatmap/{key}/{version}?from=…&to=…`: a version's heatmap
 /// (administrators).
 pub async fn heatmap(

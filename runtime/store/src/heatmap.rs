@@ -35,7 +35,7 @@ pub struct Heatmap {
 }
 
 /// The nearest-rank percentile `p` (0 to 1) of sorted values.
-fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
+pub fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
     if sorted.is_empty() {
         return None;
     }

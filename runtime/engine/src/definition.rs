@@ -419,6 +419,10 @@ pub struct ProcessDefinition {
     pub listeners: Listeners,
     /// Who may start it (`camunda:candidateStarterGroups` and `…Users`).
     pub starters: Starters,
+    /// `camunda:historyTimeToLive`, in days: how long an ended instance of
+    /// this version is kept before the history cleanup removes it; `None`
+    /// keeps it for ever.
+    pub history_ttl_days: Option<i64>,
     /// The form of its none start event, if that names one: what a person
     /// starting it fills in.
     pub start_form: Option<StartForm>,
@@ -504,6 +508,16 @@ struct Compiler<'a, H> {
     pending_boundaries: Vec<(NodeIx, String)>,
 }
 
+/// `camunda:historyTimeToLive` as days: `180`, or `P180D` (Camunda 7 takes both).
+pub fn history_ttl_days(text: &str) -> Option<i64> {
+    let t = text.trim();
+    let digits = t
+        .strip_prefix('P')
+        .and_then(|r| r.strip_suffix('D'))
+        .unwrap_or(t);
+    digits.parse::<i64>().ok().filter(|d| *d >= 0)
+}
+
 fn invalid(msg: String) -> DeployError {
     DeployError::Invalid(vec![Diagnostic::error(
         "E100",
@@ -529,6 +543,7 @@ impl<'a, H: ScriptHost + ScriptChecker> Compiler<'a, H> {
                 inclusive_upstream: HashMap::new(),
                 listeners: Listeners::default(),
                 starters: Starters::default(),
+                history_ttl_days: None,
                 start_form: None,
                 initiator: None,
             },
@@ -574,6 +589,15 @@ impl<'a, H: ScriptHost + ScriptChecker> Compiler<'a, H> {
         self.def.starters = Starters {
             groups: p.camunda.candidate_starter_groups.clone(),
             users: p.camunda.candidate_starter_users.clone(),
+        };
+        self.def.history_ttl_days = match &p.camunda.history_time_to_live {
+            None => None,
+            Some(text) => Some(history_ttl_days(text).ok_or_else(|| {
+                invalid(format!(
+                    "process {}: camunda:historyTimeToLive {text:?} is not a number of days (180) or a duration in days (P180D)",
+                    p.id
+                ))
+            })?),
         };
         self.scope(&p.scope, None)?;
         for (ix, host) in std::mem::take(&mut self.pending_boundaries) {

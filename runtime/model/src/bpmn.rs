@@ -589,6 +589,9 @@ pub struct Camunda {
     pub candidate_starter_groups: Vec<String>,
     /// `camunda:candidateStarterUsers` on a process, split on commas.
     pub candidate_starter_users: Vec<String>,
+    /// `camunda:historyTimeToLive` on a process: how long its ended
+    /// instances are kept (days, or an ISO 8601 duration such as `P180D`).
+    pub history_time_to_live: Option<String>,
     /// `camunda:connector` on a service or send task: how it reaches data or the outside world.
     pub connector: Option<Connector>,
 }

@@ -520,6 +520,7 @@ fn read_camunda(e: &Element) -> Camunda {
         initiator: c("initiator"),
         candidate_starter_groups: split_list(e.attr_ns(CAMUNDA, "candidateStarterGroups")),
         candidate_starter_users: split_list(e.attr_ns(CAMUNDA, "candidateStarterUsers")),
+        history_time_to_live: c("historyTimeToLive"),
         ..Camunda::default()
     };
     let Some(ext) = bpmn_child(e, "extensionElements") else {

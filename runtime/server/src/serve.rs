@@ -128,7 +128,8 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
         tokio::spawn(async move { w.run(Utc::now, stop_rx).await })
     };
     // Sessions past their idle or absolute expiry are refused when used; this
-    // removes the ones never used again (every node may do it: a DELETE).
+    // removes the ones never used again, and ended instances past their
+    // process's history time to live, every 5 minutes (every node may: DELETEs).
     let sessions = {
         let (store, mut stop) = (store.clone(), stop_tx.subscribe());
         tokio::spawn(async move {
@@ -139,6 +140,16 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
                     .await;
                 if let Err(e) = expiry {
                     tracing::warn!(error = %e, "removing expired sessions failed");
+                }
+                // History past its process's time to live goes too (batched
+                // deletes: nodes doing it at once only find less to remove).
+                match store.clean_history(now).await {
+                    Ok(cleaned) => {
+                        for c in cleaned {
+                            tracing::info!(process = %c.key, version = c.version, instances = c.instances, "history cleaned");
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "the history cleanup failed"),
                 }
                 tokio::select! {
                     _ = tokio::time::sleep(std::time::Duration::from_secs(300)) => {}

@@ -21,6 +21,7 @@ mod outbox;
 mod read;
 pub mod reference;
 pub mod report;
+mod retention;
 mod unit;
 pub mod variables;
 mod worker;
@@ -50,6 +51,7 @@ pub use jobs::{backoff, ClaimedJob, JobOutcome, LockedExternalTask};
 pub use outbox::OutboxMail;
 pub use read::{Counts, HistoryRow, IncidentRow, InstanceSummary, ProcessCounts};
 pub use report::{ReportError, ReportInfo, ReportTable};
+pub use retention::{Cleaned, CLEANUP_BATCH};
 pub use unit::{global_id, split_id, Unit, REQUEST_ID, REQUEST_STATUS};
 pub use worker::{JobCounters, Worker};
 
@@ -431,8 +433,10 @@ impl Store {
                 .after_connect(|conn, _| {
                     Box::pin(async move {
                         // Durable (FULL) and concurrent readers (WAL); wait for the writer, never fail at once.
+                        // Incremental auto-vacuum takes effect only on a new, empty file:
+                        // the history cleanup then gives freed pages back.
                         conn.execute(
-                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                            "PRAGMA auto_vacuum = INCREMENTAL; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
                              PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON",
                         )
                         .await?;

@@ -37,7 +37,7 @@ test('a token is moved on the diagram and the history says who moved it', async 
   await form.getByLabel('Why').fill('Reviewed on the phone with the customer');
   await shot(page, 'modification-01-chosen');
   await form.getByRole('button', { name: 'Apply' }).click();
-  await page.getByRole('status').filter({ hasText: 'The token moved from Review to Visit.' }).waitFor();
+  await page.getByRole('status').filter({ hasText: 'The tokens at Review are cancelled and one starts at Visit.' }).waitFor();
   await page.locator('.djs-element.mr-active[data-element-id="Visit"]').waitFor({ state: 'attached' });
   assert.equal(await page.locator('.djs-element.mr-active[data-element-id="Review"]').count(), 0, 'Review holds no token');
   const history = page.getByRole('table', { name: 'History' });

@@ -25,6 +25,13 @@ fn tabs(current: &'static str) -> impl IntoView {
     }
 }
 
+/// A path segment, percent-encoded.
+fn encoded(segment: &str) -> String {
+    form_urlencoded::byte_serialize(segment.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
+}
+
 /// Groups as typed: split on commas and spaces, empty ones dropped.
 pub fn parse_groups(text: &str) -> Vec<String> {
     let mut groups: Vec<String> = text
@@ -101,7 +108,7 @@ pub fn Users() -> impl IntoView {
         leptos::task::spawn_local(async move {
             let r: Result<serde_json::Value, _> = http::send(
                 "DELETE",
-                &format!("/api/users/{who}"),
+                &format!("/api/users/{}", encoded(&who)),
                 &serde_json::json!({}),
                 &csrf.get_value(),
             )
@@ -139,7 +146,7 @@ pub fn Users() -> impl IntoView {
         leptos::task::spawn_local(async move {
             let r: Result<serde_json::Value, _> = http::send(
                 "DELETE",
-                &format!("/api/tokens/{id}"),
+                &format!("/api/tokens/{}", encoded(&id)),
                 &serde_json::json!({}),
                 &csrf.get_value(),
             )

@@ -322,8 +322,10 @@ pub fn Instance(id: String) -> impl IntoView {
                     (
                         true,
                         match (from.is_empty(), to.is_empty()) {
-                            (false, false) => format!("The token moved from {from} to {to}."),
-                            (false, true) => format!("The token at {from} is cancelled."),
+                            (false, false) => format!(
+                                "The tokens at {from} are cancelled and one starts at {to}."
+                            ),
+                            (false, true) => format!("The tokens at {from} are cancelled."),
                             _ => format!("A token started at {to}."),
                         },
                     )

@@ -508,14 +508,21 @@ struct Compiler<'a, H> {
     pending_boundaries: Vec<(NodeIx, String)>,
 }
 
-/// `camunda:historyTimeToLive` as days: `180`, or `P180D` (Camunda 7 takes both).
+/// The longest history time to live accepted: a hundred years.
+pub const MAX_HISTORY_TTL_DAYS: i64 = 36_500;
+
+/// `camunda:historyTimeToLive` as days: `180`, or `P180D` (Camunda 7 takes
+/// both); 0 to [`MAX_HISTORY_TTL_DAYS`].
 pub fn history_ttl_days(text: &str) -> Option<i64> {
     let t = text.trim();
     let digits = t
         .strip_prefix('P')
         .and_then(|r| r.strip_suffix('D'))
         .unwrap_or(t);
-    digits.parse::<i64>().ok().filter(|d| *d >= 0)
+    digits
+        .parse::<i64>()
+        .ok()
+        .filter(|d| (0..=MAX_HISTORY_TTL_DAYS).contains(d))
 }
 
 fn invalid(msg: String) -> DeployError {
@@ -594,7 +601,7 @@ impl<'a, H: ScriptHost + ScriptChecker> Compiler<'a, H> {
             None => None,
             Some(text) => Some(history_ttl_days(text).ok_or_else(|| {
                 invalid(format!(
-                    "process {}: camunda:historyTimeToLive {text:?} is not a number of days (180) or a duration in days (P180D)",
+                    "process {}: camunda:historyTimeToLive {text:?} is not a number of days (180) or a duration in days (P180D), at most 36500",
                     p.id
                 ))
             })?),

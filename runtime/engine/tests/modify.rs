@@ -3,7 +3,7 @@
 use chrono::DateTime;
 use millrace_engine::instance::{TokenState, Wait};
 use millrace_engine::{
-    executor, Command, CommandError, Effect, Instance, InstanceState, Modification,
+    executor, Command, CommandError, Effect, HistoryEvent, Instance, InstanceState, Modification,
     ProcessDefinition, Variables,
 };
 use millrace_model::Model;
@@ -229,6 +229,47 @@ fn one_branch_is_cancelled_and_the_other_goes_on() {
     assert_eq!(open_tasks(&def, &inst), ["A"]);
     complete(&def, &mut inst, "A");
     assert_eq!(inst.state, InstanceState::Completed);
+}
+
+#[test]
+fn cancelling_both_branches_ends_the_instance_once() {
+    let def = compile(FORK);
+    let mut inst = start(&def);
+    let effects = modify(&def, &mut inst, vec![cancel("A"), cancel("B")]).expect("cancels");
+    assert_eq!(inst.state, InstanceState::Terminated);
+    let ended = effects
+        .iter()
+        .filter(|e| matches!(e, Effect::InstanceEnded { .. }))
+        .count();
+    assert_eq!(ended, 1, "{effects:?}");
+}
+
+#[test]
+fn a_token_started_after_an_element_has_its_start_recorded_with_its_completion() {
+    let def = compile(LINE);
+    let mut inst = start(&def);
+    let effects = modify(&def, &mut inst, vec![cancel("A"), after("B")]).expect("skips");
+    let of_b: Vec<&HistoryEvent> = effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::History(
+                h @ (HistoryEvent::ActivityStarted { node }
+                | HistoryEvent::ActivityCompleted { node }),
+            ) if node == "B" => Some(h),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        matches!(
+            of_b.as_slice(),
+            [
+                HistoryEvent::ActivityStarted { .. },
+                HistoryEvent::ActivityCompleted { .. }
+            ]
+        ),
+        "{of_b:?}"
+    );
+    assert_eq!(open_tasks(&def, &inst), ["C"]);
 }
 
 #[test]

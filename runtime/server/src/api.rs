@@ -520,7 +520,8 @@ fn query_day(field: &str, text: Option<&str>, end: bool) -> ApiResult<Option<Str
     let d = chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d")
         .map_err(|_| ApiError::field(field, format!("{t:?} is not a day: write YYYY-MM-DD")))?;
     let d = if end {
-        d + chrono::Duration::days(1)
+        d.checked_add_days(chrono::Days::new(1))
+            .ok_or_else(|| ApiError::field(field, "is past the last day there is"))?
     } else {
         d
     };
@@ -1448,7 +1449,20 @@ pub async fn incidents(
     if let Some(instance) = &q.instance_id {
         authz::readable(&state, &p, instance, "instance.read").await?;
         let rows = state.store.incidents(Some(instance), 500).await?;
-        return Ok(Json(rows.into_iter().map(incident_out).collect()));
+        // One instance's incidents are few: the other filters apply here.
+        let message = given(&q.message).map(str::to_lowercase);
+        return Ok(Json(
+            rows.into_iter()
+                .filter(|i| given(&q.process_key).is_none_or(|k| i.key == k))
+                .filter(|i| given(&q.element_id).is_none_or(|e| i.node_id == e))
+                .filter(|i| {
+                    message
+                        .as_deref()
+                        .is_none_or(|m| i.message.to_lowercase().contains(m))
+                })
+                .map(incident_out)
+                .collect(),
+        ));
     }
     let keys = authz::granted(&state, &p, Permission::Read).await?;
     let reader = millrace_store::Reader {
@@ -1893,13 +1907,15 @@ pub async fn audit(
             ))
         }
     };
-    let day = |field: &str, text: &Option<String>, after: i64| -> ApiResult<Option<String>> {
+    let day = |field: &str, text: &Option<String>, after: u64| -> ApiResult<Option<String>> {
         let Some(t) = text.as_deref().map(str::trim).filter(|t| !t.is_empty()) else {
             return Ok(None);
         };
         let d = chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d")
             .map_err(|_| ApiError::field(field, format!("{t:?} is not a day: write YYYY-MM-DD")))?;
-        let at = (d + chrono::Duration::days(after))
+        let at = d
+            .checked_add_days(chrono::Days::new(after))
+            .ok_or_else(|| ApiError::field(field, "is past the last day there is"))?
             .and_time(chrono::NaiveTime::MIN)
             .and_utc();
         Ok(Some(millrace_store::timestamp(at)))
@@ -1941,14 +1957,17 @@ pub async fn audit(
     out.write_record(["at", "actor", "action", "target", "outcome", "detail"])
         .map_err(broken)?;
     for a in &entries {
-        out.write_record([
-            a.at.as_str(),
-            a.actor.as_deref().unwrap_or(""),
-            a.action.as_str(),
-            a.target.as_deref().unwrap_or(""),
-            a.outcome.as_str(),
-            a.detail.as_deref().unwrap_or(""),
-        ])
+        out.write_record(
+            [
+                a.at.as_str(),
+                a.actor.as_deref().unwrap_or(""),
+                a.action.as_str(),
+                a.target.as_deref().unwrap_or(""),
+                a.outcome.as_str(),
+                a.detail.as_deref().unwrap_or(""),
+            ]
+            .map(crate::reports::spreadsheet_safe),
+        )
         .map_err(broken)?;
     }
     let body = out

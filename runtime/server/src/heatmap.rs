@@ -5,7 +5,7 @@
 //! and ended per day, durations, incidents, open tasks per group. For whoever
 //! may read the process's instances.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::Json;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use millrace_api::{
@@ -17,7 +17,7 @@ use utoipa::IntoParams;
 use crate::auth::Principal;
 use crate::authz::{self, Permission};
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::{ApiPath, AppState};
+use crate::{ApiPath, ApiQuery, AppState};
 
 /// The period, as whole days.
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -33,7 +33,11 @@ impl Period {
     /// The first and last day, and the instants they span (`end` exclusive).
     pub(crate) fn days(&self) -> ApiResult<(NaiveDate, NaiveDate, DateTime<Utc>, DateTime<Utc>)> {
         let to = day("to", self.to.as_deref(), Utc::now().date_naive())?;
-        let from = day("from", self.from.as_deref(), to - Duration::days(29))?;
+        let from = day(
+            "from",
+            self.from.as_deref(),
+            to.checked_sub_days(chrono::Days::new(29)).unwrap_or(to),
+        )?;
         if from > to {
             return Err(ApiError::field("from", "comes after to"));
         }
@@ -41,7 +45,9 @@ impl Period {
             return Err(ApiError::field("from", "a period spans at most 366 days"));
         }
         let start = from.and_time(chrono::NaiveTime::MIN).and_utc();
-        let end = (to + Duration::days(1))
+        let end = to
+            .checked_add_days(chrono::Days::new(1))
+            .ok_or_else(|| ApiError::field("to", "is past the last day there is"))?
             .and_time(chrono::NaiveTime::MIN)
             .and_utc();
         Ok((from, to, start, end))
@@ -64,7 +70,7 @@ pub async fn heatmap(
     State(state): State<AppState>,
     p: Principal,
     ApiPath((key, version)): ApiPath<(String, i64)>,
-    Query(period): Query<Period>,
+    ApiQuery(period): ApiQuery<Period>,
 ) -> ApiResult<Json<HeatmapOut>> {
     // One answer for "no such version" and "not yours to read".
     let missing = || ApiError::not_found(format!("no version {version} of {key:?}"));
@@ -75,15 +81,7 @@ pub async fn heatmap(
     {
         return Err(missing());
     }
-    let to = day("to", period.to.as_deref(), Utc::now().date_naive())?;
-    let from = day("from", period.from.as_deref(), to - Duration::days(29))?;
-    if from > to {
-        return Err(ApiError::field("from", "comes after to"));
-    }
-    let start = from.and_time(chrono::NaiveTime::MIN).and_utc();
-    let end = (to + Duration::days(1))
-        .and_time(chrono::NaiveTime::MIN)
-        .and_utc();
+    let (from, to, start, end) = period.days()?;
     let map = state.store.heatmap(&key, version, start, end).await?;
     Ok(Json(HeatmapOut {
         key,
@@ -148,7 +146,7 @@ pub async fn dashboard(
     State(state): State<AppState>,
     p: Principal,
     ApiPath(key): ApiPath<String>,
-    Query(period): Query<Period>,
+    ApiQuery(period): ApiQuery<Period>,
 ) -> ApiResult<Json<DashboardOut>> {
     let missing = || ApiError::not_found(format!("no process {key:?}"));
     if !authz::granted(&state, &p, Permission::Read)

@@ -408,7 +408,7 @@ fn process_metrics(counts: &[millrace_store::ProcessCounts]) -> String {
         ),
         (
             "millrace_process_job_lag_seconds",
-            "How late each process's most overdue timer or async job is.",
+            "How late each process's most overdue timer or async job of its instances is (timer start events are in millrace_job_lag_seconds only).",
             |c| c.job_lag_seconds,
         ),
     ];

@@ -130,8 +130,21 @@ pub async fn report(
     .into_response())
 }
 
+/// A CSV cell a spreadsheet will not run as a formula: text starting with
+/// `=`, `+`, `-`, `@`, a tab or a carriage return gets a leading `'`
+/// (OWASP's advice), unless it is a number (`-200.00` stays a number). What
+/// a customer typed, or a sign-in name someone tried, reaches these files.
+pub fn spreadsheet_safe(cell: &str) -> String {
+    let risky = cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    if risky && cell.parse::<rust_decimal::Decimal>().is_err() {
+        format!("'{cell}")
+    } else {
+        cell.to_string()
+    }
+}
+
 /// The table as CSV (RFC 4180, a header row first): money with its scale,
-/// null as an empty field.
+/// null as an empty field, text made spreadsheet-safe.
 fn csv_of(table: &ReportTable) -> ApiResult<Vec<u8>> {
     let broken = |e: csv::Error| ApiError::internal(format!("writing the CSV: {e}"));
     let mut out = csv::Writer::from_writer(Vec::new());
@@ -139,11 +152,25 @@ fn csv_of(table: &ReportTable) -> ApiResult<Vec<u8>> {
     for row in &table.rows {
         out.write_record(row.iter().map(|v| match v.to_shown_json() {
             serde_json::Value::Null => String::new(),
-            serde_json::Value::String(s) => s,
+            serde_json::Value::String(s) => spreadsheet_safe(&s),
             other => other.to_string(),
         }))
         .map_err(broken)?;
     }
     out.into_inner()
         .map_err(|e| ApiError::internal(format!("writing the CSV: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::spreadsheet_safe;
+
+    #[test]
+    fn formulas_are_defused_and_numbers_kept() {
+        assert_eq!(spreadsheet_safe("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(spreadsheet_safe("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(spreadsheet_safe("-200.00"), "-200.00");
+        assert_eq!(spreadsheet_safe("+1 555"), "'+1 555");
+        assert_eq!(spreadsheet_safe("John Smith"), "John Smith");
+    }
 }

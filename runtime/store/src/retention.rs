@@ -24,7 +24,8 @@ const INSTANCE_TABLES: [&str; 6] = [
     "instance_variables",
 ];
 
-/// What one cleanup removed of one version.
+/// What one cleanup removed of one version (by the rows it deleted, so two
+/// nodes cleaning at once do not both count the same instances).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cleaned {
     /// Process key.
@@ -49,12 +50,16 @@ impl Store {
         ttls.sort();
         let mut out = Vec::new();
         for (key, version, days) in ttls {
-            let cutoff = timestamp(now - Duration::days(days));
+            // The time to live is at most a hundred years (checked at deployment).
+            let Some(cutoff) = now.checked_sub_signed(Duration::days(days)) else {
+                continue;
+            };
+            let cutoff = timestamp(cutoff);
             let mut removed = 0;
             loop {
-                let n = self.clean_batch(&key, version, &cutoff, now).await?;
+                let (n, full) = self.clean_batch(&key, version, &cutoff, now).await?;
                 removed += n;
-                if n < CLEANUP_BATCH {
+                if !full {
                     break;
                 }
             }
@@ -82,25 +87,29 @@ impl Store {
         version: i64,
         cutoff: &str,
         now: DateTime<Utc>,
-    ) -> Result<i64> {
+    ) -> Result<(i64, bool)> {
         let mut tx = self.write_tx().await?;
-        let ids: Vec<String> = sqlx::query_scalar(
+        // On PostgreSQL nodes cleaning at once take different rows.
+        let sql = format!(
             "SELECT id FROM instances WHERE key = $1 AND version = $2 AND state != 'active' \
-             AND ended_at IS NOT NULL AND ended_at < $3 ORDER BY ended_at, id LIMIT $4",
-        )
-        .bind(key)
-        .bind(version)
-        .bind(cutoff)
-        .bind(CLEANUP_BATCH)
-        .fetch_all(&mut *tx)
-        .await?;
+             AND ended_at IS NOT NULL AND ended_at < $3 ORDER BY ended_at, id LIMIT $4{}",
+            self.dialect.skip_locked()
+        );
+        let ids: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .bind(key)
+            .bind(version)
+            .bind(cutoff)
+            .bind(CLEANUP_BATCH)
+            .fetch_all(&mut *tx)
+            .await?;
         if ids.is_empty() {
-            return Ok(0);
+            return Ok((0, false));
         }
         let list: Vec<String> = (0..ids.len())
             .map(|i| self.dialect.placeholder(i + 1))
             .collect();
         let list = list.join(", ");
+        let mut removed = 0;
         for table in INSTANCE_TABLES.iter().chain(["instances"].iter()) {
             let column = if *table == "instances" {
                 "id"
@@ -113,9 +122,14 @@ impl Store {
             for id in &ids {
                 q = q.bind(id);
             }
-            q.execute(&mut *tx).await?;
+            // The last table is `instances`: its count is what was removed.
+            removed = q.execute(&mut *tx).await?.rows_affected() as i64;
         }
-        let detail = serde_json::json!({ "instances": ids.len(), "endedBefore": cutoff });
+        if removed == 0 {
+            // Another node removed them first, and goes on with the rest.
+            return Ok((0, false));
+        }
+        let detail = serde_json::json!({ "instances": removed, "endedBefore": cutoff });
         sqlx::query(
             "INSERT INTO audit (at, actor, action, target, outcome, detail) VALUES ($1, NULL, 'history.cleanup', $2, 'ok', $3)",
         )
@@ -125,6 +139,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok(ids.len() as i64)
+        // A full batch means there may be more.
+        Ok((removed, ids.len() as i64 == CLEANUP_BATCH))
     }
 }

@@ -8,7 +8,8 @@ use millrace_engine::{Instance, Value};
 
 use crate::{timestamp, Result, Store};
 
-/// The longest text value indexed; longer ones (notes, documents) are not searchable by value.
+/// The longest text value indexed, in bytes (UTF-8: fewer letters for
+/// accented text); longer ones (notes, documents) are not searchable by value.
 pub const MAX_INDEXED_LEN: usize = 200;
 
 /// A value as the index holds it and a search compares it: text as is,
@@ -76,21 +77,35 @@ impl Store {
             let Some((last, _)) = rows.last() else { break };
             after = last.clone();
             let mut tx = self.pool.begin().await?;
+            let mut pending: Vec<(&str, String, String)> = Vec::new();
             for (id, body) in &rows {
                 // An unreadable body is left to `Store::instance`, which says so.
                 let Ok(instance) = serde_json::from_str::<Instance>(body) else {
                     continue;
                 };
-                for (name, value) in indexed(&instance) {
-                    sqlx::query(
-                        "INSERT INTO instance_variables (instance_id, name, value) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-                    )
-                    .bind(id)
-                    .bind(&name)
-                    .bind(&value)
-                    .execute(&mut *tx)
-                    .await?;
+                pending.extend(
+                    indexed(&instance)
+                        .into_iter()
+                        .map(|(n, v)| (id.as_str(), n, v)),
+                );
+            }
+            for chunk in pending.chunks(300) {
+                let mut sql = String::from(
+                    "INSERT INTO instance_variables (instance_id, name, value) VALUES ",
+                );
+                for k in 0..chunk.len() {
+                    if k > 0 {
+                        sql.push_str(", ");
+                    }
+                    let p = |j: usize| self.dialect.placeholder(k * 3 + j);
+                    sql.push_str(&format!("({}, {}, {})", p(1), p(2), p(3)));
                 }
+                sql.push_str(" ON CONFLICT DO NOTHING");
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for (id, name, value) in chunk {
+                    q = q.bind(*id).bind(name).bind(value);
+                }
+                q.execute(&mut *tx).await?;
             }
             tx.commit().await?;
         }

@@ -91,6 +91,12 @@ impl Exec<'_> {
                     }
                     let scope = self.scope_to_start_in(node.scope).map_err(refuse)?;
                     let t = self.new_token(scope, ix, None);
+                    if after {
+                        // Leaving records the element's completion: its start
+                        // goes first, so the history pairs them (a stay of nothing).
+                        let node = self.def.node(ix).id.clone();
+                        self.history(HistoryEvent::ActivityStarted { node });
+                    }
                     started.push(if after {
                         Work::Leave(t)
                     } else {
@@ -100,6 +106,8 @@ impl Exec<'_> {
             }
         }
         self.queue.extend(started);
+        emptied.sort();
+        emptied.dedup();
         for s in emptied {
             self.end_if_emptied(s);
         }
@@ -146,6 +154,9 @@ impl Exec<'_> {
     /// outwards: a modification that cancels everything cancels the instance
     /// (it is `terminated`, not `completed`: nothing reached an end event).
     fn end_if_emptied(&mut self, s: ScopeId) {
+        if self.inst.state != InstanceState::Active {
+            return;
+        }
         let Some(scope) = self.inst.scopes.get(&s) else {
             return;
         };

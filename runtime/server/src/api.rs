@@ -535,7 +535,6 @@ fn variable_filter<'a>(
     name: &'a Option<String>,
     value: &'a Option<String>,
 ) -> ApiResult<Option<(&'a str, &'a str)>> {
-    let given = |v: &'a Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty());
     match (given(name), given(value)) {
         (Some(n), Some(v)) => Ok(Some((n, v))),
         (None, None) => Ok(None),
@@ -1907,32 +1906,13 @@ pub async fn audit(
             ))
         }
     };
-    let day = |field: &str, text: &Option<String>, after: u64| -> ApiResult<Option<String>> {
-        let Some(t) = text.as_deref().map(str::trim).filter(|t| !t.is_empty()) else {
-            return Ok(None);
-        };
-        let d = chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d")
-            .map_err(|_| ApiError::field(field, format!("{t:?} is not a day: write YYYY-MM-DD")))?;
-        let at = d
-            .checked_add_days(chrono::Days::new(after))
-            .ok_or_else(|| ApiError::field(field, "is past the last day there is"))?
-            .and_time(chrono::NaiveTime::MIN)
-            .and_utc();
-        Ok(Some(millrace_store::timestamp(at)))
-    };
-    let given = |v: &Option<String>| {
-        v.as_deref()
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-            .map(str::to_string)
-    };
     let filter = millrace_store::AuditFilter {
-        actor: given(&q.actor),
-        action: given(&q.action),
-        target: given(&q.target),
-        outcome: given(&q.outcome),
-        from: day("from", &q.from, 0)?,
-        to: day("to", &q.to, 1)?,
+        actor: given(&q.actor).map(str::to_string),
+        action: given(&q.action).map(str::to_string),
+        target: given(&q.target).map(str::to_string),
+        outcome: given(&q.outcome).map(str::to_string),
+        from: query_day("from", q.from.as_deref(), false)?,
+        to: query_day("to", q.to.as_deref(), true)?,
         limit,
     };
     let entries: Vec<AuditOut> = state

@@ -30,4 +30,9 @@ export MILLRACE_URL=http://127.0.0.1:$PORT
 status=0
 node --test --test-concurrency=1 ./*.test.mjs || status=$?
 cp "$TMP/server.log" artifacts/server.log
+if [ "$status" -ne 0 ]; then
+  # What the server warned of is often why: shown here, as CI keeps only this output.
+  echo "tests/browser/run.sh: the server's warnings and errors (all in artifacts/server.log):" >&2
+  sed 's/\x1b\[[0-9;]*m//g' "$TMP/server.log" | grep -E ' (WARN|ERROR) ' | tail -40 >&2 || true
+fi
 exit $status

@@ -101,6 +101,10 @@ fn claimed_jobs(rows: Vec<sqlx::any::AnyRow>, token: &str, owner: &str) -> Vec<C
 }
 
 /// How long to wait before retry `n` (1-based): 2, 4, 8 … seconds, at most 5 minutes.
+/// How soon a job whose unit failed for a reason not its own (a write
+/// conflict, a lost connection) is due again, its retries intact.
+pub const TRANSIENT_RETRY: chrono::Duration = chrono::Duration::seconds(1);
+
 pub fn backoff(attempt: u32) -> Duration {
     Duration::from_secs(2u64.saturating_pow(attempt.min(8)).min(300))
 }
@@ -178,7 +182,7 @@ impl Store {
                 // lease back with its retries intact, due again in a second so a
                 // conflict that repeats does not spin. If even that fails, the
                 // lease simply expires.
-                let again = now + chrono::Duration::seconds(1);
+                let again = now + TRANSIENT_RETRY;
                 let _ = sqlx::query(
                     "UPDATE jobs SET lease_owner = NULL, lease_expires = NULL, lease_token = NULL, \
                      due = CASE WHEN due < $3 THEN $3 ELSE due END, last_error = $4 \
@@ -301,7 +305,8 @@ impl Store {
     /// once, as `owner` (the same claim, lease and fencing as the worker's),
     /// until it has none left or `rounds` have run: so a person who started a
     /// request or completed a step meets the task the calls lead to in the
-    /// answer, not a moment later. Calls another node holds are left to it.
+    /// answer, not a moment later. Calls another worker holds, or given back
+    /// after a write conflict, are waited for a little, never run twice.
     pub async fn run_connectors_of(
         &self,
         instance: &str,
@@ -317,32 +322,38 @@ impl Store {
         let mut done = 0;
         let mut waited = Duration::ZERO;
         for _ in 0..rounds {
+            // The clock moves on while this waits, so a call given back after
+            // a conflict (due again TRANSIENT_RETRY later) is claimed here too,
+            // and the answer still sees where it leads.
+            let clock = now + chrono::Duration::from_std(waited).unwrap_or_default();
             let token = uuid::Uuid::now_v7().to_string();
-            let (clock, until) = self.lease_clock(now, Duration::from_secs(60), "$1", "$5");
+            let (claim_clock, until) = self.lease_clock(clock, Duration::from_secs(60), "$1", "$5");
             let sql = format!(
                 "UPDATE jobs SET lease_owner = $3, lease_token = $4, lease_expires = {} \
                  WHERE id IN (SELECT id FROM jobs WHERE instance_id = $2 AND kind = 'connector' AND retries > 0 AND due <= $1 \
-                     AND (lease_owner IS NULL OR lease_expires < {clock}) ORDER BY due, id LIMIT 16{}) \
+                     AND (lease_owner IS NULL OR lease_expires < {claim_clock}) ORDER BY due, id LIMIT 16{}) \
                  RETURNING id, instance_id, local_id, kind, retries, topic, due, remaining, payload",
                 until.sql(),
                 self.dialect.skip_locked()
             );
             // Built from constants only: every input is bound.
             let query = sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind(timestamp(now))
+                .bind(timestamp(clock))
                 .bind(instance)
                 .bind(owner)
                 .bind(&token);
             let rows = until.bind(query).fetch_all(&self.pool).await?;
             let claimed = claimed_jobs(rows, &token, owner);
             if claimed.is_empty() {
-                // A call the worker holds is being made: wait for it (a
-                // little), so the answer still sees where the calls lead.
+                // A call the worker holds is being made, or one was given back
+                // after a conflict: wait for it (a little), so the answer
+                // still sees where the calls lead. A call backing off after a
+                // failure of its own is due later than this looks, and left.
                 let pending: i64 = sqlx::query_scalar(
                     "SELECT COUNT(*) FROM jobs WHERE instance_id = $1 AND kind = 'connector' AND retries > 0 AND due <= $2",
                 )
                 .bind(instance)
-                .bind(timestamp(now))
+                .bind(timestamp(clock + TRANSIENT_RETRY))
                 .fetch_one(&self.pool)
                 .await?;
                 if pending == 0 || waited >= HELD_WAIT {
@@ -353,7 +364,7 @@ impl Store {
                 continue;
             }
             for job in &claimed {
-                if self.run_job(job, now).await? == JobOutcome::Done {
+                if self.run_job(job, clock).await? == JobOutcome::Done {
                     done += 1;
                 }
             }

@@ -427,17 +427,27 @@ impl Store {
                 }
             }
             let url = format!("sqlite://{path}?mode=rwc");
+            if !std::path::Path::new(path).exists() {
+                // Incremental auto-vacuum (so the history cleanup gives freed
+                // pages back) can only be chosen before the first table is
+                // made, and asking for it on every connection takes a write
+                // lock a busy database refuses: so once, on the new file.
+                use sqlx::Connection;
+                let mut conn = sqlx::AnyConnection::connect(&url).await?;
+                conn.execute("PRAGMA auto_vacuum = INCREMENTAL; PRAGMA journal_mode = WAL")
+                    .await?;
+                conn.close().await?;
+            }
             let pool = AnyPoolOptions::new()
                 .max_connections(4)
                 .after_release(|conn, _| Box::pin(left_no_transaction(conn)))
                 .after_connect(|conn, _| {
                     Box::pin(async move {
-                        // Durable (FULL) and concurrent readers (WAL); wait for the writer, never fail at once.
-                        // Incremental auto-vacuum takes effect only on a new, empty file:
-                        // the history cleanup then gives freed pages back.
+                        // Wait for the writer, never fail at once (set first, so the
+                        // rest waits too); durable (FULL); concurrent readers (WAL).
                         conn.execute(
-                            "PRAGMA auto_vacuum = INCREMENTAL; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-                             PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON",
+                            "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                             PRAGMA foreign_keys = ON",
                         )
                         .await?;
                         Ok(())

@@ -844,6 +844,160 @@ fn a_drafts_forms_are_saved_with_it_copied_with_it_and_deployed_with_it() {
 }
 
 #[test]
+fn a_drafts_queries_and_templates_are_checked_saved_and_deployed_with_it() {
+    let server = start_server();
+    let admin = admin(&server);
+    let ana_pw = add_user(&admin, "ana", "analyst", &[]);
+    let ana = Client::login(&server, "ana", &ana_pw);
+    let (_, d) = ana.call("GET", "/api/drafts/meter-removal", None);
+    assert_eq!(
+        d["files"],
+        json!([]),
+        "the fixtures have no queries or templates"
+    );
+    let xml = d["xml"].as_str().expect("xml").to_string();
+    let query = "-- name: open_meters\nSELECT meter FROM meters WHERE account = :account\n";
+    let template = "#let data = json(\"/data.json\")\n= Final reading\n#data.finalReading\n";
+
+    // Checked as typed: where it is wrong, by line; sound text has no problems.
+    let check = |name: &str, content: &str| {
+        ana.call(
+            "POST",
+            "/api/drafts/meter-removal/files/check",
+            Some(json!({ "name": name, "content": content })),
+        )
+    };
+    let (s, found) = check("meter-removal.typ", "= Title\n#let x = (\n");
+    assert_eq!(s, 200, "{found}");
+    assert_eq!(found[0]["line"], 2, "{found}");
+    let (s, found) = check("meter-removal.sql", "-- name: bad name\nSELECT 1\n");
+    assert_eq!((s, found[0]["line"].as_i64()), (200, Some(1)), "{found}");
+    assert!(
+        found[0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("bad name")),
+        "{found}"
+    );
+    assert_eq!(check("meter-removal.sql", query).1, json!([]));
+    assert_eq!(check("meter-removal.typ", template).1, json!([]));
+    assert_eq!(check("../meter-removal.sql", query).0, 400);
+
+    // A bad file refuses the whole save, naming it and its line; nothing is saved.
+    let (s, e) = ana.call(
+        "PUT",
+        "/api/drafts/meter-removal",
+        Some(json!({ "xml": xml, "revision": 0, "files": [
+            { "name": "meter-removal.sql", "content": query },
+            { "name": "meter-removal.typ", "content": "#let x = (\n" },
+        ] })),
+    );
+    assert_eq!(
+        (s, e["field"].as_str()),
+        (400, Some("files[1].content")),
+        "{e}"
+    );
+    assert!(
+        e["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("meter-removal.typ:1"),
+        "{e}"
+    );
+    for name in ["/etc/passwd.sql", "a/../b.sql", "notes.txt"] {
+        let (s, e) = ana.call(
+            "PUT",
+            "/api/drafts/meter-removal",
+            Some(
+                json!({ "xml": xml, "revision": 0, "files": [{ "name": name, "content": query }] }),
+            ),
+        );
+        assert_eq!(
+            (s, e["field"].as_str()),
+            (400, Some("files[0].name")),
+            "{name}: {e}"
+        );
+    }
+    assert_eq!(
+        ana.call("GET", "/api/drafts/meter-removal", None).1["revision"],
+        0
+    );
+
+    // Saved with the BPMN under one revision, and read back.
+    let (s, saved) = ana.call(
+        "PUT",
+        "/api/drafts/meter-removal",
+        Some(json!({ "xml": xml, "revision": 0, "files": [
+            { "name": "meter-removal.sql", "content": query },
+            { "name": "meter-removal.typ", "content": template },
+        ] })),
+    );
+    assert_eq!(s, 200, "{saved}");
+    let (_, d) = ana.call("GET", "/api/drafts/meter-removal", None);
+    assert_eq!(
+        d["files"],
+        json!([
+            { "name": "meter-removal.sql", "content": query },
+            { "name": "meter-removal.typ", "content": template },
+        ]),
+        "{d}"
+    );
+    assert!(
+        d["forms"].as_array().is_some_and(|f| !f.is_empty()),
+        "forms stay apart: {d}"
+    );
+
+    // A process whose connector calls the query: deployed with it, and a
+    // change to the query alone is its next version.
+    let calls = r#"<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="D" targetNamespace="t">
+<process id="meter-lookup" isExecutable="true">
+  <startEvent id="S"/>
+  <serviceTask id="Look"><extensionElements><camunda:connector><camunda:inputOutput>
+    <camunda:inputParameter name="query">open_meters</camunda:inputParameter>
+  </camunda:inputOutput><camunda:connectorId>sql</camunda:connectorId></camunda:connector></extensionElements></serviceTask>
+  <endEvent id="E"/>
+  <sequenceFlow id="f1" sourceRef="S" targetRef="Look"/><sequenceFlow id="f2" sourceRef="Look" targetRef="E"/>
+</process></definitions>"#;
+    let (s, created) = ana.call("POST", "/api/drafts", Some(json!({ "xml": calls })));
+    assert_eq!(s, 201, "{created}");
+    let save = |revision: i64, query: &str| {
+        ana.call(
+            "PUT",
+            "/api/drafts/meter-lookup",
+            Some(json!({ "xml": calls, "revision": revision, "files": [{ "name": "meter-lookup.sql", "content": query }] })),
+        )
+    };
+    let deploy = |revision: i64| {
+        admin.call(
+            "POST",
+            "/api/drafts/meter-lookup/deploy",
+            Some(json!({ "note": "the query", "revision": revision })),
+        )
+    };
+    assert_eq!(save(1, query).0, 200);
+    let (s, out) = deploy(2);
+    assert_eq!((s, out[0]["version"].as_i64()), (201, Some(1)), "{out}");
+    let (_, d) = ana.call("GET", "/api/drafts/meter-lookup", None);
+    assert_eq!(
+        d["files"],
+        json!([{ "name": "meter-lookup.sql", "content": query }]),
+        "{d}"
+    );
+    let changed = query.replace("meter FROM", "meter, sealed FROM");
+    assert_eq!(save(0, &changed).0, 200);
+    let (s, out) = deploy(1);
+    assert_eq!(
+        (s, out[0]["version"].as_i64(), out[0]["created"].as_bool()),
+        (201, Some(2), Some(true)),
+        "{out}"
+    );
+    let (_, d) = ana.call("GET", "/api/drafts/meter-lookup", None);
+    assert_eq!(
+        (d["basedOn"].as_i64(), d["files"][0]["content"].as_str()),
+        (Some(2), Some(changed.as_str()))
+    );
+}
+
+#[test]
 fn progress_is_kept_for_the_assignee_shown_in_the_form_and_sets_nothing() {
     let server = start_server();
     let admin = admin(&server);

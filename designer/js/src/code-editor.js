@@ -1,4 +1,5 @@
-// The facade over CodeMirror 6 for Rhai: conditions and scripts. The Rust
+// The facade over CodeMirror 6 for Rhai (conditions and scripts) and for
+// the plain text of named-query files and document templates. The Rust
 // side (designer/src/widgets/code_editor.rs) mounts it, sets its text and
 // the compiler's findings, and hears every change. One editor per page.
 import { EditorState } from '@codemirror/state';
@@ -52,8 +53,9 @@ const rhai = StreamLanguage.define({
 let view = null;
 
 // Creates the editor in `parent` with `text`; `onChange(text)` after each edit.
-// `label` names it for assistive technology.
-export function mount(parent, text, label, onChange) {
+// `label` names it for assistive technology. `language` is 'rhai' (the
+// default) or 'plain' (a named-query file or a Typst template: no highlighting).
+export function mount(parent, text, label, onChange, language = 'rhai') {
   destroy();
   view = new EditorView({
     parent,
@@ -62,7 +64,7 @@ export function mount(parent, text, label, onChange) {
       extensions: [
         lineNumbers(), history(), highlightActiveLine(), bracketMatching(), lintGutter(),
         keymap.of([...defaultKeymap, ...historyKeymap]),
-        rhai, syntaxHighlighting(defaultHighlightStyle),
+        ...(language === 'rhai' ? [rhai, syntaxHighlighting(defaultHighlightStyle)] : []),
         EditorView.contentAttributes.of({ 'aria-label': label }),
         EditorView.updateListener.of((u) => { if (u.docChanged) onChange(u.state.doc.toString()); }),
       ],

@@ -8,14 +8,15 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 use millrace_api::{
-    DeployedOut, DiagnosticOut, DiffOut, DraftDeploy, DraftOut, DraftSave, DraftSaved, FormFile,
-    ScenarioResult, ScenarioRun, ScenarioSave, ScenarioSaved, ScenarioState, ScenarioTry,
+    DeployedOut, DiagnosticOut, DiffOut, DraftDeploy, DraftFile, DraftOut, DraftSave, DraftSaved,
+    FormFile, ScenarioResult, ScenarioRun, ScenarioSave, ScenarioSaved, ScenarioState, ScenarioTry,
 };
 
 use crate::app::Session;
 use crate::http;
+use crate::widgets::code_editor::{self, Language};
+use crate::widgets::form_editor;
 use crate::widgets::modeler::{self, InlineScript, Marks};
-use crate::widgets::{code_editor, form_editor};
 
 /// How long after the last keystroke a script is compiled and written back.
 const SCRIPT_DELAY: Duration = Duration::from_millis(400);
@@ -106,11 +107,20 @@ pub fn Designer(key: String) -> impl IntoView {
         };
         // The code editor's script is loaded the first time a script is opened.
         leptos::task::spawn_local(async move {
-            if let Err(e) = mount_editor(&el, &text, &label, on_change).await {
+            if let Err(e) = mount_editor(&el, &text, &label, Language::Rhai, on_change).await {
                 notice.set(Some(format!("The code editor cannot be opened: {e}")));
             }
         });
     });
+    // The draft's named-query files and document templates; those changed
+    // (and sound) since the last save go with the next. One is open at a time,
+    // in the same code editor as scripts (so opening one closes the other).
+    let files = RwSignal::new(Vec::<DraftFile>::new());
+    let unsaved_files = StoredValue::new(Vec::<DraftFile>::new());
+    let open_file = RwSignal::new(None::<DraftFile>);
+    let file_problems = RwSignal::new(Vec::<millrace_api::ScriptProblem>::new());
+    let file_editor = NodeRef::<leptos::html::Div>::new();
+    let file_keystrokes = RwSignal::new(0u64);
     let path = RwSignal::new(Vec::<String>::new());
     // The draft's forms; those changed since the last save go with the next.
     let forms = RwSignal::new(Vec::<FormFile>::new());
@@ -173,12 +183,14 @@ pub fn Designer(key: String) -> impl IntoView {
                         xml,
                         revision: revision.get_untracked(),
                         forms: unsaved_forms.get_value(),
+                        files: unsaved_files.get_value(),
                     };
                     let sent = body.forms.clone();
+                    let sent_files = body.files.clone();
                     let url = format!("/api/drafts/{}", key.get_value());
                     http::send::<_, DraftSaved>("PUT", &url, &body, &csrf.get_value())
                         .await
-                        .map(|saved| (saved, sent))
+                        .map(|saved| (saved, sent, sent_files))
                         .map_err(|f| {
                             if f.status == 409 {
                                 SaveState::Conflict(f.reason())
@@ -190,9 +202,11 @@ pub fn Designer(key: String) -> impl IntoView {
             };
             saving.set_value(false);
             match outcome {
-                Ok((saved, sent)) => {
-                    // A form edited again during the save stays to be sent.
+                Ok((saved, sent, sent_files)) => {
+                    // A form or file edited again during the save stays to be sent.
                     unsaved_forms.update_value(|pending| pending.retain(|f| !sent.contains(f)));
+                    unsaved_files
+                        .update_value(|pending| pending.retain(|f| !sent_files.contains(f)));
                     revision.set(saved.revision);
                     diagnostics.set(saved.diagnostics);
                     state.set(SaveState::Saved(saved.revision, saved.updated_at));
@@ -241,6 +255,9 @@ pub fn Designer(key: String) -> impl IntoView {
                         close_form(open_form);
                         unsaved_forms.set_value(Vec::new());
                         forms.set(draft.forms.clone());
+                        open_file.set(None);
+                        unsaved_files.set_value(Vec::new());
+                        files.set(draft.files.clone());
                         diff.set(None);
                         state.set(SaveState::Saved(
                             draft.revision,
@@ -265,6 +282,9 @@ pub fn Designer(key: String) -> impl IntoView {
         let on_select = move |id: String| {
             form_holder.set(modeler::form_of(&id).map(|r| (id.clone(), r)));
             let found = modeler::script_of(&id);
+            if found.is_some() && open_file.get_untracked().is_some() {
+                open_file.set(None);
+            }
             script.set(found.map(|s| (id, s)));
         };
         mount(&c, &p, on_select, move || {
@@ -345,6 +365,73 @@ pub fn Designer(key: String) -> impl IntoView {
         Some((id, r)) if r.is_empty() => format!("Add a form to {id}"),
         Some((_, r)) => format!("Edit form {r}"),
         None => "Edit form".to_string(),
+    };
+
+    // A file open in the editor: each edit is checked on the server a moment
+    // after the last keystroke; a sound text goes with the next save, one
+    // with a problem waits (marked on its line) so the diagram still saves.
+    Effect::new(move |_| {
+        let (Some(el), Some(file)) = (file_editor.get(), open_file.get()) else {
+            return;
+        };
+        file_problems.set(Vec::new());
+        let label = format!("File {}", file.name);
+        let name = file.name.clone();
+        let on_change = move |text: String| {
+            file_keystrokes.update(|k| *k += 1);
+            let mine = file_keystrokes.get_untracked();
+            let name = name.clone();
+            set_timeout(
+                move || {
+                    if file_keystrokes.get_untracked() != mine {
+                        return;
+                    }
+                    leptos::task::spawn_local(async move {
+                        let url = format!("/api/drafts/{}/files/check", key.get_value());
+                        let edited = DraftFile {
+                            name,
+                            content: text,
+                        };
+                        match http::send::<_, Vec<millrace_api::ScriptProblem>>(
+                            "POST",
+                            &url,
+                            &edited,
+                            &csrf.get_value(),
+                        )
+                        .await
+                        {
+                            Ok(found) => {
+                                code_editor::set_problems(&found);
+                                let sound = found.is_empty();
+                                file_problems.set(found);
+                                if sound && file_keystrokes.get_untracked() == mine {
+                                    remember_file(files, unsaved_files, edited);
+                                    state.set(SaveState::Unsaved);
+                                    schedule_save(changes, save_requests);
+                                }
+                            }
+                            Err(f) => notice.set(Some(f.reason())),
+                        }
+                    });
+                },
+                SCRIPT_DELAY,
+            );
+        };
+        leptos::task::spawn_local(async move {
+            if let Err(e) =
+                mount_editor(&el, &file.content, &label, Language::Plain, on_change).await
+            {
+                notice.set(Some(format!("The code editor cannot be opened: {e}")));
+            }
+        });
+    });
+    let choose_file = move |ev: leptos::ev::Event| {
+        let name = event_target_value(&ev);
+        let found = files.get_untracked().into_iter().find(|f| f.name == name);
+        if found.is_some() {
+            script.set(None);
+        }
+        open_file.set(found);
     };
 
     // Runs the scenario with one more step (or from its start); a step the
@@ -558,6 +645,17 @@ pub fn Designer(key: String) -> impl IntoView {
                     aria-label=form_button_label title="Select a user task or start event to edit its form">
                     {move || if form_holder.get().is_some_and(|(_, r)| r.is_empty()) { "Add form" } else { "Edit form" }}
                 </button>
+                <Show when=move || !files.get().is_empty()>
+                    <select aria-label="Queries and templates" title="Edit a named-query file or a document template of this process"
+                        prop:value=move || open_file.get().map(|f| f.name).unwrap_or_default()
+                        on:change=choose_file>
+                        <option value="">"Queries and templates…"</option>
+                        {move || files.get().into_iter().map(|f| {
+                            let shown = f.name.clone();
+                            view! { <option value=f.name>{shown}</option> }
+                        }).collect_view()}
+                    </select>
+                </Show>
                 <button type="button" on:click=download>"Download .bpmn"</button>
                 <button type="button" aria-pressed=move || recorder_open.get().to_string()
                     on:click=move |_| recorder_open.update(|o| *o = !*o)>"Record scenario"</button>
@@ -598,6 +696,22 @@ pub fn Designer(key: String) -> impl IntoView {
                 </section>
             </Show>
             <div class="bottom">
+                <Show when=move || open_file.get().is_some()>
+                    <section class="script-editor file-editor" aria-labelledby="file-title">
+                        <header>
+                            <h2 id="file-title">{move || open_file.get().map(|f| format!("File {}", f.name))}</h2>
+                            <span class="spacer"></span>
+                            <button type="button" on:click=move |_| open_file.set(None)>"Close file"</button>
+                        </header>
+                        <div class="code" node_ref=file_editor></div>
+                        <p class="script-status" role="status">{move || {
+                            match file_problems.get().first() {
+                                None => "Sound: saved with the draft.".to_string(),
+                                Some(f) => format!("Line {}: {} (not saved until it is mended)", f.line, f.message),
+                            }
+                        }}</p>
+                    </section>
+                </Show>
                 <Show when=move || script.get().is_some()>
                     <section class="script-editor" aria-labelledby="script-title">
                         <h2 id="script-title">{move || script.get().map(|(id, s)| format!("Rhai {} of {id}", s.kind))}</h2>
@@ -899,6 +1013,20 @@ fn remember_form(
     unsaved.update_value(put);
 }
 
+/// Keeps `file` as the draft's (replacing the one of that name) and as one to send with the next save.
+fn remember_file(
+    files: RwSignal<Vec<DraftFile>>,
+    unsaved: StoredValue<Vec<DraftFile>>,
+    file: DraftFile,
+) {
+    let put = |list: &mut Vec<DraftFile>| match list.iter_mut().find(|f| f.name == file.name) {
+        Some(f) => f.content = file.content.clone(),
+        None => list.push(file.clone()),
+    };
+    files.update(put);
+    unsaved.update_value(put);
+}
+
 fn close_form(open_form: RwSignal<Option<FormFile>>) {
     form_editor::destroy();
     if open_form.get_untracked().is_some() {
@@ -1034,9 +1162,10 @@ async fn mount_editor(
     el: &web_sys::HtmlDivElement,
     text: &str,
     label: &str,
+    language: Language,
     on_change: impl Fn(String) + 'static,
 ) -> Result<(), String> {
-    code_editor::mount(el, text, label, on_change).await
+    code_editor::mount(el, text, label, language, on_change).await
 }
 
 #[cfg(not(feature = "hydrate"))]
@@ -1044,6 +1173,7 @@ async fn mount_editor<E>(
     _el: &E,
     _text: &str,
     _label: &str,
+    _language: Language,
     _on_change: impl Fn(String) + 'static,
 ) -> Result<(), String> {
     Ok(())

@@ -1,6 +1,6 @@
-//! The Rhai code editor: CodeMirror 6 with a Rhai mode
-//! (`designer/js/src/code-editor.js`, global `MillraceCodeEditor`), loaded
-//! the first time a script is opened.
+//! The code editor: CodeMirror 6 with a Rhai mode, or plain for named-query
+//! files and document templates (`designer/js/src/code-editor.js`, global
+//! `MillraceCodeEditor`), loaded the first time a script or file is opened.
 
 #[cfg(feature = "hydrate")]
 mod js {
@@ -13,10 +13,20 @@ mod js {
             text: &str,
             label: &str,
             on_change: &js_sys::Function,
+            language: &str,
         );
         #[wasm_bindgen(js_name = setProblems)]
         pub fn set_problems(json: &str);
     }
+}
+
+/// How the editor shows its text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Language {
+    /// Rhai, highlighted.
+    Rhai,
+    /// Any other text (SQL, Typst), unhighlighted.
+    Plain,
 }
 
 /// Mounts the editor in `parent` with `text`; `on_change` gets the text after every edit.
@@ -25,12 +35,23 @@ pub async fn mount(
     parent: &web_sys::HtmlElement,
     text: &str,
     label: &str,
+    language: Language,
     on_change: impl Fn(String) + 'static,
 ) -> Result<(), String> {
     use wasm_bindgen::prelude::*;
     super::require("/assets/js/code-editor.js", &[]).await?;
     let change = Closure::<dyn Fn(String)>::new(on_change);
-    js::mount(parent, text, label, change.as_ref().unchecked_ref());
+    let language = match language {
+        Language::Rhai => "rhai",
+        Language::Plain => "plain",
+    };
+    js::mount(
+        parent,
+        text,
+        label,
+        change.as_ref().unchecked_ref(),
+        language,
+    );
     // The editor calls it until it is destroyed; one closure per mount is kept.
     change.forget();
     Ok(())

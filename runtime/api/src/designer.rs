@@ -138,6 +138,21 @@ pub struct DraftOut {
     /// the latest version's it has not changed.
     #[serde(default)]
     pub forms: Vec<FormFile>,
+    /// The named queries (`*.sql`) and document templates (`*.typ`) deployed
+    /// with it, the same way: the draft's own, and the latest version's.
+    #[serde(default)]
+    pub files: Vec<DraftFile>,
+}
+
+/// A named-query file (`.sql`) or document template (`.typ`) of a draft.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct DraftFile {
+    /// Its name in the deployment (`disconnection/receipt.typ`).
+    pub name: String,
+    /// Its text.
+    pub content: String,
 }
 
 /// A form-js form file of a draft.
@@ -166,6 +181,10 @@ pub struct DraftSave {
     /// the same revision); forms not named here stay as they are.
     #[serde(default)]
     pub forms: Vec<FormFile>,
+    /// Named-query and template files added or changed since that revision,
+    /// the same way; each is checked (its SQL, its Typst syntax) first.
+    #[serde(default)]
+    pub files: Vec<DraftFile>,
 }
 
 /// BPMN text to check without saving it.

@@ -534,15 +534,29 @@ impl<'a> Runner<'a> {
                 content,
             });
         }
-        // The named queries and document templates beside the process.
-        files.extend(
+        // The named queries and document templates beside the process, each
+        // replaced by a draft's own of the same name; a draft's new ones too.
+        let mut beside =
             DeploymentFile::read_folder(self.dir, &[".sql", ".typ"], "").map_err(|error| {
                 ScenarioError::Io {
                     path: self.dir.to_path_buf(),
                     error,
                 }
-            })?,
-        );
+            })?;
+        for f in &mut beside {
+            if let Some(r) = self.replaced.iter().find(|r| r.name == f.name) {
+                f.content.clone_from(&r.content);
+            }
+        }
+        let added: Vec<DeploymentFile> = self
+            .replaced
+            .iter()
+            .filter(|r| r.name.ends_with(".sql") || r.name.ends_with(".typ"))
+            .filter(|r| !beside.iter().any(|f| f.name == r.name))
+            .cloned()
+            .collect();
+        files.extend(beside);
+        files.extend(added);
         if let Some(scripts) = scripts_dir(self.dir) {
             files.extend(
                 DeploymentFile::read_folder(&scripts, &[".rhai"], "scripts").map_err(|error| {

@@ -13,9 +13,9 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::Utc;
 use millrace_api::{
-    BpmnText, DiagnosticOut, DiffOut, DraftCreate, DraftDeploy, DraftOut, DraftSave, DraftSaved,
-    DraftSummary, FormFile, LibraryEntry, ScenarioResult, ScenarioRun, ScriptCheck, ScriptProblem,
-    StepResult,
+    BpmnText, DiagnosticOut, DiffOut, DraftCreate, DraftDeploy, DraftFile, DraftOut, DraftSave,
+    DraftSaved, DraftSummary, FormFile, LibraryEntry, ScenarioResult, ScenarioRun, ScriptCheck,
+    ScriptProblem, StepResult,
 };
 use millrace_model::validate::{validate, Options};
 use millrace_model::Model;
@@ -127,7 +127,7 @@ pub async fn draft(
 }
 
 pub(crate) async fn current(state: &AppState, key: &str) -> ApiResult<DraftOut> {
-    let forms = forms_of(state, key).await?;
+    let (forms, files) = files_of(state, key).await?;
     if let Some(d) = state.store.draft(key).await? {
         return Ok(DraftOut {
             key: d.key,
@@ -137,6 +137,7 @@ pub(crate) async fn current(state: &AppState, key: &str) -> ApiResult<DraftOut> 
             updated_at: Some(d.updated_at),
             based_on: d.based_on,
             forms,
+            files,
         });
     }
     let latest = latest_version(state, key).await?.ok_or_else(|| {
@@ -150,28 +151,139 @@ pub(crate) async fn current(state: &AppState, key: &str) -> ApiResult<DraftOut> 
         updated_at: Some(latest.deployed_at),
         based_on: latest.version,
         forms,
+        files,
     })
 }
 
-/// The forms a draft of `key` is deployed with: the latest version's, each
-/// replaced by the draft's own of the same name, and the draft's new ones.
-async fn forms_of(state: &AppState, key: &str) -> ApiResult<Vec<FormFile>> {
-    let mut forms: Vec<FormFile> = state
+/// The forms, and the named-query and template files, a draft of `key` is
+/// deployed with: the latest version's, each replaced by the draft's own of
+/// the same name, and the draft's new ones; each list by name.
+async fn files_of(state: &AppState, key: &str) -> ApiResult<(Vec<FormFile>, Vec<DraftFile>)> {
+    let mut all: Vec<(String, String)> = state
         .store
         .latest_resources(key)
         .await?
         .into_iter()
-        .filter(|(name, _)| name.ends_with(".form"))
-        .map(|(name, content)| FormFile { name, content })
+        .filter(|(name, _)| name.ends_with(".form") || is_text_file(name))
         .collect();
-    for (name, content) in state.store.draft_forms(key).await? {
-        match forms.iter_mut().find(|f| f.name == name) {
-            Some(f) => f.content = content,
-            None => forms.push(FormFile { name, content }),
+    for (name, content) in state.store.draft_files(key).await? {
+        match all.iter_mut().find(|(n, _)| *n == name) {
+            Some(f) => f.1 = content,
+            None => all.push((name, content)),
         }
     }
-    forms.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(forms)
+    all.sort();
+    let (forms, files): (Vec<_>, Vec<_>) = all.into_iter().partition(|(n, _)| n.ends_with(".form"));
+    Ok((
+        forms
+            .into_iter()
+            .map(|(name, content)| FormFile { name, content })
+            .collect(),
+        files
+            .into_iter()
+            .map(|(name, content)| DraftFile { name, content })
+            .collect(),
+    ))
+}
+
+/// What is wrong with a named-query (`.sql`) or template (`.typ`) file's
+/// text, where: the queries' own parser, or Typst's syntax check (nothing is
+/// typeset). `None` when it is sound.
+fn file_problem(name: &str, content: &str) -> Option<ScriptProblem> {
+    let one = [(name.to_string(), content.to_string())];
+    let (line, message) = if name.ends_with(".sql") {
+        let e = millrace_store::QueryBook::of_files(one.iter().map(|(n, c)| (n, c))).err()?;
+        (e.line, e.reason)
+    } else {
+        let template = millrace_documents::Template {
+            main: name.to_string(),
+            files: one.into_iter().collect(),
+        };
+        let e = template.check().err()?;
+        (e.line.unwrap_or(1), e.message)
+    };
+    Some(ScriptProblem {
+        line: u32::try_from(line).unwrap_or(u32::MAX),
+        column: 1,
+        message,
+    })
+}
+
+/// Checks a named-query or template file of a draft without saving it:
+/// where its text is wrong (empty when it is sound).
+#[utoipa::path(post, path = "/api/drafts/{key}/files/check", params(("key" = String, Path)), request_body = DraftFile,
+    responses((status = 200, body = [ScriptProblem]), (status = 400, body = ErrorBody)))]
+pub async fn check_file(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(_key): ApiPath<String>,
+    ApiJson(req): ApiJson<DraftFile>,
+) -> ApiResult<Json<Vec<ScriptProblem>>> {
+    principal.require(&state, "design", DESIGNERS).await?;
+    if !(safe_file_name(&req.name, ".sql") || safe_file_name(&req.name, ".typ")) {
+        return Err(ApiError::field(
+            "name",
+            format!("{:?} is not a query or template file name", req.name),
+        ));
+    }
+    Ok(Json(
+        file_problem(&req.name, &req.content).into_iter().collect(),
+    ))
+}
+
+/// Whether a deployment file is one the designer edits as text: a named-query
+/// book or a document template.
+fn is_text_file(name: &str) -> bool {
+    name.ends_with(".sql") || name.ends_with(".typ")
+}
+
+/// Whether `name` is a safe file name inside a deployment ending in `ext`:
+/// letters, digits, `-`, `_` and `.`, folders split by `/`, no `..`.
+fn safe_file_name(name: &str, ext: &str) -> bool {
+    name.len() <= FORM_NAME_MAX
+        && name.ends_with(ext)
+        && name.len() > ext.len()
+        && !name.starts_with('/')
+        && name
+            .split('/')
+            .all(|part| !part.is_empty() && part != "." && part != "..")
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))
+}
+
+/// Checks the named-query and template files of a save: each a `.sql` or
+/// `.typ` name inside the deployment, a `.sql` file's queries well formed, a
+/// `.typ` file's Typst syntax sound. The first bad one refuses the save,
+/// naming the file, its line and the reason.
+fn checked_files(files: &[DraftFile]) -> ApiResult<Vec<(String, String)>> {
+    let mut out: Vec<(String, String)> = Vec::with_capacity(files.len());
+    for (i, f) in files.iter().enumerate() {
+        let field = format!("files[{i}]");
+        let name = f.name.as_str();
+        if !(safe_file_name(name, ".sql") || safe_file_name(name, ".typ")) {
+            return Err(ApiError::field(
+                &format!("{field}.name"),
+                format!(
+                    "{name:?} is not a query or template file name: letters, digits, '-', '_', '.' and '/' between folders, ending in .sql or .typ, at most {FORM_NAME_MAX} characters"
+                ),
+            ));
+        }
+        if out.iter().any(|(n, _)| n == name) {
+            return Err(ApiError::field(
+                &format!("{field}.name"),
+                format!("{name} is given twice"),
+            ));
+        }
+        if let Some(problem) = file_problem(name, &f.content) {
+            return Err(ApiError::field(
+                &format!("{field}.content"),
+                format!("{name}:{}: {}", problem.line, problem.message),
+            ));
+        }
+        out.push((name.to_string(), f.content.clone()));
+    }
+    Ok(out)
 }
 
 /// The longest form file name a draft accepts.
@@ -185,17 +297,7 @@ fn checked_forms(forms: &[FormFile]) -> ApiResult<Vec<(String, String)>> {
     for (i, f) in forms.iter().enumerate() {
         let field = format!("forms[{i}]");
         let name = f.name.as_str();
-        let safe = name.len() <= FORM_NAME_MAX
-            && name.ends_with(".form")
-            && name.len() > ".form".len()
-            && !name.starts_with('/')
-            && name
-                .split('/')
-                .all(|part| !part.is_empty() && part != "." && part != "..")
-            && name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'));
-        if !safe {
+        if !safe_file_name(name, ".form") {
             return Err(ApiError::field(
                 &format!("{field}.name"),
                 format!(
@@ -256,7 +358,8 @@ pub async fn save_draft(
 ) -> ApiResult<Json<DraftSaved>> {
     principal.require(&state, "design", DESIGNERS).await?;
     let model = parse(&req.xml)?;
-    let forms = checked_forms(&req.forms)?;
+    let mut files = checked_forms(&req.forms)?;
+    files.extend(checked_files(&req.files)?);
     let based_on = match state.store.draft(&key).await? {
         Some(d) => d.based_on,
         None => latest_version(&state, &key).await?.map_or(0, |v| v.version),
@@ -267,7 +370,7 @@ pub async fn save_draft(
         .save_draft(
             &key,
             &req.xml,
-            &forms,
+            &files,
             req.revision,
             based_on,
             &principal.user,
@@ -319,8 +422,9 @@ pub async fn create_draft(
     ApiJson(req): ApiJson<DraftCreate>,
 ) -> ApiResult<Response> {
     principal.require(&state, "design", DESIGNERS).await?;
-    // A copy brings its forms along; a blank diagram or an upload has none.
+    // A copy brings its forms and files along; a blank diagram or an upload has none.
     let mut forms: Vec<FormFile> = Vec::new();
+    let mut files: Vec<DraftFile> = Vec::new();
     let (key, xml) = match (&req.xml, &req.copy_of) {
         (Some(_), Some(_)) => {
             return Err(ApiError::field(
@@ -347,6 +451,7 @@ pub async fn create_draft(
             let key = checked_key(req.key.as_deref().unwrap_or_default())?;
             let original = current(&state, source).await?;
             forms = original.forms;
+            files = original.files;
             (key.clone(), rename_process(&original.xml, source, &key))
         }
         (None, None) => {
@@ -373,7 +478,7 @@ pub async fn create_draft(
         .save_draft(
             &key,
             &xml,
-            &checked_forms(&forms)?,
+            &[checked_forms(&forms)?, checked_files(&files)?].concat(),
             0,
             based_on,
             &principal.user,
@@ -391,6 +496,7 @@ pub async fn create_draft(
         updated_at: Some(millrace_store::timestamp(now)),
         based_on,
         forms,
+        files,
     };
     Ok((StatusCode::CREATED, Json(out)).into_response())
 }
@@ -465,7 +571,7 @@ pub async fn deploy_draft(
         .script_resources()
         .await?
         .into_iter()
-        .chain(state.store.draft_forms(&key).await?)
+        .chain(state.store.draft_files(&key).await?)
     {
         match files.iter_mut().find(|f| f.name == name) {
             Some(f) => f.content = content,
@@ -550,10 +656,27 @@ pub async fn run_scenarios(
             .and_then(|p| p.as_str())
             .unwrap_or_default()
             .to_string();
-        let replaced = [DeploymentFile {
+        // The draft's queries and templates stand in for those beside the
+        // scenario (named from its folder, as the scenario names its files).
+        let folder = dir
+            .strip_prefix(&root)
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let prefix = if folder.is_empty() {
+            String::new()
+        } else {
+            format!("{folder}/")
+        };
+        let mut replaced = vec![DeploymentFile {
             name: process,
             content: draft.xml.clone(),
         }];
+        replaced.extend(draft.files.iter().filter_map(|f| {
+            f.name.strip_prefix(&prefix).map(|name| DeploymentFile {
+                name: name.to_string(),
+                content: f.content.clone(),
+            })
+        }));
         let outcome = millrace_scenario::run_with_files(&json, &dir, &replaced).await;
         let file = path
             .strip_prefix(&root)

@@ -532,6 +532,7 @@ pub fn router(state: AppState) -> Router {
             post(recorder::try_scenario),
         )
         .route("/api/scripts/check", post(drafts::check_script))
+        .route("/api/drafts/{key}/files/check", post(drafts::check_file))
         .route(
             "/api/{*rest}",
             axum::routing::any(|| async { ApiError::not_found("no such path") }),

@@ -78,6 +78,7 @@ use crate::error::ErrorBody;
         crate::api::task_events,
         crate::recorder::save_scenario,
         crate::drafts::check_script,
+        crate::drafts::check_file,
     ),
     components(schemas(ErrorBody))
 )]

@@ -48,16 +48,16 @@ impl Store {
     }
 
     /// Saves the draft of `key` edited from `revision` (0: there was none),
-    /// with the forms it adds or changes (name, form-js JSON), and returns its
-    /// new revision. Refused with [`StoreError::DraftChanged`] when someone
-    /// saved since: the caller reloads, nothing is merged. The text and its
-    /// forms are saved together or not at all.
+    /// with the files it adds or changes (name, text: its forms, named
+    /// queries and document templates), and returns its new revision. Refused with [`StoreError::DraftChanged`] when someone
+    /// saved since: the caller reloads, nothing is merged. The BPMN and its
+    /// files are saved together or not at all.
     #[allow(clippy::too_many_arguments)]
     pub async fn save_draft(
         &self,
         key: &str,
         xml: &str,
-        forms: &[(String, String)],
+        files: &[(String, String)],
         revision: i64,
         based_on: i64,
         by: &str,
@@ -95,9 +95,9 @@ impl Store {
             .rows_affected()
         };
         if written == 1 {
-            for (name, content) in forms {
+            for (name, content) in files {
                 sqlx::query(
-                    "INSERT INTO draft_forms (key, name, content) VALUES ($1, $2, $3) \
+                    "INSERT INTO draft_files (key, name, content) VALUES ($1, $2, $3) \
                      ON CONFLICT (key, name) DO UPDATE SET content = excluded.content",
                 )
                 .bind(key)
@@ -133,10 +133,11 @@ impl Store {
         Ok(n == 1)
     }
 
-    /// The forms the draft of `key` added or changed, as (name, form-js JSON), by name.
-    pub async fn draft_forms(&self, key: &str) -> Result<Vec<(String, String)>> {
+    /// The files the draft of `key` added or changed (forms, named queries,
+    /// document templates), as (name, text), by name.
+    pub async fn draft_files(&self, key: &str) -> Result<Vec<(String, String)>> {
         let rows =
-            sqlx::query("SELECT name, content FROM draft_forms WHERE key = $1 ORDER BY name")
+            sqlx::query("SELECT name, content FROM draft_files WHERE key = $1 ORDER BY name")
                 .bind(key)
                 .fetch_all(&self.pool)
                 .await?;

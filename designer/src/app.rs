@@ -163,6 +163,34 @@ impl InboxFilter {
         f
     }
 
+    /// What this filter selects, to save it (the page is not kept).
+    pub fn criteria(&self) -> millrace_api::FilterCriteria {
+        millrace_api::FilterCriteria {
+            process: self.process.clone(),
+            group: self.group.clone(),
+            mine: self.mine,
+            request: self.request.clone(),
+            status: self.status.clone(),
+            variable: self.variable.clone(),
+            value: self.value.clone(),
+        }
+    }
+
+    /// The filter a saved one selects, at its first page.
+    pub fn from_criteria(c: &millrace_api::FilterCriteria) -> InboxFilter {
+        let given = |v: &Option<String>| v.clone().filter(|v| !v.trim().is_empty());
+        InboxFilter {
+            process: given(&c.process),
+            group: given(&c.group),
+            mine: c.mine,
+            request: given(&c.request),
+            status: given(&c.status),
+            variable: given(&c.variable),
+            value: given(&c.value),
+            page: 1,
+        }
+    }
+
     /// The address of this filter at another page.
     pub fn href(&self, page: u32) -> String {
         let query = self.query(page, "process", "group", "mine");

@@ -575,9 +575,24 @@ pub fn Designer(key: String) -> impl IntoView {
                 Ok(out) => {
                     let versions: Vec<String> = out
                         .iter()
+                        .filter(|d| d.created)
                         .map(|d| format!("{} version {}", d.key, d.version))
                         .collect();
-                    notice.set(Some(format!("Deployed {}.", versions.join(", "))));
+                    let unchanged: Vec<String> = out
+                        .iter()
+                        .filter(|d| !d.created)
+                        .map(|d| format!("{} stays at version {}", d.key, d.version))
+                        .collect();
+                    notice.set(Some(if versions.is_empty() {
+                        // The engine would run the draft exactly as the
+                        // deployed version (a file no task uses does not count).
+                        format!(
+                            "No new version: the draft runs as the deployed one, so {}.",
+                            unchanged.join(", ")
+                        )
+                    } else {
+                        format!("Deployed {}.", versions.join(", "))
+                    }));
                     note.set(String::new());
                     load();
                 }

@@ -1,7 +1,7 @@
 //! The inbox: the tasks assigned or offered to the signed-in user.
 
 use leptos::prelude::*;
-use millrace_api::{StartForm, TaskOut};
+use millrace_api::{SavedFilterIn, SavedFilterOut, StartForm, TaskOut, FILTER_COUNT_CAP};
 
 use crate::app::{short_time, InboxFilter, Session};
 use crate::http;
@@ -28,6 +28,103 @@ fn filter_form(f: InboxFilter, processes: RwSignal<Vec<String>>) -> impl IntoVie
             <button type="submit">"Apply"</button>
             <a href="/inbox">"Clear"</a>
         </form>
+    }
+}
+
+/// The saved filters the reader may use, each a link with its count (the
+/// reader's own with a delete button), and a form that saves the filter
+/// shown, for the reader alone or shared with one of their groups.
+fn saved_filters(
+    saved: RwSignal<Vec<SavedFilterOut>>,
+    shown: InboxFilter,
+    me: String,
+    groups: Vec<String>,
+    csrf: StoredValue<String>,
+    reload: impl Fn() + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let name = RwSignal::new(String::new());
+    let share = RwSignal::new(String::new());
+    let problem = RwSignal::new(None::<String>);
+    let criteria = StoredValue::new(shown.criteria());
+    let save = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let body = SavedFilterIn {
+            name: name.get_untracked().trim().to_string(),
+            criteria: criteria.get_value(),
+            shared_with: Some(share.get_untracked()).filter(|g| !g.is_empty()),
+        };
+        leptos::task::spawn_local(async move {
+            match http::send::<_, SavedFilterOut>("POST", "/api/filters", &body, &csrf.get_value())
+                .await
+            {
+                Ok(_) => {
+                    problem.set(None);
+                    name.set(String::new());
+                    reload();
+                }
+                Err(f) => problem.set(Some(f.reason())),
+            }
+        });
+    };
+    let remove = move |id: String| {
+        leptos::task::spawn_local(async move {
+            let url = format!("/api/filters/{id}");
+            match http::send::<_, serde_json::Value>(
+                "DELETE",
+                &url,
+                &serde_json::json!({}),
+                &csrf.get_value(),
+            )
+            .await
+            {
+                Ok(_) => reload(),
+                Err(f) => problem.set(Some(f.reason())),
+            }
+        });
+    };
+    let me = StoredValue::new(me);
+    view! {
+        <section class="saved-filters" aria-labelledby="saved-filters-title">
+            <h2 id="saved-filters-title">"Saved filters"</h2>
+            <ul aria-label="Saved filters">
+                {move || saved.get().into_iter().map(|f| {
+                    let href = InboxFilter::from_criteria(&f.criteria).href(1);
+                    let count = if f.count >= FILTER_COUNT_CAP { format!("{FILTER_COUNT_CAP}+") } else { f.count.to_string() };
+                    let whose = match (&f.shared_with, f.owner == me.get_value()) {
+                        (Some(g), true) => format!("shared with {g}"),
+                        (Some(g), false) => format!("{} · shared with {g}", f.owner),
+                        (None, _) => "only you".to_string(),
+                    };
+                    let mine = f.owner == me.get_value();
+                    let id = f.id.clone();
+                    let label = format!("Delete the filter {}", f.name);
+                    view! {
+                        <li>
+                            <a href=href>{f.name.clone()}" "<span class="count" aria-label=format!("{count} tasks")>{count.clone()}</span></a>
+                            " "<span class="hint">{whose}</span>
+                            {mine.then(|| view! {
+                                <button type="button" class="link" aria-label=label on:click=move |_| remove(id.clone())>"Delete"</button>
+                            })}
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+            <form class="save-filter" on:submit=save aria-label="Save this filter">
+                <label for="filter-name">"Save this filter as"</label>
+                <input id="filter-name" type="text" required maxlength="80" prop:value=name
+                    on:input=move |ev| name.set(event_target_value(&ev))/>
+                <label for="filter-share">"for"</label>
+                <select id="filter-share" on:change=move |ev| share.set(event_target_value(&ev))>
+                    <option value="">"only me"</option>
+                    {groups.into_iter().map(|g| {
+                        let label = format!("group {g}");
+                        view! { <option value=g>{label}</option> }
+                    }).collect_view()}
+                </select>
+                <button type="submit">"Save filter"</button>
+                {move || problem.get().map(|p| view! { <span class="banner error" role="alert">{p}</span> })}
+            </form>
+        </section>
     }
 }
 
@@ -114,6 +211,11 @@ pub fn Inbox(filter: InboxFilter) -> impl IntoView {
         .as_ref()
         .map(|m| m.user.clone())
         .unwrap_or_default();
+    let groups = session
+        .0
+        .as_ref()
+        .map(|m| m.groups.clone())
+        .unwrap_or_default();
     let api_url = StoredValue::new(filter.api(&me));
     let tasks = RwSignal::new(None::<Result<Vec<TaskOut>, String>>);
     let processes = RwSignal::new(Vec::<String>::new());
@@ -127,11 +229,25 @@ pub fn Inbox(filter: InboxFilter) -> impl IntoView {
             }
         });
     };
+    // The saved filters the reader may use, with their counts.
+    let saved = RwSignal::new(Vec::<SavedFilterOut>::new());
+    let load_saved = move || {
+        leptos::task::spawn_local(async move {
+            if let Ok(list) = http::get::<Vec<SavedFilterOut>>("/api/filters").await {
+                saved.set(list);
+            }
+        });
+    };
     // The list follows the server: tasks that arrive, are claimed or leave
-    // (server-sent events; the page reads the list again, in place).
-    listen_for_task_changes(refresh);
+    // (server-sent events; the page reads the list again, in place), and
+    // the saved filters' counts with it.
+    listen_for_task_changes(move || {
+        refresh();
+        load_saved();
+    });
     Effect::new(move |_| {
         refresh();
+        load_saved();
         leptos::task::spawn_local(async move {
             if let Ok(list) = http::get::<Vec<StartForm>>("/api/start-forms").await {
                 startable.set(list);
@@ -227,6 +343,7 @@ pub fn Inbox(filter: InboxFilter) -> impl IntoView {
             <h1 id="inbox-title">"Inbox"</h1>
             {new_buttons}
             {filter_form(filter.clone(), processes)}
+            {saved_filters(saved, filter.clone(), me.clone(), groups, csrf, load_saved)}
             {rows}
             {pager(filter.clone(), tasks)}
         </section>

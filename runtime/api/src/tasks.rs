@@ -167,3 +167,61 @@ pub struct StartForm {
     #[serde(default)]
     pub form_schema: Option<String>,
 }
+
+/// What a saved inbox filter selects: the inbox page's filter, without its
+/// page. `mine` means the reader's own tasks, whoever reads it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
+pub struct FilterCriteria {
+    /// Only tasks of this process key.
+    pub process: Option<String>,
+    /// Only tasks offered to this candidate group.
+    pub group: Option<String>,
+    /// Only tasks assigned to the reader.
+    pub mine: bool,
+    /// Only tasks of requests whose number holds this text (any case).
+    pub request: Option<String>,
+    /// Only tasks of requests whose status holds this text (any case).
+    pub status: Option<String>,
+    /// Only tasks of instances with this process variable…
+    pub variable: Option<String>,
+    /// …holding exactly this value.
+    pub value: Option<String>,
+}
+
+/// A filter to save: for its owner alone, or shared with one of the owner's groups.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SavedFilterIn {
+    /// Its name, unique among its owner's filters (1 to 80 characters).
+    pub name: String,
+    /// What it selects.
+    pub criteria: FilterCriteria,
+    /// The group it is shared with (one the owner is in); none: the owner's alone.
+    #[serde(default)]
+    pub shared_with: Option<String>,
+}
+
+/// A saved filter the reader may use, with how many of the reader's tasks it selects now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct SavedFilterOut {
+    /// Its id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// Who saved it.
+    pub owner: String,
+    /// The group it is shared with, if any.
+    pub shared_with: Option<String>,
+    /// What it selects.
+    pub criteria: FilterCriteria,
+    /// How many tasks the reader sees through it now, counted up to [`FILTER_COUNT_CAP`].
+    pub count: i64,
+}
+
+/// Counts per saved filter stop here: the inbox shows "1000+" beyond.
+pub const FILTER_COUNT_CAP: i64 = 1000;

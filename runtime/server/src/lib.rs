@@ -9,6 +9,7 @@ pub mod authz;
 pub mod documents;
 pub mod drafts;
 pub mod error;
+pub mod filters;
 pub mod forms;
 pub mod heatmap;
 pub mod listen;
@@ -483,6 +484,11 @@ pub fn router(state: AppState) -> Router {
             get(comments).post(add_comment),
         )
         .route("/api/tasks", get(tasks))
+        .route(
+            "/api/filters",
+            get(filters::filters).post(filters::save_filter),
+        )
+        .route("/api/filters/{id}", delete(filters::delete_filter))
         .route("/api/tasks/events", get(api::task_events))
         .route("/api/tasks/{id}", get(task))
         .route("/api/tasks/{id}/form", get(forms::task_form))

@@ -79,6 +79,9 @@ use crate::error::ErrorBody;
         crate::recorder::save_scenario,
         crate::drafts::check_script,
         crate::drafts::check_file,
+        crate::filters::filters,
+        crate::filters::save_filter,
+        crate::filters::delete_filter,
     ),
     components(schemas(ErrorBody))
 )]

@@ -344,21 +344,10 @@ impl Store {
             return self.inbox_fast(user, groups, limit, offset).await;
         }
         let groups_json = serde_json::to_string(groups).unwrap_or_else(|_| "[]".into());
-        let groups_in = self.dialect.in_json_array("$2");
         let sql = format!(
-            "SELECT {TASK_COLUMNS} FROM tasks t WHERE \
-             (t.assignee = $1 OR t.id IN (SELECT c.task_id FROM task_candidates c WHERE \
-                 (c.kind = 'user' AND c.name = $1) OR (c.kind = 'group' AND c.name IN {groups_in}))) \
-             AND ($3 IS NULL OR t.assignee = $3) \
-             AND ($4 IS NULL OR t.id IN (SELECT task_id FROM task_candidates WHERE kind = 'group' AND name = $4)) \
-             AND ($5 IS NULL OR t.key = $5) AND ($6 IS NULL OR t.instance_id = $6) \
-             AND ($9 IS NULL OR t.instance_id IN (SELECT i.id FROM instances i WHERE \
-                 lower(coalesce(i.business_key, i.request_id)) LIKE '%' || lower($9) || '%')) \
-             AND ($10 IS NULL OR t.instance_id IN (SELECT i.id FROM instances i WHERE \
-                 lower(i.status) LIKE '%' || lower($10) || '%')) \
-             AND ($11 IS NULL OR t.instance_id IN (SELECT v.instance_id FROM instance_variables v WHERE \
-                 v.name = $11 AND v.value = $12)) \
-             ORDER BY t.priority DESC, t.created_at, t.id LIMIT $7 OFFSET $8"
+            "SELECT {TASK_COLUMNS} FROM tasks t WHERE {} \
+             ORDER BY t.priority DESC, t.created_at, t.id LIMIT $7 OFFSET $8",
+            self.inbox_where()
         );
         // Built from constants only: every input is bound.
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -383,6 +372,58 @@ impl Store {
             out.push(t);
         }
         Ok(out)
+    }
+
+    /// The condition of [`Store::inbox`]: the tasks `$1` (with groups `$2`, a
+    /// JSON array) may see, filtered by `$3`–`$6` and `$9`–`$12`.
+    fn inbox_where(&self) -> String {
+        let groups_in = self.dialect.in_json_array("$2");
+        format!(
+            "(t.assignee = $1 OR t.id IN (SELECT c.task_id FROM task_candidates c WHERE \
+                 (c.kind = 'user' AND c.name = $1) OR (c.kind = 'group' AND c.name IN {groups_in}))) \
+             AND ($3 IS NULL OR t.assignee = $3) \
+             AND ($4 IS NULL OR t.id IN (SELECT task_id FROM task_candidates WHERE kind = 'group' AND name = $4)) \
+             AND ($5 IS NULL OR t.key = $5) AND ($6 IS NULL OR t.instance_id = $6) \
+             AND ($9 IS NULL OR t.instance_id IN (SELECT i.id FROM instances i WHERE \
+                 lower(coalesce(i.business_key, i.request_id)) LIKE '%' || lower($9) || '%')) \
+             AND ($10 IS NULL OR t.instance_id IN (SELECT i.id FROM instances i WHERE \
+                 lower(i.status) LIKE '%' || lower($10) || '%')) \
+             AND ($11 IS NULL OR t.instance_id IN (SELECT v.instance_id FROM instance_variables v WHERE \
+                 v.name = $11 AND v.value = $12))"
+        )
+    }
+
+    /// How many tasks [`Store::inbox`] would list for `user` with `filter`,
+    /// counted up to `cap` (so a count stays cheap on a million tasks).
+    pub async fn inbox_count(
+        &self,
+        user: &str,
+        groups: &[String],
+        filter: &TaskFilter,
+        cap: i64,
+    ) -> Result<i64> {
+        let groups_json = serde_json::to_string(groups).unwrap_or_else(|_| "[]".into());
+        let sql = format!(
+            "SELECT COUNT(*) FROM (SELECT t.id FROM tasks t WHERE {} LIMIT $7 OFFSET $8) capped",
+            self.inbox_where()
+        );
+        // Built from constants only: every input is bound.
+        let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .bind(user)
+            .bind(groups_json)
+            .bind(&filter.assignee)
+            .bind(&filter.candidate_group)
+            .bind(&filter.process_key)
+            .bind(&filter.instance_id)
+            .bind(cap)
+            .bind(0_i64)
+            .bind(filter.request.as_deref().map(str::trim))
+            .bind(filter.status.as_deref().map(str::trim))
+            .bind(filter.variable.as_ref().map(|(n, _)| n.trim()))
+            .bind(filter.variable.as_ref().map(|(_, v)| v.trim()))
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n)
     }
 
     /// Claims a task for `user`; false when someone else holds it.

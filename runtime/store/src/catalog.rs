@@ -343,26 +343,14 @@ impl Store {
         {
             return self.inbox_fast(user, groups, limit, offset).await;
         }
-        let groups_json = serde_json::to_string(groups).unwrap_or_else(|_| "[]".into());
         let sql = format!(
             "SELECT {TASK_COLUMNS} FROM tasks t WHERE {} \
              ORDER BY t.priority DESC, t.created_at, t.id LIMIT $7 OFFSET $8",
             self.inbox_where()
         );
         // Built from constants only: every input is bound.
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(user)
-            .bind(groups_json)
-            .bind(&filter.assignee)
-            .bind(&filter.candidate_group)
-            .bind(&filter.process_key)
-            .bind(&filter.instance_id)
-            .bind(limit)
-            .bind(offset)
-            .bind(filter.request.as_deref().map(str::trim))
-            .bind(filter.status.as_deref().map(str::trim))
-            .bind(filter.variable.as_ref().map(|(n, _)| n.trim()))
-            .bind(filter.variable.as_ref().map(|(_, v)| v.trim()))
+        let query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        let rows = bind_inbox(query, user, groups, filter, limit, offset)
             .fetch_all(&self.pool)
             .await?;
         let mut out = Vec::with_capacity(rows.len());
@@ -402,28 +390,16 @@ impl Store {
         filter: &TaskFilter,
         cap: i64,
     ) -> Result<i64> {
-        let groups_json = serde_json::to_string(groups).unwrap_or_else(|_| "[]".into());
         let sql = format!(
             "SELECT COUNT(*) FROM (SELECT t.id FROM tasks t WHERE {} LIMIT $7 OFFSET $8) capped",
             self.inbox_where()
         );
         // Built from constants only: every input is bound.
-        let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-            .bind(user)
-            .bind(groups_json)
-            .bind(&filter.assignee)
-            .bind(&filter.candidate_group)
-            .bind(&filter.process_key)
-            .bind(&filter.instance_id)
-            .bind(cap)
-            .bind(0_i64)
-            .bind(filter.request.as_deref().map(str::trim))
-            .bind(filter.status.as_deref().map(str::trim))
-            .bind(filter.variable.as_ref().map(|(n, _)| n.trim()))
-            .bind(filter.variable.as_ref().map(|(_, v)| v.trim()))
+        let query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        let row = bind_inbox(query, user, groups, filter, cap, 0)
             .fetch_one(&self.pool)
             .await?;
-        Ok(n)
+        Ok(row.get(0))
     }
 
     /// Claims a task for `user`; false when someone else holds it.
@@ -636,4 +612,29 @@ pub(crate) fn form_is(name: &str, content: &str, form_ref: &str) -> bool {
         || serde_json::from_str::<serde_json::Value>(content)
             .ok()
             .is_some_and(|j| j.get("id").and_then(|v| v.as_str()) == Some(form_ref))
+}
+
+/// Binds [`Store::inbox_where`]'s parameters, with `limit` and `offset` as `$7` and `$8`.
+fn bind_inbox<'q>(
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    user: &'q str,
+    groups: &[String],
+    filter: &'q TaskFilter,
+    limit: i64,
+    offset: i64,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    let groups_json = serde_json::to_string(groups).unwrap_or_else(|_| "[]".into());
+    query
+        .bind(user)
+        .bind(groups_json)
+        .bind(&filter.assignee)
+        .bind(&filter.candidate_group)
+        .bind(&filter.process_key)
+        .bind(&filter.instance_id)
+        .bind(limit)
+        .bind(offset)
+        .bind(filter.request.as_deref().map(str::trim))
+        .bind(filter.status.as_deref().map(str::trim))
+        .bind(filter.variable.as_ref().map(|(n, _)| n.trim()))
+        .bind(filter.variable.as_ref().map(|(_, v)| v.trim()))
 }

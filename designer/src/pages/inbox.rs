@@ -147,8 +147,9 @@ fn pager(f: InboxFilter, tasks: RwSignal<Option<Result<Vec<TaskOut>, String>>>) 
 }
 
 /// Calls `refresh` on every `tasks` event from `/api/tasks/events` while the
-/// page lives (the browser reconnects a dropped stream by itself, and the
-/// reader's place on the page stays: only the rows are drawn again).
+/// page lives, and each time the stream opens (the browser reconnects a
+/// dropped stream by itself, and the reader's place on the page stays: only
+/// the rows are drawn again).
 fn listen_for_task_changes(refresh: impl Fn() + Copy + 'static) {
     #[cfg(feature = "hydrate")]
     {
@@ -161,6 +162,10 @@ fn listen_for_task_changes(refresh: impl Fn() + Copy + 'static) {
             let on_change = Closure::<dyn Fn()>::new(refresh);
             let _ = source
                 .add_event_listener_with_callback("tasks", on_change.as_ref().unchecked_ref());
+            // Whatever changed before the stream was (re)connected sent its
+            // event to nobody: read the list again once it is.
+            let _ =
+                source.add_event_listener_with_callback("open", on_change.as_ref().unchecked_ref());
             // Both live as long as the page: leaving it is a page load,
             // which ends the stream.
             on_change.forget();

@@ -36,6 +36,8 @@ test('a template edited in the designer: a syntax error named by its line, the m
   const original = deployed.body.files.find((f) => f.name === FILE);
   assert.ok(original, `the draft lists the template: ${JSON.stringify(deployed.body.files.map((f) => f.name))}`);
   assert.ok(deployed.body.files.some((f) => f.name.endsWith('.sql')), 'and the named queries');
+  assert.ok(deployed.body.files.every((f) => f.name.startsWith('disconnection/')),
+    `only the files beside its BPMN, not the other processes': ${deployed.body.files.map((f) => f.name)}`);
 
   const page = await newPage();
   await signIn(page, USER, PASSWORD, '/designer/disconnection');

@@ -157,14 +157,26 @@ pub(crate) async fn current(state: &AppState, key: &str) -> ApiResult<DraftOut> 
 
 /// The forms, and the named-query and template files, a draft of `key` is
 /// deployed with: the latest version's, each replaced by the draft's own of
-/// the same name, and the draft's new ones; each list by name.
+/// the same name, and the draft's new ones; each list by name. Of the
+/// queries and templates, only those beside the process's BPMN file: those
+/// are the ones it calls (a deployment of the processes folder holds every
+/// process's).
 async fn files_of(state: &AppState, key: &str) -> ApiResult<(Vec<FormFile>, Vec<DraftFile>)> {
+    let bpmn = latest_version(state, key)
+        .await?
+        .map(|v| v.resource_name)
+        .unwrap_or_default();
+    let folder = bpmn.rfind('/').map_or("", |i| &bpmn[..=i]);
+    let beside = |name: &str| {
+        name.strip_prefix(folder)
+            .is_some_and(|rest| !rest.contains('/'))
+    };
     let mut all: Vec<(String, String)> = state
         .store
         .latest_resources(key)
         .await?
         .into_iter()
-        .filter(|(name, _)| name.ends_with(".form") || is_text_file(name))
+        .filter(|(name, _)| name.ends_with(".form") || (is_text_file(name) && beside(name)))
         .collect();
     for (name, content) in state.store.draft_files(key).await? {
         match all.iter_mut().find(|(n, _)| *n == name) {

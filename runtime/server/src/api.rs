@@ -1409,7 +1409,8 @@ pub async fn signal(
     Ok(Json(Signalled { delivered }))
 }
 
-fn given(v: &Option<String>) -> Option<&str> {
+/// A query or body field's text, trimmed; `None` when absent or blank.
+pub(crate) fn given(v: &Option<String>) -> Option<&str> {
     v.as_deref().map(str::trim).filter(|v| !v.is_empty())
 }
 

@@ -9,6 +9,7 @@ use chrono::Utc;
 use millrace_api::{FilterCriteria, SavedFilterIn, SavedFilterOut, FILTER_COUNT_CAP};
 use millrace_store::{SavedFilterRow, TaskFilter};
 
+use crate::api::given;
 use crate::auth::{Principal, Role};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::{ApiJson, ApiPath, AppState};
@@ -18,12 +19,7 @@ const NAME_MAX: usize = 80;
 
 /// The task filter `criteria` mean for `reader`.
 fn task_filter(criteria: &FilterCriteria, reader: &str) -> TaskFilter {
-    let given = |v: &Option<String>| {
-        v.as_deref()
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-            .map(str::to_string)
-    };
+    let given = |v: &Option<String>| given(v).map(str::to_string);
     TaskFilter {
         assignee: criteria.mine.then(|| reader.to_string()),
         candidate_group: given(&criteria.group),
@@ -86,11 +82,7 @@ pub async fn save_filter(
             format!("1 to {NAME_MAX} characters, no control characters"),
         ));
     }
-    let shared_with = f
-        .shared_with
-        .as_deref()
-        .map(str::trim)
-        .filter(|g| !g.is_empty());
+    let shared_with = given(&f.shared_with);
     if let Some(g) = shared_with {
         if !p.groups.iter().any(|mine| mine == g) {
             return Err(ApiError::field(
@@ -100,10 +92,9 @@ pub async fn save_filter(
         }
     }
     let c = &f.criteria;
-    let given = |v: &Option<String>| v.as_deref().is_some_and(|v| !v.trim().is_empty());
-    if given(&c.variable) != given(&c.value) {
+    if given(&c.variable).is_some() != given(&c.value).is_some() {
         return Err(ApiError::field(
-            if given(&c.variable) {
+            if given(&c.variable).is_some() {
                 "criteria.value"
             } else {
                 "criteria.variable"

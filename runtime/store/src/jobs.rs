@@ -100,11 +100,11 @@ fn claimed_jobs(rows: Vec<sqlx::any::AnyRow>, token: &str, owner: &str) -> Vec<C
     claimed
 }
 
-/// How long to wait before retry `n` (1-based): 2, 4, 8 … seconds, at most 5 minutes.
 /// How soon a job whose unit failed for a reason not its own (a write
 /// conflict, a lost connection) is due again, its retries intact.
 pub const TRANSIENT_RETRY: chrono::Duration = chrono::Duration::seconds(1);
 
+/// How long to wait before retry `n` (1-based): 2, 4, 8 … seconds, at most 5 minutes.
 pub fn backoff(attempt: u32) -> Duration {
     Duration::from_secs(2u64.saturating_pow(attempt.min(8)).min(300))
 }

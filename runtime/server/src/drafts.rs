@@ -232,7 +232,7 @@ pub async fn check_file(
     ApiJson(req): ApiJson<DraftFile>,
 ) -> ApiResult<Json<Vec<ScriptProblem>>> {
     principal.require(&state, "design", DESIGNERS).await?;
-    if !(safe_file_name(&req.name, ".sql") || safe_file_name(&req.name, ".typ")) {
+    if !safe_text_file_name(&req.name) {
         return Err(ApiError::field(
             "name",
             format!("{:?} is not a query or template file name", req.name),
@@ -247,6 +247,11 @@ pub async fn check_file(
 /// book or a document template.
 fn is_text_file(name: &str) -> bool {
     name.ends_with(".sql") || name.ends_with(".typ")
+}
+
+/// Whether `name` is a safe name for a named-query or template file.
+fn safe_text_file_name(name: &str) -> bool {
+    safe_file_name(name, ".sql") || safe_file_name(name, ".typ")
 }
 
 /// Whether `name` is a safe file name inside a deployment ending in `ext`:
@@ -273,7 +278,7 @@ fn checked_files(files: &[DraftFile]) -> ApiResult<Vec<(String, String)>> {
     for (i, f) in files.iter().enumerate() {
         let field = format!("files[{i}]");
         let name = f.name.as_str();
-        if !(safe_file_name(name, ".sql") || safe_file_name(name, ".typ")) {
+        if !safe_text_file_name(name) {
             return Err(ApiError::field(
                 &format!("{field}.name"),
                 format!(

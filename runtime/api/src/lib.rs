@@ -5,6 +5,7 @@
 //! server's OpenAPI document.
 
 pub mod admin;
+pub mod batches;
 pub mod designer;
 pub mod instances;
 pub mod reference;
@@ -13,6 +14,7 @@ pub mod session;
 pub mod tasks;
 
 pub use admin::*;
+pub use batches::*;
 pub use designer::*;
 pub use instances::*;
 pub use reference::*;

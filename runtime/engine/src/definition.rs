@@ -222,6 +222,35 @@ pub enum NodeKind {
     },
 }
 
+impl NodeKind {
+    /// What kind of element it is, in words (`user task`, `timer`…): what a
+    /// migration compares, since an element maps only to one of its kind.
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            NodeKind::StartEvent { .. } => "start event",
+            NodeKind::EndEvent(_) => "end event",
+            NodeKind::CatchEvent(_) => "intermediate catch event",
+            NodeKind::ThrowEvent(_) => "intermediate throw event",
+            NodeKind::BoundaryEvent { .. } => "boundary event",
+            NodeKind::PassThrough => "task",
+            NodeKind::UserTask(_) => "user task",
+            NodeKind::Script { .. } => "script task",
+            NodeKind::ExternalTask { .. } => "external task",
+            NodeKind::Connector { .. } => "connector task",
+            NodeKind::Mail => "mail task",
+            NodeKind::SendTask { .. } => "send task",
+            NodeKind::ReceiveTask { .. } => "receive task",
+            NodeKind::ExclusiveGateway => "exclusive gateway",
+            NodeKind::ParallelGateway => "parallel gateway",
+            NodeKind::InclusiveGateway => "inclusive gateway",
+            NodeKind::EventBasedGateway => "event-based gateway",
+            NodeKind::SubProcess => "sub-process",
+            NodeKind::EventSubProcess => "event sub-process",
+            NodeKind::CallActivity { .. } => "call activity",
+        }
+    }
+}
+
 /// A user task's assignment, dates and form.
 #[derive(Debug, Clone, Default)]
 pub struct UserTaskSpec {

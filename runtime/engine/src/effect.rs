@@ -296,6 +296,13 @@ pub enum HistoryEvent {
         /// BPMN id of the node.
         node: String,
     },
+    /// The instance moved to another version of its process.
+    InstanceMigrated {
+        /// The version it ran on.
+        from_version: i64,
+        /// The version it runs on now.
+        to_version: i64,
+    },
     /// What another instance sent (a message, a signal, its variables on
     /// completion) would pass a limit of this one: it was not delivered.
     DeliveryRefused {
@@ -418,6 +425,26 @@ pub enum Effect {
     IncidentResolved {
         /// The incident.
         incident: LocalId,
+    },
+    /// A migration moved a user task to another element of the new version:
+    /// the task stays open (its claim, comments and form values with it) and
+    /// now shows the new element's name and form.
+    TaskMoved {
+        /// The task.
+        task: LocalId,
+        /// The BPMN id of the element it now belongs to.
+        node_id: String,
+        /// Its name there.
+        name: Option<String>,
+        /// Its form there.
+        form: Option<String>,
+    },
+    /// A migration moved an open incident to another element of the new version.
+    IncidentMoved {
+        /// The incident.
+        incident: LocalId,
+        /// The BPMN id of the element it now stands at.
+        node: String,
     },
     /// The instance ended.
     InstanceEnded {

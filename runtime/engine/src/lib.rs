@@ -18,6 +18,6 @@ pub mod value;
 pub use cascade::{Cascade, Next};
 pub use definition::{DeployError, ProcessDefinition};
 pub use effect::{Command, CommandError, Effect, HistoryEvent, JobKind, Modification, TaskInfo};
-pub use executor::{start, step};
+pub use executor::{check_mapping, migrate, start, step, ElementMapping, MigrationRefused};
 pub use instance::{Instance, InstanceState};
 pub use value::{Value, Variables};

@@ -30,6 +30,9 @@ pub enum MemoryError {
     /// The engine refused a command.
     #[error(transparent)]
     Command(#[from] CommandError),
+    /// The engine refused a migration.
+    #[error(transparent)]
+    Migration(#[from] crate::MigrationRefused),
 }
 
 /// A job waiting to run.
@@ -236,6 +239,32 @@ impl Engine {
         let mut cascade = Cascade::new(now);
         cascade.push(instance.to_string(), command);
         self.drive(cascade)
+    }
+
+    /// Moves an instance to version `to_version` of its process (see
+    /// [`crate::migrate`]); on `Err` nothing changed.
+    pub fn migrate(
+        &mut self,
+        instance: &str,
+        to_version: i64,
+        mapping: &crate::ElementMapping,
+        now: DateTime<Utc>,
+    ) -> Result<(), MemoryError> {
+        let inst = self
+            .instances
+            .get(instance)
+            .ok_or_else(|| MemoryError::NotFound("instance", instance.to_string()))?;
+        let version = |v: i64| {
+            self.definition(&inst.key, v)
+                .cloned()
+                .ok_or_else(|| MemoryError::NotFound("process definition", format!("{} v{v}", inst.key)))
+        };
+        let (from, to) = (version(inst.version)?, version(to_version)?);
+        let mut moved = inst.clone();
+        let effects = crate::migrate(&from, &to, &mut moved, mapping, now)?;
+        self.instances.insert(instance.to_string(), moved);
+        self.write(instance, effects);
+        Ok(())
     }
 
     /// Completes the open task `id` (`instance:local`).
@@ -635,6 +664,27 @@ impl Engine {
                 Effect::IncidentResolved { incident } => {
                     if let Some(seq) = self.incident_seq.remove(&(instance.to_string(), incident)) {
                         self.incidents.remove(&seq);
+                    }
+                }
+                Effect::TaskMoved {
+                    task,
+                    node_id,
+                    name,
+                    form,
+                } => {
+                    if let Some(seq) = self.task_seq.get(&format!("{instance}:{task}")) {
+                        if let Some(open) = self.tasks.get_mut(seq) {
+                            open.info.node_id = node_id;
+                            open.info.name = name;
+                            open.info.form = form;
+                        }
+                    }
+                }
+                Effect::IncidentMoved { incident, node } => {
+                    if let Some(seq) = self.incident_seq.get(&(instance.to_string(), incident)) {
+                        if let Some(open) = self.incidents.get_mut(seq) {
+                            open.node = node;
+                        }
                     }
                 }
                 // Mail is the store's outbox; scenarios check no mail.

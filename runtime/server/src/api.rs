@@ -62,7 +62,7 @@ fn payload(json: &Option<Json_>, field: &str) -> ApiResult<Variables> {
 }
 
 /// Refuses a name or key longer than `max` bytes, naming the field.
-fn bounded(value: Option<&str>, field: &str, max: usize) -> ApiResult<()> {
+pub(crate) fn bounded(value: Option<&str>, field: &str, max: usize) -> ApiResult<()> {
     match value {
         Some(v) if v.is_empty() || v.len() > max => {
             Err(ApiError::field(field, format!("must be 1 to {max} bytes")))
@@ -750,8 +750,20 @@ pub async fn modify(
     }
     let annotation = req.annotation.as_deref().filter(|a| !a.trim().is_empty());
     bounded(annotation, "annotation", 500)?;
-    let instructions: Vec<Modification> = req
-        .instructions
+    let instructions = modifications(&req.instructions);
+    authz::operable(&state, &p, &id, "instance.modify").await?;
+    let mut unit = state.store.begin(Utc::now(), Some(&p.user)).await?;
+    unit.command(&id, Command::Modify { instructions }).await?;
+    let detail = serde_json::json!({ "instructions": req.instructions, "annotation": annotation });
+    unit.audit_with("instance.modify", Some(&id), Some(&detail.to_string()))
+        .await?;
+    unit.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The engine's instructions for the API's.
+pub(crate) fn modifications(instructions: &[ModificationInstruction]) -> Vec<Modification> {
+    instructions
         .iter()
         .map(|i| match i.clone() {
             ModificationInstruction::Cancel { activity_id } => Modification::Cancel {
@@ -768,15 +780,7 @@ pub async fn modify(
                 }
             }
         })
-        .collect();
-    authz::operable(&state, &p, &id, "instance.modify").await?;
-    let mut unit = state.store.begin(Utc::now(), Some(&p.user)).await?;
-    unit.command(&id, Command::Modify { instructions }).await?;
-    let detail = serde_json::json!({ "instructions": req.instructions, "annotation": annotation });
-    unit.audit_with("instance.modify", Some(&id), Some(&detail.to_string()))
-        .await?;
-    unit.commit().await?;
-    Ok(StatusCode::NO_CONTENT)
+        .collect()
 }
 
 /// Variables someone who may operate an instance sets on it.

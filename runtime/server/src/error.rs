@@ -104,6 +104,9 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict(_) | StoreError::DraftChanged { .. } => {
                 ApiError::conflict(e.to_string())
             }
+            StoreError::Migration(_) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "refused", e.to_string())
+            }
             StoreError::NoMatch(..) => {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "no_match", e.to_string())
             }

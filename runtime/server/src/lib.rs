@@ -6,6 +6,7 @@ pub mod admin;
 pub mod api;
 pub mod auth;
 pub mod authz;
+pub mod batches;
 pub mod documents;
 pub mod drafts;
 pub mod error;
@@ -519,6 +520,14 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/audit", get(audit))
         .route("/api/outbox", get(outbox))
+        .route("/api/migrations", post(batches::migrate))
+        .route("/api/migrations/preview", post(batches::preview))
+        .route(
+            "/api/batches",
+            get(batches::batches).post(batches::create),
+        )
+        .route("/api/batches/{id}", get(batches::batch))
+        .route("/api/batches/{id}/stop", post(batches::stop))
         .route("/api/library", get(drafts::library))
         .route("/api/drafts", post(drafts::create_draft))
         .route(

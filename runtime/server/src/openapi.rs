@@ -82,6 +82,12 @@ use crate::error::ErrorBody;
         crate::filters::filters,
         crate::filters::save_filter,
         crate::filters::delete_filter,
+        crate::batches::preview,
+        crate::batches::migrate,
+        crate::batches::create,
+        crate::batches::batches,
+        crate::batches::batch,
+        crate::batches::stop,
     ),
     components(schemas(ErrorBody))
 )]

@@ -8,6 +8,7 @@
 
 mod access;
 mod accounts;
+mod batches;
 mod catalog;
 mod committer;
 pub mod connector;
@@ -40,6 +41,7 @@ use sqlx::Executor;
 
 pub use access::{Grant, GrantedKeys, IncidentSearch, InstanceSearch, Reader, EVERY_PROCESS};
 pub use accounts::{ApiTokenRow, AuditEntry, AuditFilter, Comment, SessionRow, User, TOKEN_ID_LEN};
+pub use batches::{BatchItemRow, BatchRow, BatchWork, MigrationCandidate, BATCH_CHUNK};
 pub use catalog::{DefinitionRow, TaskFilter, TaskView};
 pub use committer::{Committer, Done, Write};
 pub use connector::{NamedQuery, QueryBook, QueryError};
@@ -97,6 +99,9 @@ pub enum StoreError {
     /// The engine refused the command.
     #[error(transparent)]
     Command(#[from] CommandError),
+    /// The engine refused to migrate an instance.
+    #[error("the migration is refused: {0}")]
+    Migration(#[from] millrace_engine::MigrationRefused),
     /// Something named does not exist.
     #[error("{0} {1:?} does not exist")]
     NotFound(&'static str, String),

@@ -30,7 +30,7 @@ struct Loaded {
 /// One transaction's worth of commands. See the module doc.
 pub struct Unit<'s> {
     store: &'s Store,
-    tx: Transaction<'static, Any>,
+    pub(crate) tx: Transaction<'static, Any>,
     now: DateTime<Utc>,
     actor: Option<String>,
     loaded: HashMap<String, Loaded>,
@@ -265,6 +265,31 @@ impl<'s> Unit<'s> {
         let mut cascade = Cascade::new(self.now);
         cascade.push(instance.to_string(), command);
         self.drive(cascade).await
+    }
+
+    /// Moves an instance to version `to_version` of its process, mapping
+    /// its elements by `mapping` (see [`millrace_engine::migrate`]); a
+    /// refusal changes nothing. Called instances keep their own versions.
+    pub async fn migrate(
+        &mut self,
+        instance: &str,
+        to_version: i64,
+        mapping: &millrace_engine::ElementMapping,
+    ) -> Result<()> {
+        let (key, version) = {
+            let loaded = self.load(instance).await?;
+            (loaded.instance.key.clone(), loaded.instance.version)
+        };
+        let (from, to) = self.store.two_versions(&key, version, to_version).await?;
+        self.note(instance);
+        let now = self.now;
+        let loaded = self
+            .loaded
+            .get_mut(instance)
+            .ok_or_else(|| StoreError::NotFound("instance", instance.to_string()))?;
+        let effects = millrace_engine::migrate(&from, &to, &mut loaded.instance, mapping, now)?;
+        loaded.dirty = true;
+        self.apply(instance, effects).await
     }
 
     /// Delivers a message to the oldest waiting subscription named `name`
@@ -790,12 +815,14 @@ impl<'s> Unit<'s> {
             HistoryEvent::IncidentRaised { node, .. } => ("incidentRaised", Some(node)),
             HistoryEvent::IncidentResolved { node } => ("incidentResolved", Some(node)),
             HistoryEvent::DeliveryRefused { .. } => ("deliveryRefused", None),
+            HistoryEvent::InstanceMigrated { .. } => ("instanceMigrated", None),
         };
         let detail = match event {
             HistoryEvent::VariableSet { .. }
             | HistoryEvent::InstanceEnded { .. }
             | HistoryEvent::IncidentRaised { .. }
-            | HistoryEvent::DeliveryRefused { .. } => serde_json::to_string(event).ok(),
+            | HistoryEvent::DeliveryRefused { .. }
+            | HistoryEvent::InstanceMigrated { .. } => serde_json::to_string(event).ok(),
             _ => None,
         };
         self.history.push(HistoryRowOut {
@@ -994,6 +1021,28 @@ impl<'s> Unit<'s> {
                         .execute(&mut *self.tx)
                         .await?;
                 }
+                Effect::TaskMoved {
+                    task,
+                    node_id,
+                    name,
+                    form,
+                } => {
+                    self.tasks_touched = true;
+                    sqlx::query("UPDATE tasks SET node_id = $1, name = $2, form = $3 WHERE id = $4")
+                        .bind(&node_id)
+                        .bind(&name)
+                        .bind(&form)
+                        .bind(global_id(instance, task))
+                        .execute(&mut *self.tx)
+                        .await?;
+                }
+                Effect::IncidentMoved { incident, node } => {
+                    sqlx::query("UPDATE incidents SET node_id = $1 WHERE id = $2")
+                        .bind(&node)
+                        .bind(global_id(instance, incident))
+                        .execute(&mut *self.tx)
+                        .await?;
+                }
                 Effect::MailQueued {
                     key,
                     to,
@@ -1063,7 +1112,7 @@ impl<'s> Unit<'s> {
                 }
                 Some(rev) => {
                     let done = sqlx::query(
-                        "UPDATE instances SET state = $1, has_incident = $2, ended_at = $3, rev = rev + 1, body = $4, status = $7, request_id = $8 WHERE id = $5 AND rev = $6",
+                        "UPDATE instances SET state = $1, has_incident = $2, ended_at = $3, rev = rev + 1, body = $4, status = $7, request_id = $8, version = $9 WHERE id = $5 AND rev = $6",
                     )
                     .bind(i.state.as_str())
                     .bind(i64::from(incident))
@@ -1073,6 +1122,7 @@ impl<'s> Unit<'s> {
                     .bind(rev)
                     .bind(&status)
                     .bind(&request_id)
+                    .bind(i.version)
                     .execute(&mut *self.tx)
                     .await?;
                     if done.rows_affected() != 1 {

@@ -127,6 +127,15 @@ impl Worker {
                     0
                 }
             };
+            // A share of the batch operations under way, between rounds of jobs.
+            let applied = applied
+                + match self.store.run_batch_step(clock(), crate::BATCH_CHUNK).await {
+                    Ok(n) => n,
+                    Err(e) => {
+                        tracing::warn!(owner = %self.owner, error = %e, "working a batch failed; retrying");
+                        0
+                    }
+                };
             if applied == 0 {
                 tokio::select! {
                     _ = tokio::time::sleep(self.idle) => {}

@@ -92,6 +92,8 @@ pub fn step(
     Ok(x.effects)
 }
 
+pub use migrate::{check_mapping, migrate, ElementMapping, MigrationRefused};
+
 #[derive(Debug, Clone, Copy)]
 enum Work {
     Arrive(TokenId),
@@ -117,6 +119,7 @@ fn matches_code(caught: &Option<String>, thrown: &Option<String>) -> bool {
 
 mod commands;
 mod compensation;
+mod migrate;
 mod modify;
 mod multi_instance;
 mod phases;

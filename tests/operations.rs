@@ -321,3 +321,245 @@ fn the_heatmap_counts_what_the_instances_show() {
     );
     assert_eq!(s, 404, "no such version");
 }
+
+/// A two-step line; version 2 adds a review after A and renames B to B2.
+fn line(version: u8) -> String {
+    let steps = if version == 1 {
+        r#"<userTask id="A" name="Check" camunda:assignee="admin"/><userTask id="B" name="Approve" camunda:assignee="admin"/>
+<sequenceFlow id="f2" sourceRef="A" targetRef="B"/><sequenceFlow id="f3" sourceRef="B" targetRef="E"/>"#
+    } else {
+        r#"<userTask id="A" name="Check" camunda:assignee="admin"/><userTask id="R" name="Review" camunda:assignee="admin"/><userTask id="B2" name="Approve" camunda:assignee="admin"/>
+<sequenceFlow id="f2" sourceRef="A" targetRef="R"/><sequenceFlow id="f2r" sourceRef="R" targetRef="B2"/><sequenceFlow id="f3" sourceRef="B2" targetRef="E"/>"#
+    };
+    format!(
+        r#"<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="D" targetNamespace="t">
+<process id="migrating" isExecutable="true"><startEvent id="S"/>{steps}<endEvent id="E"/>
+<sequenceFlow id="f1" sourceRef="S" targetRef="A"/></process></definitions>"#
+    )
+}
+
+fn deploy_line(admin: &Client, version: u8) {
+    let (s, b) = admin.call(
+        "POST",
+        "/api/deployments",
+        Some(json!({ "name": "migrating", "files": [{ "name": "migrating.bpmn", "content": line(version) }] })),
+    );
+    assert_eq!(s, 201, "{b}");
+}
+
+fn complete_open_task(c: &Client, id: &str) {
+    let (_, tasks) = c.call("GET", &format!("/api/tasks?instanceId={id}"), None);
+    let task = tasks[0]["id"].as_str().expect("an open task");
+    let (s, b) = c.call(
+        "POST",
+        &format!("/api/tasks/{task}/complete"),
+        Some(json!({ "variables": {} })),
+    );
+    assert_eq!(s, 200, "{b}");
+}
+
+/// Polls a batch until it is no longer running.
+fn finished(admin: &Client, batch: &str) -> Value {
+    for _ in 0..300 {
+        let (s, b) = admin.call("GET", &format!("/api/batches/{batch}"), None);
+        assert_eq!(s, 200, "{b}");
+        if b["batch"]["state"] != "running" {
+            return b;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("batch {batch} still runs after 30 s");
+}
+
+#[test]
+fn running_instances_migrate_in_a_batch_one_refused_with_its_reason() {
+    let server = start_server();
+    let admin = admin(&server);
+    let password = add_user(&admin, "mo", "staff", &["billing-specialists"]);
+    let mo = Client::login(&server, "mo", &password);
+    deploy_line(&admin, 1);
+    let start = || {
+        let (s, b) = admin.call(
+            "POST",
+            "/api/process-definitions/migrating/start",
+            Some(json!({})),
+        );
+        assert_eq!(s, 201, "{b}");
+        b["id"].as_str().expect("id").to_string()
+    };
+    let (a1, a2, at_b) = (start(), start(), start());
+    complete_open_task(&admin, &at_b);
+    assert_eq!(active(&admin, &at_b), json!(["B"]));
+    deploy_line(&admin, 2);
+
+    let plan = json!({ "processKey": "migrating", "fromVersion": 1, "toVersion": 2 });
+    let (s, preview) = admin.call("POST", "/api/migrations/preview", Some(plan.clone()));
+    assert_eq!(s, 200, "{preview}");
+    assert_eq!(
+        (preview["movable"].as_i64(), preview["refused"].as_i64()),
+        (Some(2), Some(1)),
+        "{preview}"
+    );
+    assert_eq!(
+        preview["mapping"],
+        json!({ "A": "A" }),
+        "B has no counterpart by id: {preview}"
+    );
+    let refused = &preview["instances"][0];
+    assert_eq!(
+        refused["id"],
+        at_b.as_str(),
+        "refused ones come first: {preview}"
+    );
+    assert!(
+        refused["refusal"]
+            .as_str()
+            .is_some_and(|r| r.contains("B (Approve)") && r.contains("version 2 does not have")),
+        "{refused}"
+    );
+    let counts: Vec<(String, i64)> = preview["sourceElements"]
+        .as_array()
+        .expect("elements")
+        .iter()
+        .filter(|e| e["instances"].as_i64() > Some(0))
+        .map(|e| {
+            (
+                e["id"].as_str().unwrap_or_default().to_string(),
+                e["instances"].as_i64().unwrap_or(0),
+            )
+        })
+        .collect();
+    assert_eq!(counts, [("A".to_string(), 2), ("B".to_string(), 1)]);
+    // Mapped by hand, all three could move.
+    let mut mapped = plan.clone();
+    mapped["mapping"] = json!({ "B": "B2" });
+    let (_, preview) = admin.call("POST", "/api/migrations/preview", Some(mapped));
+    assert_eq!(preview["movable"].as_i64(), Some(3), "{preview}");
+
+    // Refused, naming why, and nothing starts: staff, a mapping to nothing, the same version.
+    let (s, _) = mo.call("POST", "/api/migrations", Some(plan.clone()));
+    assert_eq!(s, 403);
+    let mut bad = plan.clone();
+    bad["mapping"] = json!({ "B": "Nowhere" });
+    let (s, b) = admin.call("POST", "/api/migrations", Some(bad));
+    assert_eq!((s, b["field"].as_str()), (400, Some("mapping")), "{b}");
+    assert!(
+        b["reason"].as_str().is_some_and(|r| r.contains("Nowhere")),
+        "{b}"
+    );
+    let mut same = plan.clone();
+    same["toVersion"] = json!(1);
+    let (s, b) = admin.call("POST", "/api/migrations", Some(same));
+    assert_eq!((s, b["field"].as_str()), (400, Some("toVersion")), "{b}");
+    let (_, batches) = admin.call("GET", "/api/batches", None);
+    assert_eq!(batches, json!([]), "no refused request made a batch");
+
+    let (s, created) = admin.call("POST", "/api/migrations", Some(plan));
+    assert_eq!(s, 201, "{created}");
+    assert_eq!(
+        (created["kind"].as_str(), created["total"].as_i64()),
+        (Some("migrate"), Some(3)),
+        "{created}"
+    );
+    let batch = created["id"].as_str().expect("batch id");
+    let done = finished(&admin, batch);
+    assert_eq!(done["batch"]["state"], "done", "{done}");
+    assert_eq!(
+        (
+            done["batch"]["done"].as_i64(),
+            done["batch"]["failed"].as_i64(),
+            done["batch"]["pending"].as_i64()
+        ),
+        (Some(2), Some(1), Some(0)),
+        "{done}"
+    );
+    let (_, failed) = admin.call("GET", &format!("/api/batches/{batch}?state=failed"), None);
+    let items = failed["items"].as_array().expect("items");
+    assert_eq!(items.len(), 1, "{failed}");
+    assert_eq!(items[0]["target"], at_b.as_str());
+    assert!(
+        items[0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("B (Approve)")),
+        "{failed}"
+    );
+
+    // The migrated instances run version 2 and go on by its flows; the refused one is untouched.
+    for id in [&a1, &a2] {
+        let (_, inst) = admin.call("GET", &format!("/api/process-instances/{id}"), None);
+        assert_eq!(inst["version"], 2, "{inst}");
+    }
+    let (_, inst) = admin.call("GET", &format!("/api/process-instances/{at_b}"), None);
+    assert_eq!(
+        (inst["version"].as_i64(), &inst["activeActivities"]),
+        (Some(1), &json!(["B"])),
+        "{inst}"
+    );
+    complete_open_task(&admin, &a1);
+    assert_eq!(
+        active(&admin, &a1),
+        json!(["R"]),
+        "version 2's review comes next"
+    );
+    let (_, history) = admin.call("GET", &format!("/api/process-instances/{a1}/history"), None);
+    assert!(
+        history
+            .as_array()
+            .expect("history")
+            .iter()
+            .any(|h| h["event"] == "instanceMigrated"),
+        "{history}"
+    );
+    let (_, audit) = admin.call("GET", "/api/audit?action=instance.migrate", None);
+    let audited: Vec<&str> = audit
+        .as_array()
+        .expect("audit")
+        .iter()
+        .filter_map(|a| a["target"].as_str())
+        .collect();
+    assert!(
+        audited.contains(&a1.as_str())
+            && audited.contains(&a2.as_str())
+            && !audited.contains(&at_b.as_str()),
+        "{audit}"
+    );
+
+    // A finished batch cannot be stopped; the one left over is cancelled in a batch of its own.
+    let (s, _) = admin.call("POST", &format!("/api/batches/{batch}/stop"), None);
+    assert_eq!(s, 409);
+    let (s, _) = mo.call(
+        "POST",
+        "/api/batches",
+        Some(json!({ "kind": "cancel", "targets": [at_b] })),
+    );
+    assert_eq!(s, 403);
+    let (s, b) = admin.call(
+        "POST",
+        "/api/batches",
+        Some(json!({ "kind": "erase", "targets": [at_b] })),
+    );
+    assert_eq!((s, b["field"].as_str()), (400, Some("kind")), "{b}");
+    let (s, created) = admin.call(
+        "POST",
+        "/api/batches",
+        Some(json!({ "kind": "cancel", "targets": [at_b, "no-such-instance"], "reason": "left on version 1" })),
+    );
+    assert_eq!(s, 201, "{created}");
+    let done = finished(&admin, created["id"].as_str().expect("id"));
+    assert_eq!(
+        (
+            done["batch"]["done"].as_i64(),
+            done["batch"]["failed"].as_i64()
+        ),
+        (Some(1), Some(1)),
+        "{done}"
+    );
+    assert!(
+        done["items"][1]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("no-such-instance")),
+        "{done}"
+    );
+    let (_, inst) = admin.call("GET", &format!("/api/process-instances/{at_b}"), None);
+    assert_eq!(inst["state"], "terminated");
+}

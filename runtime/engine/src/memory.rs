@@ -255,9 +255,9 @@ impl Engine {
             .get(instance)
             .ok_or_else(|| MemoryError::NotFound("instance", instance.to_string()))?;
         let version = |v: i64| {
-            self.definition(&inst.key, v)
-                .cloned()
-                .ok_or_else(|| MemoryError::NotFound("process definition", format!("{} v{v}", inst.key)))
+            self.definition(&inst.key, v).cloned().ok_or_else(|| {
+                MemoryError::NotFound("process definition", format!("{} v{v}", inst.key))
+            })
         };
         let (from, to) = (version(inst.version)?, version(to_version)?);
         let mut moved = inst.clone();

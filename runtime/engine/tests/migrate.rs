@@ -95,7 +95,9 @@ fn a_waiting_instance_moves_to_the_new_version_and_goes_on_by_its_flows() {
     let effects = migrate(&v1, &v2, &mut inst, &none(), DateTime::UNIX_EPOCH).expect("migrates");
     assert_eq!(inst.version, 2);
     // Same element, same name and form: the task row needs no change.
-    assert!(!effects.iter().any(|e| matches!(e, Effect::TaskMoved { .. })));
+    assert!(!effects
+        .iter()
+        .any(|e| matches!(e, Effect::TaskMoved { .. })));
     assert!(effects.iter().any(|e| matches!(
         e,
         Effect::History(HistoryEvent::InstanceMigrated {
@@ -104,7 +106,11 @@ fn a_waiting_instance_moves_to_the_new_version_and_goes_on_by_its_flows() {
         })
     )));
     complete(&v2, &mut inst, "A");
-    assert_eq!(open_tasks(&v2, &inst), ["R"], "version 2's new step comes next");
+    assert_eq!(
+        open_tasks(&v2, &inst),
+        ["R"],
+        "version 2's new step comes next"
+    );
     complete(&v2, &mut inst, "R");
     complete(&v2, &mut inst, "B");
     assert_eq!(inst.state, InstanceState::Completed);
@@ -132,7 +138,9 @@ fn an_element_the_new_version_lacks_refuses_the_migration_and_changes_nothing() 
         })
         .expect("the task moved");
     assert_eq!(moved, ("A2".to_string(), Some("Check".to_string())));
-    assert!(!effects.iter().any(|e| matches!(e, Effect::TaskEnded { .. })));
+    assert!(!effects
+        .iter()
+        .any(|e| matches!(e, Effect::TaskEnded { .. })));
     assert_eq!(open_tasks(&v2, &inst), ["A2"]);
     complete(&v2, &mut inst, "A2");
     assert_eq!(open_tasks(&v2, &inst), ["R"]);
@@ -142,7 +150,10 @@ fn an_element_the_new_version_lacks_refuses_the_migration_and_changes_nothing() 
 fn a_mapping_to_an_element_of_another_kind_is_refused() {
     let v1 = compile(V1, 1);
     let v2 = compile(
-        &V2.replace(r#"<userTask id="R"/>"#, r#"<scriptTask id="R" scriptFormat="rhai"><script>1</script></scriptTask>"#),
+        &V2.replace(
+            r#"<userTask id="R"/>"#,
+            r#"<scriptTask id="R" scriptFormat="rhai"><script>1</script></scriptTask>"#,
+        ),
         2,
     );
     let mapping: BTreeMap<String, String> = [("A".to_string(), "R".to_string())].into();
@@ -199,7 +210,9 @@ fn a_kept_boundary_timer_keeps_its_due_time_and_a_new_boundary_event_opens() {
     // Back to a version without the timer: its job is cancelled.
     let v3 = compile(V1, 3);
     let effects = migrate(&v2, &v3, &mut inst, &none(), later).expect("migrates");
-    assert!(effects.iter().any(|e| matches!(e, Effect::JobCancelled { .. })));
+    assert!(effects
+        .iter()
+        .any(|e| matches!(e, Effect::JobCancelled { .. })));
     assert!(effects
         .iter()
         .any(|e| matches!(e, Effect::SubscriptionClosed { .. })));
@@ -245,7 +258,11 @@ fn a_token_waiting_at_a_join_needs_its_flow_in_the_new_version() {
     let same = compile(FORK, 2);
     migrate(&v1, &same, &mut inst, &none(), DateTime::UNIX_EPOCH).expect("migrates");
     complete(&same, &mut inst, "B");
-    assert_eq!(inst.state, InstanceState::Completed, "the join fired on version 2");
+    assert_eq!(
+        inst.state,
+        InstanceState::Completed,
+        "the join fired on version 2"
+    );
 }
 
 #[test]
@@ -264,7 +281,10 @@ fn a_token_does_not_leave_its_sub_process() {
     // mapping, A inside Sub cannot stand at the process level.
     assert!(refused.0.contains("Sub"), "{refused}");
     let refused = migrate(&v1, &v2, &mut inst, &none(), DateTime::UNIX_EPOCH).unwrap_err();
-    assert!(refused.0.contains("a token keeps its sub-process") || refused.0.contains("does not have"), "{refused}");
+    assert!(
+        refused.0.contains("a token keeps its sub-process") || refused.0.contains("does not have"),
+        "{refused}"
+    );
     assert_eq!(inst.version, 1);
 }
 

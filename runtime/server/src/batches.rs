@@ -116,8 +116,7 @@ pub async fn preview(
         .keys()
         .filter_map(|source| {
             let target = plan.mapping.get(source).unwrap_or(source);
-            to.node_ix(target)
-                .map(|_| (source.clone(), target.clone()))
+            to.node_ix(target).map(|_| (source.clone(), target.clone()))
         })
         .collect();
     let refused = candidates.iter().filter(|c| c.refusal.is_some()).count() as i64;
@@ -158,10 +157,12 @@ pub async fn migrate(
     plan_versions(&state, &plan).await?;
     let targets = match &plan.instance_ids {
         Some(ids) => ids.clone(),
-        None => state
-            .store
-            .active_instance_ids(&plan.process_key, plan.from_version, BATCH_MAX)
-            .await?,
+        None => {
+            state
+                .store
+                .active_instance_ids(&plan.process_key, plan.from_version, BATCH_MAX)
+                .await?
+        }
     };
     let work = BatchWork::Migrate {
         key: plan.process_key.clone(),
@@ -183,7 +184,12 @@ pub async fn create(
 ) -> ApiResult<(StatusCode, Json<BatchOut>)> {
     p.require(&state, "start a batch operation", &[Role::Admin])
         .await?;
-    let text = |v: &Option<String>| v.as_deref().map(str::trim).filter(|t| !t.is_empty()).map(str::to_string);
+    let text = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_string)
+    };
     let work = match req.kind.as_str() {
         "cancel" => {
             bounded(req.reason.as_deref(), "reason", 500)?;
@@ -193,10 +199,9 @@ pub async fn create(
         }
         "retry" => BatchWork::Retry,
         "modify" => {
-            let given = req
-                .instructions
-                .clone()
-                .ok_or_else(|| ApiError::field("instructions", "a modify batch needs instructions"))?;
+            let given = req.instructions.clone().ok_or_else(|| {
+                ApiError::field("instructions", "a modify batch needs instructions")
+            })?;
             let instructions: Vec<ModificationInstruction> = serde_json::from_value(given)
                 .map_err(|e| ApiError::field("instructions", e.to_string()))?;
             if instructions.is_empty() || instructions.len() > 100 {
@@ -385,9 +390,7 @@ pub async fn stop(
         return Err(ApiError::not_found(format!("no batch {id:?}")));
     }
     if !state.store.stop_batch(&id, Utc::now()).await? {
-        return Err(ApiError::conflict(format!(
-            "batch {id} is not running"
-        )));
+        return Err(ApiError::conflict(format!("batch {id} is not running")));
     }
     state
         .audit(Some(&p.user), "batch.stop", Some(&id), "ok")

@@ -522,10 +522,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/outbox", get(outbox))
         .route("/api/migrations", post(batches::migrate))
         .route("/api/migrations/preview", post(batches::preview))
-        .route(
-            "/api/batches",
-            get(batches::batches).post(batches::create),
-        )
+        .route("/api/batches", get(batches::batches).post(batches::create))
         .route("/api/batches/{id}", get(batches::batch))
         .route("/api/batches/{id}/stop", post(batches::stop))
         .route("/api/library", get(drafts::library))

@@ -104,7 +104,8 @@ pub struct BatchItemRow {
     pub done_at: Option<String>,
 }
 
-const BATCH_COLUMNS: &str = "b.id, b.spec, b.created_by, b.created_at, b.state, b.total, b.ended_at, \
+const BATCH_COLUMNS: &str =
+    "b.id, b.spec, b.created_by, b.created_at, b.state, b.total, b.ended_at, \
      (SELECT COUNT(*) FROM batch_items i WHERE i.batch_id = b.id AND i.state = 'done'), \
      (SELECT COUNT(*) FROM batch_items i WHERE i.batch_id = b.id AND i.state = 'failed')";
 
@@ -356,12 +357,16 @@ impl Store {
                         .collect();
                     at.sort();
                     at.dedup();
-                    let refusal = millrace_engine::migrate(&from, &to, &mut inst, mapping, Utc::now())
-                        .err()
-                        .map(|e| e.to_string());
+                    let refusal =
+                        millrace_engine::migrate(&from, &to, &mut inst, mapping, Utc::now())
+                            .err()
+                            .map(|e| e.to_string());
                     (refusal, at)
                 }
-                Err(e) => (Some(format!("its stored state is unreadable: {e}")), Vec::new()),
+                Err(e) => (
+                    Some(format!("its stored state is unreadable: {e}")),
+                    Vec::new(),
+                ),
             };
             out.push(MigrationCandidate {
                 business_key: r.get(1),
@@ -444,7 +449,8 @@ async fn work_item(unit: &mut crate::Unit<'_>, work: &BatchWork, target: &str) -
                 )));
             }
             unit.migrate(target, *to_version, mapping).await?;
-            let detail = serde_json::json!({ "fromVersion": from_version, "toVersion": to_version });
+            let detail =
+                serde_json::json!({ "fromVersion": from_version, "toVersion": to_version });
             unit.audit_with("instance.migrate", Some(target), Some(&detail.to_string()))
                 .await
         }
@@ -471,7 +477,8 @@ async fn work_item(unit: &mut crate::Unit<'_>, work: &BatchWork, target: &str) -
                 },
             )
             .await?;
-            let detail = serde_json::json!({ "instructions": instructions, "annotation": annotation });
+            let detail =
+                serde_json::json!({ "instructions": instructions, "annotation": annotation });
             unit.audit_with("instance.modify", Some(target), Some(&detail.to_string()))
                 .await
         }

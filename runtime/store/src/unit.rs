@@ -1028,13 +1028,15 @@ impl<'s> Unit<'s> {
                     form,
                 } => {
                     self.tasks_touched = true;
-                    sqlx::query("UPDATE tasks SET node_id = $1, name = $2, form = $3 WHERE id = $4")
-                        .bind(&node_id)
-                        .bind(&name)
-                        .bind(&form)
-                        .bind(global_id(instance, task))
-                        .execute(&mut *self.tx)
-                        .await?;
+                    sqlx::query(
+                        "UPDATE tasks SET node_id = $1, name = $2, form = $3 WHERE id = $4",
+                    )
+                    .bind(&node_id)
+                    .bind(&name)
+                    .bind(&form)
+                    .bind(global_id(instance, task))
+                    .execute(&mut *self.tx)
+                    .await?;
                 }
                 Effect::IncidentMoved { incident, node } => {
                     sqlx::query("UPDATE incidents SET node_id = $1 WHERE id = $2")

@@ -122,11 +122,12 @@ pub fn migrate(
             Some(owner) => map(owner).and_then(|o| to.node(o).inner_scope),
         };
         if want_scope != Some(dst.scope) {
-            let inside = |def: &ProcessDefinition, n: &crate::definition::Node| {
-                match def.scopes[n.scope as usize].owner {
-                    Some(o) => format!("inside {}", def.node(o).id),
-                    None => "at the process level".to_string(),
-                }
+            let inside = |def: &ProcessDefinition, n: &crate::definition::Node| match def.scopes
+                [n.scope as usize]
+                .owner
+            {
+                Some(o) => format!("inside {}", def.node(o).id),
+                None => "at the process level".to_string(),
             };
             return refuse(format!(
                 "a token is at {}, {}, and {} in version {} stands {}: a token keeps its sub-process",

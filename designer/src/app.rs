@@ -76,6 +76,24 @@ pub enum Page {
         /// Last day, as the address gives it.
         to: String,
     },
+    /// Migrating the running instances of one version of a process to
+    /// another (`/operations/migrate/{key}?from=1&to=2`; absent: the oldest
+    /// version with running instances, and the newest).
+    Migration {
+        /// Process key.
+        key: String,
+        /// The version the instances run on.
+        from: Option<i64>,
+        /// The version they move to.
+        to: Option<i64>,
+    },
+    /// The latest batch operations.
+    Batches,
+    /// One batch operation: progress and each item's result.
+    Batch {
+        /// The batch's id.
+        id: String,
+    },
     /// Settings: one reference-data table the processes read as their rules.
     Settings {
         /// The table (`time_slots`).
@@ -404,6 +422,9 @@ impl Page {
             Page::Incidents { .. } => "Incidents".into(),
             Page::Dashboard { key, .. } => format!("{key} · Dashboard"),
             Page::Heatmap { key, version, .. } => format!("{key} v{version} · Heatmap"),
+            Page::Migration { key, .. } => format!("{key} · Migrate"),
+            Page::Batches => "Batch operations".into(),
+            Page::Batch { .. } => "Batch operation".into(),
             Page::Settings { .. } => "Settings".into(),
             Page::Reports { .. } => "Reports".into(),
             Page::Users => "Users and tokens".into(),
@@ -493,6 +514,11 @@ pub fn App(state: PageState) -> impl IntoView {
             from,
             to,
         } => view! { <pages::operations::HeatmapPage key version from to/> }.into_any(),
+        Page::Migration { key, from, to } => {
+            view! { <pages::batches::Migration key from to/> }.into_any()
+        }
+        Page::Batches => view! { <pages::batches::Batches/> }.into_any(),
+        Page::Batch { id } => view! { <pages::batches::Batch id/> }.into_any(),
         Page::Settings { table } => view! { <pages::settings::Settings table/> }.into_any(),
         Page::Reports { report, input } => {
             view! { <pages::reports::Reports report input/> }.into_any()
@@ -518,7 +544,10 @@ fn Header(me: Option<Me>, page: Page) -> impl IntoView {
         | Page::Instance { .. }
         | Page::Incidents { .. }
         | Page::Dashboard { .. }
-        | Page::Heatmap { .. } => "operations",
+        | Page::Heatmap { .. }
+        | Page::Migration { .. }
+        | Page::Batches
+        | Page::Batch { .. } => "operations",
         Page::Settings { .. } => "settings",
         Page::Users | Page::Audit { .. } => "admin",
         Page::Reports { .. } => "reports",

@@ -2,28 +2,31 @@
 // read-only (pan and zoom), with each element's state marked and counts on
 // it — what the operations pages show of an instance. The Rust side
 // (designer/src/widgets/viewer.rs) sees only these functions, with strings,
-// JSON and DOM elements across the boundary. One viewer per page.
+// JSON and DOM elements across the boundary. A page may show several
+// diagrams (a migration shows two versions side by side): each function's
+// last argument names the viewer, `main` when it is left out.
 
 import NavigatedViewer from 'bpmn-js/lib/NavigatedViewer';
 
-let viewer = null;
+const viewers = new Map();
 
-function need() {
-  if (!viewer) throw new Error('the viewer is not mounted');
+function need(slot = 'main') {
+  const viewer = viewers.get(slot);
+  if (!viewer) throw new Error(`the viewer ${slot} is not mounted`);
   return viewer;
 }
 
-// Creates the viewer in `container`.
-export function mount(container) {
-  destroy();
-  viewer = new NavigatedViewer({ container });
+// Creates viewer `slot` in `container`.
+export function mount(container, slot = 'main') {
+  destroy(slot);
+  viewers.set(slot, new NavigatedViewer({ container }));
 }
 
 // Shows BPMN XML, fitted to the container. Answers the diagram's flow
 // nodes as JSON, `[{ "id", "name", "type" }]` in diagram order, for pages
 // that let one pick an element.
-export async function load(xml) {
-  const v = need();
+export async function load(xml, slot = 'main') {
+  const v = need(slot);
   await v.importXML(xml);
   v.get('canvas').zoom('fit-viewport', 'auto');
   const nodes = v.get('elementRegistry').filter((el) =>
@@ -36,8 +39,8 @@ export async function load(xml) {
 }
 
 // Calls `callback(id)` when a flow node is clicked (one callback per viewer).
-export function onClick(callback) {
-  const v = need();
+export function onClick(callback, slot = 'main') {
+  const v = need(slot);
   v.get('eventBus').on('element.click', (e) => {
     const bo = e.element.businessObject;
     if (bo && bo.$instanceOf('bpmn:FlowNode')) callback(e.element.id);
@@ -48,8 +51,8 @@ export function onClick(callback) {
 // "text": "…", "title": "…" }` (class `mr-heat-N` and a badge at the top
 // right), `flows` of sequence flow id to how often it was taken (a badge at
 // the flow's middle). Replaces any heatmap shown before.
-export function heat(nodes, flows) {
-  const v = need();
+export function heat(nodes, flows, slot = 'main') {
+  const v = need(slot);
   const canvas = v.get('canvas');
   const registry = v.get('elementRegistry');
   const overlays = v.get('overlays');
@@ -92,8 +95,8 @@ export function heat(nodes, flows) {
 // `completed` or `incident` (CSS classes `mr-active`, …); `counts` a JSON
 // object of element id to a number shown at its bottom right. Ids the diagram
 // does not have are skipped (an instance of another version's shape).
-export function mark(states, counts) {
-  const v = need();
+export function mark(states, counts, slot = 'main') {
+  const v = need(slot);
   const canvas = v.get('canvas');
   const registry = v.get('elementRegistry');
   const overlays = v.get('overlays');
@@ -115,7 +118,11 @@ export function mark(states, counts) {
   }
 }
 
-export function destroy() {
-  if (viewer) viewer.destroy();
-  viewer = null;
+// Removes viewer `slot`, or every viewer when none is named.
+export function destroy(slot) {
+  for (const [name, viewer] of [...viewers]) {
+    if (slot !== undefined && name !== slot) continue;
+    viewer.destroy();
+    viewers.delete(name);
+  }
 }

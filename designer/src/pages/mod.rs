@@ -1,6 +1,7 @@
 //! One module per page.
 
 pub mod admin;
+pub mod batches;
 pub mod dashboard;
 pub mod designer;
 pub mod errors;

@@ -111,8 +111,10 @@ pub fn Instances(filter: InstanceFilter) -> impl IntoView {
             <h1 id="operations-title">"Instances"</h1>
             <p class="links">
                 <a href="/operations/incidents">"Open incidents"</a>
+                " · " <a href="/operations/batches">"Batch operations"</a>
                 {filter_process.map(|k| view! {
                     " · " <a href=format!("/operations/dashboard/{k}")>{format!("Dashboard of {k}")}</a>
+                    " · " <a href=format!("/operations/migrate/{k}")>{format!("Migrate instances of {k}")}</a>
                 })}
             </p>
             {form}
@@ -856,6 +858,7 @@ pub fn HeatmapPage(key: String, version: i64, from: String, to: String) -> impl 
             <p>
                 <a href=format!("/operations?process={key}")>"← Instances of "{key.clone()}</a>
                 " · " <a href=format!("/operations/dashboard/{key}")>"Dashboard"</a>
+                " · " <a href=format!("/operations/migrate/{key}?from={version}")>"Migrate its instances"</a>
             </p>
             <h1 id="heatmap-title">"Heatmap · "{key.clone()}" · version "{version}</h1>
             {period}

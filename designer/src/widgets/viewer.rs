@@ -9,15 +9,15 @@ mod js {
     #[wasm_bindgen(js_namespace = MillraceViewer)]
     extern "C" {
         #[wasm_bindgen(catch)]
-        pub fn mount(container: &web_sys::HtmlElement) -> Result<(), JsValue>;
+        pub fn mount(container: &web_sys::HtmlElement, slot: &str) -> Result<(), JsValue>;
         #[wasm_bindgen(catch)]
-        pub async fn load(xml: &str) -> Result<JsValue, JsValue>;
+        pub async fn load(xml: &str, slot: &str) -> Result<JsValue, JsValue>;
         #[wasm_bindgen(catch)]
-        pub fn mark(states: &str, counts: &str) -> Result<(), JsValue>;
+        pub fn mark(states: &str, counts: &str, slot: &str) -> Result<(), JsValue>;
         #[wasm_bindgen(catch, js_name = onClick)]
-        pub fn on_click(callback: &js_sys::Function) -> Result<(), JsValue>;
+        pub fn on_click(callback: &js_sys::Function, slot: &str) -> Result<(), JsValue>;
         #[wasm_bindgen(catch)]
-        pub fn heat(nodes: &str, flows: &str) -> Result<(), JsValue>;
+        pub fn heat(nodes: &str, flows: &str, slot: &str) -> Result<(), JsValue>;
         pub fn destroy();
     }
 }
@@ -60,16 +60,33 @@ pub async fn show(
     states: &std::collections::BTreeMap<String, &'static str>,
     counts: &std::collections::BTreeMap<String, usize>,
 ) -> Result<Vec<DiagramNode>, String> {
+    show_in(MAIN, container, xml, states, counts).await
+}
+
+/// The viewer a page shows when it shows one.
+#[cfg(feature = "hydrate")]
+const MAIN: &str = "main";
+
+/// [`show`] in the viewer named `slot`, for pages that show several
+/// diagrams side by side (each slot its own viewer; [`destroy`] removes all).
+#[cfg(feature = "hydrate")]
+pub async fn show_in(
+    slot: &str,
+    container: &web_sys::HtmlElement,
+    xml: &str,
+    states: &std::collections::BTreeMap<String, &'static str>,
+    counts: &std::collections::BTreeMap<String, usize>,
+) -> Result<Vec<DiagramNode>, String> {
     super::require(SCRIPT, STYLES).await?;
-    js::mount(container).map_err(super::describe)?;
-    let nodes = js::load(xml).await.map_err(super::describe)?;
+    js::mount(container, slot).map_err(super::describe)?;
+    let nodes = js::load(xml, slot).await.map_err(super::describe)?;
     let nodes: Vec<DiagramNode> = nodes
         .as_string()
         .and_then(|n| serde_json::from_str(&n).ok())
         .unwrap_or_default();
     let states = serde_json::to_string(states).map_err(|e| e.to_string())?;
     let counts = serde_json::to_string(counts).map_err(|e| e.to_string())?;
-    js::mark(&states, &counts).map_err(super::describe)?;
+    js::mark(&states, &counts, slot).map_err(super::describe)?;
     Ok(nodes)
 }
 
@@ -80,7 +97,7 @@ pub fn on_click(callback: impl Fn(String) + 'static) -> Result<(), String> {
     use wasm_bindgen::prelude::*;
     use wasm_bindgen::JsCast;
     let click = Closure::<dyn Fn(String)>::new(callback);
-    let r = js::on_click(click.as_ref().unchecked_ref()).map_err(super::describe);
+    let r = js::on_click(click.as_ref().unchecked_ref(), MAIN).map_err(super::describe);
     // The viewer holds the callback until the page destroys it.
     click.forget();
     r
@@ -104,10 +121,10 @@ pub fn heat(
         .collect();
     let nodes = serde_json::Value::Object(nodes).to_string();
     let flows = serde_json::to_string(flows).map_err(|e| e.to_string())?;
-    js::heat(&nodes, &flows).map_err(super::describe)
+    js::heat(&nodes, &flows, MAIN).map_err(super::describe)
 }
 
-/// Removes the viewer, if one is shown.
+/// Removes every viewer the page shows.
 pub fn destroy() {
     #[cfg(feature = "hydrate")]
     js::destroy();

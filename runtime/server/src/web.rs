@@ -388,6 +388,66 @@ pub async fn heatmap(
     .await
 }
 
+/// `/operations/migrate/{key}?from=…&to=…`: migrating a version's running
+/// instances to another version (administrators).
+pub async fn migration(
+    State(state): State<AppState>,
+    principal: Result<Principal, ApiError>,
+    uri: Uri,
+    Path(key): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<std::collections::BTreeMap<String, String>>,
+) -> Response {
+    let version = |name: &str| q.get(name).and_then(|v| v.trim().parse().ok());
+    guarded(
+        &state,
+        principal,
+        &uri,
+        Audience::Operators,
+        "operations",
+        Page::Migration {
+            key,
+            from: version("from"),
+            to: version("to"),
+        },
+    )
+    .await
+}
+
+/// `/operations/batches`: the latest batch operations (administrators).
+pub async fn batches(
+    State(state): State<AppState>,
+    principal: Result<Principal, ApiError>,
+    uri: Uri,
+) -> Response {
+    guarded(
+        &state,
+        principal,
+        &uri,
+        Audience::Operators,
+        "operations",
+        Page::Batches,
+    )
+    .await
+}
+
+/// `/operations/batches/{id}`: one batch operation's progress and results.
+pub async fn batch(
+    State(state): State<AppState>,
+    principal: Result<Principal, ApiError>,
+    uri: Uri,
+    Path(id): Path<String>,
+) -> Response {
+    guarded(
+        &state,
+        principal,
+        &uri,
+        Audience::Operators,
+        "operations",
+        Page::Batch { id },
+    )
+    .await
+}
+
 /// `/admin/users`: users and their groups, and API tokens (administrators).
 pub async fn users(
     State(state): State<AppState>,

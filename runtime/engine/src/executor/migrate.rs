@@ -311,10 +311,8 @@ impl Exec<'_> {
         for (&t, tok) in &self.inst.tokens {
             let node = self.def.node(tok.node);
             match &tok.state {
-                TokenState::Waiting(Wait::Event) => {
-                    if trigger_key(self.def, tok.node).is_some() {
-                        wanted.push((tok.node, SubscriptionTarget::Token(t)));
-                    }
+                TokenState::Waiting(Wait::Event) if trigger_key(self.def, tok.node).is_some() => {
+                    wanted.push((tok.node, SubscriptionTarget::Token(t)));
                 }
                 TokenState::Waiting(Wait::EventGateway) => {
                     for &f in &node.outgoing {

@@ -45,8 +45,8 @@ test('running instances are migrated in a batch, the one that cannot move with i
   await page.waitForURL(/\/operations\/migrate\/migrate-line$/);
   const summary = page.locator('.migration-summary');
   await summary.filter({ hasText: '4 can move · 1 cannot' }).waitFor();
-  assert.equal(await page.getByLabel('From').inputValue(), '1');
-  assert.equal(await page.getByLabel('To').inputValue(), '2');
+  assert.equal(await page.getByLabel('From', { exact: true }).inputValue(), '1');
+  assert.equal(await page.getByLabel('To', { exact: true }).inputValue(), '2');
   const instances = page.getByRole('table', { name: 'Instances to migrate' });
   const refused = instances.locator('tr', { hasText: 'exchange-5' });
   await refused.filter({ hasText: 'Visit (Visit the site), which version 2 does not have' }).waitFor();
@@ -98,5 +98,25 @@ test('running instances are migrated in a batch, the one that cannot move with i
   const list = page.getByRole('table', { name: 'Batch operations' });
   await list.getByRole('link', { name: 'Migrate migrate-line from version 1 to 2' }).first().waitFor();
   await shot(page, 'migration-04-batches');
+  await page.context().close();
+});
+
+test('ticked instances are cancelled as a batch with a reason', async () => {
+  const page = await newPage();
+  await signIn(page, 'admin', ADMIN_PASSWORD, '/operations?process=migrate-line&businessKey=exchange-5');
+  const table = page.getByRole('table', { name: 'Instances' });
+  await table.locator('tr', { hasText: ids[4] }).waitFor();
+  await page.getByRole('checkbox', { name: 'Tick exchange-5' }).check();
+  const form = page.getByRole('form', { name: 'Cancel ticked instances' });
+  await form.getByLabel('Why').fill('Left on version 1 by mistake');
+  await shot(page, 'migration-05-cancel-ticked');
+  await form.getByRole('button', { name: 'Cancel 1 ticked instance(s)' }).click();
+  await page.waitForURL(/\/operations\/batches\/[0-9a-f-]+$/);
+  await page.getByRole('heading', { name: 'Cancel instances' }).waitFor();
+  await page.locator('.batch-counts', { hasText: '1 done · 0 failed · 0 pending' }).waitFor();
+  const i = await adminApi('GET', `/api/process-instances/${ids[4]}`);
+  assert.equal(i.body.state, 'terminated');
+  const audit = await adminApi('GET', `/api/audit?action=cancel&target=${ids[4]}`);
+  assert.equal(audit.body[0]?.detail, 'Left on version 1 by mistake', JSON.stringify(audit.body));
   await page.context().close();
 });

@@ -32,7 +32,13 @@ pub fn Migration(key: String, from: Option<i64>, to: Option<i64>) -> impl IntoVi
 
     Effect::new(move |_| {
         leptos::task::spawn_local(async move {
-            let r = http::get::<Vec<DefinitionOut>>("/api/process-definitions").await;
+            let url = format!(
+                "/api/process-definitions?{}",
+                form_urlencoded::Serializer::new(String::new())
+                    .append_pair("key", &key.get_value())
+                    .finish()
+            );
+            let r = http::get::<Vec<DefinitionOut>>(&url).await;
             let r = r.map(|all| {
                 let mut mine: Vec<DefinitionOut> = all
                     .into_iter()
@@ -190,8 +196,13 @@ pub fn Migration(key: String, from: Option<i64>, to: Option<i64>) -> impl IntoVi
                                     <td>
                                         <select id=select_id on:change=move |ev| {
                                             let target = event_target_value(&ev);
+                                            // "Not mapped" leaves it to the id, which the new version lacks.
                                             chosen.update(|m| {
-                                                m.insert(source.clone(), target);
+                                                if target.is_empty() {
+                                                    m.remove(&source);
+                                                } else {
+                                                    m.insert(source.clone(), target);
+                                                }
                                             });
                                         }>
                                             <option value="" selected=current.is_empty()>"— not mapped —"</option>
@@ -429,11 +440,13 @@ pub fn Batch(id: String) -> impl IntoView {
                     <p><button type="button" on:click=stop>"Stop"</button>
                     <span class="hint">" What is not yet worked stays as it is."</span></p>
                 })}
-                <label class="check">
-                    <input type="checkbox" prop:checked=move || failed_only.get()
-                        on:change=move |ev| failed_only.set(event_target_checked(&ev))/>
-                    " Failed only"
-                </label>
+                <p class="batch-filter">
+                    <label>
+                        <input type="checkbox" prop:checked=move || failed_only.get()
+                            on:change=move |ev| failed_only.set(event_target_checked(&ev))/>
+                        " Failed only"
+                    </label>
+                </p>
                 <table class="grid" aria-label="Items">
                     <thead><tr><th>"#"</th><th>"Item"</th><th>"Result"</th><th>"Why"</th><th>"At"</th></tr></thead>
                     <tbody>

@@ -49,9 +49,15 @@ fn filter_form(f: InstanceFilter, processes: RwSignal<Vec<String>>) -> impl Into
 /// The instance list.
 #[component]
 pub fn Instances(filter: InstanceFilter) -> impl IntoView {
+    let session = expect_context::<Session>();
+    let csrf = StoredValue::new(session.csrf());
     let filter_process = filter.process.clone();
     let api_url = StoredValue::new(filter.api());
     let list = RwSignal::new(None::<Result<Vec<InstanceListItem>, String>>);
+    // Running instances ticked for a batch cancel.
+    let ticked = RwSignal::new(std::collections::BTreeSet::<String>::new());
+    let cancel_reason = RwSignal::new(String::new());
+    let batch_notice = RwSignal::new(None::<String>);
     let processes = RwSignal::new(Vec::<String>::new());
     Effect::new(move |_| {
         leptos::task::spawn_local(async move {
@@ -69,12 +75,28 @@ pub fn Instances(filter: InstanceFilter) -> impl IntoView {
         }
         Some(Ok(items)) => view! {
             <table class="grid" aria-label="Instances">
-                <thead><tr><th>"Instance"</th><th>"Business key"</th><th>"Process"</th><th>"Version"</th><th>"State"</th><th>"Started"</th><th>"Incident"</th></tr></thead>
+                <thead><tr><th><span class="visually-hidden">"Tick"</span></th><th>"Instance"</th><th>"Business key"</th><th>"Process"</th><th>"Version"</th><th>"State"</th><th>"Started"</th><th>"Incident"</th></tr></thead>
                 <tbody>
                     {items.into_iter().map(|i| {
                         let incident = i.has_incident.then(|| view! { <span class="badge error">"incident"</span> });
+                        let tick = (i.state == "active").then(|| {
+                            let id = i.id.clone();
+                            let label = format!("Tick {}", i.business_key.clone().unwrap_or_else(|| i.id.clone()));
+                            let checked_id = id.clone();
+                            view! {
+                                <input type="checkbox" aria-label=label
+                                    prop:checked=move || ticked.with(|t| t.contains(&checked_id))
+                                    on:change=move |ev| {
+                                        let on = event_target_checked(&ev);
+                                        ticked.update(|t| {
+                                            if on { t.insert(id.clone()); } else { t.remove(&id); }
+                                        });
+                                    }/>
+                            }
+                        });
                         view! {
                             <tr>
+                                <td>{tick}</td>
                                 <td><a href=format!("/operations/instances/{}", i.id)><code>{i.id.clone()}</code></a></td>
                                 <td>{i.business_key.unwrap_or_default()}</td>
                                 <td>{i.key}</td>
@@ -90,6 +112,42 @@ pub fn Instances(filter: InstanceFilter) -> impl IntoView {
         }
         .into_any(),
     }
+    };
+    let cancel_ticked = move |_| {
+        let targets: Vec<String> = ticked.get_untracked().into_iter().collect();
+        if targets.is_empty() {
+            batch_notice.set(Some("Tick the running instances to cancel first.".into()));
+            return;
+        }
+        let reason = cancel_reason.get_untracked();
+        leptos::task::spawn_local(async move {
+            let body = millrace_api::BatchIn {
+                kind: "cancel".into(),
+                targets,
+                reason: (!reason.trim().is_empty()).then_some(reason),
+                instructions: None,
+                annotation: None,
+            };
+            let r: Result<millrace_api::BatchOut, _> =
+                http::send("POST", "/api/batches", &body, &csrf.get_value()).await;
+            match r {
+                Ok(b) => http::navigate(&format!("/operations/batches/{}", b.id)),
+                Err(f) => batch_notice.set(Some(f.reason())),
+            }
+        });
+    };
+    let batch_form = move || {
+        let n = ticked.with(|t| t.len());
+        (n > 0).then(|| view! {
+            <form class="inbox-filter" aria-label="Cancel ticked instances" on:submit=|ev| ev.prevent_default()>
+                <label for="batch-cancel-reason">"Why"</label>
+                <input id="batch-cancel-reason" type="text" maxlength="500"
+                    prop:value=move || cancel_reason.get()
+                    on:input=move |ev| cancel_reason.set(event_target_value(&ev))/>
+                <button type="button" on:click=cancel_ticked>{format!("Cancel {n} ticked instance(s)")}</button>
+                <span class="hint">"As a batch: its page shows each one's result."</span>
+            </form>
+        })
     };
     let form = filter_form(filter.clone(), processes);
     let pager = move || {
@@ -118,7 +176,9 @@ pub fn Instances(filter: InstanceFilter) -> impl IntoView {
                 })}
             </p>
             {form}
+            {move || batch_notice.get().map(|n| view! { <p class="banner error" role="alert">{n}</p> })}
             {rows}
+            {batch_form}
             {pager}
         </section>
     }

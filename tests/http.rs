@@ -1402,3 +1402,113 @@ fn an_administrator_fixes_the_data_an_incident_needs_and_the_change_is_audited()
         "the refused requests audited no change: {changes:?}"
     );
 }
+
+#[test]
+fn files_are_attached_to_a_request_checked_listed_and_read_by_who_may_read_it() {
+    let server = start_server();
+    let admin = admin(&server);
+    let bea_pw = add_user(&admin, "bea", "staff", &["billing-specialists"]);
+    let cy_pw = add_user(&admin, "cy", "staff", &["field-crew"]);
+    let bea = Client::login(&server, "bea", &bea_pw);
+    let cy = Client::login(&server, "cy", &cy_pw);
+    let id = start_approval(&bea, "ATT-1");
+    let task = review_task(&bea, &id);
+    let path = |q: &str| format!("/api/process-instances/{id}/attachments?{q}");
+    let pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n".to_vec();
+
+    // Refused, naming why, and nothing kept: a type staff do not exchange,
+    // bytes that are not what they claim, a name with a slash, too big, empty,
+    // a task of another instance.
+    let (s, b) = bea.post_bytes(
+        &path("name=run.sh"),
+        "application/x-sh",
+        b"#!/bin/sh".to_vec(),
+    );
+    assert_eq!((s, b["field"].as_str()), (400, Some("Content-Type")), "{b}");
+    assert!(
+        b["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("application/pdf")),
+        "{b}"
+    );
+    let (s, b) = bea.post_bytes(
+        &path("name=bill.pdf"),
+        "application/pdf",
+        b"MZ\x90\x00".to_vec(),
+    );
+    assert_eq!((s, b["field"].as_str()), (400, Some("body")), "{b}");
+    let (s, b) = bea.post_bytes(&path("name=..%2Fbill.pdf"), "application/pdf", pdf.clone());
+    assert_eq!((s, b["field"].as_str()), (400, Some("name")), "{b}");
+    let mut big = pdf.clone();
+    big.resize(3 * 1024 * 1024 + 1, b' ');
+    let (s, b) = bea.post_bytes(&path("name=big.pdf"), "application/pdf", big);
+    assert_eq!(s, 413, "{b}");
+    let (s, b) = bea.post_bytes(&path("name=empty.txt"), "text/plain", Vec::new());
+    assert_eq!((s, b["field"].as_str()), (400, Some("body")), "{b}");
+    let (s, b) = bea.post_bytes(
+        &path("name=x.pdf&taskId=other:3"),
+        "application/pdf",
+        pdf.clone(),
+    );
+    assert_eq!((s, b["field"].as_str()), (400, Some("taskId")), "{b}");
+    let (_, list) = bea.call(
+        "GET",
+        &format!("/api/process-instances/{id}/attachments"),
+        None,
+    );
+    assert_eq!(list, json!([]), "nothing refused was kept");
+
+    let (s, added) = bea.post_bytes(
+        &path(&format!("name=Meter%20photo%20form.pdf&taskId={task}")),
+        "application/pdf",
+        pdf.clone(),
+    );
+    assert_eq!(s, 201, "{added}");
+    assert_eq!(added["name"], "Meter photo form.pdf");
+    assert_eq!(added["taskId"], task.as_str());
+    assert_eq!(added["size"].as_i64(), Some(pdf.len() as i64));
+    assert_eq!(added["addedBy"], "bea");
+    let (s, _) = bea.post_bytes(
+        &path("name=notes.txt"),
+        "text/plain; charset=utf-8",
+        "Customer asked for a morning slot".into(),
+    );
+    assert_eq!(s, 201);
+    let (_, list) = admin.call(
+        "GET",
+        &format!("/api/process-instances/{id}/attachments"),
+        None,
+    );
+    let names: Vec<&str> = list
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|a| a["name"].as_str())
+        .collect();
+    assert_eq!(names, ["Meter photo form.pdf", "notes.txt"]);
+
+    let url = added["url"].as_str().expect("url");
+    let (s, bytes, kind) = bea.get_bytes(url);
+    assert_eq!((s, kind.as_str()), (200, "application/pdf"));
+    assert_eq!(bytes, pdf, "the file comes back as it was sent");
+    // Someone the request does not concern sees neither the list nor the file, nor adds to it.
+    let (s, _) = cy.call(
+        "GET",
+        &format!("/api/process-instances/{id}/attachments"),
+        None,
+    );
+    assert_eq!(s, 404);
+    let (s, _, _) = cy.get_bytes(url);
+    assert_eq!(s, 404);
+    let (s, _) = cy.post_bytes(&path("name=x.pdf"), "application/pdf", pdf);
+    assert_eq!(s, 404);
+    let (_, audit) = admin.call("GET", "/api/audit?action=attachment.read", None);
+    assert!(
+        audit
+            .as_array()
+            .expect("audit")
+            .iter()
+            .any(|a| a["actor"] == "bea"),
+        "{audit}"
+    );
+}

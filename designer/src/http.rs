@@ -87,6 +87,40 @@ async fn fetch_text(
     body: Option<String>,
     csrf: &str,
 ) -> Result<String, Failure> {
+    let body = body.map(|b| {
+        (
+            wasm_bindgen::JsValue::from_str(&b),
+            "application/json".to_string(),
+        )
+    });
+    fetch_raw(method, url, body, csrf).await
+}
+
+/// `POST url` with a file as the body, sent as its own type; the answer read as JSON.
+#[cfg(feature = "hydrate")]
+pub async fn upload<T: DeserializeOwned>(
+    url: &str,
+    file: &web_sys::File,
+    csrf: &str,
+) -> Result<T, Failure> {
+    let kind = match file.type_() {
+        t if t.is_empty() => "application/octet-stream".to_string(),
+        t => t,
+    };
+    let text = fetch_raw("POST", url, Some((file.clone().into(), kind)), csrf).await?;
+    serde_json::from_str(&text)
+        .map_err(|e| Failure::local(format!("unexpected answer from {url}: {e}")))
+}
+
+/// `method url` with a body of the given content type: the answer's text when
+/// it succeeded, else the error body.
+#[cfg(feature = "hydrate")]
+async fn fetch_raw(
+    method: &str,
+    url: &str,
+    body: Option<(wasm_bindgen::JsValue, String)>,
+    csrf: &str,
+) -> Result<String, Failure> {
     use wasm_bindgen::JsCast;
     use wasm_bindgen_futures::JsFuture;
 
@@ -97,11 +131,11 @@ async fn fetch_text(
     headers
         .set("accept", "application/json")
         .map_err(js_failure)?;
-    if let Some(b) = &body {
+    if let Some((b, content_type)) = &body {
         headers
-            .set("content-type", "application/json")
+            .set("content-type", content_type)
             .map_err(js_failure)?;
-        init.set_body(&wasm_bindgen::JsValue::from_str(b));
+        init.set_body(b);
     }
     if method != "GET" {
         headers.set("x-csrf-token", csrf).map_err(js_failure)?;

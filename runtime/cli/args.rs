@@ -106,6 +106,11 @@ pub struct BenchArgs {
     /// Run durably on a new schema of this PostgreSQL database instead of a new SQLite file.
     #[arg(long, value_name = "URL")]
     pub postgres: Option<String>,
+    /// Measure a batch migration instead: start N instances of FILE (left at
+    /// their first wait state), deploy this file as the next version, and
+    /// time the batch that migrates them all (elements mapped by id).
+    #[arg(long, value_name = "FILE", conflicts_with = "in_memory")]
+    pub migrate_to: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

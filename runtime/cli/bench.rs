@@ -108,6 +108,11 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
             .map_err(|e| anyhow::anyhow!("{}: {e}", args.file.display()))?;
         let def = defs.first().context("the file has no executable process")?;
         in_memory(def, &plan, args.n)?
+    } else if let Some(to) = &args.migrate_to {
+        let to_text =
+            std::fs::read_to_string(to).with_context(|| format!("reading {}", to.display()))?;
+        let runtime = tokio::runtime::Runtime::new()?;
+        runtime.block_on(durable_migration(args, &text, &to_text, &plan))?
     } else {
         let runtime = tokio::runtime::Runtime::new()?;
         runtime.block_on(durable(args, &text, &plan))?
@@ -123,6 +128,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
             "instances_per_s": if seconds > 0.0 { (n / seconds * 10.0).round() / 10.0 } else { 0.0 },
             "peak_rss_mb": peak_rss_mb(),
             "store": if args.in_memory { "memory" } else if args.postgres.is_some() { "postgres" } else { "sqlite" },
+            "operation": if args.migrate_to.is_some() { "migrate" } else { "run" },
         })
     );
     Ok(ExitCode::SUCCESS)
@@ -172,28 +178,27 @@ fn queue_work(effects: &[Effect], work: &mut VecDeque<Command>) {
     }
 }
 
-async fn durable(args: &BenchArgs, text: &str, plan: &Plan) -> anyhow::Result<f64> {
-    let tmp = tempfile::tempdir().context("creating a temporary folder")?;
+/// A fresh durable store (SQLite in `tmp`, or a scratch PostgreSQL schema).
+async fn bench_store(
+    args: &BenchArgs,
+    tmp: &std::path::Path,
+) -> anyhow::Result<(Store, Option<millrace_store::ScratchSchema>)> {
     let scratch = match &args.postgres {
         Some(base) => Some(millrace_store::ScratchSchema::create(base).await?),
         None => None,
     };
-    let store = match &scratch {
-        Some(s) => Store::open(&s.url, std::sync::Arc::new(millrace_script::RhaiLanguage)).await?,
-        None => {
-            Store::open(
-                &tmp.path().join("bench.db").to_string_lossy(),
-                std::sync::Arc::new(millrace_script::RhaiLanguage),
-            )
-            .await?
-        }
+    let url = match &scratch {
+        Some(s) => s.url.clone(),
+        None => tmp.join("bench.db").to_string_lossy().into_owned(),
     };
+    let store = Store::open(&url, std::sync::Arc::new(millrace_script::RhaiLanguage)).await?;
+    Ok((store, scratch))
+}
+
+/// The BPMN file named `name` with the scripts folder, as one deployment.
+fn bench_files(args: &BenchArgs, name: &str, text: &str) -> anyhow::Result<Vec<DeploymentFile>> {
     let mut files = vec![DeploymentFile {
-        name: args
-            .file
-            .file_name()
-            .map(|f| f.to_string_lossy().into_owned())
-            .unwrap_or_default(),
+        name: name.to_string(),
         content: text.to_string(),
     }];
     files.extend(DeploymentFile::read_folder(
@@ -201,6 +206,107 @@ async fn durable(args: &BenchArgs, text: &str, plan: &Plan) -> anyhow::Result<f6
         &[".rhai"],
         "scripts",
     )?);
+    Ok(files)
+}
+
+/// Starts `args.n` instances (left where they first wait), deploys `to_text`
+/// as the next version, and times the batch that migrates them.
+async fn durable_migration(
+    args: &BenchArgs,
+    text: &str,
+    to_text: &str,
+    plan: &Plan,
+) -> anyhow::Result<f64> {
+    let tmp = tempfile::tempdir().context("creating a temporary folder")?;
+    let (store, scratch) = bench_store(args, tmp.path()).await?;
+    let name = args
+        .file
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let now = chrono::DateTime::UNIX_EPOCH;
+    let v1 = store
+        .deploy(
+            "bench",
+            &bench_files(args, &name, text)?,
+            Some("bench"),
+            None,
+            now,
+        )
+        .await?;
+    let v1 = v1.first().context("the file has no executable process")?;
+    let (key, from_version) = (v1.key.clone(), v1.version);
+    let mut i = 0;
+    while i < args.n {
+        let end = (i + args.batch.max(1)).min(args.n);
+        let mut unit = store.begin(now, Some("bench")).await?;
+        for j in i..end {
+            unit.start(&key, plan.variables(j), None, None).await?;
+        }
+        unit.commit().await?;
+        i = end;
+    }
+    let v2 = store
+        .deploy(
+            "bench",
+            &bench_files(args, &name, to_text)?,
+            Some("bench"),
+            None,
+            now,
+        )
+        .await?;
+    let to_version = v2
+        .iter()
+        .find(|d| d.key == key)
+        .map(|d| d.version)
+        .context("the second file has no version of the same process")?;
+    anyhow::ensure!(
+        to_version != from_version,
+        "the second file is the same version as the first"
+    );
+    let targets = store
+        .active_instance_ids(&key, from_version, args.n as i64)
+        .await?;
+    let started = Instant::now();
+    let work = millrace_store::BatchWork::Migrate {
+        key: key.clone(),
+        from_version,
+        to_version,
+        mapping: Default::default(),
+    };
+    store
+        .create_batch("bench", &work, "bench", &targets, now)
+        .await?;
+    while store
+        .run_batch_step(now, millrace_store::BATCH_CHUNK)
+        .await?
+        > 0
+    {}
+    let seconds = started.elapsed().as_secs_f64();
+    let batch = store.batch("bench").await?.context("the batch is gone")?;
+    anyhow::ensure!(
+        batch.done == targets.len() as i64,
+        "{} of {} instances migrated; {} refused",
+        batch.done,
+        targets.len(),
+        batch.failed
+    );
+    store.close().await;
+    if let Some(s) = scratch {
+        s.drop_schema().await?;
+    }
+    Ok(seconds)
+}
+
+async fn durable(args: &BenchArgs, text: &str, plan: &Plan) -> anyhow::Result<f64> {
+    let tmp = tempfile::tempdir().context("creating a temporary folder")?;
+    let (store, scratch) = bench_store(args, tmp.path()).await?;
+    let name = args
+        .file
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let files = bench_files(args, &name, text)?;
     let now = chrono::DateTime::UNIX_EPOCH;
     let deployed = store
         .deploy("bench", &files, Some("bench"), None, now)

@@ -206,6 +206,32 @@ impl Client {
         (resp.status().as_u16(), body, kind)
     }
 
+    /// POSTs raw bytes with a content type (a file upload): the status and the JSON answer.
+    pub fn post_bytes(&self, path: &str, content_type: &str, bytes: Vec<u8>) -> (u16, Value) {
+        let url = format!("{}{path}", self.base);
+        let mut req = ureq::http::Request::builder().method("POST").uri(&url);
+        if let Some(c) = &self.cookie {
+            req = req.header("cookie", c);
+        }
+        if let Some(t) = &self.csrf {
+            req = req.header("x-csrf-token", t);
+        }
+        if let Some(b) = &self.bearer {
+            req = req.header("authorization", format!("Bearer {b}"));
+        }
+        let req = req
+            .header("content-type", content_type)
+            .body(bytes)
+            .expect("a request");
+        let mut resp = self.agent.run(req).expect("the server answers");
+        let status = resp.status().as_u16();
+        let text = resp.body_mut().read_to_string().unwrap_or_default();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
     pub fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
         let (s, b, _) = self.call_raw(method, path, body);
         (s, b)

@@ -8,6 +8,7 @@ pub mod errors;
 pub mod inbox;
 pub mod library;
 pub mod login;
+pub mod notes;
 pub mod operations;
 pub mod reports;
 pub mod settings;

@@ -588,6 +588,7 @@ pub fn Instance(id: String) -> impl IntoView {
                 <span class="swatch mr-incident"></span>" incident"
             </p>
             {body}
+            <super::notes::RequestNotes instance=id.get_value() task=None/>
         </section>
     }
 }

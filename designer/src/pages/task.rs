@@ -529,6 +529,7 @@ pub fn Task(id: String) -> impl IntoView {
                         <button type="submit" class="secondary" disabled=move || busy.get()>"Hand over"</button>
                     </form>
                 })}
+                <super::notes::RequestNotes instance=t.instance_id.clone() task=Some(t.id.clone())/>
             }
             .into_any()
         }

@@ -153,6 +153,52 @@ pub enum ModificationInstruction {
     },
 }
 
+/// A comment to add to an instance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CommentIn {
+    /// The text.
+    pub text: String,
+}
+
+/// A stored comment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CommentOut {
+    /// When.
+    pub at: String,
+    /// Who.
+    pub user: String,
+    /// What.
+    pub text: String,
+}
+
+/// A file attached to a request (an instance), from one of its tasks or its page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct AttachmentOut {
+    /// Id.
+    pub id: String,
+    /// The instance.
+    pub instance_id: String,
+    /// The task it was added from, if any.
+    pub task_id: Option<String>,
+    /// The file's name.
+    pub name: String,
+    /// Its media type.
+    pub media_type: String,
+    /// Bytes.
+    pub size: i64,
+    /// Who added it.
+    pub added_by: String,
+    /// When.
+    pub created_at: String,
+    /// Where its content is read (`/api/attachments/{id}`).
+    pub url: String,
+}
+
 /// A document a process typeset and kept with the instance (a receipt, a bill).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -826,24 +826,7 @@ pub async fn set_variables(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// A comment.
-#[derive(Debug, Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CommentIn {
-    /// The text.
-    pub text: String,
-}
-
-/// A stored comment.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CommentOut {
-    /// When.
-    pub at: String,
-    /// Who.
-    pub user: String,
-    /// What.
-    pub text: String,
-}
+pub use millrace_api::{CommentIn, CommentOut};
 
 /// Comments on an instance.
 #[utoipa::path(get, path = "/api/process-instances/{id}/comments", params(("id" = String, Path)), responses((status = 200, body = [CommentOut])))]

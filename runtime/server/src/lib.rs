@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod api;
+pub mod attachments;
 pub mod auth;
 pub mod authz;
 pub mod batches;
@@ -467,6 +468,11 @@ pub fn router(state: AppState) -> Router {
             get(documents::documents),
         )
         .route("/api/documents/{id}", get(documents::document))
+        .route(
+            "/api/process-instances/{id}/attachments",
+            get(attachments::attachments).post(attachments::add_attachment),
+        )
+        .route("/api/attachments/{id}", get(attachments::attachment))
         .route(
             "/api/process-definitions/{key}/versions/{version}/heatmap",
             get(heatmap::heatmap),

@@ -8,6 +8,7 @@
 
 mod access;
 mod accounts;
+mod attachments;
 mod batches;
 mod catalog;
 mod committer;
@@ -41,6 +42,7 @@ use sqlx::Executor;
 
 pub use access::{Grant, GrantedKeys, IncidentSearch, InstanceSearch, Reader, EVERY_PROCESS};
 pub use accounts::{ApiTokenRow, AuditEntry, AuditFilter, Comment, SessionRow, User, TOKEN_ID_LEN};
+pub use attachments::{AttachmentInfo, NewAttachment};
 pub use batches::{BatchItemRow, BatchRow, BatchWork, MigrationCandidate, BATCH_CHUNK};
 pub use catalog::{DefinitionRow, TaskFilter, TaskView};
 pub use committer::{Committer, Done, Write};

@@ -1,6 +1,6 @@
 //! History retention: the ended instances of a version whose
 //! `camunda:historyTimeToLive` has passed are removed with their history,
-//! incidents, comments, documents and index rows, in batches, each batch
+//! incidents, comments, documents, attachments and index rows, in batches, each batch
 //! its own transaction and audited with what it removed. Running instances
 //! are never touched; queued mail and message receipts are kept (the
 //! outbox and idempotency keys are not history). On SQLite the freed pages
@@ -15,11 +15,12 @@ use crate::{timestamp, Dialect, Result, Store};
 pub const CLEANUP_BATCH: i64 = 500;
 
 /// The tables that hold an instance's history, cleared with it.
-const INSTANCE_TABLES: [&str; 6] = [
+const INSTANCE_TABLES: [&str; 7] = [
     "history",
     "incidents",
     "comments",
     "documents",
+    "attachments",
     "instance_people",
     "instance_variables",
 ];

@@ -288,7 +288,7 @@ pub fn Migration(key: String, from: Option<i64>, to: Option<i64>) -> impl IntoVi
         <section aria-labelledby="migration-title" class="content instance-page">
             <p>
                 <a href=format!("/operations?process={}", key.get_value())>"← Instances of "{key.get_value()}</a>
-                " · " <a href="/operations/batches">"Batch operations"</a>
+                " · " <a href="/operations/batches">"Batches"</a>
             </p>
             <h1 id="migration-title">"Migrate · "{key.get_value()}</h1>
             <form class="inbox-filter" aria-label="Versions" on:submit=|ev| ev.prevent_default()>
@@ -470,7 +470,7 @@ pub fn Batch(id: String) -> impl IntoView {
     };
     view! {
         <section aria-labelledby="batch-title" class="content">
-            <p><a href="/operations/batches">"← Batch operations"</a></p>
+            <p><a href="/operations/batches">"← Batches"</a></p>
             {move || notice.get().map(|n| view! { <p class="banner error" role="alert">{n}</p> })}
             {body}
         </section>

@@ -169,7 +169,7 @@ pub fn Instances(filter: InstanceFilter) -> impl IntoView {
             <h1 id="operations-title">"Instances"</h1>
             <p class="links">
                 <a href="/operations/incidents">"Open incidents"</a>
-                " · " <a href="/operations/batches">"Batch operations"</a>
+                " · " <a href="/operations/batches">"Batches"</a>
                 {filter_process.map(|k| view! {
                     " · " <a href=format!("/operations/dashboard/{k}")>{format!("Dashboard of {k}")}</a>
                     " · " <a href=format!("/operations/migrate/{k}")>{format!("Migrate instances of {k}")}</a>

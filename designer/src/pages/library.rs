@@ -138,6 +138,7 @@ fn entry_row(
     let href = format!("/designer/{}", e.key);
     let title = e.name.clone().unwrap_or_else(|| e.key.clone());
     let open_label = format!("Open {}", title);
+    let newest = e.versions.iter().map(|v| v.version).max().unwrap_or(0);
     let versions = e
         .versions
         .iter()
@@ -157,6 +158,12 @@ fn entry_row(
                 let aria = format!("Heatmap of {key} version {version}");
                 view! { " " <a href=href aria-label=aria>"Heatmap"</a> }
             });
+            // Running instances of an older version can move to a newer one.
+            let migrate = (admin && v.running > 0 && version < newest).then(|| {
+                let href = format!("/operations/migrate/{key}?from={version}&to={newest}");
+                let aria = format!("Migrate the running instances of {key} version {version}");
+                view! { " " <a href=href aria-label=aria>"Migrate"</a> }
+            });
             let toggle = admin.then(|| {
                 let label = if retired { "Reinstate" } else { "Retire" };
                 let aria = format!("{label} {key} version {version}");
@@ -175,6 +182,7 @@ fn entry_row(
                     {text}
                     {(!note.is_empty()).then(|| view! { <span class="note">" — " {note}</span> })}
                     {heatmap}
+                    {migrate}
                     {toggle}
                 </li>
             }

@@ -483,6 +483,8 @@ pub fn Task(id: String) -> impl IntoView {
             });
             let steps = f.steps.clone();
             view! {
+                <div class="task-layout">
+                <div class="task-main">
                 {step_indicator(steps)}
                 <h1 id="task-title">{t.name.clone().unwrap_or(t.element_id.clone())}</h1>
                 <dl class="facts">
@@ -529,7 +531,14 @@ pub fn Task(id: String) -> impl IntoView {
                         <button type="submit" class="secondary" disabled=move || busy.get()>"Hand over"</button>
                     </form>
                 })}
-                <super::notes::RequestNotes instance=t.instance_id.clone() task=Some(t.id.clone())/>
+                </div>
+                // Beside the work, not below it: the form's end stays the
+                // page's end, so nothing below moves when a field's error
+                // goes away as it is mended.
+                <aside class="task-side">
+                    <super::notes::RequestNotes instance=t.instance_id.clone() task=Some(t.id.clone())/>
+                </aside>
+                </div>
             }
             .into_any()
         }

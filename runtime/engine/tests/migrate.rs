@@ -4,14 +4,14 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration};
-use millrace_engine::instance::{SubscriptionKind, TokenState, Wait};
-use millrace_engine::{
-    executor, migrate, Command, Effect, HistoryEvent, Instance, InstanceState, ProcessDefinition,
-    Variables,
-};
+use millrace_engine::instance::SubscriptionKind;
+use millrace_engine::{migrate, Effect, HistoryEvent, Instance, InstanceState, ProcessDefinition};
 use millrace_model::Model;
 use millrace_script::Rhai;
 use proptest::prelude::*;
+
+mod common;
+use common::{complete, open_tasks, start};
 
 fn compile(body: &str, version: i64) -> ProcessDefinition {
     let xml = format!(
@@ -23,56 +23,6 @@ fn compile(body: &str, version: i64) -> ProcessDefinition {
     ProcessDefinition::compile_all(&model, &Rhai::new(), version)
         .expect("compiles")
         .remove(0)
-}
-
-fn start(def: &ProcessDefinition) -> Instance {
-    executor::start(
-        def,
-        "i".into(),
-        None,
-        None,
-        Command::Start {
-            variables: Variables::new(),
-            start_node: None,
-        },
-        DateTime::UNIX_EPOCH,
-    )
-    .expect("starts")
-    .0
-}
-
-fn open_tasks(def: &ProcessDefinition, inst: &Instance) -> Vec<String> {
-    let mut ids: Vec<String> = inst
-        .tokens
-        .values()
-        .filter(|t| matches!(t.state, TokenState::Waiting(Wait::UserTask { .. })))
-        .map(|t| def.node(t.node).id.clone())
-        .collect();
-    ids.sort();
-    ids
-}
-
-fn complete(def: &ProcessDefinition, inst: &mut Instance, element: &str) {
-    let task = inst
-        .tokens
-        .values()
-        .find_map(|t| match t.state {
-            TokenState::Waiting(Wait::UserTask { task }) if def.node(t.node).id == element => {
-                Some(task)
-            }
-            _ => None,
-        })
-        .expect("the task is open");
-    executor::step(
-        def,
-        inst,
-        Command::CompleteTask {
-            task,
-            variables: Variables::new(),
-        },
-        DateTime::UNIX_EPOCH,
-    )
-    .expect("completes");
 }
 
 fn none() -> BTreeMap<String, String> {

@@ -1,14 +1,17 @@
 //! Instance modification: moving tokens by hand, all or nothing.
 
 use chrono::DateTime;
-use millrace_engine::instance::{TokenState, Wait};
+use millrace_engine::instance::TokenState;
 use millrace_engine::{
     executor, Command, CommandError, Effect, HistoryEvent, Instance, InstanceState, Modification,
-    ProcessDefinition, Variables,
+    ProcessDefinition,
 };
 use millrace_model::Model;
 use millrace_script::Rhai;
 use proptest::prelude::*;
+
+mod common;
+use common::{complete, open_tasks, start};
 
 fn compile(body: &str) -> ProcessDefinition {
     let xml = format!(
@@ -19,22 +22,6 @@ fn compile(body: &str) -> ProcessDefinition {
     ProcessDefinition::compile_all(&model, &Rhai::new(), 1)
         .expect("compiles")
         .remove(0)
-}
-
-fn start(def: &ProcessDefinition) -> Instance {
-    executor::start(
-        def,
-        "i".into(),
-        None,
-        None,
-        Command::Start {
-            variables: Variables::new(),
-            start_node: None,
-        },
-        DateTime::UNIX_EPOCH,
-    )
-    .expect("starts")
-    .0
 }
 
 fn modify(
@@ -58,41 +45,6 @@ fn before(e: &str) -> Modification {
 }
 fn after(e: &str) -> Modification {
     Modification::StartAfter { element: e.into() }
-}
-
-/// The user tasks open in the instance, by BPMN id, sorted.
-fn open_tasks(def: &ProcessDefinition, inst: &Instance) -> Vec<String> {
-    let mut ids: Vec<String> = inst
-        .tokens
-        .values()
-        .filter(|t| matches!(t.state, TokenState::Waiting(Wait::UserTask { .. })))
-        .map(|t| def.node(t.node).id.clone())
-        .collect();
-    ids.sort();
-    ids
-}
-
-fn complete(def: &ProcessDefinition, inst: &mut Instance, element: &str) {
-    let task = inst
-        .tokens
-        .values()
-        .find_map(|t| match t.state {
-            TokenState::Waiting(Wait::UserTask { task }) if def.node(t.node).id == element => {
-                Some(task)
-            }
-            _ => None,
-        })
-        .expect("the task is open");
-    executor::step(
-        def,
-        inst,
-        Command::CompleteTask {
-            task,
-            variables: Variables::new(),
-        },
-        DateTime::UNIX_EPOCH,
-    )
-    .expect("completes");
 }
 
 const LINE: &str = r#"<startEvent id="S"/><userTask id="A"/><userTask id="B"/><userTask id="C"/><endEvent id="E"/>

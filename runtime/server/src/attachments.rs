@@ -7,7 +7,7 @@
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Json;
 use chrono::Utc;
 use millrace_api::AttachmentOut;
@@ -224,27 +224,10 @@ pub async fn attachment(
     state
         .audit(Some(&p.user), "attachment.read", Some(&id), "ok")
         .await;
-    let file: String = info
-        .name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "-_. ".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    Ok((
-        [
-            (header::CONTENT_TYPE, info.media_type),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{}\"", file.trim()),
-            ),
-            (header::CACHE_CONTROL, "private, no-store".to_string()),
-        ],
+    Ok(crate::documents::file_response(
+        "attachment",
+        &info.name,
+        info.media_type,
         content,
-    )
-        .into_response())
+    ))
 }

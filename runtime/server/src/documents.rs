@@ -73,9 +73,24 @@ pub async fn document(
             .audit(Some(&p.user), "document.read", Some(&id), "ok")
             .await;
     }
-    // The name as a file name: what a browser saves it as.
-    let file: String = info
-        .name
+    Ok(file_response(
+        "inline",
+        &format!("{}.pdf", info.name),
+        info.media_type,
+        content,
+    ))
+}
+
+/// A stored file as a response: its type, what a browser saves it as (the
+/// name with anything but letters, digits, `-_. ` made `_`, so it cannot
+/// break out of the header), `inline` or `attachment`, never cached.
+pub(crate) fn file_response(
+    disposition: &str,
+    name: &str,
+    media_type: String,
+    content: Vec<u8>,
+) -> Response {
+    let file: String = name
         .chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || "-_. ".contains(c) {
@@ -85,16 +100,16 @@ pub async fn document(
             }
         })
         .collect();
-    Ok((
+    (
         [
-            (header::CONTENT_TYPE, info.media_type),
+            (header::CONTENT_TYPE, media_type),
             (
                 header::CONTENT_DISPOSITION,
-                format!("inline; filename=\"{}.pdf\"", file.trim()),
+                format!("{disposition}; filename=\"{}\"", file.trim()),
             ),
             (header::CACHE_CONTROL, "private, no-store".to_string()),
         ],
         content,
     )
-        .into_response())
+        .into_response()
 }

@@ -245,6 +245,15 @@ impl Store {
     /// transaction, and marks a batch with nothing left done. Returns how
     /// many items it worked (0: nothing to do).
     pub async fn run_batch_step(&self, now: DateTime<Utc>, chunk: usize) -> Result<usize> {
+        // A read first: the worker asks every round, and on SQLite a write
+        // transaction takes the database's one write lock.
+        let any: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM batches WHERE state = 'running' LIMIT 1")
+                .fetch_optional(&self.pool)
+                .await?;
+        if any.is_none() {
+            return Ok(0);
+        }
         let mut unit = self.begin(now, None).await?;
         let found = sqlx::query(
             "SELECT id, spec, created_by FROM batches WHERE state = 'running' \

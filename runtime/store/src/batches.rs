@@ -5,11 +5,13 @@
 //! restart, and a stopped batch leaves its remaining items pending.
 //!
 //! Each item runs in its own savepoint within its chunk's transaction: an
-//! item the engine refuses is undone alone and recorded as failed with the
-//! reason; an error of the database itself abandons the chunk, whose items
-//! stay pending for the next attempt.
+//! item that fails (the engine refuses it, its instance is gone, a statement
+//! of its own fails) is undone alone and recorded as failed with the reason;
+//! a transient error (a conflict, a lost connection) abandons the chunk,
+//! whose items stay pending for the next attempt.
 
 use chrono::{DateTime, Utc};
+use futures_util::TryStreamExt;
 use millrace_engine::{Command, ElementMapping, Modification};
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
@@ -308,11 +310,11 @@ impl Store {
             let outcome = work_item(&mut unit, &work, &target).await;
             let failure = match outcome {
                 Ok(()) => None,
-                // The database failed, not the item: the chunk is abandoned
-                // and its items are worked again.
-                Err(e) if matches!(e, StoreError::Database(_)) || e.is_transient() => {
-                    return Err(e)
-                }
+                // A conflict or a lost connection: the chunk is abandoned and
+                // its items are worked again. Anything else is the item's own
+                // failure, undone by its savepoint, so one bad item cannot
+                // hold up the batch.
+                Err(e) if e.is_transient() => return Err(e),
                 Err(e) => Some(e.to_string()),
             };
             unit.end_request(failure.is_none()).await?;
@@ -343,17 +345,17 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<MigrationCandidate>> {
         let (from, to) = self.two_versions(key, from_version, to_version).await?;
-        let rows = sqlx::query(
+        // Streamed: each body is read, tried and dropped, never all at once.
+        let mut rows = sqlx::query(
             "SELECT id, business_key, body FROM instances \
              WHERE key = $1 AND version = $2 AND state = 'active' ORDER BY started_at, id LIMIT $3",
         )
         .bind(key)
         .bind(from_version)
         .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for r in &rows {
+        .fetch(&self.pool);
+        let mut out = Vec::new();
+        while let Some(r) = rows.try_next().await? {
             let id: String = r.get(0);
             let body: String = r.get(2);
             let (refusal, at) = match serde_json::from_str::<millrace_engine::Instance>(&body) {

@@ -225,15 +225,18 @@ async fn durable_migration(
         .map(|f| f.to_string_lossy().into_owned())
         .unwrap_or_default();
     let now = chrono::DateTime::UNIX_EPOCH;
-    let v1 = store
-        .deploy(
-            "bench",
-            &bench_files(args, &name, text)?,
-            Some("bench"),
-            None,
-            now,
-        )
-        .await?;
+    let deploy = |text: &str| {
+        let files = bench_files(args, &name, text);
+        let store = &store;
+        async move {
+            anyhow::Ok(
+                store
+                    .deploy("bench", &files?, Some("bench"), None, now)
+                    .await?,
+            )
+        }
+    };
+    let v1 = deploy(text).await?;
     let v1 = v1.first().context("the file has no executable process")?;
     let (key, from_version) = (v1.key.clone(), v1.version);
     let mut i = 0;
@@ -246,15 +249,7 @@ async fn durable_migration(
         unit.commit().await?;
         i = end;
     }
-    let v2 = store
-        .deploy(
-            "bench",
-            &bench_files(args, &name, to_text)?,
-            Some("bench"),
-            None,
-            now,
-        )
-        .await?;
+    let v2 = deploy(to_text).await?;
     let to_version = v2
         .iter()
         .find(|d| d.key == key)

@@ -386,7 +386,13 @@ pub fn Batch(id: String) -> impl IntoView {
     let detail = RwSignal::new(None::<Result<BatchDetail, String>>);
     let failed_only = RwSignal::new(false);
     let notice = RwSignal::new(None::<String>);
-    let load = move || poll(id, failed_only, detail);
+    // Each read bumps the round: a poll of an older round stops, so a Stop or
+    // a filter change never leaves two loops reading the same batch.
+    let round = RwSignal::new(0u64);
+    let load = move || {
+        round.update(|r| *r += 1);
+        poll(id, failed_only, detail, round, round.get_untracked());
+    };
     Effect::new(move |_| {
         failed_only.track();
         load();
@@ -482,8 +488,13 @@ fn poll(
     id: StoredValue<String>,
     failed_only: RwSignal<bool>,
     detail: RwSignal<Option<Result<BatchDetail, String>>>,
+    round: RwSignal<u64>,
+    mine: u64,
 ) {
     leptos::task::spawn_local(async move {
+        if round.try_get_untracked() != Some(mine) {
+            return;
+        }
         let only = if failed_only.get_untracked() {
             "&state=failed"
         } else {
@@ -498,7 +509,7 @@ fn poll(
         }
         if running {
             set_timeout(
-                move || poll(id, failed_only, detail),
+                move || poll(id, failed_only, detail, round, mine),
                 std::time::Duration::from_secs(1),
             );
         }

@@ -101,6 +101,7 @@ pub async fn preview(
             plan.to_version,
             &plan.mapping,
             BATCH_MAX,
+            Utc::now(),
         )
         .await?;
     if let Some(only) = &plan.instance_ids {

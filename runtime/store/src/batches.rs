@@ -343,6 +343,7 @@ impl Store {
         to_version: i64,
         mapping: &ElementMapping,
         limit: i64,
+        now: DateTime<Utc>,
     ) -> Result<Vec<MigrationCandidate>> {
         let (from, to) = self.two_versions(key, from_version, to_version).await?;
         // Streamed: each body is read, tried and dropped, never all at once.
@@ -368,10 +369,9 @@ impl Store {
                         .collect();
                     at.sort();
                     at.dedup();
-                    let refusal =
-                        millrace_engine::migrate(&from, &to, &mut inst, mapping, Utc::now())
-                            .err()
-                            .map(|e| e.to_string());
+                    let refusal = millrace_engine::migrate(&from, &to, &mut inst, mapping, now)
+                        .err()
+                        .map(|e| e.to_string());
                     (refusal, at)
                 }
                 Err(e) => (

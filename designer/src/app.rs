@@ -150,6 +150,9 @@ pub struct InboxFilter {
     /// …holding exactly this value (`value`).
     #[serde(default)]
     pub value: Option<String>,
+    /// Only tasks whose SLA is `breached`, or `onTrack`.
+    #[serde(default)]
+    pub sla: Option<String>,
     /// The page, from 1.
     pub page: u32,
 }
@@ -173,6 +176,7 @@ impl InboxFilter {
                 "status" if !v.is_empty() => f.status = Some(v),
                 "variable" if !v.is_empty() => f.variable = Some(v),
                 "value" if !v.is_empty() => f.value = Some(v),
+                "sla" if v == "breached" || v == "onTrack" => f.sla = Some(v),
                 "mine" => f.mine = v == "1" || v == "on" || v == "true",
                 "page" => f.page = v.parse().unwrap_or(1).max(1),
                 _ => {}
@@ -191,6 +195,7 @@ impl InboxFilter {
             status: self.status.clone(),
             variable: self.variable.clone(),
             value: self.value.clone(),
+            sla: self.sla.clone(),
         }
     }
 
@@ -205,6 +210,7 @@ impl InboxFilter {
             status: given(&c.status),
             variable: given(&c.variable),
             value: given(&c.value),
+            sla: given(&c.sla),
             page: 1,
         }
     }
@@ -241,6 +247,9 @@ impl InboxFilter {
             q.append_pair("variableName", n);
             q.append_pair("variableValue", v);
         }
+        if let Some(sla) = &self.sla {
+            q.append_pair("sla", sla);
+        }
         q.append_pair("limit", &Self::PAGE_SIZE.to_string());
         q.append_pair(
             "offset",
@@ -268,6 +277,9 @@ impl InboxFilter {
         }
         if let Some(v) = &self.value {
             q.append_pair("value", v);
+        }
+        if let Some(sla) = &self.sla {
+            q.append_pair("sla", sla);
         }
         if self.mine {
             q.append_pair(mine, "1");
@@ -474,6 +486,32 @@ impl PageState {
 /// An RFC 3339 time as a person reads it in a list: `2026-12-01 11:17` (UTC).
 pub fn short_time(t: &str) -> String {
     t.get(..16).unwrap_or(t).replace('T', " ")
+}
+
+/// How long until (or since) an SLA falls due, as staff read it:
+/// `3 h 05 m left`, `1 d 2 h over`.
+pub fn sla_remaining(seconds: i64) -> String {
+    let over = seconds < 0;
+    let s = seconds.unsigned_abs();
+    let (d, h, m) = (s / 86_400, s % 86_400 / 3600, s % 3600 / 60);
+    let span = if d > 0 {
+        format!("{d} d {h} h")
+    } else {
+        format!("{h} h {m:02} m")
+    };
+    format!("{span} {}", if over { "over" } else { "left" })
+}
+
+/// An SLA status as staff read it, and the badge class that shows it.
+pub fn sla_status_label(status: &str) -> (&'static str, &'static str) {
+    match status {
+        "onTrack" => ("On track", "ok"),
+        "breached" => ("Breached", "error"),
+        "met" => ("Met", "done"),
+        "metLate" => ("Met late", "stopped"),
+        "cancelled" => ("Stopped", "running"),
+        _ => ("Unknown", "running"),
+    }
 }
 
 /// The signed-in user and CSRF token, for every component below the layout.

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use millrace_api::{SavedFilterIn, SavedFilterOut, StartForm, TaskOut, FILTER_COUNT_CAP};
 
-use crate::app::{short_time, InboxFilter, Session};
+use crate::app::{short_time, sla_remaining, sla_status_label, InboxFilter, Session};
 use crate::http;
 
 /// The filter as a plain GET form: it works before the wasm loads, and the
@@ -24,6 +24,12 @@ fn filter_form(f: InboxFilter, processes: RwSignal<Vec<String>>) -> impl IntoVie
             <input id="filter-variable" name="variable" type="text" placeholder="accountNumber" value=f.variable.clone().unwrap_or_default()/>
             <label for="filter-value">"equals"</label>
             <input id="filter-value" name="value" type="search" value=f.value.clone().unwrap_or_default()/>
+            <label for="filter-sla">"SLA"</label>
+            <select id="filter-sla" name="sla">
+                <option value="" selected=f.sla.is_none()>"Any"</option>
+                <option value="breached" selected=f.sla.as_deref() == Some("breached")>"Breached"</option>
+                <option value="onTrack" selected=f.sla.as_deref() == Some("onTrack")>"On track"</option>
+            </select>
             <label class="check"><input type="checkbox" name="mine" value="1" checked=f.mine/>" Only mine"</label>
             <button type="submit">"Apply"</button>
             <a href="/inbox">"Clear"</a>
@@ -309,7 +315,7 @@ pub fn Inbox(filter: InboxFilter) -> impl IntoView {
         Some(Ok(list)) => view! {
             {toolbar}
             <table class="grid" aria-label="Tasks">
-                <thead><tr><th><span class="visually-hidden">"Select"</span></th><th>"Task"</th><th>"Process"</th><th>"Request"</th><th>"Status"</th><th>"Assignee"</th><th>"Offered to"</th><th>"Due"</th><th>"Created"</th></tr></thead>
+                <thead><tr><th><span class="visually-hidden">"Select"</span></th><th>"Task"</th><th>"Process"</th><th>"Request"</th><th>"Status"</th><th>"SLA"</th><th>"Assignee"</th><th>"Offered to"</th><th>"Due"</th><th>"Created"</th></tr></thead>
                 <tbody>
                     {list.into_iter().map(|t| {
                         let id = t.id.clone();
@@ -332,6 +338,13 @@ pub fn Inbox(filter: InboxFilter) -> impl IntoView {
                             <td>{t.process_key}</td>
                             <td>{t.request.unwrap_or_default()}</td>
                             <td>{t.status.unwrap_or_default()}</td>
+                            <td>{t.sla.map(|sla| {
+                                let (label, class) = sla_status_label(&sla.status);
+                                view! {
+                                    <span class=format!("badge {class}") title=format!("{} due {}", sla.name, short_time(&sla.due_at))>{label}</span>
+                                    " "<span class="muted">{sla_remaining(sla.remaining_seconds)}</span>
+                                }
+                            })}</td>
                             <td>{t.assignee.unwrap_or_default()}</td>
                             <td>{t.candidate_groups.join(", ")}</td>
                             <td>{t.due.as_deref().map(short_time).unwrap_or_default()}</td>

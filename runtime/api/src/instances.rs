@@ -299,6 +299,58 @@ pub struct DashboardOut {
     pub durations: Vec<DurationBucket>,
     /// Open tasks by candidate group, most first, with the oldest one's age.
     pub groups: Vec<GroupTasksOut>,
+    /// SLA compliance by month (of the due date), SLA and group.
+    #[serde(default)]
+    pub slas: Vec<SlaMonthOut>,
+}
+
+/// How one SLA fared in one month, for one group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct SlaMonthOut {
+    /// `YYYY-MM`.
+    pub month: String,
+    /// The SLA's name.
+    pub name: String,
+    /// The first candidate group of the task that declares it; none for a
+    /// process-level SLA.
+    pub group: Option<String>,
+    /// Met by the due date.
+    pub met: i64,
+    /// Met late, or past due and unmet.
+    pub missed: i64,
+    /// `met / (met + missed)` as a percentage with one decimal (`87.5`).
+    pub compliance: String,
+}
+
+/// One SLA clock of an instance, as the request view shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct SlaOut {
+    /// The SLA's name (`acknowledgement`).
+    pub name: String,
+    /// The activity that declares it; none: the process.
+    pub element_id: Option<String>,
+    /// `onTrack`, `breached`, `met`, `metLate` or `cancelled`, at the time of the answer.
+    pub status: String,
+    /// The target, in hours with two decimals (`2.00`).
+    pub target_hours: String,
+    /// Counted in working hours of the business calendar.
+    pub business_hours: bool,
+    /// When it started.
+    pub started_at: String,
+    /// When it falls due.
+    pub due_at: String,
+    /// When it was met.
+    pub met_at: Option<String>,
+    /// How long it took to meet, in hours with two decimals.
+    pub achieved_hours: Option<String>,
+    /// While it runs: seconds left until it falls due (negative once past).
+    pub remaining_seconds: Option<i64>,
+    /// The first candidate group of the task that declares it.
+    pub group: Option<String>,
 }
 
 /// One day of a dashboard.

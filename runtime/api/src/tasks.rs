@@ -39,6 +39,25 @@ pub struct TaskOut {
     /// onboarding's milestone, a disconnection's `In Progress`).
     #[serde(default)]
     pub status: Option<String>,
+    /// The running SLA that falls due first among the task's own and its
+    /// request's; none when none runs.
+    #[serde(default)]
+    pub sla: Option<TaskSlaOut>,
+}
+
+/// The SLA a task's inbox row shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct TaskSlaOut {
+    /// The SLA's name.
+    pub name: String,
+    /// When it falls due.
+    pub due_at: String,
+    /// `onTrack` or `breached`, at the time of the answer.
+    pub status: String,
+    /// Seconds left until it falls due (negative once past).
+    pub remaining_seconds: i64,
 }
 
 /// One choice of a select field.
@@ -188,6 +207,9 @@ pub struct FilterCriteria {
     pub variable: Option<String>,
     /// …holding exactly this value.
     pub value: Option<String>,
+    /// Only tasks whose SLA is `breached`, or `onTrack`.
+    #[serde(default)]
+    pub sla: Option<String>,
 }
 
 /// A filter to save: for its owner alone, or shared with one of the owner's groups.

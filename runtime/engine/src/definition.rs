@@ -458,6 +458,15 @@ pub struct ProcessDefinition {
     /// `camunda:initiator` of its none start event: the variable that
     /// holds the user id of whoever starts an instance there.
     pub initiator: Option<String>,
+    /// The service-level targets the process and its activities declare
+    /// (`sla.<name>` properties; see [`crate::sla`]).
+    pub slas: Vec<crate::sla::SlaSpec>,
+    /// The process's `sla.daysOff`: the variable holding the days off that
+    /// business hours skip.
+    pub sla_days_off: Option<String>,
+    /// The process's own `camunda:properties`, as written (the request
+    /// view's `request.*` declarations among them).
+    pub properties: Vec<(String, String)>,
 }
 
 /// The form a process's none start event declares.
@@ -582,6 +591,9 @@ impl<'a, H: ScriptHost + ScriptChecker> Compiler<'a, H> {
                 history_ttl_days: None,
                 start_form: None,
                 initiator: None,
+                slas: Vec::new(),
+                sla_days_off: None,
+                properties: Vec::new(),
             },
             pending_boundaries: Vec::new(),
         }
@@ -620,6 +632,7 @@ impl<'a, H: ScriptHost + ScriptChecker> Compiler<'a, H> {
     ) -> Result<ProcessDefinition, DeployError> {
         self.def.key = p.id.clone();
         self.def.name = p.name.clone();
+        self.def.properties = p.camunda.properties.clone();
         self.def.version = version;
         self.def.listeners = self.listeners(&p.camunda, &p.id)?;
         self.def.starters = Starters {
@@ -650,7 +663,75 @@ impl<'a, H: ScriptHost + ScriptChecker> Compiler<'a, H> {
         }
         self.compensation_handlers(&p.scope);
         self.inclusive_upstream();
+        self.slas(p)?;
         Ok(self.def)
+    }
+
+    /// The SLAs the process and its activities declare, with their element
+    /// ids resolved and their targets parsed or compiled.
+    fn slas(&mut self, p: &bpmn::Process) -> Result<(), DeployError> {
+        use crate::sla::{declarations, parse_target, SlaSpec, SlaTarget};
+        self.def.sla_days_off = p
+            .camunda
+            .properties
+            .iter()
+            .find(|(k, _)| k == "sla.daysOff")
+            .map(|(_, v)| v.trim().to_string());
+        let mut owners: Vec<(Option<NodeIx>, String, &[(String, String)])> =
+            vec![(None, format!("process {}", p.id), &p.camunda.properties)];
+        let mut todo = vec![&p.scope];
+        while let Some(scope) = todo.pop() {
+            for n in &scope.nodes {
+                if n.camunda
+                    .properties
+                    .iter()
+                    .any(|(k, _)| k.starts_with(crate::sla::PREFIX))
+                {
+                    owners.push((self.def.node_ix(&n.id), n.id.clone(), &n.camunda.properties));
+                }
+                todo.extend(n.kind.scope());
+            }
+        }
+        for (element, at, properties) in owners {
+            for d in declarations(properties, &at).map_err(invalid)? {
+                let node = |id: &str, what: &str| {
+                    self.def.node_ix(id).ok_or_else(|| {
+                        invalid(format!(
+                            "{at}: property sla.{}.{what} names {id:?}, which is no element of this process",
+                            d.name
+                        ))
+                    })
+                };
+                let started_by = d
+                    .started_by
+                    .as_deref()
+                    .map(|id| node(id, "startedBy"))
+                    .transpose()?;
+                let met_by = d
+                    .met_by
+                    .iter()
+                    .map(|id| node(id, "metBy"))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let written = d.target.clone().unwrap_or_default();
+                let target = match bpmn::assignment_expression(&written) {
+                    Some(e) => SlaTarget::Expression(self.code(ScriptKind::Expression, e, &at)?),
+                    None => SlaTarget::Fixed(
+                        parse_target(&written)
+                            .map_err(|e| invalid(format!("{at}: property sla.{}: {e}", d.name)))?,
+                    ),
+                };
+                self.def.slas.push(SlaSpec {
+                    name: d.name.clone(),
+                    element,
+                    target,
+                    business_hours: d.hours.as_deref() == Some("business"),
+                    started_by,
+                    met_by,
+                    escalation: d.escalation.clone().filter(|c| !c.is_empty()),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Links each activity with a compensation boundary event to the handler

@@ -217,6 +217,9 @@ pub enum JobKind {
         /// entered (for `document`, also [`DOCUMENT_VARIABLES`]).
         input: Variables,
     },
+    /// An SLA clock's due time: `Command::RunJob` breaches it if it is
+    /// still running then.
+    SlaDue,
 }
 
 /// The key of a `document` connector call's input that holds every variable
@@ -302,6 +305,41 @@ pub enum HistoryEvent {
         from_version: i64,
         /// The version it runs on now.
         to_version: i64,
+    },
+    /// An SLA clock started.
+    SlaStarted {
+        /// The SLA's name.
+        name: String,
+        /// The activity that declares it (`None`: the process).
+        element: Option<String>,
+        /// When it falls due.
+        due: DateTime<Utc>,
+    },
+    /// An SLA was met.
+    SlaMet {
+        /// The SLA's name.
+        name: String,
+        /// The activity that declares it.
+        element: Option<String>,
+        /// How long it took, in hours with two decimals.
+        hours: String,
+        /// Met after it fell due.
+        late: bool,
+    },
+    /// An SLA fell due unmet.
+    SlaBreached {
+        /// The SLA's name.
+        name: String,
+        /// The activity that declares it.
+        element: Option<String>,
+    },
+    /// An SLA clock could not start: its target expression failed or gave
+    /// something that is not a length of time.
+    SlaNotStarted {
+        /// The SLA's name.
+        name: String,
+        /// Why.
+        reason: String,
     },
     /// What another instance sent (a message, a signal, its variables on
     /// completion) would pass a limit of this one: it was not delivered.
@@ -446,6 +484,8 @@ pub enum Effect {
         /// The BPMN id of the element it now stands at.
         node: String,
     },
+    /// An SLA clock started, was met, breached or stopped: its whole state now.
+    SlaChanged(crate::sla::SlaClock),
     /// The instance ended.
     InstanceEnded {
         /// How.

@@ -104,6 +104,9 @@ pub struct Instance {
     /// completion (absent in documents written before compensation).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub compensations: Vec<Compensable>,
+    /// Its SLA clocks, running and done, in the order they started.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub slas: Vec<crate::sla::SlaClock>,
 }
 
 /// A completed activity that can be compensated: it has a compensation

@@ -5,6 +5,7 @@
 //! messages, history). No I/O, no clock: time is an argument, so a step
 //! replays the same way every time.
 
+pub mod calendar;
 pub mod cascade;
 pub mod definition;
 pub mod deployment;
@@ -13,6 +14,7 @@ pub mod executor;
 pub mod instance;
 pub mod memory;
 pub mod script;
+pub mod sla;
 pub mod value;
 
 pub use cascade::{Cascade, Next};

@@ -689,6 +689,8 @@ impl Engine {
                 }
                 // Mail is the store's outbox; scenarios check no mail.
                 Effect::MailQueued { .. } => {}
+                // The instance holds its clocks; the store copies them for queries.
+                Effect::SlaChanged(_) => {}
                 // What reaches other instances was followed by the cascade.
                 Effect::MessageSent { .. }
                 | Effect::SignalSent { .. }

@@ -1,104 +1,12 @@
 //! Date-times and the business calendar, as Rhai functions: the seeds' rules
 //! ("10 business days", "48 hours", SLA due dates) are written with these.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Timelike, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Timelike, Utc};
+pub use millrace_engine::calendar::BusinessCalendar;
 use rhai::{Engine, EvalAltResult, INT};
 use rust_decimal::Decimal;
-
-/// Working days, working hours and holidays. Times are UTC.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BusinessCalendar {
-    /// The working days of the week, Monday first.
-    pub workdays: [bool; 7],
-    /// When a working day starts.
-    pub day_start: NaiveTime,
-    /// When a working day ends.
-    pub day_end: NaiveTime,
-    /// Days off that would otherwise be working days.
-    pub holidays: BTreeSet<NaiveDate>,
-}
-
-impl Default for BusinessCalendar {
-    /// Monday to Friday, 08:00 to 17:00, no holidays.
-    fn default() -> Self {
-        BusinessCalendar {
-            workdays: [true, true, true, true, true, false, false],
-            day_start: NaiveTime::from_hms_opt(8, 0, 0).unwrap_or_default(),
-            day_end: NaiveTime::from_hms_opt(17, 0, 0).unwrap_or_default(),
-            holidays: BTreeSet::new(),
-        }
-    }
-}
-
-impl BusinessCalendar {
-    /// Whether this date is a working day.
-    pub fn is_business_day(&self, d: NaiveDate) -> bool {
-        self.workdays[d.weekday().num_days_from_monday() as usize] && !self.holidays.contains(&d)
-    }
-
-    /// The instant `n` business days after `t`, at the same time of day
-    /// (`n` may be negative). The day of `t` itself does not count.
-    pub fn add_business_days(&self, t: DateTime<Utc>, n: i64) -> DateTime<Utc> {
-        let step = if n >= 0 { 1 } else { -1 };
-        let mut left = n.abs();
-        let mut d = t;
-        // A calendar with no working day would never finish; 366 × n days is a hard stop.
-        let mut guard = 366 * (left + 1);
-        while left > 0 && guard > 0 {
-            d += Duration::days(step);
-            if self.is_business_day(d.date_naive()) {
-                left -= 1;
-            }
-            guard -= 1;
-        }
-        d
-    }
-
-    /// Business days from `a` to `b`: working days after `a`'s date up to and including `b`'s.
-    pub fn business_days_between(&self, a: DateTime<Utc>, b: DateTime<Utc>) -> i64 {
-        let (from, to, sign) = if a <= b { (a, b, 1) } else { (b, a, -1) };
-        let mut d = from.date_naive();
-        let end = to.date_naive();
-        let mut count = 0;
-        while d < end {
-            d = d.succ_opt().unwrap_or(end);
-            if self.is_business_day(d) {
-                count += 1;
-            }
-        }
-        count * sign
-    }
-
-    /// The instant `hours` working hours after `t`, counting only working time.
-    pub fn add_business_hours(&self, t: DateTime<Utc>, hours: i64) -> DateTime<Utc> {
-        let mut left = Duration::hours(hours.max(0));
-        let mut now = t;
-        let mut guard = 366 * 10 + hours.max(0) * 2;
-        while left > Duration::zero() && guard > 0 {
-            guard -= 1;
-            let day = now.date_naive();
-            let start = Utc.from_utc_datetime(&day.and_time(self.day_start));
-            let end = Utc.from_utc_datetime(&day.and_time(self.day_end));
-            if !self.is_business_day(day) || now >= end {
-                now = Utc.from_utc_datetime(&(day + Duration::days(1)).and_time(self.day_start));
-                continue;
-            }
-            if now < start {
-                now = start;
-            }
-            let available = end - now;
-            if available >= left {
-                return now + left;
-            }
-            left -= available;
-            now = end;
-        }
-        now
-    }
-}
 
 fn parse_datetime(s: &str) -> Result<DateTime<Utc>, Box<EvalAltResult>> {
     millrace_model::timer::parse_date(s).map_err(|e| e.into())

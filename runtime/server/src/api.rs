@@ -901,6 +901,9 @@ pub struct TaskQuery {
     pub variable_name: Option<String>,
     /// The value `variableName` must hold, exactly.
     pub variable_value: Option<String>,
+    /// Only tasks whose SLA (their own activity's or their request's) is
+    /// `breached` now, or `onTrack`.
+    pub sla: Option<String>,
     /// Page size (default 50, at most 500).
     pub limit: Option<i64>,
     /// Rows to skip.
@@ -959,6 +962,7 @@ pub fn task_out(t: TaskView) -> TaskOut {
         created_at: t.created_at,
         request: t.request,
         status: t.status,
+        sla: crate::slas::task_sla(t.sla, chrono::Utc::now()),
     }
 }
 
@@ -979,6 +983,7 @@ pub async fn tasks(
         status: q.status.filter(|s| !s.trim().is_empty()),
         variable: variable_filter(&q.variable_name, &q.variable_value)?
             .map(|(n, v)| (n.to_string(), v.to_string())),
+        sla: crate::slas::sla_filter(q.sla.as_deref(), chrono::Utc::now())?,
     };
     let rows = state
         .store
@@ -1241,6 +1246,8 @@ pub struct MessageRequest {
     pub name: String,
     /// Only an instance with this business key.
     pub business_key: Option<String>,
+    /// Only this instance (a request view's quick action).
+    pub process_instance_id: Option<String>,
     /// Only an instance whose process variables have these values.
     #[schema(value_type = Object)]
     pub correlation_keys: Option<Json_>,
@@ -1276,6 +1283,7 @@ pub async fn message(
     let reach = authz::granted(&state, &p, Permission::Act).await?;
     bounded(Some(&req.name), "name", 200)?;
     bounded(req.business_key.as_deref(), "businessKey", 200)?;
+    bounded(req.process_instance_id.as_deref(), "processInstanceId", 200)?;
     let keys = variables(&req.correlation_keys, "correlationKeys")?;
     let vars = payload(&req.variables, "variables")?;
     if req
@@ -1292,6 +1300,7 @@ pub async fn message(
             millrace_store::Write::Message {
                 name: req.name.clone(),
                 business_key: req.business_key.clone(),
+                instance: req.process_instance_id.clone(),
                 keys,
                 variables: vars,
                 message_id: req.message_id.clone(),

@@ -28,6 +28,10 @@ fn task_filter(criteria: &FilterCriteria, reader: &str) -> TaskFilter {
         request: given(&criteria.request),
         status: given(&criteria.status),
         variable: given(&criteria.variable).zip(given(&criteria.value)),
+        // A saved filter's SLA status is checked when it is saved.
+        sla: crate::slas::sla_filter(criteria.sla.as_deref(), Utc::now())
+            .ok()
+            .flatten(),
     }
 }
 
@@ -102,6 +106,8 @@ pub async fn save_filter(
             "a variable filter names the variable and the value it must hold",
         ));
     }
+    crate::slas::sla_filter(c.sla.as_deref(), Utc::now())
+        .map_err(|e| e.with_field("criteria.sla"))?;
     for (field, v) in [
         ("criteria.process", &c.process),
         ("criteria.group", &c.group),

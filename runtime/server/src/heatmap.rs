@@ -10,6 +10,7 @@ use axum::Json;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use millrace_api::{
     DashboardOut, DayOut, DurationBucket, GroupTasksOut, HeatElement, HeatFlow, HeatmapOut,
+    SlaMonthOut,
 };
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -157,7 +158,10 @@ pub async fn dashboard(
         return Err(missing());
     }
     let (from, to, start, end) = period.days()?;
-    let d = state.store.dashboard(&key, start, end).await?;
+    let d = state
+        .store
+        .dashboard(&key, start, end, chrono::Utc::now())
+        .await?;
     let mut days = Vec::new();
     let mut day = from;
     while day <= to {
@@ -194,6 +198,23 @@ pub async fn dashboard(
                         (h * 100.0).round() / 100.0
                     })
                     .unwrap_or(0.0),
+            })
+            .collect(),
+        slas: d
+            .slas
+            .into_iter()
+            .map(|m| {
+                let counted = rust_decimal::Decimal::from(m.met + m.missed);
+                let compliance = rust_decimal::Decimal::from(m.met * 100)
+                    / counted.max(rust_decimal::Decimal::ONE);
+                SlaMonthOut {
+                    compliance: format!("{:.1}", compliance.round_dp(1)),
+                    month: m.month,
+                    name: m.name,
+                    group: m.group,
+                    met: m.met,
+                    missed: m.missed,
+                }
             })
             .collect(),
     }))

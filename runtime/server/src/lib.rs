@@ -20,6 +20,7 @@ mod openapi;
 pub mod recorder;
 pub mod reports;
 mod serve;
+pub mod slas;
 pub mod web;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -468,6 +469,7 @@ pub fn router(state: AppState) -> Router {
             get(documents::documents),
         )
         .route("/api/documents/{id}", get(documents::document))
+        .route("/api/process-instances/{id}/slas", get(slas::instance_slas))
         .route(
             "/api/process-instances/{id}/attachments",
             get(attachments::attachments).post(attachments::add_attachment),

@@ -29,6 +29,7 @@ use crate::error::ErrorBody;
         api::history,
         crate::documents::documents,
         crate::documents::document,
+        crate::slas::instance_slas,
         crate::attachments::attachments,
         crate::attachments::add_attachment,
         crate::attachments::attachment,

@@ -57,6 +57,9 @@ pub struct TaskView {
     pub request: Option<String>,
     /// The request's status: the instance's `status` variable.
     pub status: Option<String>,
+    /// The running SLA that falls due first among its activity's and its
+    /// instance's: (name, due date).
+    pub sla: Option<(String, String)>,
     /// Candidate groups.
     pub candidate_groups: Vec<String>,
     /// Candidate users.
@@ -91,12 +94,35 @@ pub struct TaskFilter {
     /// Only tasks of instances whose process variable of this name holds
     /// exactly this value (name, value).
     pub variable: Option<(String, String)>,
+    /// Only tasks with a running SLA (their activity's or their
+    /// instance's) that is breached at this instant (`Breached`), or with
+    /// running SLAs none of which is (`OnTrack`).
+    pub sla: Option<(SlaFilter, chrono::DateTime<chrono::Utc>)>,
+}
+
+/// Which tasks [`TaskFilter::sla`] keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlaFilter {
+    /// A running SLA is past its due date.
+    Breached,
+    /// SLAs run and none is past its due date.
+    OnTrack,
 }
 
 const TASK_COLUMNS: &str =
     "t.id, t.instance_id, t.key, t.node_id, t.name, t.assignee, t.due, t.priority, t.form, t.created_at, \
      (SELECT coalesce(i.business_key, i.request_id) FROM instances i WHERE i.id = t.instance_id), \
-     (SELECT i.status FROM instances i WHERE i.id = t.instance_id)";
+     (SELECT i.status FROM instances i WHERE i.id = t.instance_id), \
+     (SELECT s.name FROM slas s WHERE s.instance_id = t.instance_id AND s.met_at IS NULL AND s.cancelled = 0 \
+        AND (s.element_id IS NULL OR s.element_id = t.node_id) ORDER BY s.due_at, s.id LIMIT 1), \
+     (SELECT s.due_at FROM slas s WHERE s.instance_id = t.instance_id AND s.met_at IS NULL AND s.cancelled = 0 \
+        AND (s.element_id IS NULL OR s.element_id = t.node_id) ORDER BY s.due_at, s.id LIMIT 1)";
+
+/// The running SLA clocks that bear on a task `t`: its own activity's and its
+/// instance's process-level ones (what the inbox's SLA column and filter read).
+const TASK_RUNNING_SLAS: &str =
+    "SELECT 1 FROM slas s WHERE s.instance_id = t.instance_id AND s.met_at IS NULL \
+     AND s.cancelled = 0 AND (s.element_id IS NULL OR s.element_id = t.node_id)";
 
 impl Store {
     /// Versions of one key (newest first), or the latest version of every key.
@@ -236,6 +262,9 @@ impl Store {
             created_at: row.get(9),
             request: row.get(10),
             status: row.get(11),
+            sla: row
+                .get::<Option<String>, _>(12)
+                .zip(row.get::<Option<String>, _>(13)),
             candidate_groups: Vec::new(),
             candidate_users: Vec::new(),
         }
@@ -265,8 +294,8 @@ impl Store {
             names.sort();
             names
         };
-        task.candidate_groups = split(row.get(12));
-        task.candidate_users = split(row.get(13));
+        task.candidate_groups = split(row.get(14));
+        task.candidate_users = split(row.get(15));
         Ok(task)
     }
 
@@ -340,6 +369,7 @@ impl Store {
             && filter.request.is_none()
             && filter.status.is_none()
             && filter.variable.is_none()
+            && filter.sla.is_none()
         {
             return self.inbox_fast(user, groups, limit, offset).await;
         }
@@ -363,7 +393,7 @@ impl Store {
     }
 
     /// The condition of [`Store::inbox`]: the tasks `$1` (with groups `$2`, a
-    /// JSON array) may see, filtered by `$3`–`$6` and `$9`–`$12`.
+    /// JSON array) may see, filtered by `$3`–`$6` and `$9`–`$14`.
     fn inbox_where(&self) -> String {
         let groups_in = self.dialect.in_json_array("$2");
         format!(
@@ -377,7 +407,9 @@ impl Store {
              AND ($10 IS NULL OR t.instance_id IN (SELECT i.id FROM instances i WHERE \
                  lower(i.status) LIKE '%' || lower($10) || '%')) \
              AND ($11 IS NULL OR t.instance_id IN (SELECT v.instance_id FROM instance_variables v WHERE \
-                 v.name = $11 AND v.value = $12))"
+                 v.name = $11 AND v.value = $12)) \
+             AND ($13 IS NULL OR ($13 = 'breached' AND EXISTS ({TASK_RUNNING_SLAS} AND s.due_at <= $14)) \
+                 OR ($13 = 'onTrack' AND EXISTS ({TASK_RUNNING_SLAS}) AND NOT EXISTS ({TASK_RUNNING_SLAS} AND s.due_at <= $14)))"
         )
     }
 
@@ -637,4 +669,9 @@ fn bind_inbox<'q>(
         .bind(filter.status.as_deref().map(str::trim))
         .bind(filter.variable.as_ref().map(|(n, _)| n.trim()))
         .bind(filter.variable.as_ref().map(|(_, v)| v.trim()))
+        .bind(filter.sla.map(|(f, _)| match f {
+            SlaFilter::Breached => "breached",
+            SlaFilter::OnTrack => "onTrack",
+        }))
+        .bind(filter.sla.map(|(_, now)| crate::timestamp(now)))
 }

@@ -38,6 +38,8 @@ pub enum Write {
         name: String,
         /// Only instances with this business key.
         business_key: Option<String>,
+        /// Only this instance.
+        instance: Option<String>,
         /// Only instances whose process variables equal these.
         keys: Variables,
         /// Delivered with it.
@@ -300,6 +302,7 @@ async fn run_one(unit: &mut crate::Unit<'_>, job: &Job) -> Result<(Done, bool)> 
         Write::Message {
             name,
             business_key,
+            instance,
             keys,
             variables,
             message_id,
@@ -317,7 +320,13 @@ async fn run_one(unit: &mut crate::Unit<'_>, job: &Job) -> Result<(Done, bool)> 
                 }
             }
             let got = unit
-                .correlate(name, None, business_key.as_deref(), keys, variables.clone())
+                .correlate(
+                    name,
+                    instance.as_ref().map(std::slice::from_ref),
+                    business_key.as_deref(),
+                    keys,
+                    variables.clone(),
+                )
                 .await?;
             match got {
                 Some(id) => {

@@ -8,7 +8,9 @@ use chrono::{DateTime, Utc};
 use futures_util::TryStreamExt;
 use sqlx::Row;
 
-use crate::{timestamp, Result, Store};
+use millrace_engine::sla::SlaClock;
+
+use crate::{timestamp, Result, Store, StoreError};
 
 /// One day's counts.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -34,6 +36,22 @@ pub struct GroupTasks {
     pub oldest: String,
 }
 
+/// How one SLA fared in one month (by its due date), for one group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlaMonth {
+    /// `YYYY-MM`.
+    pub month: String,
+    /// The SLA's name.
+    pub name: String,
+    /// The first candidate group of the task that declares it (`None`: a
+    /// process-level SLA).
+    pub group: Option<String>,
+    /// Met by their due date.
+    pub met: i64,
+    /// Met late, or past due and not met.
+    pub missed: i64,
+}
+
 /// A process's dashboard over a period.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Dashboard {
@@ -43,17 +61,23 @@ pub struct Dashboard {
     pub durations: Vec<f64>,
     /// Open tasks by candidate group, most first.
     pub groups: Vec<GroupTasks>,
+    /// SLA compliance by month, SLA and group, of the clocks due in the
+    /// period (those still running and not yet due are not counted, nor
+    /// those stopped before they fell due).
+    pub slas: Vec<SlaMonth>,
 }
 
 impl Store {
-    /// The dashboard of process `key` from `from` (inclusive) to `to` (exclusive).
+    /// The dashboard of process `key` from `from` (inclusive) to `to`
+    /// (exclusive); an SLA past due and unmet at `now` counts as missed.
     pub async fn dashboard(
         &self,
         key: &str,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
+        now: DateTime<Utc>,
     ) -> Result<Dashboard> {
-        let (from, to) = (timestamp(from), timestamp(to));
+        let (from, to, now) = (timestamp(from), timestamp(to), timestamp(now));
         let mut d = Dashboard::default();
         let started: Vec<(String, i64)> = sqlx::query_as(
             "SELECT substr(started_at, 1, 10), COUNT(*) FROM instances \
@@ -131,6 +155,74 @@ impl Store {
                 oldest,
             })
             .collect();
+        // Timestamps are one fixed-width UTC text form: they compare as text.
+        let slas: Vec<(String, String, Option<String>, i64, i64)> = sqlx::query_as(
+            "SELECT substr(due_at, 1, 7), name, group_name, \
+             SUM(CASE WHEN met_at IS NOT NULL AND met_at <= due_at THEN 1 ELSE 0 END), \
+             SUM(CASE WHEN met_at IS NOT NULL AND met_at > due_at THEN 1 \
+                      WHEN met_at IS NULL AND (breached = 1 OR (cancelled = 0 AND due_at <= $4)) THEN 1 ELSE 0 END) \
+             FROM slas WHERE key = $1 AND due_at >= $2 AND due_at < $3 \
+             GROUP BY substr(due_at, 1, 7), name, group_name ORDER BY 1, 2, 3",
+        )
+        .bind(key)
+        .bind(&from)
+        .bind(&to)
+        .bind(&now)
+        .fetch_all(&self.pool)
+        .await?;
+        d.slas = slas
+            .into_iter()
+            .filter(|(_, _, _, met, missed)| met + missed > 0)
+            .map(|(month, name, group, met, missed)| SlaMonth {
+                month,
+                name,
+                group,
+                met,
+                missed,
+            })
+            .collect();
         Ok(d)
+    }
+
+    /// The SLA clocks of an instance, in the order they started.
+    pub async fn slas(&self, instance: &str) -> Result<Vec<SlaClock>> {
+        let rows = sqlx::query(
+            "SELECT id, name, element_id, group_name, started_at, due_at, target_seconds, business_hours, \
+             met_at, achieved_seconds, breached, cancelled FROM slas WHERE instance_id = $1 ORDER BY started_at, id",
+        )
+        .bind(instance)
+        .fetch_all(&self.pool)
+        .await?;
+        let at = |text: String| {
+            DateTime::parse_from_rfc3339(&text)
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|e| {
+                    StoreError::Corrupt(instance.to_string(), format!("SLA time {text:?}: {e}"))
+                })
+        };
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let id: String = r.get(0);
+            out.push(SlaClock {
+                // The global id is `instance:local`.
+                id: id
+                    .rsplit(':')
+                    .next()
+                    .and_then(|l| l.parse().ok())
+                    .unwrap_or_default(),
+                name: r.get(1),
+                element: r.get(2),
+                group: r.get(3),
+                started_at: at(r.get(4))?,
+                due_at: at(r.get(5))?,
+                target_seconds: r.get(6),
+                business_hours: r.get::<i64, _>(7) != 0,
+                met_at: r.get::<Option<String>, _>(8).map(at).transpose()?,
+                achieved_seconds: r.get(9),
+                breached: r.get::<i64, _>(10) != 0,
+                cancelled: r.get::<i64, _>(11) != 0,
+            });
+        }
+        Ok(out)
     }
 }

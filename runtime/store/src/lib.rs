@@ -44,10 +44,10 @@ pub use access::{Grant, GrantedKeys, IncidentSearch, InstanceSearch, Reader, EVE
 pub use accounts::{ApiTokenRow, AuditEntry, AuditFilter, Comment, SessionRow, User, TOKEN_ID_LEN};
 pub use attachments::{AttachmentInfo, NewAttachment};
 pub use batches::{BatchItemRow, BatchRow, BatchWork, MigrationCandidate, BATCH_CHUNK};
-pub use catalog::{DefinitionRow, TaskFilter, TaskView};
+pub use catalog::{DefinitionRow, SlaFilter, TaskFilter, TaskView};
 pub use committer::{Committer, Done, Write};
 pub use connector::{NamedQuery, QueryBook, QueryError};
-pub use dashboard::{Dashboard, DayCounts, GroupTasks};
+pub use dashboard::{Dashboard, DayCounts, GroupTasks, SlaMonth};
 pub use deploy::{DeployedDefinition, DeploymentFile};
 pub use document::DocumentInfo;
 pub use drafts::{DraftRow, TaskDraftRow};

@@ -15,8 +15,9 @@ use crate::{timestamp, Dialect, Result, Store};
 pub const CLEANUP_BATCH: i64 = 500;
 
 /// The tables that hold an instance's history, cleared with it.
-const INSTANCE_TABLES: [&str; 7] = [
+const INSTANCE_TABLES: [&str; 8] = [
     "history",
+    "slas",
     "incidents",
     "comments",
     "documents",

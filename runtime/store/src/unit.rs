@@ -816,13 +816,21 @@ impl<'s> Unit<'s> {
             HistoryEvent::IncidentResolved { node } => ("incidentResolved", Some(node)),
             HistoryEvent::DeliveryRefused { .. } => ("deliveryRefused", None),
             HistoryEvent::InstanceMigrated { .. } => ("instanceMigrated", None),
+            HistoryEvent::SlaStarted { element, .. } => ("slaStarted", element.as_ref()),
+            HistoryEvent::SlaMet { element, .. } => ("slaMet", element.as_ref()),
+            HistoryEvent::SlaBreached { element, .. } => ("slaBreached", element.as_ref()),
+            HistoryEvent::SlaNotStarted { .. } => ("slaNotStarted", None),
         };
         let detail = match event {
             HistoryEvent::VariableSet { .. }
             | HistoryEvent::InstanceEnded { .. }
             | HistoryEvent::IncidentRaised { .. }
             | HistoryEvent::DeliveryRefused { .. }
-            | HistoryEvent::InstanceMigrated { .. } => serde_json::to_string(event).ok(),
+            | HistoryEvent::InstanceMigrated { .. }
+            | HistoryEvent::SlaStarted { .. }
+            | HistoryEvent::SlaMet { .. }
+            | HistoryEvent::SlaBreached { .. }
+            | HistoryEvent::SlaNotStarted { .. } => serde_json::to_string(event).ok(),
             _ => None,
         };
         self.history.push(HistoryRowOut {
@@ -952,6 +960,7 @@ impl<'s> Unit<'s> {
                     let (kind, topic, payload) = match kind {
                         JobKind::Timer => ("timer", None, None),
                         JobKind::Async => ("async", None, None),
+                        JobKind::SlaDue => ("sla", None, None),
                         JobKind::External { topic } => ("external", Some(topic), None),
                         JobKind::Connector { connector, input } => (
                             "connector",
@@ -1020,6 +1029,31 @@ impl<'s> Unit<'s> {
                         .bind(global_id(instance, incident))
                         .execute(&mut *self.tx)
                         .await?;
+                }
+                Effect::SlaChanged(clock) => {
+                    // The latest state of the clock; the instance body holds the same.
+                    sqlx::query(
+                        "INSERT INTO slas (id, instance_id, key, name, element_id, group_name, started_at, due_at, target_seconds, business_hours, met_at, achieved_seconds, breached, cancelled) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+                         ON CONFLICT (id) DO UPDATE SET group_name = excluded.group_name, met_at = excluded.met_at, \
+                         achieved_seconds = excluded.achieved_seconds, breached = excluded.breached, cancelled = excluded.cancelled",
+                    )
+                    .bind(global_id(instance, clock.id))
+                    .bind(instance)
+                    .bind(&key)
+                    .bind(&clock.name)
+                    .bind(&clock.element)
+                    .bind(&clock.group)
+                    .bind(timestamp(clock.started_at))
+                    .bind(timestamp(clock.due_at))
+                    .bind(clock.target_seconds)
+                    .bind(clock.business_hours as i64)
+                    .bind(clock.met_at.map(timestamp))
+                    .bind(clock.achieved_seconds)
+                    .bind(clock.breached as i64)
+                    .bind(clock.cancelled as i64)
+                    .execute(&mut *self.tx)
+                    .await?;
                 }
                 Effect::TaskMoved {
                     task,

@@ -36,6 +36,9 @@ impl Exec<'_> {
                 for (name, value) in variables {
                     self.set_local(ROOT_SCOPE, &name, value);
                 }
+                if !self.def.slas.is_empty() {
+                    self.sla_instance_started();
+                }
                 self.open_event_subprocesses(ROOT_SCOPE, 0);
                 let tokens: Vec<TokenId> = starts
                     .into_iter()
@@ -83,6 +86,10 @@ impl Exec<'_> {
                 self.trigger(subscription);
             }
             Command::RunJob { job } => {
+                // An SLA clock's job breaches it; every other job is a token's.
+                if self.sla_due(job).is_some() {
+                    return Ok(());
+                }
                 let (t, after) = self
                     .inst
                     .tokens

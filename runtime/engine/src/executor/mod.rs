@@ -56,6 +56,7 @@ pub fn start(
         started_at: now,
         ended_at: None,
         compensations: Vec::new(),
+        slas: Vec::new(),
     };
     let effects = step(def, &mut inst, command, now)?;
     Ok((inst, effects))
@@ -124,6 +125,7 @@ mod modify;
 mod multi_instance;
 mod phases;
 mod scopes;
+mod sla;
 mod subscriptions;
 mod throws;
 mod variables;
@@ -339,7 +341,21 @@ impl<'a> Exec<'a> {
     }
 
     fn history(&mut self, event: HistoryEvent) {
+        // SLA clocks start, are met and stop as elements start, complete and
+        // are cancelled: every one of those passes here.
+        let sla_event = (!self.def.slas.is_empty()
+            && matches!(
+                event,
+                HistoryEvent::ActivityStarted { .. }
+                    | HistoryEvent::ActivityCompleted { .. }
+                    | HistoryEvent::ActivityCancelled { .. }
+                    | HistoryEvent::InstanceEnded { .. }
+            ))
+        .then(|| event.clone());
         self.effects.push(Effect::History(event));
+        if let Some(event) = sla_event {
+            self.sla_event(&event);
+        }
     }
 
     fn incident(&mut self, t: TokenId, retry: Phase, message: String) {

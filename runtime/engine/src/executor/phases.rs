@@ -195,6 +195,9 @@ impl Exec<'_> {
                     return;
                 }
                 let task = self.inst.fresh_id();
+                if !self.def.slas.is_empty() {
+                    self.sla_task_created(nix, &people.candidate_groups);
+                }
                 self.effects.push(Effect::TaskCreated(TaskInfo {
                     id: task,
                     node_id: node.id.clone(),

@@ -34,6 +34,16 @@ pub enum Page {
         /// The task's id.
         id: String,
     },
+    /// A request as staff see it: header, quick actions, tabs.
+    Request {
+        /// The instance's id.
+        id: String,
+    },
+    /// Finding a request by number, customer name, account number or phone.
+    Requests {
+        /// What was searched for (`?q=`).
+        q: String,
+    },
     /// Starting a process: its start event's form.
     Start {
         /// Process key.
@@ -428,6 +438,8 @@ impl Page {
             Page::Designer { key } => format!("{key} · Designer"),
             Page::Inbox { .. } => "Inbox".into(),
             Page::Task { .. } => "Task".into(),
+            Page::Request { .. } => "Request".into(),
+            Page::Requests { .. } => "Find a request".into(),
             Page::Start { key } => format!("New {key}"),
             Page::Operations { .. } => "Operations".into(),
             Page::Instance { .. } => "Instance".into(),
@@ -539,6 +551,8 @@ pub fn App(state: PageState) -> impl IntoView {
         Page::Designer { key } => view! { <pages::designer::Designer key/> }.into_any(),
         Page::Inbox { filter } => view! { <pages::inbox::Inbox filter/> }.into_any(),
         Page::Task { id } => view! { <pages::task::Task id/> }.into_any(),
+        Page::Request { id } => view! { <pages::request::Request id/> }.into_any(),
+        Page::Requests { q } => view! { <pages::request::Requests q/> }.into_any(),
         Page::Start { key } => view! { <pages::start::Start key/> }.into_any(),
         Page::Operations { filter } => view! { <pages::operations::Instances filter/> }.into_any(),
         Page::Instance { id } => view! { <pages::operations::Instance id/> }.into_any(),

@@ -336,7 +336,7 @@ pub fn Inbox(filter: InboxFilter) -> impl IntoView {
                                 })/></td>
                             <td><a href=format!("/tasks/{}", t.id)>{t.name.clone().unwrap_or(t.element_id.clone())}</a></td>
                             <td>{t.process_key}</td>
-                            <td>{t.request.unwrap_or_default()}</td>
+                            <td><a href=format!("/requests/{}", t.instance_id)>{t.request.unwrap_or_else(|| "view".into())}</a></td>
                             <td>{t.status.unwrap_or_default()}</td>
                             <td>{t.sla.map(|sla| {
                                 let (label, class) = sla_status_label(&sla.status);
@@ -359,6 +359,7 @@ pub fn Inbox(filter: InboxFilter) -> impl IntoView {
     view! {
         <section aria-labelledby="inbox-title" class="content">
             <h1 id="inbox-title">"Inbox"</h1>
+            <p><a href="/requests">"Find a request"</a>" by number, customer name, account number or phone"</p>
             {new_buttons}
             {filter_form(filter.clone(), processes)}
             {saved_filters(saved, filter.clone(), me.clone(), groups, csrf, load_saved)}

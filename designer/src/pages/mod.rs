@@ -11,6 +11,7 @@ pub mod login;
 pub mod notes;
 pub mod operations;
 pub mod reports;
+pub mod request;
 pub mod settings;
 pub mod start;
 pub mod task;

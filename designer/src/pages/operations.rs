@@ -186,7 +186,7 @@ pub fn Instances(filter: InstanceFilter) -> impl IntoView {
 
 /// What the diagram marks: each element's state (an incident over a waiting
 /// token over completed) and the tokens waiting at each.
-fn marks(
+pub(crate) fn marks(
     instance: &InstanceOut,
     history: &[HistoryOut],
 ) -> (BTreeMap<String, &'static str>, BTreeMap<String, usize>) {

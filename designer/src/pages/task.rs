@@ -491,7 +491,13 @@ pub fn Task(id: String) -> impl IntoView {
                     <dt>"Process"</dt>
                     <dd>{f.process_name.clone().unwrap_or(t.process_key.clone())}</dd>
                     <dt>"Request"</dt>
-                    <dd>{t.request.clone().unwrap_or_else(|| "—".into())}</dd>
+                    <dd>{t.request.clone().unwrap_or_else(|| "—".into())}" "
+                        <a href=format!("/requests/{}", t.instance_id)>"Open the request"</a></dd>
+                    {t.sla.clone().map(|sla| {
+                        let (label, class) = crate::app::sla_status_label(&sla.status);
+                        view! { <dt>"SLA"</dt><dd><span class=format!("badge {class}")>{format!("{}: {label}", sla.name)}</span>
+                            " "<span class="note">{crate::app::sla_remaining(sla.remaining_seconds)}</span></dd> }
+                    })}
                     {t.status.clone().map(|s| view! { <dt>"Status"</dt><dd class="request-status">{s}</dd> })}
                     <dt>"Assignee"</dt>
                     <dd>{t.assignee.clone().unwrap_or_else(|| "nobody yet".into())}</dd>

@@ -10,6 +10,7 @@ pub mod designer;
 pub mod instances;
 pub mod reference;
 pub mod reports;
+pub mod requests;
 pub mod session;
 pub mod tasks;
 
@@ -19,6 +20,7 @@ pub use designer::*;
 pub use instances::*;
 pub use reference::*;
 pub use reports::*;
+pub use requests::*;
 pub use session::*;
 pub use tasks::*;
 

@@ -19,6 +19,7 @@ pub mod mail;
 mod openapi;
 pub mod recorder;
 pub mod reports;
+pub mod requests;
 mod serve;
 pub mod slas;
 pub mod web;
@@ -470,6 +471,8 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/documents/{id}", get(documents::document))
         .route("/api/process-instances/{id}/slas", get(slas::instance_slas))
+        .route("/api/requests", get(requests::find_requests))
+        .route("/api/requests/{id}", get(requests::request))
         .route(
             "/api/process-instances/{id}/attachments",
             get(attachments::attachments).post(attachments::add_attachment),
@@ -563,6 +566,8 @@ pub fn router(state: AppState) -> Router {
         .route("/designer/{key}", get(web::designer))
         .route("/inbox", get(web::inbox))
         .route("/tasks/{id}", get(web::task))
+        .route("/requests", get(web::requests))
+        .route("/requests/{id}", get(web::request))
         .route("/start/{key}", get(web::start))
         .route("/operations", get(web::operations))
         .route("/operations/instances/{id}", get(web::instance))

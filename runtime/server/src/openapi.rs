@@ -30,6 +30,8 @@ use crate::error::ErrorBody;
         crate::documents::documents,
         crate::documents::document,
         crate::slas::instance_slas,
+        crate::requests::request,
+        crate::requests::find_requests,
         crate::attachments::attachments,
         crate::attachments::add_attachment,
         crate::attachments::attachment,

@@ -264,6 +264,44 @@ pub async fn task(
     .await
 }
 
+/// `/requests/{id}`: a request as staff see it (the API says whether the
+/// user may read it; the page asks it).
+pub async fn request(
+    State(state): State<AppState>,
+    principal: Result<Principal, ApiError>,
+    Path(id): Path<String>,
+    uri: Uri,
+) -> Response {
+    guarded(
+        &state,
+        principal,
+        &uri,
+        Audience::Workers,
+        "requests",
+        Page::Request { id },
+    )
+    .await
+}
+
+/// `/requests?q=…`: the request search.
+pub async fn requests(
+    State(state): State<AppState>,
+    principal: Result<Principal, ApiError>,
+    uri: Uri,
+    axum::extract::Query(query): axum::extract::Query<std::collections::BTreeMap<String, String>>,
+) -> Response {
+    let q = query.get("q").cloned().unwrap_or_default();
+    guarded(
+        &state,
+        principal,
+        &uri,
+        Audience::Workers,
+        "requests",
+        Page::Requests { q },
+    )
+    .await
+}
+
 /// `/start/{key}`: a process's start form (the API says whether the user may
 /// start it; the page asks it).
 pub async fn start(

@@ -297,6 +297,42 @@ impl Store {
             .collect())
     }
 
+    /// Requests `reader` may read whose id, number (business key or
+    /// `requestId`) or any indexed variable (a customer's name, account
+    /// number, phone) holds `text`, in any case; newest first.
+    pub async fn find_requests(
+        &self,
+        reader: &Reader<'_>,
+        text: &str,
+        limit: i64,
+    ) -> Result<Vec<crate::RequestSummary>> {
+        let (cond, binds) = reader.condition(3);
+        let sql = format!(
+            "SELECT i.id, i.key, coalesce(i.business_key, i.request_id), i.status, i.state, i.started_at FROM instances i \
+             WHERE (i.id = $1 OR lower(coalesce(i.business_key, i.request_id)) LIKE '%' || lower($1) || '%' \
+             OR EXISTS (SELECT 1 FROM instance_variables v WHERE v.instance_id = i.id AND lower(v.value) LIKE '%' || lower($1) || '%')) \
+             AND {cond} ORDER BY i.started_at DESC, i.id DESC LIMIT $2"
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(text.trim())
+            .bind(limit);
+        for b in &binds {
+            q = q.bind(b);
+        }
+        Ok(q.fetch_all(&self.pool)
+            .await?
+            .into_iter()
+            .map(|r| crate::RequestSummary {
+                id: r.get(0),
+                key: r.get(1),
+                request: r.get(2),
+                status: r.get(3),
+                state: r.get(4),
+                started_at: r.get(5),
+            })
+            .collect())
+    }
+
     /// Open incidents of instances `reader` may read, oldest first, of
     /// process `key` and element `element` when given, and whose error holds
     /// `message` (any case) when given.

@@ -55,7 +55,7 @@ pub use filters::SavedFilterRow;
 pub use heatmap::{percentile, ElementHeat, Heatmap};
 pub use jobs::{backoff, ClaimedJob, JobOutcome, LockedExternalTask};
 pub use outbox::OutboxMail;
-pub use read::{Counts, HistoryRow, IncidentRow, InstanceSummary, ProcessCounts};
+pub use read::{Counts, HistoryRow, IncidentRow, InstanceSummary, ProcessCounts, RequestSummary};
 pub use report::{ReportError, ReportInfo, ReportTable};
 pub use retention::{Cleaned, CLEANUP_BATCH};
 pub use unit::{global_id, split_id, Unit, REQUEST_ID, REQUEST_STATUS};

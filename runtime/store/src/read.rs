@@ -62,6 +62,23 @@ pub struct InstanceSummary {
     pub started_at: String,
 }
 
+/// A request found by [`Store::find_requests`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestSummary {
+    /// The instance id.
+    pub id: String,
+    /// Process key.
+    pub key: String,
+    /// Its number: the business key, or else its `requestId` variable.
+    pub request: Option<String>,
+    /// Its `status` variable.
+    pub status: Option<String>,
+    /// State.
+    pub state: String,
+    /// When it started.
+    pub started_at: String,
+}
+
 impl Store {
     /// An instance's state.
     pub async fn instance(&self, id: &str) -> Result<Instance> {

@@ -26,13 +26,29 @@ pub fn indexed_text(v: &Value) -> Option<String> {
     }
 }
 
-/// What the index holds of an instance: its root scope's scalar variables.
+/// What the index holds of an instance: its root scope's scalar variables,
+/// and the scalar fields of its root maps one level down as `map.field`
+/// (`customer.accountNumber`), so a request is found by its customer's
+/// number or name however the process groups them.
 pub fn indexed(instance: &Instance) -> BTreeMap<String, String> {
-    instance
-        .root_variables()
-        .iter()
-        .filter_map(|(name, v)| Some((name.clone(), indexed_text(v)?)))
-        .collect()
+    let mut out = BTreeMap::new();
+    for (name, v) in instance.root_variables().iter() {
+        match v {
+            Value::Map(fields) => {
+                for (field, v) in fields {
+                    if let Some(text) = indexed_text(v) {
+                        out.insert(format!("{name}.{field}"), text);
+                    }
+                }
+            }
+            v => {
+                if let Some(text) = indexed_text(v) {
+                    out.insert(name.clone(), text);
+                }
+            }
+        }
+    }
+    out
 }
 
 /// Rows to write so the index goes from `before` to `after`: names whose

@@ -506,7 +506,9 @@ pub fn sla_remaining(seconds: i64) -> String {
     let over = seconds < 0;
     let s = seconds.unsigned_abs();
     let (d, h, m) = (s / 86_400, s % 86_400 / 3600, s % 3600 / 60);
-    let span = if d > 0 {
+    let span = if s < 60 {
+        "under a minute".to_string()
+    } else if d > 0 {
         format!("{d} d {h} h")
     } else {
         format!("{h} h {m:02} m")

@@ -157,6 +157,28 @@ pub fn DashboardPage(key: String, from: String, to: String) -> impl IntoView {
                         </table>
                     }.into_any()
                 }}
+                <h2>"SLA compliance"</h2>
+                {if d.slas.is_empty() {
+                    view! { <p class="note">"No SLA of this process fell due in the period (a process declares them as sla.* properties)."</p> }.into_any()
+                } else {
+                    view! {
+                        <table class="grid" aria-label="SLA compliance">
+                            <thead><tr><th>"Month"</th><th>"SLA"</th><th>"Group"</th><th>"Met"</th><th>"Missed"</th><th>"Compliance"</th></tr></thead>
+                            <tbody>
+                                {d.slas.iter().map(|m| view! {
+                                    <tr>
+                                        <td>{m.month.clone()}</td>
+                                        <td>{m.name.clone()}</td>
+                                        <td>{m.group.clone().unwrap_or_else(|| "(whole request)".into())}</td>
+                                        <td class="num">{m.met}</td>
+                                        <td class="num">{m.missed}</td>
+                                        <td class="num">{format!("{} %", m.compliance)}</td>
+                                    </tr>
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    }.into_any()
+                }}
                 <h2>"By day"</h2>
                 <table class="grid" aria-label="By day">
                     <thead><tr><th>"Day"</th><th>"Started"</th><th>"Completed"</th><th>"Cancelled"</th><th>"Incidents"</th></tr></thead>

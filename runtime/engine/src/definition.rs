@@ -677,7 +677,9 @@ impl<'a, H: ScriptHost + ScriptChecker> Compiler<'a, H> {
             .iter()
             .find(|(k, _)| k == "sla.daysOff")
             .map(|(_, v)| v.trim().to_string());
-        let mut owners: Vec<(Option<NodeIx>, String, &[(String, String)])> =
+        // (the declaring activity, how errors name it, its properties)
+        type Owner<'p> = (Option<NodeIx>, String, &'p [(String, String)]);
+        let mut owners: Vec<Owner> =
             vec![(None, format!("process {}", p.id), &p.camunda.properties)];
         let mut todo = vec![&p.scope];
         while let Some(scope) = todo.pop() {

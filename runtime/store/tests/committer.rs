@@ -92,6 +92,7 @@ fn paid(message_id: Option<&str>, business_key: &str) -> Write {
     Write::Message {
         name: "paid".into(),
         business_key: Some(business_key.into()),
+        instance: None,
         keys: Variables::new(),
         variables: Variables::new(),
         message_id: message_id.map(str::to_string),

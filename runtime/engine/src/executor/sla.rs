@@ -52,13 +52,12 @@ impl Exec<'_> {
                     let Some(spec) = self.spec_of(clock).filter(|_| clock.running()) else {
                         continue;
                     };
-                    if spec.met_by.contains(&ix) {
-                        meeting.push(c);
-                    } else if spec.met_by.is_empty()
-                        && spec.element == Some(ix)
-                        // One activation completes at a time: the oldest clock of this SLA.
-                        && own_met.insert(clock.name.clone())
-                    {
+                    let met_here = spec.met_by.contains(&ix)
+                        || (spec.met_by.is_empty()
+                            && spec.element == Some(ix)
+                            // One activation completes at a time: the oldest clock of this SLA.
+                            && own_met.insert(clock.name.clone()));
+                    if met_here {
                         meeting.push(c);
                     }
                 }

@@ -315,7 +315,7 @@ pub fn Inbox(filter: InboxFilter) -> impl IntoView {
         Some(Ok(list)) => view! {
             {toolbar}
             <table class="grid" aria-label="Tasks">
-                <thead><tr><th><span class="visually-hidden">"Select"</span></th><th>"Task"</th><th>"Process"</th><th>"Request"</th><th>"Status"</th><th>"SLA"</th><th>"Assignee"</th><th>"Offered to"</th><th>"Due"</th><th>"Created"</th></tr></thead>
+                <thead><tr><th><span class="visually-hidden">"Select"</span></th><th>"Task"</th><th>"Process"</th><th>"Request"</th><th>"Status"</th><th>"Assignee"</th><th>"Offered to"</th><th>"Due"</th><th>"Created"</th><th>"SLA"</th></tr></thead>
                 <tbody>
                     {list.into_iter().map(|t| {
                         let id = t.id.clone();
@@ -338,6 +338,10 @@ pub fn Inbox(filter: InboxFilter) -> impl IntoView {
                             <td>{t.process_key}</td>
                             <td><a href=format!("/requests/{}", t.instance_id)>{t.request.unwrap_or_else(|| "view".into())}</a></td>
                             <td>{t.status.unwrap_or_default()}</td>
+                            <td>{t.assignee.unwrap_or_default()}</td>
+                            <td>{t.candidate_groups.join(", ")}</td>
+                            <td>{t.due.as_deref().map(short_time).unwrap_or_default()}</td>
+                            <td>{short_time(&t.created_at)}</td>
                             <td>{t.sla.map(|sla| {
                                 let (label, class) = sla_status_label(&sla.status);
                                 view! {
@@ -345,10 +349,6 @@ pub fn Inbox(filter: InboxFilter) -> impl IntoView {
                                     " "<span class="muted">{sla_remaining(sla.remaining_seconds)}</span>
                                 }
                             })}</td>
-                            <td>{t.assignee.unwrap_or_default()}</td>
-                            <td>{t.candidate_groups.join(", ")}</td>
-                            <td>{t.due.as_deref().map(short_time).unwrap_or_default()}</td>
-                            <td>{short_time(&t.created_at)}</td>
                         </tr>
                     }}).collect_view()}
                 </tbody>

@@ -491,8 +491,7 @@ pub fn Task(id: String) -> impl IntoView {
                     <dt>"Process"</dt>
                     <dd>{f.process_name.clone().unwrap_or(t.process_key.clone())}</dd>
                     <dt>"Request"</dt>
-                    <dd>{t.request.clone().unwrap_or_else(|| "—".into())}" "
-                        <a href=format!("/requests/{}", t.instance_id)>"Open the request"</a></dd>
+                    <dd><a href=format!("/requests/{}", t.instance_id) title="Open the request">{t.request.clone().unwrap_or_else(|| "the request".into())}</a></dd>
                     {t.sla.clone().map(|sla| {
                         let (label, class) = crate::app::sla_status_label(&sla.status);
                         view! { <dt>"SLA"</dt><dd><span class=format!("badge {class}")>{format!("{}: {label}", sla.name)}</span>

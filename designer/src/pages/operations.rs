@@ -187,7 +187,8 @@ pub fn Instances(filter: InstanceFilter) -> impl IntoView {
 /// What the diagram marks: each element's state (an incident over a waiting
 /// token over completed) and the tokens waiting at each.
 pub(crate) fn marks(
-    instance: &InstanceOut,
+    active_activities: &[String],
+    incidents: &[String],
     history: &[HistoryOut],
 ) -> (BTreeMap<String, &'static str>, BTreeMap<String, usize>) {
     let mut states = BTreeMap::new();
@@ -197,11 +198,11 @@ pub(crate) fn marks(
         }
     }
     let mut counts = BTreeMap::new();
-    for a in &instance.active_activities {
+    for a in active_activities {
         states.insert(a.clone(), "active");
         *counts.entry(a.clone()).or_insert(0) += 1;
     }
-    for i in &instance.incidents {
+    for i in incidents {
         states.insert(i.clone(), "incident");
         *counts.entry(i.clone()).or_insert(0) += 1;
     }
@@ -217,14 +218,12 @@ struct Seen {
     documents: Vec<millrace_api::DocumentOut>,
 }
 
-async fn read(id: &str) -> Result<Seen, String> {
-    let instance = http::get::<InstanceOut>(&format!("/api/process-instances/{id}"))
-        .await
-        .map_err(|f| f.reason())?;
+/// An instance's history and documents, which the instance page and the
+/// request view both show.
+pub(crate) async fn trail(
+    id: &str,
+) -> Result<(Vec<HistoryOut>, Vec<millrace_api::DocumentOut>), String> {
     let history = http::get::<Vec<HistoryOut>>(&format!("/api/process-instances/{id}/history"))
-        .await
-        .map_err(|f| f.reason())?;
-    let incidents = http::get::<Vec<IncidentOut>>(&format!("/api/incidents?instanceId={id}"))
         .await
         .map_err(|f| f.reason())?;
     let documents = http::get::<Vec<millrace_api::DocumentOut>>(&format!(
@@ -232,6 +231,17 @@ async fn read(id: &str) -> Result<Seen, String> {
     ))
     .await
     .map_err(|f| f.reason())?;
+    Ok((history, documents))
+}
+
+async fn read(id: &str) -> Result<Seen, String> {
+    let instance = http::get::<InstanceOut>(&format!("/api/process-instances/{id}"))
+        .await
+        .map_err(|f| f.reason())?;
+    let incidents = http::get::<Vec<IncidentOut>>(&format!("/api/incidents?instanceId={id}"))
+        .await
+        .map_err(|f| f.reason())?;
+    let (history, documents) = trail(id).await?;
     Ok(Seen {
         instance,
         history,
@@ -269,7 +279,11 @@ pub fn Instance(id: String) -> impl IntoView {
         let (Some(el), Some(Ok(s))) = (diagram.get(), seen.get()) else {
             return;
         };
-        let (states, counts) = marks(&s.instance, &s.history);
+        let (states, counts) = marks(
+            &s.instance.active_activities,
+            &s.instance.incidents,
+            &s.history,
+        );
         let url = format!(
             "/api/process-definitions/{}/versions/{}/xml",
             s.instance.key, s.instance.version
@@ -957,18 +971,8 @@ mod tests {
 
     #[test]
     fn an_incident_outranks_a_waiting_token_which_outranks_completed() {
-        let instance = InstanceOut {
-            id: "i".into(),
-            key: "p".into(),
-            version: 1,
-            business_key: None,
-            state: "active".into(),
-            active_activities: vec!["Review".into(), "Review".into(), "Pay".into()],
-            incidents: vec!["Charge".into()],
-            variables: serde_json::json!({}),
-            started_at: String::new(),
-            ended_at: None,
-        };
+        let active: Vec<String> = vec!["Review".into(), "Review".into(), "Pay".into()];
+        let incidents: Vec<String> = vec!["Charge".into()];
         let done = |node: &str| HistoryOut {
             seq: 0,
             at: String::new(),
@@ -977,7 +981,11 @@ mod tests {
             node: Some(node.into()),
             detail: None,
         };
-        let (states, counts) = marks(&instance, &[done("Start"), done("Review"), done("Charge")]);
+        let (states, counts) = marks(
+            &active,
+            &incidents,
+            &[done("Start"), done("Review"), done("Charge")],
+        );
         assert_eq!(states["Start"], "completed");
         assert_eq!(states["Review"], "active");
         assert_eq!(states["Charge"], "incident");

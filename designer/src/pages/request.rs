@@ -5,7 +5,7 @@
 //! communication (notes and files) and documents. Also the request search.
 
 use leptos::prelude::*;
-use millrace_api::{HistoryOut, InstanceOut, RequestOut, RequestSummaryOut, SlaOut};
+use millrace_api::{HistoryOut, MailOut, RequestOut, RequestSummaryOut, SlaOut};
 
 use crate::app::{short_time, sla_remaining, sla_status_label, Session};
 use crate::http;
@@ -14,32 +14,65 @@ use crate::http;
 #[derive(Clone, PartialEq)]
 struct Seen {
     request: RequestOut,
-    instance: InstanceOut,
     history: Vec<HistoryOut>,
     documents: Vec<millrace_api::DocumentOut>,
+    mail: Vec<MailOut>,
 }
 
 async fn read(id: &str) -> Result<Seen, String> {
     let request = http::get::<RequestOut>(&format!("/api/requests/{id}"))
         .await
         .map_err(|f| f.reason())?;
-    let instance = http::get::<InstanceOut>(&format!("/api/process-instances/{id}"))
+    let (history, documents) = super::operations::trail(id).await?;
+    let mail = http::get::<Vec<MailOut>>(&format!("/api/process-instances/{id}/mail"))
         .await
         .map_err(|f| f.reason())?;
-    let history = http::get::<Vec<HistoryOut>>(&format!("/api/process-instances/{id}/history"))
-        .await
-        .map_err(|f| f.reason())?;
-    let documents = http::get::<Vec<millrace_api::DocumentOut>>(&format!(
-        "/api/process-instances/{id}/documents"
-    ))
-    .await
-    .map_err(|f| f.reason())?;
     Ok(Seen {
         request,
-        instance,
         history,
         documents,
+        mail,
     })
+}
+
+/// A mail's delivery state as staff read it, and its badge class.
+fn delivery(m: &MailOut) -> (String, &'static str) {
+    match (&m.sent_at, &m.last_error) {
+        (Some(at), _) => (format!("Sent {}", short_time(at)), "ok"),
+        (None, Some(e)) => (
+            format!("Not delivered yet ({} attempts): {e}", m.attempts),
+            "error",
+        ),
+        (None, None) => ("Waiting to be sent".to_string(), "running"),
+    }
+}
+
+/// The mail the request sent, newest first, with each one's delivery state.
+fn mail_list(mail: &[MailOut]) -> impl IntoView {
+    view! {
+        <h2>"Mail sent"</h2>
+        {if mail.is_empty() {
+            view! { <p class="note">"No mail was sent for this request."</p> }.into_any()
+        } else {
+            view! {
+                <table class="grid" aria-label="Mail sent">
+                    <thead><tr><th>"To"</th><th>"Subject"</th><th>"Delivery"</th></tr></thead>
+                    <tbody>
+                        {mail.iter().map(|m| {
+                            let (state, class) = delivery(m);
+                            view! {
+                                <tr>
+                                    <td>{m.to.join(", ")}</td>
+                                    <td><details><summary>{m.subject.clone()}</summary><pre class="mail-body">{m.body.clone()}</pre></details></td>
+                                    <td><span class=format!("badge {class}")>{state}</span></td>
+                                </tr>
+                            }
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            }.into_any()
+        }}
+    }
 }
 
 /// The SLA the header shows: a breached running one first, else the
@@ -134,7 +167,11 @@ pub fn Request(id: String) -> impl IntoView {
         let (Some(el), Some(Ok(s))) = (diagram.get(), seen.get()) else {
             return;
         };
-        let (states, counts) = super::operations::marks(&s.instance, &s.history);
+        let (states, counts) = super::operations::marks(
+            &s.request.active_activities,
+            &s.request.incidents,
+            &s.history,
+        );
         let url = format!(
             "/api/process-definitions/{}/versions/{}/xml",
             s.request.key, s.request.version
@@ -286,6 +323,7 @@ pub fn Request(id: String) -> impl IntoView {
                         }.into_any(),
                         "communication" => view! {
                             <super::notes::RequestNotes instance=r.id.clone() task=None/>
+                            {mail_list(&s.mail)}
                         }.into_any(),
                         _ => if s.documents.is_empty() {
                             view! { <p class="note">"No document yet."</p> }.into_any()

@@ -69,6 +69,10 @@ pub struct RequestOut {
     pub actions: Vec<RequestAction>,
     /// Element ids with their names, for the timeline.
     pub element_names: std::collections::BTreeMap<String, String>,
+    /// Elements where its tokens wait (one entry per token), for the diagram.
+    pub active_activities: Vec<String>,
+    /// Elements stopped by an incident (one entry per token).
+    pub incidents: Vec<String>,
     /// When it started.
     pub started_at: String,
     /// When it ended.

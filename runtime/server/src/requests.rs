@@ -154,13 +154,19 @@ pub async fn request(
             .map(|(name, _)| field(&inst, &label_of(name), name))
             .collect(),
     };
-    let mut tasks = Vec::new();
-    for task in state.store.task_ids_of(&id).await? {
-        let t = state.store.task(&task).await?;
-        if t.visible_to(&p.user, &p.groups) {
-            tasks.push(crate::api::task_out(t));
-        }
-    }
+    let of_this = millrace_store::TaskFilter {
+        instance_id: Some(id.clone()),
+        ..Default::default()
+    };
+    // An instance has a handful of open tasks; 200 is past any real one.
+    let tasks = state
+        .store
+        .inbox(&p.user, &p.groups, &of_this, 200, 0)
+        .await?
+        .into_iter()
+        .map(crate::api::task_out)
+        .collect();
+    let (active_activities, incidents) = crate::api::waiting_and_failed(&def, &inst);
     let may_act = authz::granted(&state, &p, Permission::Act)
         .await?
         .covers(&inst.key);
@@ -211,6 +217,8 @@ pub async fn request(
         tasks,
         actions,
         element_names,
+        active_activities,
+        incidents,
         started_at: millrace_store::timestamp(inst.started_at),
         ended_at: inst.ended_at.map(millrace_store::timestamp),
     }))

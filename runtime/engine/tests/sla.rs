@@ -2,13 +2,15 @@
 //! escalated as the instance moves.
 
 use chrono::{DateTime, Duration, Utc};
-use millrace_engine::instance::{TokenState, Wait};
 use millrace_engine::sla::SlaStatus;
 use millrace_engine::{
-    executor, Command, Effect, HistoryEvent, Instance, JobKind, ProcessDefinition, Value, Variables,
+    executor, Command, Effect, HistoryEvent, JobKind, ProcessDefinition, Value, Variables,
 };
 use millrace_model::Model;
 use millrace_script::Rhai;
+
+mod common;
+use common::{complete_at, open_tasks, start_at};
 
 fn compile(process_properties: &str, body: &str) -> Result<ProcessDefinition, String> {
     let xml = format!(
@@ -34,64 +36,6 @@ fn props(list: &[(&str, &str)]) -> String {
 
 fn at(s: &str) -> DateTime<Utc> {
     millrace_model::timer::parse_date(s).expect("date")
-}
-
-fn start(
-    def: &ProcessDefinition,
-    now: DateTime<Utc>,
-    variables: Variables,
-) -> (Instance, Vec<Effect>) {
-    executor::start(
-        def,
-        "i".into(),
-        None,
-        None,
-        Command::Start {
-            variables,
-            start_node: None,
-        },
-        now,
-    )
-    .expect("starts")
-}
-
-fn complete(
-    def: &ProcessDefinition,
-    inst: &mut Instance,
-    element: &str,
-    now: DateTime<Utc>,
-) -> Vec<Effect> {
-    let task = inst
-        .tokens
-        .values()
-        .find_map(|t| match t.state {
-            TokenState::Waiting(Wait::UserTask { task }) if def.node(t.node).id == element => {
-                Some(task)
-            }
-            _ => None,
-        })
-        .unwrap_or_else(|| panic!("{element} is open"));
-    executor::step(
-        def,
-        inst,
-        Command::CompleteTask {
-            task,
-            variables: Variables::new(),
-        },
-        now,
-    )
-    .expect("completes")
-}
-
-fn open_tasks(def: &ProcessDefinition, inst: &Instance) -> Vec<String> {
-    let mut ids: Vec<String> = inst
-        .tokens
-        .values()
-        .filter(|t| matches!(t.state, TokenState::Waiting(Wait::UserTask { .. })))
-        .map(|t| def.node(t.node).id.clone())
-        .collect();
-    ids.sort();
-    ids
 }
 
 /// The SLA jobs the effects schedule, with their due times.
@@ -125,7 +69,7 @@ fn a_process_sla_met_in_time_records_the_hours_it_took_and_cancels_its_breach() 
     ]);
     let def = compile(&props, ACK_LINE).expect("compiles");
     let t0 = at("2024-12-02T09:00:00Z");
-    let (mut inst, effects) = start(&def, t0, Variables::new());
+    let (mut inst, effects) = start_at(&def, t0, Variables::new());
     let jobs = sla_jobs(&effects);
     assert_eq!(jobs.len(), 2, "{effects:?}");
     assert_eq!(jobs[0].1, t0 + Duration::hours(2));
@@ -135,7 +79,7 @@ fn a_process_sla_met_in_time_records_the_hours_it_took_and_cancels_its_breach() 
         SlaStatus::OnTrack
     );
 
-    let effects = complete(&def, &mut inst, "Task_Ack", t0 + Duration::minutes(75));
+    let effects = complete_at(&def, &mut inst, "Task_Ack", t0 + Duration::minutes(75));
     assert!(effects.contains(&Effect::JobCancelled { job: jobs[0].0 }));
     assert!(effects.iter().any(|e| matches!(e,
         Effect::History(HistoryEvent::SlaMet { name, hours, late: false, .. }) if name == "ack" && hours == "1.25")));
@@ -147,7 +91,7 @@ fn a_process_sla_met_in_time_records_the_hours_it_took_and_cancels_its_breach() 
         inst.slas[1].status(t0 + Duration::hours(5)),
         SlaStatus::OnTrack
     );
-    complete(&def, &mut inst, "Task_Work", t0 + Duration::hours(30));
+    complete_at(&def, &mut inst, "Task_Work", t0 + Duration::hours(30));
     assert_eq!(
         inst.slas[1].status(t0 + Duration::hours(31)),
         SlaStatus::MetLate
@@ -164,7 +108,7 @@ fn a_breach_throws_the_declared_escalation_that_the_bpmn_catches_once() {
     ]);
     let def = compile(&props, ACK_LINE).expect("compiles");
     let t0 = at("2024-12-02T09:00:00Z");
-    let (mut inst, effects) = start(&def, t0, Variables::new());
+    let (mut inst, effects) = start_at(&def, t0, Variables::new());
     let (job, due) = sla_jobs(&effects)[0];
     let effects = executor::step(&def, &mut inst, Command::RunJob { job }, due).expect("runs");
     assert!(effects.iter().any(
@@ -176,7 +120,7 @@ fn a_breach_throws_the_declared_escalation_that_the_bpmn_catches_once() {
     executor::step(&def, &mut inst, Command::RunJob { job }, due).expect("runs again");
     assert_eq!(open_tasks(&def, &inst), ["Task_Ack", "Task_Review"]);
     // Met late: no job left to cancel.
-    let effects = complete(&def, &mut inst, "Task_Ack", due + Duration::hours(1));
+    let effects = complete_at(&def, &mut inst, "Task_Ack", due + Duration::hours(1));
     assert!(!effects
         .iter()
         .any(|e| matches!(e, Effect::JobCancelled { .. })));
@@ -206,14 +150,14 @@ fn a_task_sla_in_business_hours_is_thrown_from_the_task_to_its_boundary_event() 
         "daysOff".into(),
         Value::List(vec![Value::String("2024-12-09".into())]),
     );
-    let (mut inst, effects) = start(&def, t0, vars);
+    let (mut inst, effects) = start_at(&def, t0, vars);
     let (job, due) = sla_jobs(&effects)[0];
     assert_eq!(due, at("2024-12-10T10:00:00Z"));
     assert_eq!(inst.slas[0].element.as_deref(), Some("Task_Work"));
     assert_eq!(inst.slas[0].group.as_deref(), Some("billing"));
     executor::step(&def, &mut inst, Command::RunJob { job }, due).expect("runs");
     assert_eq!(open_tasks(&def, &inst), ["Task_Chase", "Task_Work"]);
-    complete(&def, &mut inst, "Task_Work", at("2024-12-10T11:30:00Z"));
+    complete_at(&def, &mut inst, "Task_Work", at("2024-12-10T11:30:00Z"));
     // 2 h on Friday, 3 h 30 on Tuesday, in working time.
     assert_eq!(inst.slas[0].achieved_seconds, Some(5 * 3600 + 1800));
 }
@@ -230,15 +174,15 @@ fn a_target_read_from_settings_starts_when_its_element_completes() {
     targets.insert("ack".to_string(), Value::Int(3));
     let mut vars = Variables::new();
     vars.insert("targets".into(), Value::Map(targets));
-    let (mut inst, effects) = start(&def, t0, vars);
+    let (mut inst, effects) = start_at(&def, t0, vars);
     assert!(
         sla_jobs(&effects).is_empty(),
         "not started with the instance"
     );
-    let effects = complete(&def, &mut inst, "Task_Ack", t0 + Duration::hours(1));
+    let effects = complete_at(&def, &mut inst, "Task_Ack", t0 + Duration::hours(1));
     assert_eq!(sla_jobs(&effects)[0].1, t0 + Duration::hours(4));
     // No metBy: the instance's completion meets it.
-    complete(&def, &mut inst, "Task_Work", t0 + Duration::hours(2));
+    complete_at(&def, &mut inst, "Task_Work", t0 + Duration::hours(2));
     assert_eq!(inst.slas[0].achieved_seconds, Some(3600));
 }
 
@@ -246,7 +190,7 @@ fn a_target_read_from_settings_starts_when_its_element_completes() {
 fn a_cancelled_instance_stops_its_clocks_unmet() {
     let def = compile(&prop("sla.resolution", "24"), ACK_LINE).expect("compiles");
     let t0 = at("2024-12-02T09:00:00Z");
-    let (mut inst, effects) = start(&def, t0, Variables::new());
+    let (mut inst, effects) = start_at(&def, t0, Variables::new());
     let (job, _) = sla_jobs(&effects)[0];
     let effects =
         executor::step(&def, &mut inst, Command::Cancel, t0 + Duration::hours(1)).expect("cancels");

@@ -1,25 +1,37 @@
 //! What the engine's integration tests share: starting an instance at its
 //! none start event, the user tasks open in it, completing one by element.
 
-use chrono::DateTime;
+// Each test binary includes this module and uses a part of it.
+#![allow(dead_code)]
+
+use chrono::{DateTime, Utc};
 use millrace_engine::instance::{TokenState, Wait};
-use millrace_engine::{executor, Command, Instance, ProcessDefinition, Variables};
+use millrace_engine::{executor, Command, Effect, Instance, ProcessDefinition, Variables};
 
 /// Starts an instance (id `i`) at the none start event, at the epoch.
 pub fn start(def: &ProcessDefinition) -> Instance {
+    start_at(def, DateTime::UNIX_EPOCH, Variables::new()).0
+}
+
+/// Starts an instance (id `i`) at the none start event at `now`, with
+/// `variables`: the instance and the effects of its first step.
+pub fn start_at(
+    def: &ProcessDefinition,
+    now: DateTime<Utc>,
+    variables: Variables,
+) -> (Instance, Vec<Effect>) {
     executor::start(
         def,
         "i".into(),
         None,
         None,
         Command::Start {
-            variables: Variables::new(),
+            variables,
             start_node: None,
         },
-        DateTime::UNIX_EPOCH,
+        now,
     )
     .expect("starts")
-    .0
 }
 
 /// The user tasks open in the instance, by BPMN id, sorted.
@@ -34,8 +46,19 @@ pub fn open_tasks(def: &ProcessDefinition, inst: &Instance) -> Vec<String> {
     ids
 }
 
-/// Completes the open user task at `element`, with no variables.
+/// Completes the open user task at `element`, with no variables, at the epoch.
 pub fn complete(def: &ProcessDefinition, inst: &mut Instance, element: &str) {
+    complete_at(def, inst, element, DateTime::UNIX_EPOCH);
+}
+
+/// Completes the open user task at `element`, with no variables, at `now`:
+/// the step's effects.
+pub fn complete_at(
+    def: &ProcessDefinition,
+    inst: &mut Instance,
+    element: &str,
+    now: DateTime<Utc>,
+) -> Vec<Effect> {
     let task = inst
         .tokens
         .values()
@@ -45,7 +68,7 @@ pub fn complete(def: &ProcessDefinition, inst: &mut Instance, element: &str) {
             }
             _ => None,
         })
-        .expect("the task is open");
+        .unwrap_or_else(|| panic!("{element} is open"));
     executor::step(
         def,
         inst,
@@ -53,7 +76,7 @@ pub fn complete(def: &ProcessDefinition, inst: &mut Instance, element: &str) {
             task,
             variables: Variables::new(),
         },
-        DateTime::UNIX_EPOCH,
+        now,
     )
-    .expect("completes");
+    .expect("completes")
 }

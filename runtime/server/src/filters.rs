@@ -17,10 +17,14 @@ use crate::{ApiJson, ApiPath, AppState};
 /// The longest filter name.
 const NAME_MAX: usize = 80;
 
-/// The task filter `criteria` mean for `reader`.
-fn task_filter(criteria: &FilterCriteria, reader: &str) -> TaskFilter {
+/// The task filter `criteria` mean for `reader`; an SLA status other than
+/// those the inbox knows is an error (checked on saving, so only a row
+/// edited by hand has one).
+fn task_filter(criteria: &FilterCriteria, reader: &str) -> ApiResult<TaskFilter> {
     let given = |v: &Option<String>| given(v).map(str::to_string);
-    TaskFilter {
+    let sla = crate::slas::sla_filter(criteria.sla.as_deref(), Utc::now())
+        .map_err(|e| e.with_field("criteria.sla"))?;
+    Ok(TaskFilter {
         assignee: criteria.mine.then(|| reader.to_string()),
         candidate_group: given(&criteria.group),
         process_key: given(&criteria.process),
@@ -28,11 +32,8 @@ fn task_filter(criteria: &FilterCriteria, reader: &str) -> TaskFilter {
         request: given(&criteria.request),
         status: given(&criteria.status),
         variable: given(&criteria.variable).zip(given(&criteria.value)),
-        // A saved filter's SLA status is checked when it is saved.
-        sla: crate::slas::sla_filter(criteria.sla.as_deref(), Utc::now())
-            .ok()
-            .flatten(),
-    }
+        sla,
+    })
 }
 
 /// Every saved filter the caller may use (their own first), each with the
@@ -49,14 +50,17 @@ pub async fn filters(
             tracing::warn!(filter = %row.id, "a saved filter's criteria do not read; left out");
             continue;
         };
+        let filter = match task_filter(&criteria, &p.user) {
+            Ok(f) => f,
+            Err(e) => {
+                // Counting it without its SLA status would show a wrong number.
+                tracing::warn!(filter = %row.id, error = ?e, "a saved filter's criteria are not valid; left out");
+                continue;
+            }
+        };
         let count = state
             .store
-            .inbox_count(
-                &p.user,
-                &p.groups,
-                &task_filter(&criteria, &p.user),
-                FILTER_COUNT_CAP,
-            )
+            .inbox_count(&p.user, &p.groups, &filter, FILTER_COUNT_CAP)
             .await?;
         out.push(SavedFilterOut {
             id: row.id,
@@ -106,8 +110,7 @@ pub async fn save_filter(
             "a variable filter names the variable and the value it must hold",
         ));
     }
-    crate::slas::sla_filter(c.sla.as_deref(), Utc::now())
-        .map_err(|e| e.with_field("criteria.sla"))?;
+    let filter = task_filter(c, &p.user)?;
     for (field, v) in [
         ("criteria.process", &c.process),
         ("criteria.group", &c.group),
@@ -135,12 +138,7 @@ pub async fn save_filter(
     }
     let count = state
         .store
-        .inbox_count(
-            &p.user,
-            &p.groups,
-            &task_filter(&f.criteria, &p.user),
-            FILTER_COUNT_CAP,
-        )
+        .inbox_count(&p.user, &p.groups, &filter, FILTER_COUNT_CAP)
         .await?;
     Ok((
         StatusCode::CREATED,

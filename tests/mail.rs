@@ -61,13 +61,15 @@ fn a_mail_task_is_delivered_once_over_smtp_with_its_key() {
             body["csrfToken"].as_str().unwrap_or_default().to_string(),
         )
     };
-    let resp = agent
+    let mut resp = agent
         .post(&format!("{base}/api/process-definitions/notify/start"))
         .header("cookie", &token.0)
         .header("x-csrf-token", &token.1)
         .send_json(json!({ "variables": { "email": "john.smith@example.com", "name": "John Michael Smith", "amount": 456.78 } }))
         .expect("start");
     assert_eq!(resp.status().as_u16(), 201);
+    let started: Value = resp.body_mut().read_json().expect("json");
+    let instance = started["id"].as_str().expect("instance id").to_string();
 
     let mail = common::smtp::mails(&maildir, 1, Duration::from_secs(15)).remove(0);
     assert!(mail.contains("To: john.smith@example.com"), "{mail}");
@@ -90,6 +92,26 @@ fn a_mail_task_is_delivered_once_over_smtp_with_its_key() {
         mail.contains(&format!("<{key}@millrace>")),
         "the outbox key is the Message-ID: {mail}"
     );
+    // The request's own mail, as its Communication tab lists it.
+    let mut resp = agent
+        .get(&format!("{base}/api/process-instances/{instance}/mail"))
+        .header("cookie", &token.0)
+        .call()
+        .expect("instance mail");
+    assert_eq!(resp.status().as_u16(), 200);
+    let own: Value = resp.body_mut().read_json().expect("json");
+    assert_eq!(own.as_array().map(Vec::len), Some(1), "{own}");
+    assert_eq!(own[0]["id"], entry["id"], "{own}");
+    assert_eq!(own[0]["to"], json!(["john.smith@example.com"]), "{own}");
+    assert!(own[0]["sentAt"].is_string(), "{own}");
+    let resp = agent
+        .get(&format!(
+            "{base}/api/process-instances/no-such-instance/mail"
+        ))
+        .header("cookie", &token.0)
+        .call()
+        .expect("unknown instance");
+    assert_eq!(resp.status().as_u16(), 404);
     std::thread::sleep(Duration::from_secs(1));
     let count = std::fs::read_dir(maildir.join("new"))
         .expect("maildir")

@@ -392,3 +392,26 @@ pub struct GroupTasksOut {
     /// How long its oldest open task has waited, in hours.
     pub oldest_hours: f64,
 }
+
+/// A mail in the outbox, with its delivery state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct MailOut {
+    /// The idempotency key (also the Message-ID).
+    pub id: String,
+    /// The instance that sent it.
+    pub instance_id: String,
+    /// Recipients.
+    pub to: Vec<String>,
+    /// Subject.
+    pub subject: String,
+    /// Body.
+    pub body: String,
+    /// Delivery attempts.
+    pub attempts: i64,
+    /// When delivered.
+    pub sent_at: Option<String>,
+    /// The last delivery error.
+    pub last_error: Option<String>,
+}

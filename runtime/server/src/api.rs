@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::Utc;
 use millrace_api::{
-    AuditOut, CancelRequest, HistoryOut, IncidentOut, InstanceListItem, InstanceOut,
+    AuditOut, CancelRequest, HistoryOut, IncidentOut, InstanceListItem, InstanceOut, MailOut,
     ModificationInstruction, ModificationRequest, ReferenceChanged, ReferenceRows, ReferenceTable,
     RetryOutcome, UserIn, UserOut,
 };
@@ -616,6 +616,21 @@ pub async fn instances(
     ))
 }
 
+/// The ids of the elements where an instance's tokens wait, and of those
+/// stopped by an incident (one entry per token, so counts can be drawn).
+pub(crate) fn waiting_and_failed(
+    def: &millrace_engine::ProcessDefinition,
+    inst: &millrace_engine::Instance,
+) -> (Vec<String>, Vec<String>) {
+    let incidents = inst
+        .tokens
+        .values()
+        .filter(|t| matches!(t.state, TokenState::Incident { .. }))
+        .map(|t| def.node(t.node).id.clone())
+        .collect();
+    (def.waiting_nodes(inst), incidents)
+}
+
 /// One instance.
 #[utoipa::path(get, path = "/api/process-instances/{id}", params(("id" = String, Path)), responses((status = 200, body = InstanceOut), (status = 404, body = ErrorBody)))]
 pub async fn instance(
@@ -632,16 +647,10 @@ pub async fn instance(
             .await;
     }
     let def = state.store.definition(&inst.key, inst.version);
-    let waiting = def
+    let (waiting, incidents) = def
         .as_ref()
-        .map(|d| d.waiting_nodes(&inst))
+        .map(|d| waiting_and_failed(d, &inst))
         .unwrap_or_default();
-    let incidents = inst
-        .tokens
-        .values()
-        .filter(|t| matches!(t.state, TokenState::Incident { .. }))
-        .filter_map(|t| def.as_ref().map(|d| d.node(t.node).id.clone()))
-        .collect();
     Ok(Json(InstanceOut {
         variables: variables_to_json(&inst.root_variables()),
         id: inst.id,
@@ -1963,26 +1972,18 @@ pub async fn audit(
         .into_response())
 }
 
-/// A mail in the outbox.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct MailOut {
-    /// The idempotency key (also the Message-ID).
-    pub id: String,
-    /// The instance that sent it.
-    pub instance_id: String,
-    /// Recipients.
-    pub to: Vec<String>,
-    /// Subject.
-    pub subject: String,
-    /// Body.
-    pub body: String,
-    /// Delivery attempts.
-    pub attempts: i64,
-    /// When delivered.
-    pub sent_at: Option<String>,
-    /// The last delivery error.
-    pub last_error: Option<String>,
+/// A stored mail as the API shows it.
+fn mail_out(m: millrace_store::OutboxMail) -> MailOut {
+    MailOut {
+        id: m.id,
+        instance_id: m.instance_id,
+        to: m.recipients,
+        subject: m.subject,
+        body: m.body,
+        attempts: m.attempts,
+        sent_at: m.sent_at,
+        last_error: m.last_error,
+    }
 }
 
 /// The newest 500 mails, sent or waiting (administrators).
@@ -1995,16 +1996,28 @@ pub async fn outbox(State(state): State<AppState>, p: Principal) -> ApiResult<Js
             .outbox(500)
             .await?
             .into_iter()
-            .map(|m| MailOut {
-                id: m.id,
-                instance_id: m.instance_id,
-                to: m.recipients,
-                subject: m.subject,
-                body: m.body,
-                attempts: m.attempts,
-                sent_at: m.sent_at,
-                last_error: m.last_error,
-            })
+            .map(mail_out)
+            .collect(),
+    ))
+}
+
+/// The mail an instance sent (newest 200), each with its delivery state:
+/// what its request view's Communication tab lists.
+#[utoipa::path(get, path = "/api/process-instances/{id}/mail", params(("id" = String, Path)),
+    responses((status = 200, body = [MailOut]), (status = 404, body = ErrorBody)))]
+pub async fn instance_mail(
+    State(state): State<AppState>,
+    p: Principal,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<Vec<MailOut>>> {
+    authz::readable(&state, &p, &id, "instance.mail").await?;
+    Ok(Json(
+        state
+            .store
+            .mail_of(&id, 200)
+            .await?
+            .into_iter()
+            .map(mail_out)
             .collect(),
     ))
 }

@@ -469,6 +469,7 @@ pub fn router(state: AppState) -> Router {
             "/api/process-instances/{id}/documents",
             get(documents::documents),
         )
+        .route("/api/process-instances/{id}/mail", get(instance_mail))
         .route("/api/documents/{id}", get(documents::document))
         .route("/api/process-instances/{id}/slas", get(slas::instance_slas))
         .route("/api/requests", get(requests::find_requests))

@@ -63,6 +63,7 @@ use crate::error::ErrorBody;
         api::external_failure,
         api::users,
         api::outbox,
+        api::instance_mail,
         api::put_user,
         api::audit,
         api::remove_user,

@@ -81,6 +81,19 @@ impl Store {
         Ok(rows.iter().map(mail_from).collect())
     }
 
+    /// The mail one instance sent, sent or not, newest first.
+    pub async fn mail_of(&self, instance: &str, limit: i64) -> Result<Vec<OutboxMail>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM outbox WHERE instance_id = $1 \
+             ORDER BY created_at DESC, id LIMIT $2"
+        )))
+        .bind(instance)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(mail_from).collect())
+    }
+
     /// Marks a mail delivered.
     pub async fn mail_sent(&self, id: &str, now: DateTime<Utc>) -> Result<()> {
         sqlx::query("UPDATE outbox SET sent_at = $1, attempts = attempts + 1 WHERE id = $2")

@@ -186,6 +186,10 @@ pub struct ServeArgs {
     #[arg(long, value_name = "SECONDS")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub job_lease: Option<u64>,
+    /// Hosts the http connector may call, comma-separated: `host` (any port) or `host:port` [default: none].
+    #[arg(long, value_name = "HOSTS")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http_allow: Option<String>,
 }
 
 /// `serve`'s settings after flags, environment and file are merged.
@@ -202,6 +206,7 @@ pub struct ServeSettings {
     pub smtp_url: Option<String>,
     pub mail_from: String,
     pub job_lease: u64,
+    pub http_allow: Option<String>,
 }
 
 impl Default for ServeSettings {
@@ -218,6 +223,7 @@ impl Default for ServeSettings {
             smtp_url: None,
             mail_from: "millrace@localhost".into(),
             job_lease: 30,
+            http_allow: None,
         }
     }
 }

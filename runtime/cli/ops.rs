@@ -139,6 +139,14 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<ExitCode> {
             admin_password: settings.admin_password.clone(),
             mail,
             job_lease: std::time::Duration::from_secs(settings.job_lease.max(1)),
+            http_allow: settings
+                .http_allow
+                .iter()
+                .flat_map(|hosts| hosts.split(','))
+                .map(str::trim)
+                .filter(|h| !h.is_empty())
+                .map(str::to_string)
+                .collect(),
         })
         .await?;
         Ok(ExitCode::SUCCESS)

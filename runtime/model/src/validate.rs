@@ -993,7 +993,8 @@ impl<'a> Validator<'a> {
 
     /// A connector names one Millrace has and gives what that connector needs:
     /// `sql` the named query (a constant `query` input), `mail` its `to` and
-    /// `subject`, `document` its template (a constant `template` input).
+    /// `subject`, `document` its template (a constant `template` input),
+    /// `http` its `url`.
     fn connector(&mut self, n: &FlowNode, c: &Connector) {
         let has = |name: &str| c.inputs.iter().find(|p| p.name == name);
         match c.id.as_str() {
@@ -1027,6 +1028,16 @@ impl<'a> Validator<'a> {
                     "the document connector needs an input parameter template: the .typ file of the deployment to typeset",
                 ),
             },
+            "http" => {
+                if has("url").is_none() {
+                    self.error(
+                        "E021",
+                        c.loc.0,
+                        &n.id,
+                        "the http connector needs an input parameter url (http://host/path, on a host the administrator allowed)",
+                    );
+                }
+            }
             "mail" => {
                 if has("to").is_none() || has("subject").is_none() {
                     self.error(
@@ -1041,13 +1052,13 @@ impl<'a> Validator<'a> {
                 "E021",
                 c.loc.0,
                 &n.id,
-                "the connector has no camunda:connectorId; Millrace has sql, mail and document",
+                "the connector has no camunda:connectorId; Millrace has sql, mail, document and http",
             ),
             other => self.error(
                 "E021",
                 c.loc.0,
                 &n.id,
-                format!("unknown connector {other:?}; Millrace has sql, mail and document"),
+                format!("unknown connector {other:?}; Millrace has sql, mail, document and http"),
             ),
         }
     }

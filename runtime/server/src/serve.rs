@@ -34,6 +34,8 @@ pub struct ServeConfig {
     pub mail: Option<crate::mail::MailConfig>,
     /// How long this node holds the jobs it claims.
     pub job_lease: std::time::Duration,
+    /// The hosts `http` connector tasks may call (`host` or `host:port`).
+    pub http_allow: Vec<String>,
 }
 
 /// Why the server could not start or stopped with an error.
@@ -71,6 +73,7 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
             error,
         })?,
     );
+    store.allow_http_hosts(config.http_allow.clone());
     if store.user_count().await? == 0 {
         let (password, generated) = match &config.admin_password {
             Some(p) => (p.clone(), false),

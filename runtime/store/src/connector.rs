@@ -543,6 +543,10 @@ pub enum ConnectorError {
     /// call cannot help until the data or the deployment is fixed.
     #[error("{0}")]
     Call(String),
+    /// An `http` call's host failed (a status of 500 or more), did not
+    /// answer in time or could not be reached: a retry later may succeed.
+    #[error("{0}")]
+    Http(String),
     /// The database refused the statement.
     #[error("query {query:?}: {error}")]
     Database {
@@ -771,14 +775,21 @@ impl crate::Store {
     /// lease and its instance) and answers the instance: the response, or
     /// an incident with the connector's message. A transient database error
     /// is the unit's, so the job is tried again without spending a retry.
+    /// An `http` call was made before the unit opened (`http_answer`).
     pub(crate) async fn call_connector(
         &self,
         unit: &mut crate::Unit<'_>,
         job: &crate::ClaimedJob,
+        http_answer: Option<Result<Variables, ConnectorError>>,
     ) -> crate::Result<()> {
         let outcome = match job.topic.as_deref() {
             Some("sql") => self.call_sql(unit, job).await?,
             Some("document") => self.call_document(unit, job).await?,
+            Some("http") => http_answer.unwrap_or_else(|| {
+                Err(ConnectorError::Call(
+                    "the http call was not made before its unit".into(),
+                ))
+            }),
             other => Err(ConnectorError::Call(format!(
                 "Millrace has no connector {:?}",
                 other.unwrap_or_default()
@@ -798,6 +809,25 @@ impl crate::Store {
             }
         };
         unit.command(&job.instance_id, command).await
+    }
+
+    /// Makes an `http` connector job's call, outside any transaction.
+    pub(crate) async fn call_http(
+        &self,
+        job: &crate::ClaimedJob,
+    ) -> Result<Variables, ConnectorError> {
+        let input: Variables = match job.payload.as_deref().map(serde_json::from_str) {
+            Some(Ok(v)) => v,
+            Some(Err(e)) => {
+                return Err(ConnectorError::Call(format!(
+                    "the call's input cannot be read: {e}"
+                )))
+            }
+            None => Variables::new(),
+        };
+        let allow = self.http_allow();
+        let call = crate::http::prepare(&input, &allow)?;
+        crate::http::make(call, &job.id).await
     }
 
     async fn call_sql(

@@ -223,6 +223,13 @@ impl Store {
     }
 
     async fn try_run_job(&self, job: &ClaimedJob, now: DateTime<Utc>) -> Result<bool> {
+        // An http call waits on another host: made before the unit holds the
+        // database (at least once: the job's id goes as its idempotency key).
+        let http_answer = if job.kind == "connector" && job.topic.as_deref() == Some("http") {
+            Some(self.call_http(job).await)
+        } else {
+            None
+        };
         let mut unit = self.begin(now, Some(&job.owner)).await?;
         unit.actor_is_person = false;
         // Lock order, the same in every unit: the instance row first, then its
@@ -249,7 +256,7 @@ impl Store {
             return Ok(true);
         }
         if job.kind == "connector" {
-            self.call_connector(&mut unit, job).await?;
+            self.call_connector(&mut unit, job, http_answer).await?;
             unit.commit().await?;
             return Ok(true);
         }

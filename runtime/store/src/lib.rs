@@ -19,6 +19,7 @@ pub mod document;
 mod drafts;
 mod filters;
 mod heatmap;
+mod http;
 mod jobs;
 mod outbox;
 mod read;
@@ -340,6 +341,8 @@ pub struct Store {
     scripts: Arc<dyn ScriptLanguage>,
     /// The named queries deployed with each (key, version): versions never change.
     query_books: RwLock<HashMap<(String, i64), Arc<connector::QueryBook>>>,
+    /// The hosts `http` connector tasks may call (`host` or `host:port`).
+    http_allow: RwLock<Vec<String>>,
 }
 
 /// Whether a connection given back to the pool is outside any transaction,
@@ -358,6 +361,23 @@ async fn left_no_transaction(
     // A rollback queued by a dropped transaction runs before the ping answers.
     conn.ping().await?;
     Ok(!conn.is_in_transaction())
+}
+
+impl Store {
+    /// Sets the hosts `http` connector tasks may call: `host` (any port) or
+    /// `host:port`. None until set, so every call is refused by default.
+    pub fn allow_http_hosts(&self, hosts: Vec<String>) {
+        // A poisoned lock only means a writer panicked mid-assignment of a Vec: the value is whole.
+        *self.http_allow.write().unwrap_or_else(|e| e.into_inner()) = hosts;
+    }
+
+    /// The hosts `http` connector tasks may call.
+    pub fn http_allow(&self) -> Vec<String> {
+        self.http_allow
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
 }
 
 impl Drop for Store {
@@ -485,6 +505,7 @@ impl Store {
             forms: RwLock::new(HashMap::new()),
             scripts,
             query_books: RwLock::new(HashMap::new()),
+            http_allow: RwLock::new(Vec::new()),
         };
         store.load_definitions().await?;
         store.backfill_variable_index().await?;

@@ -239,3 +239,150 @@ async fn deployments_with_missing_malformed_or_overreaching_queries_are_refused(
         "nothing deployed"
     );
 }
+
+/// A process that calls `url` through the http connector and keeps what came back.
+fn http_process(url: &str) -> Vec<DeploymentFile> {
+    vec![DeploymentFile {
+        name: "balance.bpmn".into(),
+        content: format!(
+            r#"<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="D" targetNamespace="t">
+<process id="balance" isExecutable="true">
+  <startEvent id="S"/>
+  <serviceTask id="Ask" name="Ask billing for the balance">
+    <extensionElements><camunda:connector>
+      <camunda:inputOutput>
+        <camunda:inputParameter name="url"><camunda:script scriptFormat="rhai">"{url}/" + account</camunda:script></camunda:inputParameter>
+        <camunda:inputParameter name="method">POST</camunda:inputParameter>
+        <camunda:inputParameter name="payload"><camunda:script scriptFormat="rhai">#{{ account: account }}</camunda:script></camunda:inputParameter>
+        <camunda:outputParameter name="status"><camunda:script scriptFormat="rhai">statusCode</camunda:script></camunda:outputParameter>
+        <camunda:outputParameter name="balance"><camunda:script scriptFormat="rhai">json.balance</camunda:script></camunda:outputParameter>
+      </camunda:inputOutput>
+      <camunda:connectorId>http</camunda:connectorId>
+    </camunda:connector></extensionElements>
+  </serviceTask>
+  <userTask id="Done"/>
+  <sequenceFlow id="f1" sourceRef="S" targetRef="Ask"/>
+  <sequenceFlow id="f2" sourceRef="Ask" targetRef="Done"/>
+</process></definitions>"#
+        ),
+    }]
+}
+
+/// A one-thread HTTP server on loopback: `/ACC-1` answers a JSON balance,
+/// anything else 503. Every request it reads is kept, headers and body.
+fn billing_host() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("address"));
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let kept = seen.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+            let mut head = String::new();
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+                head.push_str(&line);
+            }
+            let mut body = vec![0; length];
+            let _ = reader.read_exact(&mut body);
+            let answer = if head.starts_with("POST /ACC-1 ") {
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 21\r\nconnection: close\r\n\r\n{\"balance\":\"456.78\"}\n"
+            } else {
+                "HTTP/1.1 503 Service Unavailable\r\ncontent-length: 11\r\nconnection: close\r\n\r\nmaintenance"
+            };
+            kept.lock()
+                .expect("lock")
+                .push(format!("{head}\r\n{}", String::from_utf8_lossy(&body)));
+            let mut stream = stream;
+            let _ = stream.write_all(answer.as_bytes());
+        }
+    });
+    (base, seen)
+}
+
+async fn start_balance(store: &Store, account: &str) -> String {
+    let mut vars = Variables::new();
+    vars.insert("account".into(), Value::String(account.into()));
+    let mut unit = store.begin(t0(), Some("clerk")).await.expect("unit");
+    let id = unit
+        .start("balance", vars, None, None)
+        .await
+        .expect("start");
+    unit.commit().await.expect("commit");
+    id
+}
+
+#[tokio::test]
+async fn an_http_call_reaches_only_allowed_hosts_and_a_failing_host_is_an_incident() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = common::store(dir.path(), "http").await;
+    let (base, seen) = billing_host();
+    store
+        .deploy("t", &http_process(&base), None, None, t0())
+        .await
+        .expect("deploys");
+
+    // Not allowed yet: refused before any request leaves, as an incident.
+    let refused = start_balance(&store, "ACC-1").await;
+    store.run_due_jobs("worker", t0(), 10).await.expect("jobs");
+    let incidents = store
+        .incidents(Some(&refused), 10)
+        .await
+        .expect("incidents");
+    assert_eq!(incidents.len(), 1, "{incidents:?}");
+    assert!(
+        incidents[0].message.contains("--http-allow"),
+        "{}",
+        incidents[0].message
+    );
+    assert!(seen.lock().expect("lock").is_empty(), "nothing was sent");
+
+    let authority = base.trim_start_matches("http://").to_string();
+    store.allow_http_hosts(vec![authority]);
+    let answered = start_balance(&store, "ACC-1").await;
+    store.run_due_jobs("worker", t0(), 10).await.expect("jobs");
+    let vars = store
+        .instance(&answered)
+        .await
+        .expect("instance")
+        .root_variables();
+    assert_eq!(vars.get("status"), Some(&Value::Int(200)));
+    assert_eq!(vars.get("balance"), Some(&Value::String("456.78".into())));
+    let waiting: Vec<String> = store
+        .tasks_of(&answered)
+        .await
+        .expect("tasks")
+        .into_iter()
+        .map(|t| t.node_id)
+        .collect();
+    assert_eq!(waiting, ["Done"]);
+    {
+        let requests = seen.lock().expect("lock");
+        assert_eq!(requests.len(), 1, "{requests:?}");
+        let sent = requests[0].to_ascii_lowercase();
+        assert!(sent.contains("idempotency-key: "), "{sent}");
+        assert!(sent.contains("content-type: application/json"), "{sent}");
+        assert!(sent.ends_with(r#"{"account":"acc-1"}"#), "{sent}");
+    }
+
+    // The host fails: an incident with its status and words; the instance waits.
+    let failed = start_balance(&store, "ACC-9").await;
+    store.run_due_jobs("worker", t0(), 10).await.expect("jobs");
+    let incidents = store.incidents(Some(&failed), 10).await.expect("incidents");
+    assert_eq!(incidents.len(), 1, "{incidents:?}");
+    assert_eq!(incidents[0].node_id, "Ask");
+    assert!(
+        incidents[0].message.contains("answered 503: maintenance"),
+        "{}",
+        incidents[0].message
+    );
+    assert!(store.tasks_of(&failed).await.expect("tasks").is_empty());
+}

@@ -1,7 +1,8 @@
 // The request view and SLAs: an agent's inbox shows the SLA of each task and
 // turns it to breached when its four seconds pass; the request view shows
 // the header the process declares (title, VIP badge, customer, account), the
-// quick actions its state offers, and its tabs (SLAs, timeline, diagram); a
+// quick actions its state offers, and its tabs (SLAs, timeline, the mail
+// the breach sent, diagram); a
 // quick action sends the message the request waits for; the request search
 // finds it by account number. Screenshots: tests/browser/artifacts/requests-*.png.
 import { test, before, after } from 'node:test';
@@ -78,6 +79,16 @@ test('an SLA turns to breached in the inbox and the request view shows it with i
   const timeline = page.getByRole('table', { name: 'Timeline' });
   await timeline.getByText('SLA acknowledgement breached').waitFor();
   await timeline.getByText('Request opened').waitFor();
+
+  // The breach mailed the supervisors: the Communication tab lists it, not yet
+  // delivered (this server has no SMTP relay), its body behind the subject.
+  await page.getByRole('tab', { name: 'Communication' }).click();
+  const mail = page.getByRole('table', { name: 'Mail sent' });
+  const sent = mail.getByRole('row', { name: /supervisors@utility\.test/ });
+  await sent.getByText('SLA breached: acknowledgement of Bill dispute').click();
+  await sent.getByText('The query of Grace Hopper was not acknowledged in time.').waitFor();
+  await sent.locator('.badge', { hasText: 'Waiting to be sent' }).waitFor();
+  await shot(page, 'requests-04a-communication');
 
   await page.getByRole('tab', { name: 'Diagram' }).click();
   await page.locator('.instance-diagram svg [data-element-id="Task_Ack"]').first().waitFor();

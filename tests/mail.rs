@@ -1,5 +1,6 @@
 //! Mail goes through the outbox to a real SMTP server (aiosmtpd, from PyPI,
-//! started by the test) with its outbox key as Message-ID.
+//! started by the test) with its outbox key as Message-ID, and the
+//! instance's documents it names as attachments.
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -10,7 +11,7 @@ mod common;
 use serde_json::{json, Value};
 
 #[test]
-fn a_mail_task_is_delivered_once_over_smtp_with_its_key() {
+fn a_mail_task_is_delivered_once_over_smtp_with_its_key_and_its_attachment() {
     let dir = tempfile::tempdir().expect("temp dir");
     let maildir = dir.path().join("maildir");
     let (_smtp, smtp_port) = common::smtp::start(&maildir);
@@ -78,6 +79,15 @@ fn a_mail_task_is_delivered_once_over_smtp_with_its_key() {
         mail.contains("Dear John Michael Smith, your final bill is $456.78."),
         "{mail}"
     );
+    // The bill the document task typeset rides along as a PDF attachment.
+    assert!(mail.contains("multipart/mixed"), "{mail}");
+    assert!(mail.contains("Content-Disposition: attachment"), "{mail}");
+    assert!(mail.contains("Final bill.pdf"), "{mail}");
+    assert!(mail.contains("Content-Type: application/pdf"), "{mail}");
+    assert!(
+        mail.contains("JVBERi0"),
+        "the attachment is a PDF (base64 of %PDF-): {mail}"
+    );
 
     let mut resp = agent
         .get(&format!("{base}/api/outbox"))
@@ -104,6 +114,19 @@ fn a_mail_task_is_delivered_once_over_smtp_with_its_key() {
     assert_eq!(own[0]["id"], entry["id"], "{own}");
     assert_eq!(own[0]["to"], json!(["john.smith@example.com"]), "{own}");
     assert!(own[0]["sentAt"].is_string(), "{own}");
+    let attachments = own[0]["attachments"].as_array().expect("attachments");
+    assert_eq!(attachments.len(), 1, "{own}");
+    let document = attachments[0].as_str().expect("document id");
+    let resp = agent
+        .get(&format!("{base}/api/documents/{document}"))
+        .header("cookie", &token.0)
+        .call()
+        .expect("attached document");
+    assert_eq!(
+        resp.status().as_u16(),
+        200,
+        "the attachment is the instance's document"
+    );
     let resp = agent
         .get(&format!(
             "{base}/api/process-instances/no-such-instance/mail"

@@ -47,8 +47,16 @@ fn delivery(m: &MailOut) -> (String, &'static str) {
     }
 }
 
-/// The mail the request sent, newest first, with each one's delivery state.
-fn mail_list(mail: &[MailOut]) -> impl IntoView {
+/// The mail the request sent, newest first, with each one's delivery state;
+/// an attachment links to the document it is, by its Documents tab name.
+fn mail_list(mail: &[MailOut], documents: &[millrace_api::DocumentOut]) -> impl IntoView {
+    let document_name = |id: &str| {
+        documents
+            .iter()
+            .find(|d| d.id == id)
+            .map(|d| d.name.clone())
+            .unwrap_or_else(|| id.to_string())
+    };
     view! {
         <h2>"Mail sent"</h2>
         {if mail.is_empty() {
@@ -63,7 +71,14 @@ fn mail_list(mail: &[MailOut]) -> impl IntoView {
                             view! {
                                 <tr>
                                     <td>{m.to.join(", ")}</td>
-                                    <td><details><summary>{m.subject.clone()}</summary><pre class="mail-body">{m.body.clone()}</pre></details></td>
+                                    <td>
+                                        <details><summary>{m.subject.clone()}</summary><pre class="mail-body">{m.body.clone()}</pre></details>
+                                        {m.attachments.iter().map(|a| view! {
+                                            <a class="mail-attachment" href=format!("/api/documents/{a}") target="_blank">
+                                                {format!("📎 {}.pdf", document_name(a))}
+                                            </a>
+                                        }).collect_view()}
+                                    </td>
                                     <td><span class=format!("badge {class}")>{state}</span></td>
                                 </tr>
                             }
@@ -323,7 +338,7 @@ pub fn Request(id: String) -> impl IntoView {
                         }.into_any(),
                         "communication" => view! {
                             <super::notes::RequestNotes instance=r.id.clone() task=None/>
-                            {mail_list(&s.mail)}
+                            {mail_list(&s.mail, &s.documents)}
                         }.into_any(),
                         _ => if s.documents.is_empty() {
                             view! { <p class="note">"No document yet."</p> }.into_any()

@@ -414,4 +414,8 @@ pub struct MailOut {
     pub sent_at: Option<String>,
     /// The last delivery error.
     pub last_error: Option<String>,
+    /// The ids of the instance's documents it carries as files (each read at
+    /// `/api/documents/{id}`).
+    #[serde(default)]
+    pub attachments: Vec<String>,
 }

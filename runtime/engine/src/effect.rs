@@ -410,6 +410,8 @@ pub enum Effect {
         subject: String,
         /// Plain-text body.
         body: String,
+        /// The ids of documents of the same instance, attached as files.
+        attachments: Vec<String>,
     },
     /// A signal was broadcast. The sending instance's own subscribers caught
     /// it within the step; this is for every other instance's, and for

@@ -1983,6 +1983,7 @@ fn mail_out(m: millrace_store::OutboxMail) -> MailOut {
         attempts: m.attempts,
         sent_at: m.sent_at,
         last_error: m.last_error,
+        attachments: m.attachments,
     }
 }
 

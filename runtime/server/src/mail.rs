@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use lettre::message::header::ContentType;
+use lettre::message::{Attachment, MultiPart, SinglePart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use millrace_store::{OutboxMail, Store};
 use tokio::sync::watch;
@@ -30,7 +31,56 @@ pub fn parse_smtp_url(url: &str) -> Option<(String, u16)> {
     Some((host.to_string(), port.trim_end_matches('/').parse().ok()?))
 }
 
-fn message(config: &MailConfig, mail: &OutboxMail) -> Result<Message, String> {
+/// A file a mail carries: its name and media type, and its bytes.
+struct AttachedFile {
+    name: String,
+    media_type: String,
+    content: Vec<u8>,
+}
+
+/// The documents `mail` attaches, read from the store. Only the sending
+/// instance's own documents: a process cannot mail another request's PDF.
+/// A missing one is a delivery error (retried, its reason in the outbox).
+async fn attached_files(store: &Store, mail: &OutboxMail) -> Result<Vec<AttachedFile>, String> {
+    let mut files = Vec::new();
+    for id in &mail.attachments {
+        let info = store
+            .document_info(id)
+            .await
+            .map_err(|e| e.to_string())?
+            .filter(|d| d.instance_id == mail.instance_id)
+            .ok_or_else(|| format!("the attachment {id:?} is not a document of this request"))?;
+        let content = store
+            .document_content(id)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("the attachment {id:?} has no content"))?;
+        // The file name a mail client shows: the document's name, safe for a header.
+        let stem: String = info
+            .name
+            .chars()
+            .map(|c| {
+                if c.is_alphanumeric() || "-_ .".contains(c) {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        files.push(AttachedFile {
+            name: format!("{}.pdf", stem.trim()),
+            media_type: info.media_type,
+            content,
+        });
+    }
+    Ok(files)
+}
+
+fn message(
+    config: &MailConfig,
+    mail: &OutboxMail,
+    files: Vec<AttachedFile>,
+) -> Result<Message, String> {
     let mut builder = Message::builder()
         .from(
             config
@@ -39,12 +89,23 @@ fn message(config: &MailConfig, mail: &OutboxMail) -> Result<Message, String> {
                 .map_err(|e| format!("from {:?}: {e}", config.from))?,
         )
         .subject(mail.subject.clone())
-        .message_id(Some(format!("<{}@millrace>", mail.id)))
-        .header(ContentType::TEXT_PLAIN);
+        .message_id(Some(format!("<{}@millrace>", mail.id)));
     for to in &mail.recipients {
         builder = builder.to(to.parse().map_err(|e| format!("to {to:?}: {e}"))?);
     }
-    builder.body(mail.body.clone()).map_err(|e| e.to_string())
+    if files.is_empty() {
+        return builder
+            .header(ContentType::TEXT_PLAIN)
+            .body(mail.body.clone())
+            .map_err(|e| e.to_string());
+    }
+    let mut parts = MultiPart::mixed().singlepart(SinglePart::plain(mail.body.clone()));
+    for file in files {
+        let media_type = ContentType::parse(&file.media_type)
+            .map_err(|e| format!("attachment {:?}: {e}", file.name))?;
+        parts = parts.singlepart(Attachment::new(file.name).body(file.content, media_type));
+    }
+    builder.multipart(parts).map_err(|e| e.to_string())
 }
 
 /// Sends what is due, once; returns how many were delivered.
@@ -62,7 +123,11 @@ pub async fn send_due(
         .due_mail(Utc::now(), 50, std::time::Duration::from_secs(120))
         .await?
     {
-        let result = match message(config, &mail) {
+        let built = match attached_files(store, &mail).await {
+            Ok(files) => message(config, &mail, files),
+            Err(e) => Err(e),
+        };
+        let result = match built {
             Ok(m) => transport
                 .send(m)
                 .await

@@ -24,6 +24,8 @@ pub struct OutboxMail {
     pub sent_at: Option<String>,
     /// The last delivery error.
     pub last_error: Option<String>,
+    /// The ids of the instance's documents it carries as files.
+    pub attachments: Vec<String>,
 }
 
 fn mail_from(r: &sqlx::any::AnyRow) -> OutboxMail {
@@ -37,10 +39,12 @@ fn mail_from(r: &sqlx::any::AnyRow) -> OutboxMail {
         attempts: r.get(5),
         sent_at: r.get(6),
         last_error: r.get(7),
+        attachments: serde_json::from_str(&r.get::<String, _>(8)).unwrap_or_default(),
     }
 }
 
-const COLUMNS: &str = "id, instance_id, recipients, subject, body, attempts, sent_at, last_error";
+const COLUMNS: &str =
+    "id, instance_id, recipients, subject, body, attempts, sent_at, last_error, attachments";
 
 impl Store {
     /// Claims unsent mail whose next attempt is due: its next attempt moves
@@ -66,7 +70,7 @@ impl Store {
         .bind(timestamp(now))
         .bind(limit);
         let mut rows = until.bind(query).fetch_all(&self.pool).await?;
-        rows.sort_by_key(|r| r.get::<String, _>(8));
+        rows.sort_by_key(|r| r.get::<String, _>(9));
         Ok(rows.iter().map(mail_from).collect())
     }
 

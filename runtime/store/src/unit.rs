@@ -1084,15 +1084,17 @@ impl<'s> Unit<'s> {
                     to,
                     subject,
                     body,
+                    attachments,
                 } => {
                     sqlx::query(
-                        "INSERT INTO outbox (id, instance_id, recipients, subject, body, created_at, next_attempt) VALUES ($1, $2, $3, $4, $5, $6, $6)",
+                        "INSERT INTO outbox (id, instance_id, recipients, subject, body, attachments, created_at, next_attempt) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
                     )
                     .bind(&key)
                     .bind(instance)
                     .bind(serde_json::to_string(&to).unwrap_or_else(|_| "[]".into()))
                     .bind(subject)
                     .bind(body)
+                    .bind(serde_json::to_string(&attachments).unwrap_or_else(|_| "[]".into()))
                     .bind(timestamp(self.now))
                     .execute(&mut *self.tx)
                     .await?;

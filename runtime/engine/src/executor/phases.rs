@@ -242,7 +242,7 @@ impl Exec<'_> {
             }
             NodeKind::Mail => {
                 let chain = self.chain_of(self.token_scope(t));
-                let found: Variables = ["to", "subject", "body"]
+                let found: Variables = ["to", "subject", "body", "attachments"]
                     .into_iter()
                     .filter_map(|k| Some((k.to_string(), self.lookup(&chain, k)?.clone())))
                     .collect();
@@ -605,8 +605,9 @@ impl Exec<'_> {
 }
 
 impl Exec<'_> {
-    /// Queues the mail that `fields` (`to`, `subject`, `body`) describe, or
-    /// says what is wrong with it.
+    /// Queues the mail that `fields` (`to`, `subject`, `body`, and
+    /// `attachments`: a document id or a list of them) describe, or says
+    /// what is wrong with it.
     pub(super) fn queue_mail(&mut self, fields: &Variables) -> Result<(), String> {
         let text = |name: &str| match fields.get(name) {
             Some(Value::String(s)) => Ok(s.clone()),
@@ -633,12 +634,36 @@ impl Exec<'_> {
         }
         let subject = text("subject")?;
         let body = text("body").unwrap_or_default();
+        // The ids a `document` connector gave (`documentId`): the sender
+        // reads each PDF when it delivers, so the step stays small.
+        let attachments = match fields.get("attachments") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::String(s)) if s.is_empty() => Vec::new(),
+            Some(Value::String(s)) => vec![s.clone()],
+            Some(Value::List(items)) => items
+                .iter()
+                .map(|i| match i {
+                    Value::String(s) if !s.is_empty() => Ok(s.clone()),
+                    other => Err(format!(
+                        "the mail's attachments are document ids (a documentId), not {}",
+                        other.to_json()
+                    )),
+                })
+                .collect::<Result<_, _>>()?,
+            Some(other) => {
+                return Err(format!(
+                    "the mail's attachments are document ids (a documentId), not {}",
+                    other.to_json()
+                ))
+            }
+        };
         let n = self.inst.fresh_id();
         self.effects.push(Effect::MailQueued {
             key: format!("{}:{n}", self.inst.id),
             to,
             subject,
             body,
+            attachments,
         });
         Ok(())
     }

@@ -84,12 +84,9 @@ pub async fn document(
 /// A stored file as a response: its type, what a browser saves it as (the
 /// name with anything but letters, digits, `-_. ` made `_`, so it cannot
 /// break out of the header), `inline` or `attachment`, never cached.
-pub(crate) fn file_response(
-    disposition: &str,
-    name: &str,
-    media_type: String,
-    content: Vec<u8>,
-) -> Response {
+/// `name` made safe for a header's `filename`: anything but ASCII letters,
+/// digits and `-_. ` becomes `_`, trimmed.
+pub(crate) fn safe_file_name(name: &str) -> String {
     let file: String = name
         .chars()
         .map(|c| {
@@ -100,12 +97,22 @@ pub(crate) fn file_response(
             }
         })
         .collect();
+    file.trim().to_string()
+}
+
+pub(crate) fn file_response(
+    disposition: &str,
+    name: &str,
+    media_type: String,
+    content: Vec<u8>,
+) -> Response {
+    let file = safe_file_name(name);
     (
         [
             (header::CONTENT_TYPE, media_type),
             (
                 header::CONTENT_DISPOSITION,
-                format!("{disposition}; filename=\"{}\"", file.trim()),
+                format!("{disposition}; filename=\"{}\"", file),
             ),
             (header::CACHE_CONTROL, "private, no-store".to_string()),
         ],

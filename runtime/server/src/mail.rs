@@ -55,20 +55,9 @@ async fn attached_files(store: &Store, mail: &OutboxMail) -> Result<Vec<Attached
             .await
             .map_err(|e| e.to_string())?
             .ok_or_else(|| format!("the attachment {id:?} has no content"))?;
-        // The file name a mail client shows: the document's name, safe for a header.
-        let stem: String = info
-            .name
-            .chars()
-            .map(|c| {
-                if c.is_alphanumeric() || "-_ .".contains(c) {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
         files.push(AttachedFile {
-            name: format!("{}.pdf", stem.trim()),
+            // The file name a mail client shows, safe for its header.
+            name: format!("{}.pdf", crate::documents::safe_file_name(&info.name)),
             media_type: info.media_type,
             content,
         });

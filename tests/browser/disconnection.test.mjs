@@ -5,14 +5,17 @@
 // acknowledged, approved by a supervisor, settled (with the deposit), billed
 // after a meter reading the process sends back once ("Meter not linked to
 // this account", on its field), and executed in the field. A screenshot of
-// each step goes to tests/browser/artifacts/disconnection-*.png.
+// each step goes to tests/browser/artifacts/disconnection-*.png. A second
+// request is closed from its request view while it waits for
+// acknowledgement: the "Close request" quick action asks for the reason in a
+// dialog (the close form) before it sends the message.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { adminApi, choose, closeBrowser, completeStep, launch, newPage, shot, signIn } from './helpers.mjs';
+import { BASE, adminApi, api, choose, closeBrowser, completeStep, launch, newPage, shot, signIn } from './helpers.mjs';
 
 const PEOPLE = [
   ['dc.sarah', 'customer-service-executives'],
@@ -244,5 +247,103 @@ test('an analyst opens the process in the designer: its connectors in the proper
   assert.ok(all >= 38, `${all} scenarios`);
   assert.equal(passed, all, await scenarios.textContent());
   await shot(page, 'disconnection-14-scenarios-pass');
+  await page.context().close();
+});
+
+// Signs in through the API as a staff member: their calls, with the session
+// cookie and the CSRF header.
+async function staffApi(name) {
+  const res = await fetch(BASE + '/api/login', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: name, password: password(name) }),
+  });
+  assert.equal(res.status, 200, `${name} signs in`);
+  const me = await res.json();
+  const headers = { cookie: res.headers.get('set-cookie').split(';')[0], 'x-csrf-token': me.csrfToken };
+  return (method, path, body) => api(method, path, body, headers);
+}
+
+// The instance's task at `element` once `call`'s user sees it (the calls
+// before a task are jobs: a wait, not a measure).
+async function taskAt(call, instance, element) {
+  for (let i = 0; ; i++) {
+    const tasks = await call('GET', `/api/tasks?instanceId=${instance}`);
+    const task = tasks.body.find((t) => t.elementId === element);
+    if (task) return task;
+    assert.ok(i < 300, `no ${element} in ${JSON.stringify(tasks.body.map((t) => t.elementId))}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function completeAt(call, instance, element, variables) {
+  const task = await taskAt(call, instance, element);
+  const claimed = await call('POST', `/api/tasks/${task.id}/claim`);
+  assert.ok(claimed.status < 300, JSON.stringify(claimed.body));
+  const done = await call('POST', `/api/tasks/${task.id}/complete`, { variables });
+  assert.equal(done.status, 200, `${element}: ${JSON.stringify(done.body)}`);
+}
+
+test('a request waiting for acknowledgement is closed from its view with the reason the dialog asks for', async () => {
+  // Sending the messages a request waits for is the `act` permission.
+  const grant = await adminApi('POST', '/api/grants', { key: 'disconnection', permission: 'act', group: 'customer-service-executives' });
+  assert.equal(grant.status, 201, JSON.stringify(grant.body));
+  const sarah = await staffApi('dc.sarah');
+  const started = await sarah('POST', '/api/process-definitions/disconnection/start', { variables: { search: 'nguyen' } });
+  assert.equal(started.status, 201, JSON.stringify(started.body));
+  const id = started.body.id;
+  const inFive = new Date(Date.now() + 5 * 86400000).toISOString().slice(0, 10);
+  await completeAt(sarah, id, 'Task_SelectCustomer', { accountNumber: 'ACC-2023-003305', identityVerified: true });
+  await completeAt(sarah, id, 'Task_RequestDetails', { reasonCode: 'NP-001', preferredDate: inFive, timeSlot: 'SLOT-10' });
+  await completeAt(sarah, id, 'Task_Review', { notifyCustomer: false });
+  await completeAt(sarah, id, 'Task_Receipt', {});
+  await taskAt(sarah, id, 'Task_Acknowledge');
+  const requestId = (await adminApi('GET', `/api/process-instances/${id}`)).body.variables.requestId;
+  assert.match(requestId, /^DIS-\d{4}-\d{6}$/);
+
+  const page = await newPage();
+  await signIn(page, 'dc.sarah', password('dc.sarah'), `/requests/${id}`);
+  const actions = page.getByRole('navigation', { name: 'Quick actions' });
+  await actions.getByRole('link', { name: 'Work on: Acknowledge request' }).waitFor();
+  const dialog = page.getByRole('dialog', { name: 'Close request' });
+  // Escape leaves it unsent, as Cancel does.
+  await actions.getByRole('button', { name: 'Close request…' }).click();
+  await dialog.locator('.fjs-form').waitFor();
+  await page.keyboard.press('Escape');
+  await dialog.waitFor({ state: 'detached' });
+  await actions.getByRole('button', { name: 'Close request…' }).click();
+  await dialog.locator('.fjs-form').waitFor();
+  // The close form's text reads the request's own variables.
+  await dialog.getByText(`Close ${requestId}`).waitFor();
+
+  // No reason: the form says so on its field, and nothing is sent.
+  await dialog.getByRole('button', { name: 'Close request' }).click();
+  await dialog.locator('.fjs-form-field-error').first().waitFor();
+  await shot(page, 'disconnection-13-close-needs-a-reason');
+  assert.equal((await adminApi('GET', `/api/process-instances/${id}`)).body.state, 'active');
+
+  await choose(page, 'Reason', 'Cancelled by consumer');
+  await dialog.getByLabel('Additional notes').fill('Paid in full at the counter');
+  await shot(page, 'disconnection-14-close-dialog');
+  await dialog.getByRole('button', { name: 'Close request' }).click();
+  await page.getByText('Close request: done.').waitFor();
+  await dialog.waitFor({ state: 'detached' });
+
+  // The close runs its calls as jobs; then the request reads Closed, with nothing left to do.
+  for (let i = 0; ; i++) {
+    const inst = await adminApi('GET', `/api/process-instances/${id}`);
+    if (inst.body.state === 'completed') {
+      assert.equal(inst.body.variables.status, 'Closed');
+      assert.equal(inst.body.variables.closeReasonLabel, 'Cancelled by consumer');
+      assert.equal(inst.body.variables.closeNotes, 'Paid in full at the counter');
+      break;
+    }
+    assert.ok(i < 300, `not closed: ${JSON.stringify(inst.body.activeActivities)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await page.reload();
+  await page.locator('.request-facts').getByText('Closed', { exact: true }).waitFor();
+  await actions.getByText('Nothing for you to do on this request now.').waitFor();
+  await shot(page, 'disconnection-15-closed');
   await page.context().close();
 });

@@ -1,5 +1,6 @@
 //! One module per page.
 
+pub mod action;
 pub mod admin;
 pub mod batches;
 pub mod dashboard;

@@ -1,7 +1,8 @@
 //! The request view: an instance as staff see it. A header the process
 //! declares (title, VIP badge, status, SLA, customer, account), quick
 //! actions from its current state (the tasks the reader may work, the
-//! messages it waits for), and tabs: details, SLAs, diagram, timeline,
+//! messages it waits for, a form first where the waiting element declares
+//! one: `action::ActionDialog`), and tabs: details, SLAs, diagram, timeline,
 //! communication (notes and files) and documents. Also the request search.
 
 use leptos::prelude::*;
@@ -9,6 +10,7 @@ use millrace_api::{HistoryOut, MailOut, RequestOut, RequestSummaryOut, SlaOut};
 
 use crate::app::{short_time, sla_remaining, sla_status_label, Session};
 use crate::http;
+use crate::pages::action::ActionDialog;
 
 /// Everything the request view shows, read together.
 #[derive(Clone, PartialEq)]
@@ -169,6 +171,8 @@ pub fn Request(id: String) -> impl IntoView {
     let id = StoredValue::new(id);
     let seen = RwSignal::new(None::<Result<Seen, String>>);
     let notice = RwSignal::new(None::<(bool, String)>);
+    // The quick action whose form is open, with that form.
+    let asking = RwSignal::new(None::<(millrace_api::RequestAction, millrace_api::ActionForm)>);
     let tab = RwSignal::new("details");
     let diagram = NodeRef::<leptos::html::Div>::new();
     let reload = move || {
@@ -265,7 +269,13 @@ pub fn Request(id: String) -> impl IntoView {
                     }).collect_view()}
                     {r.actions.iter().cloned().map(|a| {
                         let (message, label) = (a.message.clone(), a.label.clone());
-                        view! { <button type="button" on:click=move |_| send(message.clone(), label.clone())>{a.label}</button> }
+                        let asks = a.form.is_some();
+                        let shown = if asks { format!("{label}…") } else { label.clone() };
+                        let act = move |_| match a.form.clone() {
+                            Some(form) => asking.set(Some((a.clone(), form))),
+                            None => send(message.clone(), label.clone()),
+                        };
+                        view! { <button type="button" aria-haspopup=asks.then_some("dialog") on:click=act>{shown}</button> }
                     }).collect_view()}
                     {(r.tasks.is_empty() && r.actions.is_empty()).then(|| view! {
                         <span class="note">"Nothing for you to do on this request now."</span>
@@ -357,6 +367,16 @@ pub fn Request(id: String) -> impl IntoView {
             <p><a href="/inbox">"← Inbox"</a>" · "<a href="/requests">"Find a request"</a></p>
             {banner}
             {body}
+            {move || asking.get().map(|(action, form)| {
+                let done = Callback::new(move |said: Option<String>| {
+                    asking.set(None);
+                    if let Some(said) = said {
+                        notice.set(Some((true, said)));
+                        reload();
+                    }
+                });
+                view! { <ActionDialog instance=id.get_value() action form csrf=csrf.get_value() done/> }
+            })}
         </section>
     }
 }

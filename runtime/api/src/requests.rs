@@ -30,6 +30,29 @@ pub struct RequestAction {
     pub label: String,
     /// The catching element's id.
     pub element_id: String,
+    /// What the sender fills in first, when the catching element declares a
+    /// form (`camunda:formRef` or `camunda:formData`); the server checks the
+    /// message's variables against it.
+    #[serde(default)]
+    pub form: Option<ActionForm>,
+}
+
+/// The form a quick action asks for before its message is sent (a reason
+/// to close a request, for one).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ActionForm {
+    /// The `camunda:formData` fields, then the form-js form's, with the
+    /// instance's values.
+    pub fields: Vec<crate::FormFieldOut>,
+    /// The form-js form as its JSON, for the form-js viewer.
+    #[serde(default)]
+    pub form_schema: Option<String>,
+    /// The instance's variables the form-js form's texts and options read.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub context: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// A request (an instance) as staff see it.

@@ -454,7 +454,13 @@ pub struct ProcessDefinition {
     pub history_ttl_days: Option<i64>,
     /// The form of its none start event, if that names one: what a person
     /// starting it fills in.
-    pub start_form: Option<StartForm>,
+    pub start_form: Option<EventForm>,
+    /// The forms that elements waiting for a message declare
+    /// (`camunda:formRef`, an `action.form` property naming a form, or
+    /// `camunda:formData` on a message catch, boundary
+    /// or event sub-process start, or a receive task), by node: what the
+    /// sender of that message fills in, checked on the server.
+    pub message_forms: HashMap<NodeIx, EventForm>,
     /// `camunda:initiator` of its none start event: the variable that
     /// holds the user id of whoever starts an instance there.
     pub initiator: Option<String>,
@@ -469,10 +475,12 @@ pub struct ProcessDefinition {
     pub properties: Vec<(String, String)>,
 }
 
-/// The form a process's none start event declares.
+/// The form an event declares: what a person starting the process fills in
+/// (its none start event's), or what a person sending a message it waits
+/// for fills in (a message catch's, a request view's quick action).
 #[derive(Debug, Clone, PartialEq)]
-pub struct StartForm {
-    /// The start event's id.
+pub struct EventForm {
+    /// The event's id.
     pub node: String,
     /// `camunda:formRef` (or `camunda:formKey`).
     pub form: Option<String>,
@@ -590,6 +598,7 @@ impl<'a, H: ScriptHost + ScriptChecker> Compiler<'a, H> {
                 starters: Starters::default(),
                 history_ttl_days: None,
                 start_form: None,
+                message_forms: HashMap::new(),
                 initiator: None,
                 slas: Vec::new(),
                 sla_days_off: None,
@@ -1098,7 +1107,7 @@ impl<'a, H: ScriptHost + ScriptChecker> Compiler<'a, H> {
                         && self.def.start_form.is_none()
                         && (form.is_some() || !c.form_fields.is_empty())
                     {
-                        self.def.start_form = Some(StartForm {
+                        self.def.start_form = Some(EventForm {
                             node: n.id.clone(),
                             form,
                             form_fields: c.form_fields.clone(),
@@ -1302,6 +1311,41 @@ impl<'a, H: ScriptHost + ScriptChecker> Compiler<'a, H> {
             standard_loop,
             compensation_handler: None,
         };
+        let waits_for_message = match &node.kind {
+            NodeKind::StartEvent { trigger, .. }
+            | NodeKind::CatchEvent(trigger)
+            | NodeKind::BoundaryEvent { trigger, .. } => matches!(trigger, Trigger::Message(_)),
+            NodeKind::ReceiveTask { .. } => true,
+            _ => false,
+        };
+        // The properties panel offers the form attributes on tasks and start
+        // events only; an `action.form` extension property is what an analyst
+        // can set in it on a catch or boundary event.
+        let form = c
+            .form_ref
+            .clone()
+            .or_else(|| c.form_key.clone())
+            .or_else(|| {
+                c.properties
+                    .iter()
+                    .find(|(name, _)| name == "action.form")
+                    .map(|(_, value)| value.trim().to_string())
+                    .filter(|v| !v.is_empty())
+            });
+        // A process-level message start makes a new instance: no request
+        // view offers it, so only the catches inside an instance count.
+        let makes_an_instance = scope == 0 && matches!(node.kind, NodeKind::StartEvent { .. });
+        if waits_for_message && !makes_an_instance && (form.is_some() || !c.form_fields.is_empty())
+        {
+            self.def.message_forms.insert(
+                ix,
+                EventForm {
+                    node: n.id.clone(),
+                    form,
+                    form_fields: c.form_fields.clone(),
+                },
+            );
+        }
         self.def.node_by_id.insert(n.id.clone(), ix);
         self.def.nodes.push(node);
         Ok(ix)

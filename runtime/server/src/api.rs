@@ -11,7 +11,7 @@ use millrace_api::{
     ModificationInstruction, ModificationRequest, ReferenceChanged, ReferenceRows, ReferenceTable,
     RetryOutcome, UserIn, UserOut,
 };
-use millrace_engine::instance::TokenState;
+use millrace_engine::instance::{SubscriptionKind, TokenState};
 use millrace_engine::value::{variables_from_json, variables_to_json};
 use millrace_engine::{Command, Modification, Variables};
 use millrace_store::{split_id, DeploymentFile, TaskFilter, TaskView};
@@ -1302,6 +1302,9 @@ pub async fn message(
     {
         return Err(ApiError::field("messageId", "must be 1 to 200 characters"));
     }
+    if let Some(id) = &req.process_instance_id {
+        check_message_form(&state, &p, id, &req.name, &vars).await?;
+    }
     let done = state
         .committer
         .submit(
@@ -1346,6 +1349,38 @@ pub async fn message(
             Err(no_match(&req.name))
         }
         _ => Err(ApiError::internal("the message answered no delivery")),
+    }
+}
+
+/// Checks a message sent to one instance against the form the element
+/// waiting for it declares (a quick action's), as a task's completion is
+/// checked against the task's form. An instance the sender may not read is
+/// left for the delivery to answer, so this tells nothing about it.
+async fn check_message_form(
+    state: &AppState,
+    p: &Principal,
+    instance_id: &str,
+    message: &str,
+    vars: &Variables,
+) -> ApiResult<()> {
+    if !authz::may_read(state, p, instance_id).await? {
+        return Ok(());
+    }
+    let Ok(inst) = state.store.instance(instance_id).await else {
+        return Ok(());
+    };
+    let Some(def) = state.store.definition(&inst.key, inst.version) else {
+        return Ok(());
+    };
+    let waiting = inst.subscriptions.values().find_map(|sub| match &sub.kind {
+        SubscriptionKind::Message(name) if name == message => def.message_forms.get(&sub.node),
+        _ => None,
+    });
+    match waiting {
+        Some(form) => {
+            crate::forms::validate_event_form(state, &def, form, vars, &inst.root_variables()).await
+        }
+        None => Ok(()),
     }
 }
 

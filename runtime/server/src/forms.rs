@@ -3,7 +3,10 @@
 //! the browser did, and the same form as fields the web app renders
 //! (`GET /api/tasks/{id}/form`).
 
-use millrace_api::{FormFieldOut, FormOption, SavedProgress, StartForm, TaskForm, WizardStep};
+use millrace_api::{
+    ActionForm, FormFieldOut, FormOption, SavedProgress, StartForm, TaskForm, WizardStep,
+};
+use millrace_engine::definition::EventForm;
 use millrace_engine::{Value, Variables};
 use millrace_model::bpmn::FormField;
 
@@ -30,10 +33,16 @@ fn number(v: &Value) -> Option<rust_decimal::Decimal> {
 pub fn validate(fields: &[FormField], submitted: &Variables) -> Result<(), ApiError> {
     for f in fields {
         let value = submitted.get(&f.id).filter(|v| **v != Value::Null);
+        // Camunda's `required` refuses an empty text as it refuses none.
+        let unanswered = match value {
+            None => true,
+            Some(Value::String(s)) => s.is_empty(),
+            Some(_) => false,
+        };
+        if unanswered && constraint(f, "required").is_some() {
+            return Err(ApiError::field(&f.id, "this field is required"));
+        }
         let Some(value) = value else {
-            if constraint(f, "required").is_some() {
-                return Err(ApiError::field(&f.id, "this field is required"));
-            }
             continue;
         };
         if constraint(f, "readonly").is_some() {
@@ -138,6 +147,17 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(err.body.field.as_deref(), Some("amount"));
+        let required = [field("note", "string", &[("required", None)])];
+        let empty = vars(&[("note", Value::String(String::new()))]);
+        assert_eq!(
+            validate(&required, &empty)
+                .unwrap_err()
+                .body
+                .field
+                .as_deref(),
+            Some("note")
+        );
+        assert!(validate(&required, &vars(&[("note", Value::String("x".into()))])).is_ok());
     }
 
     #[test]
@@ -199,10 +219,19 @@ pub fn validate_form_js(
         let rules = c.get("validate");
         let rule = |name: &str| rules.and_then(|r| r.get(name));
         let value = submitted.get(key).filter(|v| **v != Value::Null);
+        // As form-js's own check: empty text, an empty selection and an
+        // unticked checkbox are not an answer to a required field.
+        let unanswered = match value {
+            None => true,
+            Some(Value::String(s)) => s.is_empty(),
+            Some(Value::List(l)) => l.is_empty(),
+            Some(Value::Bool(false)) => ty == "checkbox",
+            Some(_) => false,
+        };
+        if unanswered && rule("required").and_then(|r| r.as_bool()).unwrap_or(false) {
+            return Err(ApiError::field(key, "this field is required"));
+        }
         let Some(value) = value else {
-            if rule("required").and_then(|r| r.as_bool()).unwrap_or(false) {
-                return Err(ApiError::field(key, "this field is required"));
-            }
             continue;
         };
         if c.get("readonly").and_then(|r| r.as_bool()).unwrap_or(false)
@@ -839,24 +868,55 @@ async fn start_form_of(
     state: &crate::AppState,
     def: &millrace_engine::definition::ProcessDefinition,
 ) -> crate::error::ApiResult<StartForm> {
-    let none = Variables::new();
-    let mut fields = Vec::new();
-    let mut form_schema = None;
-    if let Some(f) = &def.start_form {
-        fields = fields_of_form_data(&f.form_fields, &none);
-        if let Some(form_ref) = &f.form {
-            if let Some(form) = state.store.form(&def.key, def.version, form_ref).await? {
-                fields.extend(fields_of_form_js(&form, &none)?);
-                form_schema = Some(form.to_string());
-            }
-        }
-    }
+    let (fields, form_schema) = match &def.start_form {
+        Some(f) => event_form_fields(state, def, f, &Variables::new()).await?,
+        None => (Vec::new(), None),
+    };
     Ok(StartForm {
         key: def.key.clone(),
         version: def.version,
         name: def.name.clone(),
         fields,
         form_schema,
+    })
+}
+
+/// The fields an event's form declares (`camunda:formData`, then the form-js
+/// form's) with `vars`' values, and the form-js form's JSON.
+async fn event_form_fields(
+    state: &crate::AppState,
+    def: &millrace_engine::definition::ProcessDefinition,
+    f: &EventForm,
+    vars: &Variables,
+) -> crate::error::ApiResult<(Vec<FormFieldOut>, Option<String>)> {
+    let mut fields = fields_of_form_data(&f.form_fields, vars);
+    let mut form_schema = None;
+    if let Some(form_ref) = &f.form {
+        if let Some(form) = state.store.form(&def.key, def.version, form_ref).await? {
+            fields.extend(fields_of_form_js(&form, vars)?);
+            form_schema = Some(form.to_string());
+        }
+    }
+    Ok((fields, form_schema))
+}
+
+/// What a quick action asks for: the form the element waiting for the
+/// message declares, filled from the instance's variables.
+pub async fn action_form(
+    state: &crate::AppState,
+    def: &millrace_engine::definition::ProcessDefinition,
+    f: &EventForm,
+    vars: &Variables,
+) -> crate::error::ApiResult<ActionForm> {
+    let (fields, form_schema) = event_form_fields(state, def, f, vars).await?;
+    let context = form_schema
+        .as_deref()
+        .map(|schema| form_context(schema, vars))
+        .unwrap_or_default();
+    Ok(ActionForm {
+        fields,
+        form_schema,
+        context,
     })
 }
 
@@ -867,18 +927,30 @@ pub async fn validate_start(
     def: &millrace_engine::definition::ProcessDefinition,
     vars: &Variables,
 ) -> crate::error::ApiResult<()> {
-    let Some(f) = &def.start_form else {
-        return Ok(());
-    };
-    validate(&f.form_fields, vars)?;
+    match &def.start_form {
+        Some(f) => validate_event_form(state, def, f, vars, &Variables::new()).await,
+        None => Ok(()),
+    }
+}
+
+/// Checks `submitted` against an event's form: its `camunda:formData`
+/// rules, then its form-js form's, which may read `instance`'s variables
+/// (options from a `valuesKey`).
+pub async fn validate_event_form(
+    state: &crate::AppState,
+    def: &millrace_engine::definition::ProcessDefinition,
+    f: &EventForm,
+    submitted: &Variables,
+    instance: &Variables,
+) -> crate::error::ApiResult<()> {
+    validate(&f.form_fields, submitted)?;
     if let Some(form_ref) = &f.form {
         if let Some(form) = state.store.form(&def.key, def.version, form_ref).await? {
-            let none = Variables::new();
             let context = FormContext {
-                variables: &none,
+                variables: instance,
                 today: chrono::Utc::now().date_naive(),
             };
-            validate_form_js(&form, vars, &context)?;
+            validate_form_js(&form, submitted, &context)?;
         }
     }
     Ok(())
@@ -929,6 +1001,37 @@ mod form_js_tests {
             ])),
             Some("condition".into())
         );
+    }
+
+    const CONFIRM: &str = r#"{"id":"confirm","type":"default","components":[
+      {"type":"textfield","key":"reason","validate":{"required":true}},
+      {"type":"checklist","key":"checks","validate":{"required":true},"values":[{"label":"A","value":"a"}]},
+      {"type":"checkbox","key":"agreed","validate":{"required":true}}]}"#;
+
+    #[test]
+    fn empty_text_an_empty_selection_and_an_unticked_box_do_not_answer_a_required_field() {
+        let none = Variables::new();
+        let context = FormContext {
+            variables: &none,
+            today: chrono::NaiveDate::from_ymd_opt(2024, 12, 10).unwrap(),
+        };
+        let answered = [
+            ("reason", Value::String("moved".into())),
+            ("checks", Value::List(vec![Value::String("a".into())])),
+            ("agreed", Value::Bool(true)),
+        ];
+        assert!(validate_form_js(CONFIRM, &vars(&answered), &context).is_ok());
+        let blanks = [
+            ("reason", Value::String(String::new())),
+            ("checks", Value::List(Vec::new())),
+            ("agreed", Value::Bool(false)),
+        ];
+        for (i, blank) in blanks.into_iter().enumerate() {
+            let mut v = answered.to_vec();
+            v[i] = blank.clone();
+            let e = validate_form_js(CONFIRM, &vars(&v), &context).unwrap_err();
+            assert_eq!(e.body.field.as_deref(), Some(blank.0), "{:?}", e.body);
+        }
     }
 
     const SCHEDULE: &str = r#"{"id":"schedule","type":"default","components":[

@@ -178,10 +178,17 @@ pub async fn request(
                     continue;
                 }
                 let node = def.node(sub.node);
+                let form = match def.message_forms.get(&sub.node) {
+                    Some(f) => Some(
+                        crate::forms::action_form(&state, &def, f, &inst.root_variables()).await?,
+                    ),
+                    None => None,
+                };
                 actions.push(RequestAction {
                     message: name.clone(),
                     label: node.name.clone().unwrap_or_else(|| name.clone()),
                     element_id: node.id.clone(),
+                    form,
                 });
             }
         }

@@ -38,6 +38,23 @@ struct AttachedFile {
     content: Vec<u8>,
 }
 
+/// The most a mail's attachments may come to, in bytes. Base64 makes them a
+/// third larger on the wire, so 10 MiB stays under the limits common relays
+/// set (Exchange Online's 25 MB default for a message, Gmail's 25 MB).
+pub const MAX_ATTACHED_BYTES: usize = 10 * 1024 * 1024;
+
+/// Why `files` may not go out in one mail, if they are too large together.
+fn too_large(files: &[AttachedFile]) -> Option<String> {
+    let total: usize = files.iter().map(|f| f.content.len()).sum();
+    (total > MAX_ATTACHED_BYTES).then(|| {
+        format!(
+            "the attachments come to {:.1} MiB, more than the {} MiB a mail may carry",
+            total as f64 / (1024.0 * 1024.0),
+            MAX_ATTACHED_BYTES / (1024 * 1024)
+        )
+    })
+}
+
 /// The documents `mail` attaches, read from the store. Only the sending
 /// instance's own documents: a process cannot mail another request's PDF.
 /// A missing one is a delivery error (retried, its reason in the outbox).
@@ -62,7 +79,10 @@ async fn attached_files(store: &Store, mail: &OutboxMail) -> Result<Vec<Attached
             content,
         });
     }
-    Ok(files)
+    match too_large(&files) {
+        Some(why) => Err(why),
+        None => Ok(files),
+    }
 }
 
 fn message(
@@ -150,5 +170,27 @@ pub async fn run(store: Arc<Store>, config: MailConfig, mut stop: watch::Receive
             _ = tokio::time::sleep(Duration::from_millis(500)) => {}
             _ = stop.changed() => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(bytes: usize) -> AttachedFile {
+        AttachedFile {
+            name: "bill.pdf".into(),
+            media_type: "application/pdf".into(),
+            content: vec![b'%'; bytes],
+        }
+    }
+
+    #[test]
+    fn attachments_over_the_limit_together_are_refused_with_their_size() {
+        assert_eq!(too_large(&[file(MAX_ATTACHED_BYTES)]), None);
+        let half = MAX_ATTACHED_BYTES / 2;
+        assert_eq!(too_large(&[file(half), file(half)]), None);
+        let why = too_large(&[file(half), file(half + 1)]).expect("over the limit");
+        assert!(why.contains("10.0 MiB") && why.contains("10 MiB"), "{why}");
     }
 }

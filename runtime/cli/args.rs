@@ -190,6 +190,10 @@ pub struct ServeArgs {
     #[arg(long, value_name = "HOSTS")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub http_allow: Option<String>,
+    /// A PEM file of the certificate authorities https calls trust, instead of the public roots [default: the public roots].
+    #[arg(long, value_name = "FILE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http_ca: Option<PathBuf>,
 }
 
 /// `serve`'s settings after flags, environment and file are merged.
@@ -207,6 +211,7 @@ pub struct ServeSettings {
     pub mail_from: String,
     pub job_lease: u64,
     pub http_allow: Option<String>,
+    pub http_ca: Option<PathBuf>,
 }
 
 impl Default for ServeSettings {
@@ -224,6 +229,7 @@ impl Default for ServeSettings {
             mail_from: "millrace@localhost".into(),
             job_lease: 30,
             http_allow: None,
+            http_ca: None,
         }
     }
 }

@@ -147,6 +147,7 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<ExitCode> {
                 .filter(|h| !h.is_empty())
                 .map(str::to_string)
                 .collect(),
+            http_ca: settings.http_ca.clone(),
         })
         .await?;
         Ok(ExitCode::SUCCESS)

@@ -36,6 +36,9 @@ pub struct ServeConfig {
     pub job_lease: std::time::Duration,
     /// The hosts `http` connector tasks may call (`host` or `host:port`).
     pub http_allow: Vec<String>,
+    /// A PEM file of the certificate authorities `https` calls trust instead
+    /// of the public roots.
+    pub http_ca: Option<PathBuf>,
 }
 
 /// Why the server could not start or stopped with an error.
@@ -74,6 +77,13 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
         })?,
     );
     store.allow_http_hosts(config.http_allow.clone());
+    if let Some(path) = &config.http_ca {
+        let file = path.display().to_string();
+        let pem =
+            std::fs::read(path).map_err(|e| ServeError::Io(format!("reading {file}: {e}")))?;
+        let n = store.trust_http_authorities(&file, &pem)?;
+        tracing::info!(file = %file, authorities = n, "https calls trust these authorities only");
+    }
     if store.user_count().await? == 0 {
         let (password, generated) = match &config.admin_password {
             Some(p) => (p.clone(), false),

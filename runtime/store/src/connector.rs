@@ -827,7 +827,7 @@ impl crate::Store {
         };
         let allow = self.http_allow();
         let call = crate::http::prepare(&input, &allow)?;
-        crate::http::make(call, &job.id).await
+        crate::http::make(call, self.http_trust(), &job.id).await
     }
 
     async fn call_sql(

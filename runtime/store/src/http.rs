@@ -3,7 +3,7 @@
 //! the answer mapped back by output parameters. The worker makes the call
 //! before it opens the job's unit, so a slow host never holds the database.
 //!
-//! Inputs: `url` (required, `http://` — this build has no TLS), `method`
+//! Inputs: `url` (required, `http://` or `https://`), `method`
 //! (`GET` unless given: `GET`, `POST`, `PUT`, `PATCH`, `DELETE`), `headers`
 //! (a map of strings), `payload` (a string sent as it is, or a map or list
 //! sent as JSON), `timeout` (seconds, 1 to 30, 10 unless given). The answer:
@@ -12,11 +12,18 @@
 //! A status of 500 or more, a timeout or a refused connection is an
 //! incident with the host's message; any other status is the process's to
 //! decide on. Redirects are not followed: one could leave the allowed hosts.
+//!
+//! `https` hosts are verified against Mozilla's root certificates (the
+//! `webpki-roots` crate, compiled in, so no system store is needed), or only
+//! against the authorities an administrator gave (`--http-ca`, a PEM file),
+//! as a utility's internal services are often signed by its own CA.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use millrace_engine::{Value, Variables};
 use ureq::http;
+use ureq::tls::{Certificate, PemItem, RootCerts, TlsConfig};
 
 use crate::connector::ConnectorError;
 
@@ -25,6 +32,51 @@ const BODY_LIMIT: u64 = 1 << 20;
 /// The timeout when the task gives none, and the most it may give.
 const TIMEOUT_DEFAULT: u64 = 10;
 const TIMEOUT_MAX: u64 = 30;
+
+/// Whom `https` calls trust to vouch for a host's certificate.
+#[derive(Debug, Clone, Default)]
+pub enum HttpTrust {
+    /// Mozilla's root certificates (what browsers trust).
+    #[default]
+    PublicRoots,
+    /// Only these certificate authorities (an administrator's PEM file).
+    Authorities(Arc<Vec<Certificate<'static>>>),
+}
+
+impl HttpTrust {
+    /// The authorities in a PEM file: its certificates (a private key in it
+    /// is skipped, never used). Refused when none reads, with the reason.
+    pub fn from_pem(pem: &[u8]) -> Result<HttpTrust, String> {
+        let mut certificates = Vec::new();
+        for (i, item) in ureq::tls::parse_pem(pem).enumerate() {
+            match item {
+                Ok(PemItem::Certificate(c)) => certificates.push(c),
+                Ok(_) => {}
+                Err(e) => return Err(format!("PEM section {} does not read: {e}", i + 1)),
+            }
+        }
+        if certificates.is_empty() {
+            return Err("it holds no certificate (-----BEGIN CERTIFICATE----- …)".into());
+        }
+        Ok(HttpTrust::Authorities(Arc::new(certificates)))
+    }
+
+    /// How many authorities it names; none for the public roots.
+    pub fn authorities(&self) -> usize {
+        match self {
+            HttpTrust::PublicRoots => 0,
+            HttpTrust::Authorities(c) => c.len(),
+        }
+    }
+
+    fn tls_config(&self) -> TlsConfig {
+        let roots = match self {
+            HttpTrust::PublicRoots => RootCerts::WebPki,
+            HttpTrust::Authorities(c) => RootCerts::Specific(c.clone()),
+        };
+        TlsConfig::builder().root_certs(roots).build()
+    }
+}
 
 /// A call ready to make: checked against the allow-list.
 #[derive(Debug)]
@@ -70,20 +122,19 @@ pub(crate) fn prepare(input: &Variables, allow: &[String]) -> Result<HttpCall, C
         .trim()
         .parse()
         .map_err(|e| call(format!("the url {url_text:?} does not read: {e}")))?;
-    match url.scheme_str() {
-        Some("http") => {}
-        Some("https") => {
+    let default_port = match url.scheme_str() {
+        Some("http") => 80,
+        Some("https") => 443,
+        _ => {
             return Err(call(format!(
-                "{url_text}: this build of Millrace calls http:// hosts only (no TLS); \
-                 put a TLS-terminating proxy on an allowed host in front of it"
+                "{url_text}: the url must start with http:// or https://"
             )))
         }
-        _ => return Err(call(format!("{url_text}: the url must start with http://"))),
-    }
+    };
     let host = url
         .host()
         .ok_or_else(|| call(format!("{url_text}: the url names no host")))?;
-    let port = url.port_u16().unwrap_or(80);
+    let port = url.port_u16().unwrap_or(default_port);
     if !allowed(allow, host, port) {
         return Err(call(format!(
             "{host}:{port} is not among the hosts an administrator allowed (--http-allow)"
@@ -152,16 +203,22 @@ pub(crate) fn prepare(input: &Variables, allow: &[String]) -> Result<HttpCall, C
 /// reads the answer into the variables the output parameters map.
 pub(crate) async fn make(
     call: HttpCall,
+    trust: HttpTrust,
     idempotency_key: &str,
 ) -> Result<Variables, ConnectorError> {
     let key = idempotency_key.to_string();
-    tokio::task::spawn_blocking(move || make_blocking(call, &key))
+    tokio::task::spawn_blocking(move || make_blocking(call, &trust, &key))
         .await
         .map_err(|e| ConnectorError::Http(format!("the call did not finish: {e}")))?
 }
 
-fn make_blocking(call: HttpCall, idempotency_key: &str) -> Result<Variables, ConnectorError> {
+fn make_blocking(
+    call: HttpCall,
+    trust: &HttpTrust,
+    idempotency_key: &str,
+) -> Result<Variables, ConnectorError> {
     let agent: ureq::Agent = ureq::Agent::config_builder()
+        .tls_config(trust.tls_config())
         .http_status_as_error(false)
         .max_redirects(0)
         .timeout_global(Some(call.timeout))
@@ -187,7 +244,7 @@ fn make_blocking(call: HttpCall, idempotency_key: &str) -> Result<Variables, Con
         }
         None => agent.run(builder.body(()).map_err(bad)?),
     };
-    let mut response = sent.map_err(|e| ConnectorError::Http(format!("{target}: {e}")))?;
+    let mut response = sent.map_err(|e| ConnectorError::Http(refused_because(&target, &e)))?;
     let status = response.status().as_u16();
     let mut headers = Variables::new();
     for (name, value) in response.headers() {
@@ -224,6 +281,28 @@ fn make_blocking(call: HttpCall, idempotency_key: &str) -> Result<Variables, Con
     out.insert("response".into(), Value::String(body));
     out.insert("headers".into(), Value::Map(headers));
     Ok(out)
+}
+
+/// What a failed call says: the client's reason, and for a certificate the
+/// host's certificate does not pass, what an administrator can do about it.
+fn refused_because(target: &str, error: &ureq::Error) -> String {
+    // rustls's refusal of a certificate reaches ureq through the socket's
+    // reader, so it arrives as an I/O error of kind InvalidData.
+    let tls = match error {
+        ureq::Error::Rustls(_) | ureq::Error::Tls(_) => true,
+        ureq::Error::Io(e) => {
+            e.kind() == std::io::ErrorKind::InvalidData && e.to_string().contains("certificate")
+        }
+        _ => false,
+    };
+    match tls {
+        true => format!(
+            "{target}: the TLS connection failed: {error} (the host's certificate must be \
+             valid for its name and issued by an authority Millrace trusts: the public \
+             roots, or those an administrator gave with --http-ca)"
+        ),
+        false => format!("{target}: {error}"),
+    }
 }
 
 #[cfg(test)]
@@ -268,10 +347,39 @@ mod tests {
     }
 
     #[test]
+    fn an_https_url_is_on_port_443_unless_it_names_one() {
+        assert!(prepare(
+            &input(&[url("https://billing.internal/")]),
+            &["billing.internal:443".to_string()]
+        )
+        .is_ok());
+        assert!(refusal(
+            &input(&[url("https://billing.internal/")]),
+            &["billing.internal:80"]
+        )
+        .contains("billing.internal:443 is not among"));
+        assert!(prepare(
+            &input(&[url("https://billing.internal:8443/")]),
+            &["billing.internal:8443".to_string()]
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn an_authorities_file_must_hold_a_certificate() {
+        let none = HttpTrust::from_pem(b"no pem here").expect_err("nothing to trust");
+        assert!(none.contains("no certificate"), "{none}");
+        let key_only = b"-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIBAgMEBQYHCAkKCwwNDg8QERITFBUWFxgZGhscHR4f\n-----END PRIVATE KEY-----\n";
+        let why = HttpTrust::from_pem(key_only).expect_err("a key is not an authority");
+        assert!(why.contains("no certificate"), "{why}");
+        assert_eq!(HttpTrust::default().authorities(), 0);
+    }
+
+    #[test]
     fn bad_inputs_are_refused_naming_the_input() {
         let allow = ["h"];
         assert!(refusal(&input(&[]), &allow).contains("no url"));
-        assert!(refusal(&input(&[url("https://h/")]), &allow).contains("no TLS"));
+        assert!(prepare(&input(&[url("https://h/")]), &["h".to_string()]).is_ok());
         assert!(refusal(&input(&[url("ftp://h/")]), &allow).contains("http://"));
         assert!(refusal(
             &input(&[url("http://h/"), ("method", Value::String("TRACE".into()))]),

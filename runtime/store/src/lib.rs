@@ -343,6 +343,8 @@ pub struct Store {
     query_books: RwLock<HashMap<(String, i64), Arc<connector::QueryBook>>>,
     /// The hosts `http` connector tasks may call (`host` or `host:port`).
     http_allow: RwLock<Vec<String>>,
+    /// Whom `https` calls trust to vouch for a host's certificate.
+    http_trust: RwLock<http::HttpTrust>,
 }
 
 /// Whether a connection given back to the pool is outside any transaction,
@@ -369,6 +371,28 @@ impl Store {
     pub fn allow_http_hosts(&self, hosts: Vec<String>) {
         // A poisoned lock only means a writer panicked mid-assignment of a Vec: the value is whole.
         *self.http_allow.write().unwrap_or_else(|e| e.into_inner()) = hosts;
+    }
+
+    /// Makes `https` calls trust only the certificate authorities in the PEM
+    /// text `pem`, read from `file` (named in the error); returns how many.
+    /// Until then they trust Mozilla's root certificates.
+    pub fn trust_http_authorities(&self, file: &str, pem: &[u8]) -> Result<usize> {
+        let trust = http::HttpTrust::from_pem(pem).map_err(|reason| StoreError::BadFile {
+            file: file.to_string(),
+            reason,
+        })?;
+        let n = trust.authorities();
+        // A poisoned lock only means a writer panicked mid-assignment: the value is whole.
+        *self.http_trust.write().unwrap_or_else(|e| e.into_inner()) = trust;
+        Ok(n)
+    }
+
+    /// Whom `https` calls trust.
+    pub(crate) fn http_trust(&self) -> http::HttpTrust {
+        self.http_trust
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// The hosts `http` connector tasks may call.
@@ -506,6 +530,7 @@ impl Store {
             scripts,
             query_books: RwLock::new(HashMap::new()),
             http_allow: RwLock::new(Vec::new()),
+            http_trust: RwLock::new(http::HttpTrust::default()),
         };
         store.load_definitions().await?;
         store.backfill_variable_index().await?;

@@ -271,6 +271,13 @@ fn http_process(url: &str) -> Vec<DeploymentFile> {
 /// A one-thread HTTP server on loopback: `/ACC-1` answers a JSON balance,
 /// anything else 503. Every request it reads is kept, headers and body.
 fn billing_host() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    billing_host_with(None)
+}
+
+/// [`billing_host`], speaking TLS with `tls` when given.
+fn billing_host_with(
+    tls: Option<std::sync::Arc<rustls::ServerConfig>>,
+) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
     use std::io::{BufRead, BufReader, Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("address"));
@@ -278,7 +285,14 @@ fn billing_host() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
     let kept = seen.clone();
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
-            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+            let stream: Box<dyn ReadWrite> = match &tls {
+                None => Box::new(stream),
+                Some(config) => Box::new(rustls::StreamOwned::new(
+                    rustls::ServerConnection::new(config.clone()).expect("TLS session"),
+                    stream,
+                )),
+            };
+            let mut reader = BufReader::new(stream);
             let mut head = String::new();
             let mut length = 0;
             loop {
@@ -291,6 +305,10 @@ fn billing_host() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
                 }
                 head.push_str(&line);
             }
+            if head.is_empty() {
+                // The client gave up before a request (a refused handshake).
+                continue;
+            }
             let mut body = vec![0; length];
             let _ = reader.read_exact(&mut body);
             let answer = if head.starts_with("POST /ACC-1 ") {
@@ -301,12 +319,17 @@ fn billing_host() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
             kept.lock()
                 .expect("lock")
                 .push(format!("{head}\r\n{}", String::from_utf8_lossy(&body)));
-            let mut stream = stream;
+            let stream = reader.get_mut();
             let _ = stream.write_all(answer.as_bytes());
+            let _ = stream.flush();
         }
     });
     (base, seen)
 }
+
+/// A connection the test hosts read and write, plain or TLS.
+trait ReadWrite: std::io::Read + std::io::Write + Send {}
+impl<T: std::io::Read + std::io::Write + Send> ReadWrite for T {}
 
 async fn start_balance(store: &Store, account: &str) -> String {
     let mut vars = Variables::new();
@@ -385,4 +408,94 @@ async fn an_http_call_reaches_only_allowed_hosts_and_a_failing_host_is_an_incide
         incidents[0].message
     );
     assert!(store.tasks_of(&failed).await.expect("tasks").is_empty());
+}
+
+/// A certificate authority and a certificate it issued for `localhost`, as a
+/// utility's own CA signs its internal services: the authority's PEM, and
+/// the server's TLS configuration.
+fn private_authority() -> (String, std::sync::Arc<rustls::ServerConfig>) {
+    let ca_key = rcgen::KeyPair::generate().expect("authority key");
+    let mut ca_params = rcgen::CertificateParams::new(Vec::new()).expect("authority params");
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "Utility internal CA");
+    let ca_cert = ca_params.self_signed(&ca_key).expect("authority");
+    let issuer = rcgen::Issuer::new(ca_params, ca_key);
+    let host_key = rcgen::KeyPair::generate().expect("host key");
+    let host_cert = rcgen::CertificateParams::new(vec!["localhost".to_string()])
+        .expect("host params")
+        .signed_by(&host_key, &issuer)
+        .expect("host certificate");
+    let config = rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("protocols")
+    .with_no_client_auth()
+    .with_single_cert(
+        vec![host_cert.der().clone()],
+        rustls::pki_types::PrivateKeyDer::Pkcs8(host_key.serialize_der().into()),
+    )
+    .expect("server config");
+    (ca_cert.pem(), std::sync::Arc::new(config))
+}
+
+#[tokio::test]
+async fn an_https_host_is_called_when_its_certificate_is_from_a_trusted_authority() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = common::store(dir.path(), "https").await;
+    let (ca_pem, tls) = private_authority();
+    let (base, seen) = billing_host_with(Some(tls));
+    let base = base.replace("http://127.0.0.1", "https://localhost");
+    store
+        .deploy("t", &http_process(&base), None, None, t0())
+        .await
+        .expect("deploys");
+    store.allow_http_hosts(vec![base.trim_start_matches("https://").to_string()]);
+
+    // The public roots do not know the utility's CA: the call is refused
+    // during the handshake, nothing is sent, and the incident says why.
+    let untrusted = start_balance(&store, "ACC-1").await;
+    store.run_due_jobs("worker", t0(), 10).await.expect("jobs");
+    let incidents = store
+        .incidents(Some(&untrusted), 10)
+        .await
+        .expect("incidents");
+    assert_eq!(incidents.len(), 1, "{incidents:?}");
+    let message = &incidents[0].message;
+    assert!(message.contains("TLS connection failed"), "{message}");
+    assert!(message.contains("--http-ca"), "{message}");
+    assert!(seen.lock().expect("lock").is_empty(), "nothing was sent");
+
+    // A file with no certificate is refused, naming the file, and changes nothing.
+    let refused = store
+        .trust_http_authorities("ca.pem", b"not a certificate")
+        .expect_err("no certificate");
+    assert!(refused.to_string().starts_with("ca.pem: "), "{refused}");
+
+    assert_eq!(
+        store
+            .trust_http_authorities("ca.pem", ca_pem.as_bytes())
+            .expect("the authority reads"),
+        1
+    );
+    let answered = start_balance(&store, "ACC-1").await;
+    store.run_due_jobs("worker", t0(), 10).await.expect("jobs");
+    let vars = store
+        .instance(&answered)
+        .await
+        .expect("instance")
+        .root_variables();
+    assert_eq!(vars.get("status"), Some(&Value::Int(200)), "{vars:?}");
+    assert_eq!(vars.get("balance"), Some(&Value::String("456.78".into())));
+    let requests = seen.lock().expect("lock");
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    assert!(
+        requests[0]
+            .to_ascii_lowercase()
+            .contains("idempotency-key: "),
+        "{}",
+        requests[0]
+    );
 }

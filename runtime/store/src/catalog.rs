@@ -1,6 +1,8 @@
 //! What the API lists beyond one instance: definitions and their versions,
 //! tasks as an inbox sees them, open incidents, and claiming.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
@@ -229,25 +231,6 @@ impl Store {
         .await?)
     }
 
-    async fn candidates(&self, task: &str) -> Result<(Vec<String>, Vec<String>)> {
-        let rows = sqlx::query(
-            "SELECT kind, name FROM task_candidates WHERE task_id = $1 AND kind IN ('group', 'user') ORDER BY kind, name",
-        )
-        .bind(task)
-        .fetch_all(&self.pool)
-        .await?;
-        let (mut groups, mut users) = (Vec::new(), Vec::new());
-        for r in rows {
-            let (kind, name): (String, String) = (r.get(0), r.get(1));
-            if kind == "group" {
-                groups.push(name);
-            } else {
-                users.push(name);
-            }
-        }
-        Ok((groups, users))
-    }
-
     fn task_from(row: &sqlx::any::AnyRow) -> TaskView {
         TaskView {
             id: row.get(0),
@@ -270,23 +253,22 @@ impl Store {
         }
     }
 
-    /// One task.
-    pub async fn task(&self, id: &str) -> Result<TaskView> {
-        // One statement, so the task and its candidates come from one snapshot
-        // even while another request completes the task.
-        // Built from constants only: no input reaches the SQL text.
+    /// `SELECT` of a task's columns and its candidate groups and users
+    /// (read by [`Store::task_with_candidates`]) from `tasks t`, so a task
+    /// and its candidates come from one snapshot even while another request
+    /// completes the task, and a page of tasks is one statement.
+    fn task_select(&self) -> String {
         let joined = self.dialect.joined("name");
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        format!(
             "SELECT {TASK_COLUMNS}, \
              (SELECT {joined} FROM task_candidates c WHERE c.task_id = t.id AND c.kind = 'group'), \
-             (SELECT {joined} FROM task_candidates c WHERE c.task_id = t.id AND c.kind = 'user') \
-             FROM tasks t WHERE t.id = $1"
-        )))
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?
-        .ok_or_else(|| StoreError::NotFound("task", id.to_string()))?;
-        let mut task = Self::task_from(&row);
+             (SELECT {joined} FROM task_candidates c WHERE c.task_id = t.id AND c.kind = 'user')"
+        )
+    }
+
+    /// A row of [`Store::task_select`].
+    fn task_with_candidates(row: &sqlx::any::AnyRow) -> TaskView {
+        let mut task = Self::task_from(row);
         let split = |v: Option<String>| -> Vec<String> {
             let mut names: Vec<String> = v
                 .map(|s| s.split('\u{1f}').map(str::to_string).collect())
@@ -296,7 +278,21 @@ impl Store {
         };
         task.candidate_groups = split(row.get(14));
         task.candidate_users = split(row.get(15));
-        Ok(task)
+        task
+    }
+
+    /// One task.
+    pub async fn task(&self, id: &str) -> Result<TaskView> {
+        // Built from constants only: no input reaches the SQL text.
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{} FROM tasks t WHERE t.id = $1",
+            self.task_select()
+        )))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or_else(|| StoreError::NotFound("task", id.to_string()))?;
+        Ok(Self::task_with_candidates(&row))
     }
 
     /// The tasks `user` may see, highest priority and oldest first, with no
@@ -345,11 +341,23 @@ impl Store {
             .iter()
             .map(|r| r.get(0))
             .collect();
-        let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            out.push(self.task(&id).await?);
-        }
-        Ok(out)
+        // The page's rows in one statement, put back in the page's order.
+        let ids_json = serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into());
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{} FROM tasks t WHERE t.id IN {}",
+            self.task_select(),
+            self.dialect.in_json_array("$1")
+        )))
+        .bind(ids_json)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut found: HashMap<String, TaskView> = rows
+            .iter()
+            .map(Self::task_with_candidates)
+            .map(|t| (t.id.clone(), t))
+            .collect();
+        // A task completed between the two statements is left out of the page.
+        Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
     }
 
     /// The tasks `user` may see (assigned to them, or offered to them or their
@@ -374,8 +382,9 @@ impl Store {
             return self.inbox_fast(user, groups, limit, offset).await;
         }
         let sql = format!(
-            "SELECT {TASK_COLUMNS} FROM tasks t WHERE {} \
+            "{} FROM tasks t WHERE {} \
              ORDER BY t.priority DESC, t.created_at, t.id LIMIT $7 OFFSET $8",
+            self.task_select(),
             self.inbox_where(filter)
         );
         // Built from constants only: every input is bound.
@@ -383,13 +392,7 @@ impl Store {
         let rows = bind_inbox(query, user, groups, filter, limit, offset)
             .fetch_all(&self.pool)
             .await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for r in &rows {
-            let mut t = Self::task_from(r);
-            (t.candidate_groups, t.candidate_users) = self.candidates(&t.id).await?;
-            out.push(t);
-        }
-        Ok(out)
+        Ok(rows.iter().map(Self::task_with_candidates).collect())
     }
 
     /// The condition of [`Store::inbox`]: the tasks `$1` (with groups `$2`, a

@@ -10,58 +10,30 @@ mod common;
 
 use serde_json::{json, Value};
 
-#[test]
-fn a_mail_task_is_delivered_once_over_smtp_with_its_key_and_its_attachment() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let maildir = dir.path().join("maildir");
-    let (_smtp, smtp_port) = common::smtp::start(&maildir);
+/// The administrator's session cookie and CSRF token.
+fn sign_in(agent: &ureq::Agent, base: &str) -> (String, String) {
+    let mut resp = agent
+        .post(&format!("{base}/api/login"))
+        .send_json(json!({ "username": "admin", "password": "admin-password-for-tests" }))
+        .expect("login");
+    let cookie = resp
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let body: Value = resp.body_mut().read_json().expect("json");
+    (
+        cookie,
+        body["csrfToken"].as_str().unwrap_or_default().to_string(),
+    )
+}
 
-    let mut server = Command::new(env!("CARGO_BIN_EXE_millrace"))
-        .args([
-            "serve",
-            "--bind",
-            "127.0.0.1:0",
-            "--processes",
-            "tests/fixtures/mail",
-            "--smtp-url",
-        ])
-        .arg(format!("smtp://127.0.0.1:{smtp_port}"))
-        .arg("--database")
-        .arg(common::database(dir.path(), "mail"))
-        .env("MILLRACE_ADMIN_PASSWORD", "admin-password-for-tests")
-        .env("RUST_LOG", "warn")
-        .current_dir(PathBuf::from(env!("CARGO_MANIFEST_DIR")))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("server starts");
-    let base = common::listening_on(&mut server);
-    let _server = common::smtp::Killed(server);
-
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into();
-    let token = {
-        let mut resp = agent
-            .post(&format!("{base}/api/login"))
-            .send_json(json!({ "username": "admin", "password": "admin-password-for-tests" }))
-            .expect("login");
-        let cookie = resp
-            .headers()
-            .get("set-cookie")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .split(';')
-            .next()
-            .unwrap_or_default()
-            .to_string();
-        let body: Value = resp.body_mut().read_json().expect("json");
-        (
-            cookie,
-            body["csrfToken"].as_str().unwrap_or_default().to_string(),
-        )
-    };
+/// Starts the fixture's `notify` process, whose mail task sends the final bill.
+fn start_notify(agent: &ureq::Agent, base: &str, token: &(String, String)) -> String {
     let mut resp = agent
         .post(&format!("{base}/api/process-definitions/notify/start"))
         .header("cookie", &token.0)
@@ -70,7 +42,137 @@ fn a_mail_task_is_delivered_once_over_smtp_with_its_key_and_its_attachment() {
         .expect("start");
     assert_eq!(resp.status().as_u16(), 201);
     let started: Value = resp.body_mut().read_json().expect("json");
-    let instance = started["id"].as_str().expect("instance id").to_string();
+    started["id"].as_str().expect("instance id").to_string()
+}
+
+/// `millrace serve` on the mail fixture with `mail_args`, not yet waited for.
+fn serve(dir: &std::path::Path, mail_args: &[String]) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_millrace"))
+        .args([
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--processes",
+            "tests/fixtures/mail",
+        ])
+        .args(mail_args)
+        .arg("--database")
+        .arg(common::database(dir, "mail"))
+        .env("MILLRACE_ADMIN_PASSWORD", "admin-password-for-tests")
+        .env("RUST_LOG", "warn")
+        .current_dir(PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("server starts")
+}
+
+/// Reads the server's log away, so a chatty server never fills its pipe.
+fn drain_stderr(child: &mut std::process::Child) {
+    if let Some(mut stderr) = child.stderr.take() {
+        std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+    }
+}
+
+/// A certificate authority's PEM, and a certificate and key (PEM) it issued
+/// for `localhost`: a relay signed by the company's own authority.
+fn company_authority() -> (String, String, String) {
+    let ca_key = rcgen::KeyPair::generate().expect("authority key");
+    let mut ca_params = rcgen::CertificateParams::new(Vec::new()).expect("authority params");
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "Utility internal CA");
+    let ca_cert = ca_params.self_signed(&ca_key).expect("authority");
+    let issuer = rcgen::Issuer::new(ca_params, ca_key);
+    let host_key = rcgen::KeyPair::generate().expect("host key");
+    let host_cert = rcgen::CertificateParams::new(vec!["localhost".to_string()])
+        .expect("host params")
+        .signed_by(&host_key, &issuer)
+        .expect("host certificate");
+    (ca_cert.pem(), host_cert.pem(), host_key.serialize_pem())
+}
+
+#[test]
+fn mail_goes_over_starttls_to_a_relay_signed_by_the_companys_own_authority() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (ca, certificate, key) = company_authority();
+    let (ca_file, cert_file, key_file) = (
+        dir.path().join("company-ca.pem"),
+        dir.path().join("relay.pem"),
+        dir.path().join("relay-key.pem"),
+    );
+    std::fs::write(&ca_file, ca).expect("write");
+    std::fs::write(&cert_file, certificate).expect("write");
+    std::fs::write(&key_file, key).expect("write");
+    let maildir = dir.path().join("maildir");
+    // The relay refuses mail before STARTTLS (aiosmtpd's require_starttls).
+    let (_smtp, smtp_port) = common::smtp::start_with(&maildir, Some((&cert_file, &key_file)));
+
+    // An authorities file without a certificate stops the server, naming it.
+    let empty = dir.path().join("empty.pem");
+    std::fs::write(&empty, "no certificate here\n").expect("write");
+    let refused = serve(
+        dir.path(),
+        &[
+            "--smtp-url".into(),
+            format!("smtp://localhost:{smtp_port}?tls=required"),
+            "--smtp-ca".into(),
+            empty.display().to_string(),
+        ],
+    )
+    .wait_with_output()
+    .expect("the server stops");
+    assert!(!refused.status.success());
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        said.contains("empty.pem: it holds no certificate"),
+        "{said}"
+    );
+
+    let mut server = serve(
+        dir.path(),
+        &[
+            "--smtp-url".into(),
+            format!("smtp://localhost:{smtp_port}?tls=required"),
+            "--smtp-ca".into(),
+            ca_file.display().to_string(),
+        ],
+    );
+    drain_stderr(&mut server);
+    let base = common::listening_on(&mut server);
+    let _server = common::smtp::Killed(server);
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let token = sign_in(&agent, &base);
+    start_notify(&agent, &base, &token);
+    let mail = common::smtp::mails(&maildir, 1, Duration::from_secs(15)).remove(0);
+    assert!(mail.contains("Subject: Your final bill"), "{mail}");
+    assert!(mail.contains("To: john.smith@example.com"), "{mail}");
+}
+
+#[test]
+fn a_mail_task_is_delivered_once_over_smtp_with_its_key_and_its_attachment() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let maildir = dir.path().join("maildir");
+    let (_smtp, smtp_port) = common::smtp::start(&maildir);
+
+    let mut server = serve(
+        dir.path(),
+        &["--smtp-url".into(), format!("smtp://127.0.0.1:{smtp_port}")],
+    );
+    drain_stderr(&mut server);
+    let base = common::listening_on(&mut server);
+    let _server = common::smtp::Killed(server);
+
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let token = sign_in(&agent, &base);
+    let instance = start_notify(&agent, &base, &token);
 
     let mail = common::smtp::mails(&maildir, 1, Duration::from_secs(15)).remove(0);
     assert!(mail.contains("To: john.smith@example.com"), "{mail}");

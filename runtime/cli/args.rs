@@ -174,7 +174,7 @@ pub struct ServeArgs {
     #[arg(long)]
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub log_json: bool,
-    /// SMTP server for outgoing mail (smtp://host:port); without it mail stays in the outbox.
+    /// SMTP relay for outgoing mail: smtp://host:port, smtp://user:password@host:587?tls=required (STARTTLS) or smtps://host:465; without it mail stays in the outbox.
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub smtp_url: Option<String>,
@@ -194,6 +194,10 @@ pub struct ServeArgs {
     #[arg(long, value_name = "FILE")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub http_ca: Option<PathBuf>,
+    /// A PEM file of the certificate authorities the SMTP relay's certificate must come from, instead of the public roots.
+    #[arg(long, value_name = "FILE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub smtp_ca: Option<PathBuf>,
 }
 
 /// `serve`'s settings after flags, environment and file are merged.
@@ -212,6 +216,7 @@ pub struct ServeSettings {
     pub job_lease: u64,
     pub http_allow: Option<String>,
     pub http_ca: Option<PathBuf>,
+    pub smtp_ca: Option<PathBuf>,
 }
 
 impl Default for ServeSettings {
@@ -230,6 +235,7 @@ impl Default for ServeSettings {
             job_lease: 30,
             http_allow: None,
             http_ca: None,
+            smtp_ca: None,
         }
     }
 }

@@ -118,13 +118,21 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<ExitCode> {
     let mail = match &settings.smtp_url {
         None => None,
         Some(url) => {
-            let (host, port) = millrace_server::mail::parse_smtp_url(url)
-                .with_context(|| format!("smtp_url {url:?} is not smtp://host:port"))?;
-            Some(millrace_server::mail::MailConfig {
-                host,
-                port,
-                from: settings.mail_from.clone(),
-            })
+            let authorities = match &settings.smtp_ca {
+                None => None,
+                Some(path) => Some((
+                    path.display().to_string(),
+                    std::fs::read(path)
+                        .with_context(|| format!("reading smtp_ca {}", path.display()))?,
+                )),
+            };
+            Some(millrace_server::mail::MailConfig::new(
+                url,
+                &settings.mail_from,
+                authorities
+                    .as_ref()
+                    .map(|(file, pem)| (file.as_str(), pem.as_slice())),
+            )?)
         }
     };
     let runtime = tokio::runtime::Runtime::new()?;

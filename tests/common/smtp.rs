@@ -27,10 +27,25 @@ pub fn free_port() -> u16 {
 /// aiosmtpd on a free port, writing into `maildir`; returns it and its port
 /// once it accepts connections.
 pub fn start(maildir: &Path) -> (Killed, u16) {
+    start_with(maildir, None)
+}
+
+/// [`start`], requiring STARTTLS with `tls` (certificate and key PEM files)
+/// when given.
+pub fn start_with(maildir: &Path, tls: Option<(&Path, &Path)>) -> (Killed, u16) {
     let port = free_port();
-    let child = Command::new("python3")
+    let mut command = Command::new("python3");
+    command
         .args(["-m", "aiosmtpd", "-n", "-l"])
-        .arg(format!("127.0.0.1:{port}"))
+        .arg(format!("127.0.0.1:{port}"));
+    if let Some((certificate, key)) = tls {
+        command
+            .arg("--tlscert")
+            .arg(certificate)
+            .arg("--tlskey")
+            .arg(key);
+    }
+    let child = command
         .args(["-c", "aiosmtpd.handlers.Mailbox"])
         .arg(maildir)
         .stdout(Stdio::null())

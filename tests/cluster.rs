@@ -486,8 +486,16 @@ fn a_node_paused_past_its_leases_cannot_apply_its_late_results() {
         starts.len()
     );
     check(&cluster, &[0, 1, 2], &starts, &completions);
-    // It woke up holding claims the others had taken over: fencing refused them.
-    let refused = lease_lost(paused, "node-1");
+    // It woke up holding claims the others had taken over: fencing refused
+    // them. It gets to them in its own time (its worker may still be busy
+    // with what it was doing when stopped, while the others have long
+    // finished every instance), so the counter is read until it moves.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let mut refused = lease_lost(paused, "node-1");
+    while refused == 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(250));
+        refused = lease_lost(paused, "node-1");
+    }
     assert!(
         refused >= 1,
         "the paused node's late results were refused ({refused})"
